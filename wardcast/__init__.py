@@ -1,0 +1,1 @@
+"""wardcast: broadcast scheduling for ward loudspeaker stations."""

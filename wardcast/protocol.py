@@ -1,0 +1,192 @@
+"""The MQTT protocol between the scheduler and ward agents: topics and payloads.
+
+This is the only module that knows topic strings and payload shapes; both sides import it.
+It must stay light (pydantic only) because the agent imports it. See docs/protocol.md.
+
+Timestamps are UTC on the wire, ISO 8601 with a ``Z`` suffix. Every timestamp an agent sends
+is its own clock's; it says how far that clock is from the scheduler's (``clock_offset_ms``,
+positive when the agent is behind: ``server_time ≈ agent_time + clock_offset_ms``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+)
+
+PROTOCOL_VERSION = 1
+TOPIC_ROOT = "wardcast/stations"
+QOS = 1
+MAX_PAYLOAD_BYTES = 256 * 1024
+SCHEDULER_CLIENT_ID = "wardcast-scheduler"
+
+
+class Channel(StrEnum):
+    """The last level of a station topic: ``wardcast/stations/{station_id}/{channel}``."""
+
+    PLAN = "plan"  # scheduler -> agent: the whole pending plan (replaces the previous one)
+    COMMAND = "cmd"  # scheduler -> agent: immediate commands
+    SYNC = "sync"  # agent -> scheduler: "send me my whole plan" (on every (re)connect)
+    EVENTS = "events"  # agent -> scheduler: playback events
+    STATUS = "status"  # agent -> scheduler: retained availability, also the last will
+
+
+AGENT_SUBSCRIBES = (Channel.PLAN, Channel.COMMAND)
+AGENT_PUBLISHES = (Channel.SYNC, Channel.EVENTS, Channel.STATUS)
+
+
+def station_topic(station_id: str, channel: Channel) -> str:
+    """Return the topic of one station's channel."""
+    return f"{TOPIC_ROOT}/{station_id}/{channel.value}"
+
+
+def scheduler_subscriptions() -> list[str]:
+    """Return the topic filters the scheduler subscribes to."""
+    return [f"{TOPIC_ROOT}/+/{channel.value}" for channel in AGENT_PUBLISHES]
+
+
+def parse_station_topic(topic: str) -> tuple[str, Channel] | None:
+    """Split a station topic into (station id, channel), or None when it is not one."""
+    prefix = TOPIC_ROOT + "/"
+    if not topic.startswith(prefix):
+        return None
+    rest = topic[len(prefix) :].split("/")
+    if len(rest) != 2 or not rest[0]:
+        return None
+    try:
+        return rest[0], Channel(rest[1])
+    except ValueError:
+        return None
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def to_wire(value: datetime) -> str:
+    """Format an aware datetime as ISO 8601 UTC with millisecond precision and a Z."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime on the wire")
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+UtcDateTime = Annotated[AwareDatetime, PlainSerializer(to_wire, return_type=str)]
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    PRIORITY = "priority"
+    EMERGENCY = "emergency"
+
+
+class EventType(StrEnum):
+    ACCEPTED = "accepted"  # the item is in the agent's durable plan
+    DOWNLOADED = "downloaded"  # its media is cached and verified
+    STARTED = "started"
+    FINISHED = "finished"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    v: int = PROTOCOL_VERSION
+
+
+class PlanItem(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    playback_id: int
+    bulletin_id: int
+    title: str = ""
+    scheduled_at: UtcDateTime
+    priority: Priority = Priority.NORMAL
+    duration_ms: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    media_path: str  # path on the scheduler's HTTP server, e.g. /api/v1/media/{sha256}.opus
+
+
+class Plan(_Message):
+    """The whole pending plan of one station; an agent replaces its plan with it."""
+
+    station_id: str
+    revision: int = 0
+    generated_at: UtcDateTime
+    horizon_end: UtcDateTime
+    items: list[PlanItem]
+
+
+class SyncRequest(_Message):
+    boot_id: str
+    sent_at: UtcDateTime
+    agent_version: str = ""
+
+
+class Status(_Message):
+    """Availability, retained; its ``offline`` form is also the agent's last will."""
+
+    state: Literal["online", "offline"]
+    boot_id: str
+    at: UtcDateTime | None = None
+    clock_offset_ms: int | None = None
+    now_playing: int | None = None  # playback id
+
+
+class Event(_Message):
+    event_id: str = Field(min_length=8, max_length=64)
+    playback_id: int
+    type: EventType
+    at: UtcDateTime  # the agent's clock
+    clock_offset_ms: int | None = None
+    boot_id: str = ""
+    position_ms: int | None = None  # how far playback got (finished/interrupted)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class CommandType(StrEnum):
+    RESYNC = "resync"  # ask the agent to request its plan again
+
+
+class Command(_Message):
+    command_id: str
+    type: CommandType
+    sent_at: UtcDateTime
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProtocolError(ValueError):
+    """A payload that is not JSON, too large, or does not fit its schema."""
+
+
+def encode(message: BaseModel) -> bytes:
+    """Serialise a payload for the wire."""
+    return message.model_dump_json().encode()
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def decode(model: type[M], payload: bytes) -> M:
+    """Parse a payload, raising ProtocolError on anything malformed."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"not JSON: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(f"invalid {model.__name__}: {exc.error_count()} error(s)") from exc
