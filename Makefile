@@ -1,0 +1,36 @@
+# wardcast: `make demo` runs the whole system here; `make test` runs every check CI runs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint typecheck pytest install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	bash scripts/system-deps.sh
+	$(BIN)/pip install --quiet .
+
+install-test: $(BIN)/python
+	bash scripts/system-deps.sh --test
+	$(BIN)/pip install --quiet ".[test]"
+
+demo: install
+	$(BIN)/wardcast demo
+
+lint: install-test
+	$(BIN)/ruff check .
+
+typecheck: install-test
+	$(BIN)/mypy
+
+pytest: install-test
+	WARDCAST_TEST_POSTGRES_URL=$${WARDCAST_TEST_POSTGRES_URL:-$$(bash scripts/test-postgres.sh)} \
+	  $(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info wardcast-demo test-artifacts

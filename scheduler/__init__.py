@@ -1,0 +1,1 @@
+"""The central scheduler: REST API, planner, MQTT dispatcher, event ingestion, jobs."""

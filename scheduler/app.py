@@ -1,0 +1,125 @@
+"""The FastAPI application and its lifespan (database, broker, dispatcher, jobs)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from scheduler import agent_api, errors, jobs
+from scheduler.broker.accounts import DatabaseAccounts, DynsecAccounts
+from scheduler.bulletins.router import router as bulletins_router
+from scheduler.bulletins.storage import MediaStore
+from scheduler.config import Settings, get_settings
+from scheduler.db import Database
+from scheduler.dispatch.client import BrokerLogin
+from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
+from scheduler.limits import BodyLimit
+from scheduler.migrations import upgrade
+from scheduler.playbacks.router import router as playbacks_router
+from scheduler.runtime import Runtime
+from scheduler.stations import service as stations
+from scheduler.stations.router import router as stations_router
+from scheduler.timetables.router import router as timetables_router
+from scheduler.users.router import router as users_router
+from wardcast.protocol import SCHEDULER_CLIENT_ID
+
+log = logging.getLogger(__name__)
+
+
+def _timing(settings: Settings) -> DispatchTiming:
+    return DispatchTiming(late_grace=timedelta(seconds=settings.late_grace_s),
+                          horizon=timedelta(hours=settings.horizon_hours),
+                          missed_grace=timedelta(seconds=settings.missed_grace_s))
+
+
+async def _start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
+    settings = runtime.settings
+    if settings.broker == "embedded":
+        from scheduler.broker.embedded import Gate, start_broker
+
+        secret = secrets.token_urlsafe(24)
+        db = runtime.db
+
+        def check_station(username: str, password: str) -> bool:
+            with db.session() as session:
+                return stations.check_login(session=session, station_id=username, token=password)
+
+        broker = await start_broker(host=settings.mqtt_host, port=settings.mqtt_port,
+                                    gate=Gate(scheduler_password=secret,
+                                              check_station=check_station))
+        stack.push_async_callback(broker.shutdown)
+        login = BrokerLogin(settings.mqtt_host, settings.mqtt_port, SCHEDULER_CLIENT_ID, secret)
+        runtime.accounts = DatabaseAccounts()
+    else:
+        login = BrokerLogin(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
+                            settings.mqtt_password, tls=settings.mqtt_url.startswith("mqtts"))
+    dispatcher = Dispatcher(db=runtime.db, login=login, timing=_timing(settings),
+                            dynsec=settings.broker == "external")
+    dispatcher.start()
+    stack.callback(dispatcher.stop)
+    runtime.dispatcher = dispatcher
+    if settings.broker == "external":
+        runtime.accounts = DynsecAccounts(dispatcher.publish, login.username or "")
+    assert runtime.accounts is not None
+    runtime.accounts.prepare()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    runtime: Runtime = app.state.runtime
+    async with AsyncExitStack() as stack:
+        upgrade(runtime.db.engine)
+        stack.callback(runtime.db.dispose)
+        await _start_messaging(runtime, stack)
+        scheduler = jobs.start_jobs(runtime)
+        stack.callback(scheduler.shutdown, wait=False)
+        log.info("wardcast scheduler ready")
+        yield
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; long-lived parts start in the lifespan."""
+    settings = settings or get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    runtime = Runtime(settings=settings, db=Database(settings.sqlalchemy_url),
+                      store=MediaStore(settings.media_dir).ensure())
+    app = FastAPI(title="wardcast", version="0.1.0", lifespan=lifespan,
+                  description="Broadcast scheduling for ward loudspeaker stations")
+    app.state.runtime = runtime
+    errors.install(app)
+    api = APIRouter(prefix="/api/v1")
+    for router in (users_router, bulletins_router, stations_router, timetables_router,
+                   playbacks_router, agent_api.router):
+        api.include_router(router)
+    app.include_router(api)
+    app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    return app
+
+
+def _healthz(runtime: Runtime):  # type: ignore[no-untyped-def]
+    def healthz() -> JSONResponse:
+        """200 when the database and the broker connection are up."""
+        checks = {"database": _db_ok(runtime), "broker": bool(
+            runtime.dispatcher and runtime.dispatcher.link.connected)}
+        return JSONResponse({"status": "ok" if all(checks.values()) else "degraded", **checks},
+                            status_code=200 if all(checks.values()) else 503)
+
+    return healthz
+
+
+def _db_ok(runtime: Runtime) -> bool:
+    try:
+        with runtime.db.session() as session:
+            session.execute(text("SELECT 1"))
+        return True
+    except Exception:  # any failure means "not healthy", reported, not raised
+        log.exception("database health check failed")
+        return False

@@ -1,0 +1,1 @@
+"""Brokers: the embedded one for zero set-up, and station accounts on Mosquitto."""

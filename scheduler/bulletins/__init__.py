@@ -1,0 +1,1 @@
+"""Audio bulletins: upload, processing, approval."""

@@ -1,0 +1,78 @@
+"""Bulletin routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from scheduler.bulletins import service, upload
+from scheduler.bulletins.schemas import BulletinList, BulletinRead, RejectBody
+from scheduler.deps import ApproverDep, EditorDep, RuntimeDep, SessionDep, UserDep
+
+router = APIRouter(prefix="/bulletins", tags=["bulletins"])
+
+
+@router.post("", status_code=201)
+def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: EditorDep,
+           file: Annotated[UploadFile, File()], title: Annotated[str, Form(max_length=200)],
+           language: Annotated[str, Form(max_length=35)],
+           category: Annotated[str | None, Form(max_length=64)] = None) -> BulletinRead:
+    """Upload audio; it is validated, loudness-normalised and stored as a pending bulletin."""
+    limit = runtime.settings.max_upload_bytes
+    service.check_metadata(title=title, language=language, category=category)
+    scratch = upload.receive(file.file, folder=runtime.store.incoming, limit=limit)
+    bulletin = service.create_from_upload(
+        session=session, store=runtime.store, upload=scratch, filename=file.filename,
+        title=title, language=language, category=category, by=user,
+        target_lufs=runtime.settings.loudness_target, true_peak=runtime.settings.true_peak)
+    session.commit()
+    return BulletinRead.model_validate(bulletin)
+
+
+@router.get("")
+def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+            offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
+            language: str | None = None) -> BulletinList:
+    """List bulletins, newest first."""
+    rows, total = service.listing(session=session, limit=limit, offset=offset, status=status,
+                                  language=language)
+    return BulletinList(items=[BulletinRead.model_validate(b) for b in rows], total=total)
+
+
+@router.get("/{bulletin_id}")
+def read(bulletin_id: int, session: SessionDep, _user: UserDep) -> BulletinRead:
+    """One bulletin."""
+    return BulletinRead.model_validate(service.get(session=session, bulletin_id=bulletin_id))
+
+
+@router.get("/{bulletin_id}/audio")
+def audio(bulletin_id: int, session: SessionDep, runtime: RuntimeDep,
+          _user: UserDep) -> FileResponse:
+    """The normalised distribution audio (Ogg Opus), with Range and ETag."""
+    bulletin = service.get(session=session, bulletin_id=bulletin_id)
+    return opus_file(runtime.store.dist_path(bulletin.sha256), bulletin.sha256)
+
+
+def opus_file(path: Path, sha256: str) -> FileResponse:
+    """Serve a distribution file with its sha256 as the ETag."""
+    return FileResponse(path, media_type="audio/ogg", headers={"ETag": f'"{sha256}"',
+                                                               "Cache-Control": "private"})
+
+
+@router.post("/{bulletin_id}/approve")
+def approve(bulletin_id: int, session: SessionDep, user: ApproverDep) -> BulletinRead:
+    """Approve a pending bulletin so it can be scheduled."""
+    bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=True)
+    return BulletinRead.model_validate(bulletin)
+
+
+@router.post("/{bulletin_id}/reject")
+def reject(bulletin_id: int, body: RejectBody, session: SessionDep,
+           user: ApproverDep) -> BulletinRead:
+    """Reject a pending bulletin with a reason."""
+    bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=False,
+                              reason=body.reason)
+    return BulletinRead.model_validate(bulletin)

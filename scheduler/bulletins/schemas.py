@@ -1,0 +1,38 @@
+"""Bulletin API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BulletinRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    language: str
+    category: str | None
+    status: str
+    duration_ms: int
+    sha256: str
+    size_bytes: int
+    loudness_lufs: float
+    true_peak_dbtp: float
+    source_loudness_lufs: float
+    source_format: str
+    normalization_type: str
+    original_filename: str
+    created_at: datetime
+    reviewed_at: datetime | None
+    reject_reason: str | None
+
+
+class BulletinList(BaseModel):
+    items: list[BulletinRead]
+    total: int
+
+
+class RejectBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)

@@ -1,0 +1,140 @@
+"""Turn an uploaded file into a bulletin; approve or reject it; find bulletins."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import media
+from scheduler.bulletins.models import Bulletin, BulletinStatus
+from scheduler.bulletins.storage import MediaStore, display_name
+from scheduler.errors import Conflict, InvalidInput, NotFound, UnsupportedMedia
+from scheduler.users.models import User
+from wardcast.protocol import utcnow
+
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+class BulletinNotFound(NotFound):
+    code = "bulletin_not_found"
+
+
+class AudioRejected(InvalidInput):
+    """An upload that is not usable audio; its code is the media error's."""
+
+
+def check_metadata(*, title: str, language: str, category: str | None) -> tuple[str, str,
+                                                                                  str | None]:
+    """Validate the form fields that come with an upload."""
+    title = title.strip()
+    if not 1 <= len(title) <= 200:
+        raise InvalidInput("Tiêu đề phải có từ 1 đến 200 ký tự — title must be 1–200 characters",
+                           field="title")
+    if not LANGUAGE_RE.match(language):
+        raise InvalidInput("Mã ngôn ngữ không hợp lệ (ví dụ: vi, rad, jra, cmo) — "
+                           "language must be a BCP 47 / ISO 639 code", field="language")
+    category = (category or "").strip() or None
+    if category is not None and len(category) > 64:
+        raise InvalidInput("Chuyên mục quá dài — category is too long", field="category")
+    return title, language, category
+
+
+def create_from_upload(*, session: Session, store: MediaStore, upload: Path,
+                       filename: str | None, title: str, language: str,
+                       category: str | None, by: User, target_lufs: float,
+                       true_peak: float) -> Bulletin:
+    """Process an uploaded file (which this call consumes) into a pending bulletin."""
+    title, language, category = check_metadata(title=title, language=language, category=category)
+    try:
+        processed = _process(upload, store=store, target_lufs=target_lufs, true_peak=true_peak)
+        original_sha = _sha256(upload)
+        original = store.original_path(original_sha)
+        os.replace(upload, original)
+    finally:
+        upload.unlink(missing_ok=True)
+    bulletin = Bulletin(
+        title=title, language=language, category=category, status=BulletinStatus.PENDING.value,
+        duration_ms=processed.duration_ms, sha256=processed.sha256,
+        size_bytes=processed.size_bytes, loudness_lufs=round(processed.loudness_lufs, 2),
+        true_peak_dbtp=round(processed.true_peak_dbtp, 2),
+        source_loudness_lufs=round(processed.source_loudness_lufs, 2),
+        source_duration_ms=processed.source_duration_ms, source_format=processed.source_format,
+        normalization_type=processed.normalization_type, original_sha256=original_sha,
+        original_filename=display_name(filename), created_at=utcnow(), created_by_id=by.id,
+    )
+    session.add(bulletin)
+    session.flush()
+    return bulletin
+
+
+def _process(upload: Path, *, store: MediaStore, target_lufs: float,
+             true_peak: float) -> media.ProcessedAudio:
+    try:
+        return media.process_upload(upload, work_dir=store.dist, target_lufs=target_lufs,
+                                    true_peak_dbtp=true_peak)
+    except media.NotAudio as exc:
+        raise UnsupportedMedia(str(exc), field="file", code=exc.code) from exc
+    except media.MediaError as exc:
+        raise AudioRejected(str(exc), field="file", code=exc.code) from exc
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def get(*, session: Session, bulletin_id: int) -> Bulletin:
+    """Return a bulletin or raise BulletinNotFound."""
+    bulletin = session.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise BulletinNotFound(f"Không tìm thấy bản tin {bulletin_id} — bulletin not found",
+                               field="bulletin_id")
+    return bulletin
+
+
+def get_approved(*, session: Session, bulletin_id: int, field: str = "bulletin_id") -> Bulletin:
+    """Return a bulletin that may go on air, or say why it may not."""
+    bulletin = session.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise BulletinNotFound(f"Không tìm thấy bản tin {bulletin_id} — bulletin not found",
+                               field=field)
+    if bulletin.status != BulletinStatus.APPROVED:
+        raise Conflict(f"Bản tin {bulletin_id} chưa được duyệt — bulletin is {bulletin.status}, "
+                       "only approved bulletins can be scheduled", field=field,
+                       code="bulletin_not_approved")
+    return bulletin
+
+
+def review(*, session: Session, bulletin_id: int, by: User, approve: bool,
+           reason: str | None = None) -> Bulletin:
+    """Approve or reject a pending bulletin."""
+    bulletin = get(session=session, bulletin_id=bulletin_id)
+    if bulletin.status != BulletinStatus.PENDING:
+        raise Conflict(f"Bản tin đã ở trạng thái {bulletin.status} — bulletin is already "
+                       f"{bulletin.status}", field="status")
+    bulletin.status = (BulletinStatus.APPROVED if approve else BulletinStatus.REJECTED).value
+    bulletin.reviewed_at = utcnow()
+    bulletin.reviewed_by_id = by.id
+    bulletin.reject_reason = None if approve else reason
+    return bulletin
+
+
+def listing(*, session: Session, limit: int, offset: int, status: str | None,
+            language: str | None) -> tuple[list[Bulletin], int]:
+    """Return a page of bulletins, newest first, and the total."""
+    query = select(Bulletin)
+    if status:
+        query = query.where(Bulletin.status == status)
+    if language:
+        query = query.where(Bulletin.language == language)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Bulletin.id.desc()).limit(limit).offset(offset))
+    return list(rows), total

@@ -1,0 +1,90 @@
+"""Settings from the environment (WARDCAST_*), validated once at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the scheduler can be told; bad values fail fast with a clear message."""
+
+    model_config = SettingsConfigDict(env_prefix="WARDCAST_", extra="ignore")
+
+    data_dir: Path = Path("./wardcast-data")
+    database_url: str | None = None
+    broker: Literal["embedded", "external"] = "embedded"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    loudness_target: float = Field(default=-16.0, ge=-40.0, le=-5.0)
+    true_peak: float = Field(default=-1.5, ge=-9.0, le=0.0)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    horizon_hours: float = Field(default=48.0, gt=0, le=24 * 31)
+    # After its slot, a playback with no start report is `missed` once this has passed and
+    # the station is online (or came back without reporting it).
+    missed_grace_s: float = Field(default=30.0, gt=0)
+    # A station that is offline may be playing from its plan; its unreported slots are
+    # only declared `missed` after this long (or when it reconnects without reporting them).
+    offline_grace_s: float = Field(default=6 * 3600.0, gt=0)
+    # Slots that passed less than this ago are still sent to agents (they may start late).
+    late_grace_s: float = Field(default=5.0, ge=0)
+    token_ttl_hours: float = Field(default=12.0, gt=0)
+    watchdog_interval_s: float = Field(default=2.0, gt=0)
+    planner_interval_s: float = Field(default=300.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {value!r}")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'wardcast.sqlite3').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def mqtt_host(self) -> str:
+        return urlsplit(self.mqtt_url).hostname or "127.0.0.1"
+
+    @property
+    def mqtt_port(self) -> int:
+        parts = urlsplit(self.mqtt_url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def mqtt_username(self) -> str | None:
+        return urlsplit(self.mqtt_url).username
+
+    @property
+    def mqtt_password(self) -> str | None:
+        return urlsplit(self.mqtt_url).password
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings."""
+    return Settings()

@@ -1,0 +1,79 @@
+"""FastAPI dependencies: the runtime, a database session, the current user or station."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from scheduler.errors import Forbidden, NotAuthenticated
+from scheduler.runtime import Runtime
+from scheduler.stations import service as stations
+from scheduler.stations.models import Station
+from scheduler.users import service as users
+from scheduler.users.models import Role, User
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with runtime.db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated("Cần đăng nhập — missing bearer token")
+    return credentials.credentials
+
+
+def current_user(session: SessionDep, credentials: Credentials) -> User:
+    user = users.user_for_token(session=session, token=_token(credentials))
+    if user is None:
+        raise NotAuthenticated("Phiên đăng nhập không hợp lệ hoặc đã hết hạn — "
+                               "invalid or expired token")
+    return user
+
+
+def current_station(session: SessionDep, credentials: Credentials) -> Station:
+    station = stations.by_token(session=session, token=_token(credentials))
+    if station is None:
+        raise NotAuthenticated("Mã trạm không hợp lệ — invalid station token")
+    return station
+
+
+UserDep = Annotated[User, Depends(current_user)]
+StationDep = Annotated[Station, Depends(current_station)]
+
+
+def require(*roles: Role) -> Callable[[User], User]:
+    """Return a dependency that lets through only users with one of these roles (or admin)."""
+    allowed = {Role.ADMIN, *roles}
+
+    def check(user: UserDep) -> User:
+        if user.role_enum not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"Bạn không có quyền thực hiện thao tác này — requires role: {names}")
+        return user
+
+    return check
+
+
+EditorDep = Annotated[User, Depends(require(Role.EDITOR))]
+ApproverDep = Annotated[User, Depends(require(Role.APPROVER))]
+AdminDep = Annotated[User, Depends(require())]

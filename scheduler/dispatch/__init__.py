@@ -1,0 +1,1 @@
+"""MQTT: sending plans to agents and ingesting what they report."""

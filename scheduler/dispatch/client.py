@@ -1,0 +1,96 @@
+"""The scheduler's MQTT connection: a persistent session that acks only what is stored."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from wardcast import protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message handed from paho's thread to the ingestion worker."""
+
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class BrokerLogin:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool = False
+
+
+class SchedulerLink:
+    """Connects with a persistent session, subscribes, and queues what arrives."""
+
+    def __init__(self, login: BrokerLogin, inbox: queue.Queue[Any], *,
+                 extra_subscriptions: list[str] | None = None) -> None:
+        self.inbox = inbox
+        self.topics = [*protocol.scheduler_subscriptions(), *(extra_subscriptions or [])]
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=protocol.SCHEDULER_CLIENT_ID,
+            clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+        if login.username:
+            self.client.username_pw_set(login.username, login.password)
+        if login.tls:
+            self.client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        self.client.max_queued_messages_set(0)
+        self.client.max_inflight_messages_set(100)
+        self.client.reconnect_delay_set(1, 15)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.login = login
+
+    def start(self) -> None:
+        self.client.connect_async(self.login.host, self.login.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    @property
+    def connected(self) -> bool:
+        return self.client.is_connected()
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Queue a QoS 1 message; paho resends it after a reconnect."""
+        info = self.client.publish(topic, payload, qos=protocol.QOS, retain=retain)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.warning("publish to %s failed: %s", topic, mqtt.error_string(info.rc))
+
+    def ack(self, message: Incoming) -> None:
+        if message.qos > 0:
+            self.client.ack(message.mid, message.qos)
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any,
+                    _props: Any) -> None:
+        if reason.is_failure:
+            log.error("broker refused the scheduler: %s", reason)
+            return
+        log.info("connected to the broker (session present: %s)", flags.session_present)
+        client.subscribe([(topic, protocol.QOS) for topic in self.topics])
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
+                       _props: Any) -> None:
+        log.warning("disconnected from the broker: %s", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any,
+                    message: mqtt.MQTTMessage) -> None:
+        self.inbox.put(Incoming(message.mid, message.qos, message.topic, bytes(message.payload)))

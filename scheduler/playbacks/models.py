@@ -1,0 +1,75 @@
+"""Playbacks (the ledger) and the agent events applied to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scheduler.db import Base, UtcDateTime
+
+
+class PlaybackStatus(StrEnum):
+    PLANNED = "planned"
+    DELIVERED = "delivered"
+    READY = "ready"
+    PLAYING = "playing"
+    PLAYED = "played"
+    FAILED = "failed"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+
+
+FINAL = frozenset({PlaybackStatus.PLAYED, PlaybackStatus.FAILED, PlaybackStatus.MISSED,
+                   PlaybackStatus.SKIPPED, PlaybackStatus.INTERRUPTED, PlaybackStatus.CANCELLED})
+OPEN = tuple(s.value for s in PlaybackStatus if s not in FINAL)
+NOT_STARTED = (PlaybackStatus.PLANNED.value, PlaybackStatus.DELIVERED.value,
+               PlaybackStatus.READY.value)
+
+
+class Playback(Base):
+    __tablename__ = "playbacks"
+    __table_args__ = (
+        UniqueConstraint("timetable_id", "station_id", "scheduled_at"),
+        Index("ix_playbacks_station_scheduled", "station_id", "scheduled_at"),
+        Index("ix_playbacks_status_scheduled", "status", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timetable_id: Mapped[int | None] = mapped_column(
+        ForeignKey("timetables.id", ondelete="SET NULL"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    priority: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    position_ms: Mapped[int | None]
+    clock_offset_ms: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PlaybackEvent(Base):
+    """Every event an agent reported, kept even when it no longer changes the ledger."""
+
+    __tablename__ = "playback_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    playback_id: Mapped[int] = mapped_column(index=True)
+    station_id: Mapped[int] = mapped_column(index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    clock_offset_ms: Mapped[int | None]
+    position_ms: Mapped[int | None]
+    boot_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    applied: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,41 @@
+"""The playback log: filters, paging, CSV."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from scheduler.deps import SessionDep, UserDep
+from scheduler.errors import InvalidInput
+from scheduler.playbacks import service
+from scheduler.playbacks.models import PlaybackStatus
+from scheduler.playbacks.schemas import PlaybackList, PlaybackRead
+
+router = APIRouter(prefix="/playbacks", tags=["playbacks"])
+
+
+@router.get("", response_model=PlaybackList)
+def listing(session: SessionDep, _user: UserDep, station_id: int | None = None,
+            bulletin_id: int | None = None, status: PlaybackStatus | None = None,
+            start: Annotated[datetime | None, Query(alias="from")] = None,
+            end: Annotated[datetime | None, Query(alias="to")] = None,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            offset: Annotated[int, Query(ge=0)] = 0,
+            format: Literal["json", "csv"] = "json") -> PlaybackList | StreamingResponse:
+    """List playbacks by slot; `?format=csv` downloads every matching row."""
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"Thời điểm {name} cần múi giờ — {name} needs a UTC offset or Z",
+                               field=name)
+    filters = service.PlaybackFilter(station_id=station_id, bulletin_id=bulletin_id,
+                                     status=status, start=start, end=end)
+    if format == "csv":
+        rows = list(service.csv_rows(session=session, filters=filters))
+        return StreamingResponse(iter(rows), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition":
+                                          'attachment; filename="playbacks.csv"'})
+    items, total = service.listing(session=session, filters=filters, limit=limit, offset=offset)
+    return PlaybackList(items=[PlaybackRead.model_validate(p) for p in items], total=total)

@@ -1,0 +1,32 @@
+"""Playback log API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PlaybackRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    station_id: int
+    bulletin_id: int
+    timetable_id: int | None
+    scheduled_at: datetime
+    priority: str
+    status: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    position_ms: int | None
+    clock_offset_ms: int | None
+    reason: str | None
+
+
+class PlaybackList(BaseModel):
+    items: list[PlaybackRead]
+    total: int
+
+
+CSV_COLUMNS = list(PlaybackRead.model_fields)

@@ -1,0 +1,71 @@
+"""Query the playback log."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from scheduler.playbacks.models import Playback, PlaybackStatus
+from scheduler.playbacks.schemas import CSV_COLUMNS, PlaybackRead
+from wardcast.protocol import to_wire
+
+
+@dataclass(frozen=True)
+class PlaybackFilter:
+    station_id: int | None = None
+    bulletin_id: int | None = None
+    status: PlaybackStatus | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.station_id is not None:
+            query = query.where(Playback.station_id == self.station_id)
+        if self.bulletin_id is not None:
+            query = query.where(Playback.bulletin_id == self.bulletin_id)
+        if self.status is not None:
+            query = query.where(Playback.status == self.status.value)
+        if self.start is not None:
+            query = query.where(Playback.scheduled_at >= self.start)
+        if self.end is not None:
+            query = query.where(Playback.scheduled_at < self.end)
+        return query
+
+
+def listing(*, session: Session, filters: PlaybackFilter, limit: int,
+            offset: int) -> tuple[list[Playback], int]:
+    """Return a page of the log, by slot then id, and the total."""
+    query = filters.apply(select(Playback))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Playback.scheduled_at, Playback.id)
+                           .limit(limit).offset(offset))
+    return list(rows), total
+
+
+def csv_rows(*, session: Session, filters: PlaybackFilter) -> Iterator[str]:
+    """Yield the whole filtered log as CSV text, header first, in batches."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    query = filters.apply(select(Playback)).order_by(Playback.scheduled_at, Playback.id)
+    for index, playback in enumerate(session.scalars(query.execution_options(yield_per=500))):
+        row = PlaybackRead.model_validate(playback).model_dump()
+        writer.writerow([_cell(row[name]) for name in CSV_COLUMNS])
+        if index % 500 == 499:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, datetime):
+        return to_wire(value)
+    return "" if value is None else value

@@ -1,0 +1,43 @@
+"""The long-lived parts of a running scheduler, shared by routes and jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from scheduler.broker.accounts import StationAccounts
+from scheduler.bulletins.storage import MediaStore
+from scheduler.config import Settings
+from scheduler.db import Database
+from scheduler.dispatch.dispatcher import Dispatcher
+from scheduler.playbacks import planner
+from scheduler.timetables.models import Timetable
+from wardcast.protocol import utcnow
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    store: MediaStore
+    dispatcher: Dispatcher | None = None
+    accounts: StationAccounts | None = None
+    broker_running: bool = field(default=False)
+
+    @property
+    def horizon(self) -> timedelta:
+        return timedelta(hours=self.settings.horizon_hours)
+
+    def push_plans(self, station_ids: set[int]) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.push_plans(station_ids)
+
+    def plan_and_push(self, only: list[int] | None = None) -> set[int]:
+        """Plan the horizon (for some timetables or all) and send changed plans."""
+        with self.db.session() as session:
+            targets = ([t for t in (session.get(Timetable, i) for i in only) if t is not None]
+                       if only is not None else None)
+            changed = planner.plan(session=session, now=utcnow(), horizon=self.horizon,
+                                   only=targets)
+        self.push_plans(changed)
+        return changed

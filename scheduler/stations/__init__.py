@@ -1,0 +1,1 @@
+"""Ward stations: registration, credentials, availability."""

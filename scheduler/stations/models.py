@@ -1,0 +1,30 @@
+"""A ward loudspeaker station and what it last told us about itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scheduler.db import Base, UtcDateTime
+
+
+class Station(Base):
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    ward: Mapped[str] = mapped_column(String(120), index=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # availability, from the agent's retained status, heartbeats and events
+    online: Mapped[bool] = mapped_column(default=False)
+    boot_id: Mapped[str | None] = mapped_column(String(64))
+    status_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    clock_offset_ms: Mapped[int | None]
+    now_playing_id: Mapped[int | None]
+    plan_revision: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,116 @@
+"""Register stations, issue their tokens, resolve them, record their availability."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler import security
+from scheduler.errors import Conflict, InvalidInput, NotFound
+from scheduler.stations.models import Station
+from wardcast.protocol import utcnow
+
+
+class StationNotFound(NotFound):
+    code = "station_not_found"
+
+
+def check_timezone(name: str, *, field: str = "timezone") -> str:
+    """Return the zone name if it is a known IANA zone."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"Múi giờ không hợp lệ: {name} — unknown time zone",
+                           field=field) from exc
+    return name
+
+
+def register(*, session: Session, name: str, ward: str, timezone: str) -> tuple[Station, str]:
+    """Create a station and return it with its token (the only time the token is shown)."""
+    if session.scalar(select(Station).where(Station.name == name)):
+        raise Conflict(f"Trạm {name} đã tồn tại — station name already used", field="name")
+    token = security.new_token("wcs")
+    station = Station(name=name, ward=ward, timezone=check_timezone(timezone),
+                      token_hash=security.token_hash(token), token_issued_at=utcnow(),
+                      created_at=utcnow())
+    session.add(station)
+    session.flush()
+    return station, token
+
+
+def rotate_token(*, session: Session, station_id: int) -> tuple[Station, str]:
+    """Issue a new token; the old one stops working."""
+    station = get(session=session, station_id=station_id)
+    token = security.new_token("wcs")
+    station.token_hash = security.token_hash(token)
+    station.token_issued_at = utcnow()
+    return station, token
+
+
+def get(*, session: Session, station_id: int) -> Station:
+    """Return a station or raise StationNotFound."""
+    station = session.get(Station, station_id)
+    if station is None:
+        raise StationNotFound(f"Không tìm thấy trạm {station_id} — station not found",
+                              field="station_id")
+    return station
+
+
+def get_many(*, session: Session, station_ids: list[int], field: str) -> list[Station]:
+    """Return the stations with these ids, naming any that does not exist."""
+    wanted = list(dict.fromkeys(station_ids))
+    found = {s.id: s for s in session.scalars(select(Station).where(Station.id.in_(wanted)))}
+    missing = [sid for sid in wanted if sid not in found]
+    if missing:
+        raise StationNotFound(f"Không tìm thấy trạm {missing} — unknown station(s)", field=field)
+    return [found[sid] for sid in wanted]
+
+
+def listing(*, session: Session, limit: int, offset: int) -> tuple[list[Station], int]:
+    """Return a page of stations and the total."""
+    total = session.scalar(select(func.count()).select_from(Station)) or 0
+    rows = session.scalars(select(Station).order_by(Station.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def by_token(*, session: Session, token: str) -> Station | None:
+    """Return the station a token belongs to, if any."""
+    return session.scalar(select(Station).where(Station.token_hash == security.token_hash(token)))
+
+
+def check_login(*, session: Session, station_id: str, token: str) -> bool:
+    """Tell whether a broker login (username = station id, password = token) is valid."""
+    station = by_token(session=session, token=token)
+    return station is not None and str(station.id) == station_id
+
+
+def record_status(*, session: Session, station_id: int, online: bool, boot_id: str,
+                  at: datetime | None, clock_offset_ms: int | None,
+                  now_playing: int | None) -> None:
+    """Apply an availability message; a stale offline never overrides a newer online."""
+    station = session.get(Station, station_id)
+    if station is None:
+        return
+    now = utcnow()
+    if not online and station.boot_id not in (None, boot_id):
+        return  # the will of an older boot arriving after the new boot said hello
+    station.online = online
+    station.boot_id = boot_id
+    station.status_at = at or now
+    station.last_seen_at = now
+    if clock_offset_ms is not None:
+        station.clock_offset_ms = clock_offset_ms
+    station.now_playing_id = now_playing if online else None
+
+
+def touch(*, session: Session, station_id: int, clock_offset_ms: int | None) -> None:
+    """Note that a station was heard from just now."""
+    station = session.get(Station, station_id)
+    if station is None:
+        return
+    station.last_seen_at = utcnow()
+    if clock_offset_ms is not None:
+        station.clock_offset_ms = clock_offset_ms

@@ -1,0 +1,1 @@
+"""Timetables: when a bulletin plays on which stations."""

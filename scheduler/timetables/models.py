@@ -1,0 +1,38 @@
+"""A timetable: a bulletin, a start, an optional RRULE, and the stations it targets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scheduler.db import Base, UtcDateTime
+from scheduler.stations.models import Station
+
+timetable_stations = Table(
+    "timetable_stations",
+    Base.metadata,
+    Column("timetable_id", ForeignKey("timetables.id", ondelete="CASCADE"), primary_key=True),
+    Column("station_id", ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Timetable(Base):
+    __tablename__ = "timetables"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    # The start as an instant; `floating` means it was given without an offset and is a wall
+    # time in each station's own zone (`starts_at_local`).
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    starts_at_local: Mapped[str] = mapped_column(String(32))
+    floating: Mapped[bool] = mapped_column(default=False)
+    recurrence: Mapped[str | None] = mapped_column(Text)
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    priority: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+
+    stations: Mapped[list[Station]] = relationship(secondary=timetable_stations, lazy="selectin")

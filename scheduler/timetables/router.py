@@ -1,0 +1,67 @@
+"""Timetable routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep
+from scheduler.playbacks import planner
+from scheduler.playbacks.models import Playback
+from scheduler.timetables import service
+from scheduler.timetables.models import Timetable
+from scheduler.timetables.schemas import TimetableCreate, TimetableList, TimetableRead
+from wardcast.protocol import utcnow
+
+router = APIRouter(prefix="/timetables", tags=["timetables"])
+
+
+def _read(session: Session, timetable: Timetable) -> TimetableRead:
+    planned = session.scalar(select(func.count()).where(Playback.timetable_id == timetable.id))
+    return TimetableRead(
+        id=timetable.id, bulletin_id=timetable.bulletin_id,
+        station_ids=[s.id for s in timetable.stations], starts_at=timetable.starts_at,
+        floating=timetable.floating, recurrence=timetable.recurrence, until=timetable.until,
+        priority=timetable.priority, created_at=timetable.created_at,
+        deleted_at=timetable.deleted_at, planned=planned or 0)
+
+
+@router.post("", status_code=201)
+def create(body: TimetableCreate, session: SessionDep, runtime: RuntimeDep,
+           user: EditorDep) -> TimetableRead:
+    """Put an approved bulletin on stations, once or recurring; plans go out at once."""
+    timetable = service.create(session=session, data=body, by=user,
+                               default_zone=runtime.settings.timezone)
+    changed = planner.plan(session=session, now=utcnow(), horizon=runtime.horizon,
+                           only=[timetable])
+    session.commit()
+    runtime.push_plans(changed)
+    return _read(session, timetable)
+
+
+@router.get("")
+def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+            offset: Annotated[int, Query(ge=0)] = 0) -> TimetableList:
+    """List live timetables, newest first."""
+    rows, total = service.listing(session=session, limit=limit, offset=offset)
+    return TimetableList(items=[_read(session, t) for t in rows], total=total)
+
+
+@router.get("/{timetable_id}")
+def read(timetable_id: int, session: SessionDep, _user: UserDep) -> TimetableRead:
+    """One timetable."""
+    return _read(session, service.get(session=session, timetable_id=timetable_id))
+
+
+@router.delete("/{timetable_id}", status_code=204)
+def delete(timetable_id: int, session: SessionDep, runtime: RuntimeDep,
+           _user: EditorDep) -> Response:
+    """Delete a timetable; its future playbacks become `cancelled`."""
+    service.delete(session=session, timetable_id=timetable_id)
+    changed = planner.cancel_timetable(session=session, timetable_id=timetable_id, now=utcnow())
+    session.commit()
+    runtime.push_plans(changed)
+    return Response(status_code=204)

@@ -1,0 +1,42 @@
+"""Timetable API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wardcast.protocol import Priority
+
+
+class TimetableCreate(BaseModel):
+    bulletin_id: int
+    station_ids: list[int] = Field(min_length=1, max_length=20000)
+    starts_at: datetime = Field(description="ISO 8601; without an offset it is a wall time in "
+                                            "each station's own time zone")
+    recurrence: str | None = Field(default=None, max_length=1000,
+                                   description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,TU,"
+                                               "WE,TH,FR;BYHOUR=6,17;BYMINUTE=0")
+    until: datetime | None = None
+    priority: Priority = Priority.NORMAL
+
+
+class TimetableRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    bulletin_id: int
+    station_ids: list[int]
+    starts_at: datetime
+    floating: bool
+    recurrence: str | None
+    until: datetime | None
+    priority: Priority
+    created_at: datetime
+    deleted_at: datetime | None
+    planned: int = 0
+
+
+class TimetableList(BaseModel):
+    items: list[TimetableRead]
+    total: int

@@ -1,0 +1,101 @@
+"""Create, list and delete timetables; their playbacks are planned by the planner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.bulletins import service as bulletins
+from scheduler.errors import InvalidInput, NotFound
+from scheduler.stations import service as stations
+from scheduler.stations.models import Station
+from scheduler.timetables import recurrence
+from scheduler.timetables.models import Timetable
+from scheduler.timetables.schemas import TimetableCreate
+from scheduler.users.models import User
+from wardcast.protocol import utcnow
+
+
+class TimetableNotFound(NotFound):
+    code = "timetable_not_found"
+
+
+def create(*, session: Session, data: TimetableCreate, by: User, default_zone: str) -> Timetable:
+    """Validate and store a timetable (its playbacks are planned by the caller)."""
+    bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
+    targets = stations.get_many(session=session, station_ids=data.station_ids,
+                                field="station_ids")
+    floating = data.starts_at.tzinfo is None
+    wall = data.starts_at.replace(tzinfo=None)
+    starts_at = (recurrence.to_utc(wall, ZoneInfo(default_zone)) if floating
+                 else data.starts_at.astimezone(UTC))
+    until = _until(data.until, default_zone)
+    if data.recurrence is not None:
+        recurrence.parse_rule(data.recurrence, dtstart=wall)
+    else:
+        _check_future(targets, wall=wall, starts_at=starts_at, floating=floating)
+    if until is not None and until < starts_at:
+        raise InvalidInput("Ngày kết thúc trước ngày bắt đầu — until is before starts_at",
+                           field="until")
+    timetable = Timetable(
+        bulletin_id=data.bulletin_id, starts_at=starts_at, starts_at_local=wall.isoformat(),
+        floating=floating, recurrence=data.recurrence.strip() if data.recurrence else None,
+        until=until, priority=data.priority.value, created_at=utcnow(), created_by_id=by.id,
+        stations=targets,
+    )
+    session.add(timetable)
+    session.flush()
+    return timetable
+
+
+def _until(value: datetime | None, default_zone: str) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return recurrence.to_utc(value, ZoneInfo(default_zone))
+    return value.astimezone(UTC)
+
+
+def _check_future(targets: list[Station], *, wall: datetime, starts_at: datetime,
+                  floating: bool) -> None:
+    now = utcnow()
+    for station in targets:
+        instant = recurrence.to_utc(wall, ZoneInfo(station.timezone)) if floating else starts_at
+        if instant <= now:
+            raise InvalidInput(
+                f"Thời điểm phát đã qua ({instant.isoformat()}) — starts_at is in the past "
+                f"for station {station.id}", field="starts_at")
+
+
+def get(*, session: Session, timetable_id: int) -> Timetable:
+    """Return a timetable or raise TimetableNotFound."""
+    timetable = session.get(Timetable, timetable_id)
+    if timetable is None or timetable.deleted_at is not None:
+        raise TimetableNotFound(f"Không tìm thấy lịch phát {timetable_id} — timetable not found",
+                                field="timetable_id")
+    return timetable
+
+
+def delete(*, session: Session, timetable_id: int) -> Timetable:
+    """Mark a timetable deleted (the caller cancels its future playbacks)."""
+    timetable = get(session=session, timetable_id=timetable_id)
+    timetable.deleted_at = utcnow()
+    return timetable
+
+
+def active(*, session: Session, now: datetime) -> list[Timetable]:
+    """Return the timetables that may still produce playbacks."""
+    query = select(Timetable).where(Timetable.deleted_at.is_(None)).where(
+        (Timetable.until.is_(None)) | (Timetable.until >= now))
+    return list(session.scalars(query))
+
+
+def listing(*, session: Session, limit: int, offset: int) -> tuple[list[Timetable], int]:
+    """Return a page of live timetables, newest first, and the total."""
+    query = select(Timetable).where(Timetable.deleted_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Timetable.id.desc()).limit(limit).offset(offset))
+    return list(rows), total

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install the system packages wardcast needs (Debian/Ubuntu), only those that are missing.
+#   scripts/system-deps.sh          runtime: ffmpeg (+ espeak-ng for the demo's sample voice)
+#   scripts/system-deps.sh --test   also mosquitto, its clients, PostgreSQL, sox
+set -euo pipefail
+
+want=(ffmpeg espeak-ng python3-venv)
+if [[ "${1:-}" == "--test" ]]; then
+  want+=(mosquitto mosquitto-clients postgresql sox make)
+fi
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
+echo "Installing system packages: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The Debian package starts a system-wide mosquitto on port 1883; wardcast's embedded broker
+# and the tests bring their own, so keep the system one out of the way.
+if [[ " ${missing[*]} " == *" mosquitto "* ]]; then
+  "${sudo[@]}" systemctl disable --now mosquitto >/dev/null 2>&1 || "${sudo[@]}" service mosquitto stop >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,153 @@
+"""Uploading, reading and approving bulletins through the real API, and every bad upload."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from scheduler.bulletins.models import Bulletin
+from scheduler.runtime import Runtime
+from tests.scheduler.conftest import login_as, upload
+from tests.support.audio import integrated_loudness
+
+
+def _files(runtime: Runtime) -> set[Path]:
+    return {p for p in runtime.store.root.rglob("*") if p.is_file()}
+
+
+def _bulletin_count(runtime: Runtime) -> int:
+    with runtime.db.session() as session:
+        return session.scalar(select(func.count()).select_from(Bulletin)) or 0
+
+
+def test_upload_normalises_and_reports_loudness(client: TestClient, runtime: Runtime,
+                                                admin: dict[str, str], speech_mp3: Path) -> None:
+    answer = upload(client, admin, speech_mp3, title="Thông báo tiêm chủng")
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["status"] == "pending"
+    assert body["title"] == "Thông báo tiêm chủng"
+    assert abs(body["loudness_lufs"] - (-16.0)) <= 1.0
+    assert body["source_loudness_lufs"] < -24
+    dist = runtime.store.dist_path(body["sha256"])
+    assert abs(integrated_loudness(dist) - (-16.0)) <= 1.0
+    assert 2000 < body["duration_ms"] < 30000
+    audio = client.get(f"/api/v1/bulletins/{body['id']}/audio", headers=admin)
+    assert audio.status_code == 200 and audio.content == dist.read_bytes()
+    assert audio.headers["etag"] == f'"{body["sha256"]}"'
+    part = client.get(f"/api/v1/bulletins/{body['id']}/audio",
+                      headers={**admin, "Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == dist.read_bytes()[100:200]
+
+
+def test_approve_and_reject_need_an_approver(client: TestClient, runtime: Runtime,
+                                             admin: dict[str, str], speech_m4a: Path) -> None:
+    editor = login_as(client, runtime, "editor")
+    approver = login_as(client, runtime, "approver")
+    first = upload(client, editor, speech_m4a).json()
+    second = upload(client, editor, speech_m4a).json()
+    assert client.post(f"/api/v1/bulletins/{first['id']}/approve",
+                       headers=editor).status_code == 403
+    ok = client.post(f"/api/v1/bulletins/{first['id']}/approve", headers=approver)
+    assert ok.status_code == 200 and ok.json()["status"] == "approved"
+    again = client.post(f"/api/v1/bulletins/{first['id']}/reject", headers=approver,
+                        json={"reason": "sai nội dung"})
+    assert again.status_code == 409
+    rejected = client.post(f"/api/v1/bulletins/{second['id']}/reject", headers=approver,
+                           json={"reason": "Âm thanh bị rè"})
+    assert rejected.json()["reject_reason"] == "Âm thanh bị rè"
+    viewer = login_as(client, runtime, "viewer")
+    assert upload(client, viewer, speech_m4a).status_code == 403
+
+
+@pytest.fixture(scope="module")
+def bad_uploads(tmp_path_factory: pytest.TempPathFactory, speech: Path) -> dict[str, Path]:
+    """One file for each way an upload can be unusable."""
+    folder = tmp_path_factory.mktemp("bad")
+    files = {"empty": folder / "empty.mp3", "text": folder / "notes.mp3",
+             "random": folder / "noise.wav", "silence": folder / "silence.wav",
+             "truncated_mp3": folder / "cut.mp3", "truncated_m4a": folder / "cut.m4a",
+             "lying_wav": folder / "lying.wav"}
+    files["empty"].write_bytes(b"")
+    files["text"].write_text("Đây không phải là âm thanh\n" * 200)
+    files["random"].write_bytes(bytes(range(256)) * 400)
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono",
+                    "-t", "5", str(files["silence"])], check=True)
+    for key, codec in (("truncated_mp3", ["-b:a", "128k"]), ("truncated_m4a", ["-c:a", "aac"])):
+        full = folder / f"full{files[key].suffix}"
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(speech), *codec, str(full)], check=True)
+        data = full.read_bytes()
+        files[key].write_bytes(data[: len(data) // 2])
+    wav = speech.read_bytes()
+    data_at = wav.index(b"data") + 4
+    lying = wav[:data_at] + struct.pack("<I", 50_000_000) + wav[data_at + 4:]
+    files["lying_wav"].write_bytes(lying[: len(lying) // 2])
+    return files
+
+
+@pytest.mark.parametrize(("case", "status", "code"), [
+    ("empty", 422, "empty_file"),
+    ("text", 415, "not_audio"),
+    ("random", 415, "not_audio"),
+    ("silence", 422, "silent_audio"),
+    ("truncated_mp3", 422, "damaged_audio"),
+    ("truncated_m4a", 422, "damaged_audio"),
+    ("lying_wav", 422, "damaged_audio"),
+])
+def test_bad_upload_is_refused_and_leaves_nothing(client: TestClient, runtime: Runtime,
+                                                  admin: dict[str, str],
+                                                  bad_uploads: dict[str, Path], case: str,
+                                                  status: int, code: str) -> None:
+    before = _files(runtime)
+    answer = upload(client, admin, bad_uploads[case])
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["code"] == code and body["field"] == "file"
+    assert " — " in body["detail"]  # Vietnamese, then English
+    assert _files(runtime) == before
+    assert _bulletin_count(runtime) == 0
+
+
+def test_oversize_upload_is_refused_while_streaming(client: TestClient, runtime: Runtime,
+                                                    admin: dict[str, str], tmp_path: Path) -> None:
+    big = tmp_path / "big.wav"
+    big.write_bytes(b"\0" * (runtime.settings.max_upload_bytes + 200_000))
+    answer = upload(client, admin, big)
+    assert answer.status_code == 413
+    assert answer.json()["code"] == "too_large"
+    assert not list(runtime.store.incoming.iterdir())
+    assert _bulletin_count(runtime) == 0
+
+
+def test_hostile_file_name_is_never_a_path(client: TestClient, runtime: Runtime,
+                                           admin: dict[str, str], speech_mp3: Path) -> None:
+    answer = upload(client, admin, speech_mp3, name="../../../etc/cron.d/\u202eevil.mp3")
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["original_filename"] == "evil.mp3"
+    names = {p.name for p in _files(runtime)}
+    assert not any("evil" in n for n in names)
+    assert all(p.resolve().is_relative_to(runtime.store.root.resolve()) for p in _files(runtime))
+
+
+@pytest.mark.parametrize(("field", "value"), [("title", ""), ("language", "Tiếng Việt")])
+def test_bad_form_fields_name_the_field(client: TestClient, runtime: Runtime,
+                                        admin: dict[str, str], speech_mp3: Path, field: str,
+                                        value: str) -> None:
+    kwargs = {field: value}
+    answer = upload(client, admin, speech_mp3, **kwargs)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == field
+    assert _bulletin_count(runtime) == 0 and not list(runtime.store.dist.iterdir())
+
+
+def test_requests_without_a_valid_token_are_refused(client: TestClient) -> None:
+    assert client.get("/api/v1/bulletins").status_code == 401
+    bad = client.get("/api/v1/bulletins", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and "detail" in bad.json()
+    login = client.post("/api/v1/auth/token", data={"username": "x", "password": "y"})
+    assert login.status_code == 401

@@ -1,0 +1,126 @@
+"""Event ingestion is idempotent and final states never change; the watchdog is careful."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.bulletins.models import Bulletin
+from scheduler.db import Database
+from scheduler.migrations import upgrade
+from scheduler.playbacks import ledger
+from scheduler.playbacks.models import Playback, PlaybackEvent
+from scheduler.stations.models import Station
+from wardcast.protocol import Event, EventType
+
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+def _station(session: Session, name: str, *, online: bool) -> Station:
+    station = Station(name=name, ward="P1", timezone="Asia/Ho_Chi_Minh", created_at=NOW,
+                      online=online)
+    session.add(station)
+    session.flush()
+    return station
+
+
+def _playback(session: Session, station: Station, at: datetime) -> Playback:
+    bulletin = Bulletin(title="t", language="vi", status="approved", duration_ms=1000,
+                        sha256="a" * 64, size_bytes=1, loudness_lufs=-16, true_peak_dbtp=-2,
+                        source_loudness_lufs=-20, source_duration_ms=1000, source_format="wav",
+                        normalization_type="linear", original_sha256="b" * 64,
+                        original_filename="x.wav", created_at=NOW)
+    session.add(bulletin)
+    session.flush()
+    playback = Playback(station_id=station.id, bulletin_id=bulletin.id, scheduled_at=at,
+                        priority="normal", status="planned", created_at=NOW, updated_at=NOW)
+    session.add(playback)
+    session.flush()
+    return playback
+
+
+def _event(playback_id: int, kind: EventType, **extra: object) -> Event:
+    return Event(event_id=uuid.uuid4().hex, playback_id=playback_id, type=kind,
+                 at=NOW + timedelta(milliseconds=12), **extra)  # type: ignore[arg-type]
+
+
+def test_duplicates_change_nothing_and_finals_are_final(db: Database) -> None:
+    with db.session() as session:
+        station = _station(session, "A", online=True)
+        playback = _playback(session, station, NOW)
+        started = _event(playback.id, EventType.STARTED, clock_offset_ms=-3)
+        finished = _event(playback.id, EventType.FINISHED, position_ms=1000)
+        assert ledger.apply_event(session=session, station_id=station.id, event=started)
+        assert ledger.apply_event(session=session, station_id=station.id, event=finished)
+        assert not ledger.apply_event(session=session, station_id=station.id, event=started)
+        late = _event(playback.id, EventType.FAILED, reason="decoder crashed")
+        assert ledger.apply_event(session=session, station_id=station.id, event=late)
+        session.refresh(playback)
+        assert playback.status == "played"
+        assert playback.started_at == started.at and playback.position_ms == 1000
+        assert playback.clock_offset_ms == -3
+        assert session.scalar(select(func.count()).select_from(PlaybackEvent)) == 3
+
+
+def test_an_event_never_moves_a_playback_backwards(db: Database) -> None:
+    with db.session() as session:
+        station = _station(session, "A", online=True)
+        playback = _playback(session, station, NOW)
+        for kind in (EventType.STARTED, EventType.DOWNLOADED, EventType.ACCEPTED):
+            ledger.apply_event(session=session, station_id=station.id,
+                               event=_event(playback.id, kind))
+        session.refresh(playback)
+        assert playback.status == "playing"
+
+
+def test_a_station_cannot_report_for_another(db: Database) -> None:
+    with db.session() as session:
+        mine, other = _station(session, "A", online=True), _station(session, "B", online=True)
+        playback = _playback(session, other, NOW)
+        ledger.apply_event(session=session, station_id=mine.id,
+                           event=_event(playback.id, EventType.FINISHED))
+        session.refresh(playback)
+        assert playback.status == "planned"
+
+
+def test_watchdog_waits_longer_for_offline_stations(db: Database) -> None:
+    grace, offline_grace = timedelta(seconds=30), timedelta(hours=6)
+    with db.session() as session:
+        up, down = _station(session, "up", online=True), _station(session, "down", online=False)
+        slot = NOW - timedelta(minutes=5)
+        p_up, p_down = _playback(session, up, slot), _playback(session, down, slot)
+        p_future = _playback(session, up, NOW + timedelta(minutes=5))
+        assert ledger.watchdog(session=session, now=NOW, grace=grace,
+                               offline_grace=offline_grace) == 1
+        for p in (p_up, p_down, p_future):
+            session.refresh(p)
+        assert (p_up.status, p_down.status, p_future.status) == ("missed", "planned", "planned")
+        assert ledger.watchdog(session=session, now=NOW + timedelta(hours=7), grace=grace,
+                               offline_grace=offline_grace) == 2
+        session.refresh(p_down)
+        assert p_down.status == "missed" and "offline" in (p_down.reason or "")
+
+
+def test_reconnect_without_report_settles_past_slots(db: Database) -> None:
+    with db.session() as session:
+        station = _station(session, "A", online=False)
+        past = _playback(session, station, NOW - timedelta(minutes=10))
+        upcoming = _playback(session, station, NOW + timedelta(minutes=10))
+        ledger.reconcile_after_sync(session=session, station_id=station.id, now=NOW,
+                                    grace=timedelta(seconds=30))
+        session.refresh(past)
+        session.refresh(upcoming)
+        assert (past.status, upcoming.status) == ("missed", "planned")

@@ -1,0 +1,122 @@
+"""The `wardcast` command. Each subcommand imports only what it needs, so the agent stays light."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from scheduler.app import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level.lower())
+    return 0
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    from scheduler.config import get_settings
+    from scheduler.db import Database
+    from scheduler.errors import DomainError
+    from scheduler.migrations import upgrade
+    from scheduler.users import service
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.sqlalchemy_url)
+    upgrade(db.engine)
+    try:
+        with db.session() as session:
+            user = service.create_user(session=session, username=args.username,
+                                       password=args.password, role=args.role)
+            print(f"created user {user.username} ({user.role})")  # noqa: T201
+    except DomainError as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    finally:
+        db.dispose()
+    return 0
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    from scheduler.config import get_settings
+    from scheduler.db import Database
+    from scheduler.migrations import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.sqlalchemy_url)
+    upgrade(db.engine)
+    db.dispose()
+    return 0
+
+
+def _agent(args: argparse.Namespace) -> int:
+    from agents.cli import main
+
+    return int(main(args))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from scheduler.demo import run_demo
+
+    return int(run_demo(args))
+
+
+def _add_agent(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from agents.cli import add_arguments
+
+    parser = sub.add_parser("agent", help="run one ward agent")
+    add_arguments(parser)
+    parser.set_defaults(func=_agent)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="wardcast", description=__doc__)
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING …")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the central scheduler (API, broker, jobs)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_serve)
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action",
+                                                                         required=True)
+    create = users.add_parser("create", help="create a user")
+    create.add_argument("--username", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--role", required=True, choices=["admin", "editor", "approver",
+                                                          "viewer"])
+    create.set_defaults(func=_users_create)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action",
+                                                                          required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+
+    _add_agent(sub)
+
+    demo = sub.add_parser("demo", help="run everything on this machine with sample stations")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--mqtt-port", type=int, default=1883)
+    demo.add_argument("--stations", type=int, default=3)
+    demo.add_argument("--dir", default="./wardcast-demo")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the wardcast command line."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=getattr(args, "log_level", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
