@@ -66,7 +66,8 @@ def _station_token(api: httpx.Client, name: str) -> tuple[int, str]:
     return int(body["id"]), str(body["token"])
 
 
-def _schedule_sample(api: httpx.Client, folder: Path, station_ids: list[int]) -> str:
+def _schedule_sample(api: httpx.Client, folder: Path, station_ids: list[int],
+                     lead: float) -> str:
     audio = _sample_audio(folder)
     with audio.open("rb") as handle:
         answer = api.post("/bulletins", files={"file": (audio.name, handle, "audio/wav")},
@@ -75,7 +76,7 @@ def _schedule_sample(api: httpx.Client, folder: Path, station_ids: list[int]) ->
     answer.raise_for_status()
     bulletin = answer.json()
     api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
-    starts_at = utcnow().replace(microsecond=0) + timedelta(minutes=1)
+    starts_at = utcnow().replace(microsecond=0) + timedelta(seconds=lead)
     api.post("/timetables", json={"bulletin_id": bulletin["id"], "station_ids": station_ids,
                                   "starts_at": to_wire(starts_at),
                                   "priority": "normal"}).raise_for_status()
@@ -116,7 +117,7 @@ def run_demo(args: argparse.Namespace) -> int:
                               "--output", f"file:{played}",
                               "--state-dir", str(root / "agents" / str(station_id))),
                     env=env, stdout=log, stderr=subprocess.STDOUT))
-        slot = _schedule_sample(api, root, station_ids)
+        slot = _schedule_sample(api, root, station_ids, args.lead_seconds)
         _announce(base, root, slot, len(station_ids))
         stop = {signal.SIGINT, signal.SIGTERM}
         signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # after the children: they must not inherit

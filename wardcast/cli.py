@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--mqtt-port", type=int, default=1883)
     demo.add_argument("--stations", type=int, default=3)
     demo.add_argument("--dir", default="./wardcast-demo")
+    demo.add_argument("--lead-seconds", type=float, default=60.0,
+                      help="how far ahead the sample bulletin is scheduled")
     demo.set_defaults(func=_demo)
     return parser
 

@@ -38,6 +38,7 @@ class Server:
         return f"mqtt://127.0.0.1:{self.mqtt_port}"
 
     def setup(self, *, external_mqtt_url: str | None = None, **settings: str) -> Server:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         self.env = {"WARDCAST_DATA_DIR": str(self.workdir / "data"),
                     **{f"WARDCAST_{k.upper()}": v for k, v in settings.items()}}

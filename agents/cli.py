@@ -1,0 +1,65 @@
+"""The ``wardcast agent`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from agents.config import Settings, SettingsError, parse_mqtt, parse_output, parse_server
+from agents.runner import run
+
+log = logging.getLogger("agents")
+
+TOKEN_ENV = "WARDCAST_AGENT_TOKEN"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the agent's options to a parser."""
+    parser.add_argument("--server", required=True, help="scheduler base URL, http://H:P")
+    parser.add_argument("--station", required=True, help="station id (MQTT username)")
+    parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
+                        help=f"station token (default: ${TOKEN_ENV})")
+    parser.add_argument("--mqtt", default=None,
+                        help="broker, mqtt://H:P (default: the server's host, port 1883)")
+    parser.add_argument("--output", default="device", help="device | null | file:DIR")
+    parser.add_argument("--state-dir", type=Path, default=None,
+                        help="plan, outbox and media cache (default ./wardcast-agent-STATION)")
+    parser.add_argument("--late-grace", type=float, default=5.0, metavar="SECONDS",
+                        help="start an item this late at most, else skip it (default 5)")
+    parser.add_argument("--heartbeat", type=float, default=30.0, metavar="SECONDS",
+                        help="status republish interval (default 30)")
+    parser.add_argument("--clock-interval", type=float, default=300.0, metavar="SECONDS",
+                        help="clock offset measurement interval (default 300)")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Build checked settings from parsed arguments."""
+    if not args.token:
+        raise SettingsError(f"a token is needed: --token or ${TOKEN_ENV}")
+    if args.late_grace < 0 or args.heartbeat <= 0 or args.clock_interval <= 0:
+        raise SettingsError("--late-grace must be >= 0, --heartbeat and --clock-interval > 0")
+    server = parse_server(args.server)
+    host, port = parse_mqtt(args.mqtt, server=server)
+    state_dir = args.state_dir or Path(f"wardcast-agent-{args.station}")
+    return Settings(server=server, station=args.station, token=args.token, mqtt_host=host,
+                    mqtt_port=port, output=parse_output(args.output), state_dir=state_dir,
+                    late_grace_s=args.late_grace, heartbeat_s=args.heartbeat,
+                    clock_interval_s=args.clock_interval)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the agent until SIGTERM or SIGINT; return the exit code."""
+    logging.basicConfig(level=args.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.log_level != "DEBUG":  # one line per HTTP request is too chatty
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(run(settings_from(args)))
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return 2

@@ -1,0 +1,156 @@
+"""Output backends: where paced PCM (s16le, mono, 48 kHz) goes.
+
+The player paces every backend in real time; a backend only has to take the samples.
+``open`` is called ahead of the slot (so a device process can start), ``start`` at the
+instant the first sample is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import wave
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from agents.config import Output, SettingsError
+from agents.decode import CHANNELS, SAMPLE_BYTES, SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """One playback's destination."""
+
+    def start(self, at: datetime) -> None: ...
+    async def write(self, pcm: bytes) -> None: ...
+    async def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    """Makes one sink per playback."""
+
+    async def open(self, playback_id: int) -> Sink: ...
+
+
+class NullSink:
+    """Discards the samples (the player still paces them)."""
+
+    def start(self, at: datetime) -> None:
+        """Nothing to prepare."""
+
+    async def write(self, pcm: bytes) -> None:
+        """Drop the samples."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+class NullBackend:
+    async def open(self, playback_id: int) -> Sink:
+        """Return a sink that discards."""
+        return NullSink()
+
+
+def wav_name(playback_id: int, at: datetime) -> str:
+    """Name a playback's WAV file by its playback id and start instant (UTC)."""
+    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3]
+    return f"pb{playback_id}_{stamp}Z.wav"
+
+
+class FileSink:
+    """Writes exactly the played samples into one WAV file, its header valid after each write."""
+
+    def __init__(self, directory: Path, playback_id: int) -> None:
+        self._directory = directory
+        self._playback_id = playback_id
+        self._wav: wave.Wave_write | None = None
+        self.path: Path | None = None
+
+    def start(self, at: datetime) -> None:
+        """Create the WAV file under its final name."""
+        self.path = self._directory / wav_name(self._playback_id, at)
+        self._wav = wave.open(str(self.path), "wb")
+        self._wav.setnchannels(CHANNELS)
+        self._wav.setsampwidth(SAMPLE_BYTES)
+        self._wav.setframerate(SAMPLE_RATE)
+
+    async def write(self, pcm: bytes) -> None:
+        """Append samples; wave patches the header sizes on every write and at close."""
+        assert self._wav is not None, "start() first"
+        self._wav.writeframes(pcm)
+
+    async def close(self) -> None:
+        """Finish the header and close the file."""
+        if self._wav is not None:
+            self._wav.close()
+            self._wav = None
+
+
+class FileBackend:
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._directory = directory
+
+    async def open(self, playback_id: int) -> Sink:
+        """Return a sink that writes a WAV into the directory."""
+        return FileSink(self._directory, playback_id)
+
+
+def device_command() -> list[str]:
+    """Return the argv of a player that reads s16le mono 48 kHz PCM on stdin."""
+    if shutil.which("aplay"):
+        return ["aplay", "-q", "-f", "S16_LE", "-r", str(SAMPLE_RATE), "-c", str(CHANNELS)]
+    if shutil.which("ffplay"):
+        return ["ffplay", "-nodisp", "-autoexit", "-loglevel", "error", "-f", "s16le",
+                "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-i", "-"]
+    raise SettingsError("--output device needs aplay or ffplay; neither is installed")
+
+
+class DeviceSink:
+    """Pipes samples into aplay (or ffplay), which plays them on the default sound card."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+
+    def start(self, at: datetime) -> None:
+        """The process is already running."""
+
+    async def write(self, pcm: bytes) -> None:
+        """Hand samples to the player process."""
+        assert self._process.stdin is not None
+        self._process.stdin.write(pcm)
+        await self._process.stdin.drain()
+
+    async def close(self) -> None:
+        """Close the pipe and let the player finish what it buffered."""
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        try:
+            await asyncio.wait_for(self._process.wait(), 5)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+
+
+class DeviceBackend:
+    def __init__(self) -> None:
+        self._argv = device_command()
+
+    async def open(self, playback_id: int) -> Sink:
+        """Start the player process ahead of the slot."""
+        process = await asyncio.create_subprocess_exec(
+            *self._argv, stdin=asyncio.subprocess.PIPE)
+        return DeviceSink(process)
+
+
+def make_backend(output: Output) -> Backend:
+    """Build the backend an --output value names."""
+    if output.kind == "file":
+        assert output.directory is not None
+        return FileBackend(output.directory)
+    if output.kind == "device":
+        return DeviceBackend()
+    return NullBackend()

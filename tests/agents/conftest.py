@@ -1,0 +1,64 @@
+"""Fixtures for the agent tests: short Opus bulletins, their PCM, and a media server."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agents.decode import decode_command
+from tests.agents.mediaserver import MediaServer, serving
+from tests.support.audio import convert, speech_wav
+
+TOKEN = "station-test-token"
+TEXTS = ("Thông báo của phường.", "Mời bà con đi họp tổ dân phố.")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A distribution file as the scheduler serves it, and what it decodes to."""
+
+    path: Path
+    sha256: str
+    pcm: bytes
+
+    @property
+    def media_path(self) -> str:
+        return f"/api/v1/media/{self.sha256}.opus"
+
+    @property
+    def duration_ms(self) -> int:
+        return len(self.pcm) * 1000 // (2 * 48_000)
+
+
+def decoded_pcm(path: Path) -> bytes:
+    """Decode a file to s16le mono 48 kHz with ffmpeg, independently of the agent's pipe."""
+    return subprocess.run(decode_command(path), capture_output=True, check=True).stdout
+
+
+def make_clip(directory: Path, name: str, text: str) -> Clip:
+    """Synthesise speech and encode it as Opus, like the distribution file."""
+    wav = speech_wav(directory / f"{name}.wav", text=text)
+    opus = convert(wav, directory / f"{name}.opus",
+                   extra=["-ac", "1", "-c:a", "libopus", "-b:a", "24k"])
+    data = opus.read_bytes()
+    return Clip(opus, hashlib.sha256(data).hexdigest(), decoded_pcm(opus))
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Clip]:
+    """Two short, different spoken bulletins."""
+    directory = tmp_path_factory.mktemp("clips")
+    return [make_clip(directory, f"clip{i}", text) for i, text in enumerate(TEXTS)]
+
+
+@pytest.fixture
+def media_server(clips: list[Clip]) -> Iterator[MediaServer]:
+    """The scheduler's time and media routes, serving the clips."""
+    server = MediaServer(token=TOKEN, files={c.media_path: c.path.read_bytes() for c in clips})
+    with serving(server):
+        yield server

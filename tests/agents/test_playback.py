@@ -1,0 +1,82 @@
+"""Playback into the file and null outputs: exact samples, real-time pace, on-time start."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import wave
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agents.outputs import FileBackend, NullBackend, wav_name
+from agents.playback import PlaybackError, Progress, play
+from tests.agents.conftest import Clip
+from wardcast.protocol import utcnow
+
+
+async def play_soon(clip_path: Path, backend: FileBackend | NullBackend, *, lead_s: float = 0.5
+                    ) -> tuple[datetime, Progress, list[datetime], float]:
+    """Play a file lead_s from now; return the slot, progress, started calls and wall time."""
+    at = utcnow() + timedelta(seconds=lead_s)
+    progress, started = Progress(), list[datetime]()
+    await play(clip_path, backend=backend, playback_id=42, at=at, progress=progress,
+               on_started=started.append)
+    return at, progress, started, time.time() - at.timestamp()
+
+
+def test_file_output_holds_exactly_the_decoded_samples(tmp_path: Path, clips: list[Clip]
+                                                       ) -> None:
+    clip = clips[1]
+    at, progress, started, elapsed = asyncio.run(play_soon(clip.path, FileBackend(tmp_path)))
+    [wav_path] = tmp_path.iterdir()
+    assert re.fullmatch(r"pb42_\d{8}T\d{6}\.\d{3}Z\.wav", wav_path.name)
+    assert wav_path.name == wav_name(42, started[0])
+    with wave.open(str(wav_path)) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 48000)
+        assert wav.readframes(wav.getnframes()) == clip.pcm
+    assert progress.samples * 2 == len(clip.pcm)
+    assert progress.position_ms == clip.duration_ms
+    assert abs((started[0] - at).total_seconds()) < 0.010
+    # paced in real time: the last chunk goes out 20 ms before the end of the audio
+    assert clip.duration_ms / 1000 - 0.03 < elapsed < clip.duration_ms / 1000 + 0.15
+
+
+def test_null_output_keeps_real_time_pace(clips: list[Clip]) -> None:
+    clip = clips[0]
+    _, progress, started, elapsed = asyncio.run(play_soon(clip.path, NullBackend(), lead_s=0.2))
+    assert len(started) == 1 and progress.position_ms == clip.duration_ms
+    assert clip.duration_ms / 1000 - 0.03 < elapsed < clip.duration_ms / 1000 + 0.15
+
+
+def test_undecodable_file_fails_without_starting(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.opus"
+    bogus.write_bytes(b"OggS but not really" * 100)
+    with pytest.raises(PlaybackError, match="decode_error"):
+        asyncio.run(play_soon(bogus, FileBackend(tmp_path / "out")))
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_cancelling_keeps_a_valid_wav_of_what_was_played(tmp_path: Path, clips: list[Clip]
+                                                        ) -> None:
+    clip = clips[1]
+
+    async def cancel_midway() -> Progress:
+        progress = Progress()
+        task = asyncio.create_task(play(
+            clip.path, backend=FileBackend(tmp_path), playback_id=7, at=utcnow(),
+            progress=progress, on_started=lambda at: None))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return progress
+
+    progress = asyncio.run(cancel_midway())
+    assert 400 < progress.position_ms < 700
+    [wav_path] = tmp_path.iterdir()
+    with wave.open(str(wav_path)) as wav:
+        frames = wav.readframes(wav.getnframes())
+    assert frames == clip.pcm[: progress.samples * 2]
