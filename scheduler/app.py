@@ -35,8 +35,7 @@ log = logging.getLogger(__name__)
 
 def _timing(settings: Settings) -> DispatchTiming:
     return DispatchTiming(late_grace=timedelta(seconds=settings.late_grace_s),
-                          horizon=timedelta(hours=settings.horizon_hours),
-                          missed_grace=timedelta(seconds=settings.missed_grace_s))
+                          horizon=timedelta(hours=settings.horizon_hours))
 
 
 async def _start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:

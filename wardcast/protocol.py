@@ -39,9 +39,10 @@ class Channel(StrEnum):
     SYNC = "sync"  # agent -> scheduler: "send me my whole plan" (on every (re)connect)
     EVENTS = "events"  # agent -> scheduler: playback events
     STATUS = "status"  # agent -> scheduler: retained availability, also the last will
+    ACK = "ack"  # scheduler -> agent: these events are stored; the agent may forget them
 
 
-AGENT_SUBSCRIBES = (Channel.PLAN, Channel.COMMAND)
+AGENT_SUBSCRIBES = (Channel.PLAN, Channel.COMMAND, Channel.ACK)
 AGENT_PUBLISHES = (Channel.SYNC, Channel.EVENTS, Channel.STATUS)
 
 
@@ -153,6 +154,12 @@ class Event(_Message):
     boot_id: str = ""
     position_ms: int | None = None  # how far playback got (finished/interrupted)
     reason: str | None = Field(default=None, max_length=500)
+
+
+class Ack(_Message):
+    """The scheduler has committed these events; until then the agent keeps resending them."""
+
+    event_ids: list[str] = Field(max_length=1000)
 
 
 class CommandType(StrEnum):

@@ -69,9 +69,10 @@ class SchedulerLink:
     def connected(self) -> bool:
         return self.client.is_connected()
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Queue a QoS 1 message; paho resends it after a reconnect."""
-        info = self.client.publish(topic, payload, qos=protocol.QOS, retain=retain)
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False,
+                qos: int = protocol.QOS) -> None:
+        """Queue a message; at QoS 1 paho resends it after a reconnect."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             log.warning("publish to %s failed: %s", topic, mqtt.error_string(info.rc))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +22,8 @@ from wardcast.protocol import Channel, ProtocolError, utcnow
 
 log = logging.getLogger(__name__)
 
+BATCH = 500
+
 
 @dataclass(frozen=True)
 class PushPlans:
@@ -32,17 +34,19 @@ class PushPlans:
 class DispatchTiming:
     late_grace: timedelta
     horizon: timedelta
-    missed_grace: timedelta
+
+
+Work = Incoming | PushPlans
 
 
 class Dispatcher:
-    """Ingests agent messages in arrival order and publishes plans."""
+    """Ingests agent messages in arrival order and publishes plans and acks."""
 
     def __init__(self, *, db: Database, login: BrokerLogin, timing: DispatchTiming,
                  dynsec: bool = False) -> None:
         self.db = db
         self.timing = timing
-        self.inbox: queue.Queue[Incoming | PushPlans | None] = queue.Queue()
+        self.inbox: queue.Queue[Work | None] = queue.Queue()
         extra = [DYNSEC_RESPONSE_TOPIC] if dynsec else []
         self.link = SchedulerLink(login, self.inbox, extra_subscriptions=extra)
         self.counters: Counter[str] = Counter()
@@ -68,17 +72,37 @@ class Dispatcher:
             self.inbox.put(PushPlans(ids))
 
     def _run(self) -> None:
-        while (item := self.inbox.get()) is not None:
-            try:
-                if isinstance(item, PushPlans):
-                    self._publish_plans(item.station_ids)
-                else:
-                    self._ingest(item)
-            except Exception:  # the loop must survive anything one message does
-                log.exception("dispatcher failed on %r", item)
-                self.counters["errors"] += 1
+        while (batch := self._next_batch()) is not None:
+            acks: dict[int, list[str]] = defaultdict(list)
+            for item in batch:
+                try:
+                    if isinstance(item, PushPlans):
+                        self._publish_plans(item.station_ids)
+                    else:
+                        self._ingest(item, acks)
+                except Exception:  # the loop must survive anything one message does
+                    log.exception("dispatcher failed on %r", item)
+                    self.counters["errors"] += 1
+            self._send_acks(acks)
 
-    def _ingest(self, message: Incoming) -> None:
+    def _next_batch(self) -> list[Work] | None:
+        """Block for one item, then take whatever else is already waiting (up to BATCH)."""
+        first = self.inbox.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < BATCH:
+            try:
+                item = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                self.inbox.put(None)
+                break
+            batch.append(item)
+        return batch
+
+    def _ingest(self, message: Incoming, acks: dict[int, list[str]]) -> None:
         if message.topic == DYNSEC_RESPONSE_TOPIC:
             log_dynsec_response(message.payload)
             self.link.ack(message)
@@ -88,21 +112,26 @@ class Dispatcher:
         if parsed is None or station_id is None:
             self._drop(message, "unknown topic")
             return
-        channel = parsed[1]
         try:
-            if channel is Channel.EVENTS:
-                self._on_event(station_id, protocol.decode(protocol.Event, message.payload))
-            elif channel is Channel.STATUS:
-                self._on_status(station_id, protocol.decode(protocol.Status, message.payload))
-            elif channel is Channel.SYNC:
-                self._on_sync(station_id, protocol.decode(protocol.SyncRequest, message.payload))
-            else:
-                self._drop(message, "not a channel agents publish on")
-                return
+            self._handle(station_id, parsed[1], message.payload, acks)
         except ProtocolError as exc:
             self._drop(message, str(exc))
             return
         self.link.ack(message)
+
+    def _handle(self, station_id: int, channel: Channel, payload: bytes,
+                acks: dict[int, list[str]]) -> None:
+        if channel is Channel.EVENTS:
+            event = protocol.decode(protocol.Event, payload)
+            self._on_event(station_id, event)
+            acks[station_id].append(event.event_id)
+        elif channel is Channel.STATUS:
+            self._on_status(station_id, protocol.decode(protocol.Status, payload))
+        elif channel is Channel.SYNC:
+            protocol.decode(protocol.SyncRequest, payload)
+            self._publish_plans(frozenset({station_id}))
+        else:
+            raise ProtocolError(f"agents do not publish on {channel.value}")
 
     def _drop(self, message: Incoming, why: str) -> None:
         self.counters["dropped"] += 1
@@ -123,13 +152,13 @@ class Dispatcher:
                                    at=status.at, clock_offset_ms=status.clock_offset_ms,
                                    now_playing=status.now_playing)
 
-    def _on_sync(self, station_id: int, request: protocol.SyncRequest) -> None:
-        now = utcnow()
-        with self.db.session() as session:
-            ledger.reconcile_after_sync(session=session, station_id=station_id, now=now,
-                                        grace=self.timing.missed_grace)
-            stations.touch(session=session, station_id=station_id, clock_offset_ms=None)
-        self._publish_plans(frozenset({station_id}))
+    def _send_acks(self, acks: dict[int, list[str]]) -> None:
+        """Tell each agent which of its events are committed (QoS 0: it resends the rest)."""
+        for station_id, event_ids in acks.items():
+            for start in range(0, len(event_ids), 1000):
+                ack = protocol.Ack(event_ids=event_ids[start:start + 1000])
+                self.link.publish(protocol.station_topic(str(station_id), Channel.ACK),
+                                  protocol.encode(ack), qos=0)
 
     def _publish_plans(self, station_ids: frozenset[int]) -> None:
         now = utcnow()

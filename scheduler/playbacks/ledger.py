@@ -92,27 +92,22 @@ def finalize(*, session: Session, playback_ids: list[int], status: PlaybackStatu
 
 def watchdog(*, session: Session, now: datetime, grace: timedelta,
              offline_grace: timedelta) -> int:
-    """Declare `missed` the slots nobody reported starting; return how many."""
+    """Declare `missed` the slots nobody reported starting; return how many.
+
+    An online station that has been online for the whole grace would have reported a start
+    by now (its agent resends every unconfirmed event as soon as it connects). An offline
+    station may be playing from its plan, so its slots wait for the longer offline grace.
+    """
     due = session.execute(
-        select(Playback.id, Playback.scheduled_at, Station.online)
+        select(Playback.id, Playback.scheduled_at, Station.online, Station.online_since)
         .join(Station, Station.id == Playback.station_id)
         .where(Playback.status.in_(NOT_STARTED), Playback.scheduled_at < now - grace)
     ).all()
-    online = [pid for pid, _at, is_online in due if is_online]
-    stale = [pid for pid, at, is_online in due if not is_online and at < now - offline_grace]
+    settled = now - grace
+    online = [pid for pid, _at, up, since in due if up and (since is None or since <= settled)]
+    stale = [pid for pid, at, up, _since in due if not up and at < now - offline_grace]
     moved = finalize(session=session, playback_ids=online, status=PlaybackStatus.MISSED,
                      reason="no start reported while the station was online")
     moved += finalize(session=session, playback_ids=stale, status=PlaybackStatus.MISSED,
                       reason="station offline at the slot and no report since")
     return moved
-
-
-def reconcile_after_sync(*, session: Session, station_id: int, now: datetime,
-                         grace: timedelta) -> int:
-    """After an agent has flushed its outbox and asked for its plan, settle its past slots."""
-    ids = list(session.scalars(
-        select(Playback.id).where(Playback.station_id == station_id,
-                                  Playback.status.in_(NOT_STARTED),
-                                  Playback.scheduled_at < now - grace)))
-    return finalize(session=session, playback_ids=ids, status=PlaybackStatus.MISSED,
-                    reason="agent reconnected without reporting a start")

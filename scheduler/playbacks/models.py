@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, UtcDateTime
@@ -34,7 +34,10 @@ NOT_STARTED = (PlaybackStatus.PLANNED.value, PlaybackStatus.DELIVERED.value,
 class Playback(Base):
     __tablename__ = "playbacks"
     __table_args__ = (
-        UniqueConstraint("timetable_id", "station_id", "scheduled_at"),
+        # one live row per slot; a cancelled slot may be planned again after an edit
+        Index("uq_playbacks_slot", "timetable_id", "station_id", "scheduled_at", unique=True,
+              sqlite_where=text("status != 'cancelled'"),
+              postgresql_where=text("status != 'cancelled'")),
         Index("ix_playbacks_station_scheduled", "station_id", "scheduled_at"),
         Index("ix_playbacks_status_scheduled", "status", "scheduled_at"),
     )

@@ -12,7 +12,12 @@ from scheduler.deps import SessionDep, UserDep
 from scheduler.errors import InvalidInput
 from scheduler.playbacks import service
 from scheduler.playbacks.models import PlaybackStatus
-from scheduler.playbacks.schemas import PlaybackList, PlaybackRead
+from scheduler.playbacks.schemas import (
+    PlaybackEventList,
+    PlaybackEventRead,
+    PlaybackList,
+    PlaybackRead,
+)
 
 router = APIRouter(prefix="/playbacks", tags=["playbacks"])
 
@@ -39,3 +44,17 @@ def listing(session: SessionDep, _user: UserDep, station_id: int | None = None,
                                           'attachment; filename="playbacks.csv"'})
     items, total = service.listing(session=session, filters=filters, limit=limit, offset=offset)
     return PlaybackList(items=[PlaybackRead.model_validate(p) for p in items], total=total)
+
+
+@router.get("/{playback_id}")
+def read(playback_id: int, session: SessionDep, _user: UserDep) -> PlaybackRead:
+    """One playback."""
+    return PlaybackRead.model_validate(service.get(session=session, playback_id=playback_id))
+
+
+@router.get("/{playback_id}/events")
+def events(playback_id: int, session: SessionDep, _user: UserDep) -> PlaybackEventList:
+    """Every event the station reported for this playback (its own clock, with offset)."""
+    rows = service.events(session=session, playback_id=playback_id)
+    return PlaybackEventList(items=[PlaybackEventRead.model_validate(e) for e in rows],
+                             total=len(rows))

@@ -30,3 +30,22 @@ class PlaybackList(BaseModel):
 
 
 CSV_COLUMNS = list(PlaybackRead.model_fields)
+
+
+class PlaybackEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    event_id: str
+    type: str
+    at: datetime
+    received_at: datetime
+    clock_offset_ms: int | None
+    position_ms: int | None
+    boot_id: str | None
+    reason: str | None
+    applied: bool
+
+
+class PlaybackEventList(BaseModel):
+    items: list[PlaybackEventRead]
+    total: int

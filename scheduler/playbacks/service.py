@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from scheduler.playbacks.models import Playback, PlaybackStatus
+from scheduler.errors import NotFound
+from scheduler.playbacks.models import Playback, PlaybackEvent, PlaybackStatus
 from scheduler.playbacks.schemas import CSV_COLUMNS, PlaybackRead
 from wardcast.protocol import to_wire
 
@@ -69,3 +70,20 @@ def _cell(value: object) -> object:
     if isinstance(value, datetime):
         return to_wire(value)
     return "" if value is None else value
+
+
+def get(*, session: Session, playback_id: int) -> Playback:
+    """Return a playback or raise NotFound."""
+    playback = session.get(Playback, playback_id)
+    if playback is None:
+        raise NotFound(f"Không tìm thấy lượt phát {playback_id} — playback not found",
+                       field="playback_id")
+    return playback
+
+
+def events(*, session: Session, playback_id: int) -> list[PlaybackEvent]:
+    """Return every event reported for a playback, in the order they were received."""
+    get(session=session, playback_id=playback_id)
+    return list(session.scalars(select(PlaybackEvent)
+                                .where(PlaybackEvent.playback_id == playback_id)
+                                .order_by(PlaybackEvent.id)))

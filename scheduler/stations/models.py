@@ -22,6 +22,8 @@ class Station(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # availability, from the agent's retained status, heartbeats and events
     online: Mapped[bool] = mapped_column(default=False)
+    # when the current online spell began: reports owed from before it may still be in flight
+    online_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     boot_id: Mapped[str | None] = mapped_column(String(64))
     status_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

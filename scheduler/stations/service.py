@@ -97,6 +97,8 @@ def record_status(*, session: Session, station_id: int, online: bool, boot_id: s
     now = utcnow()
     if not online and station.boot_id not in (None, boot_id):
         return  # the will of an older boot arriving after the new boot said hello
+    if online and (not station.online or station.boot_id != boot_id):
+        station.online_since = now
     station.online = online
     station.boot_id = boot_id
     station.status_at = at or now

@@ -13,7 +13,12 @@ from scheduler.playbacks import planner
 from scheduler.playbacks.models import Playback
 from scheduler.timetables import service
 from scheduler.timetables.models import Timetable
-from scheduler.timetables.schemas import TimetableCreate, TimetableList, TimetableRead
+from scheduler.timetables.schemas import (
+    TimetableCreate,
+    TimetableList,
+    TimetableRead,
+    TimetableUpdate,
+)
 from wardcast.protocol import utcnow
 
 router = APIRouter(prefix="/timetables", tags=["timetables"])
@@ -54,6 +59,19 @@ def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=
 def read(timetable_id: int, session: SessionDep, _user: UserDep) -> TimetableRead:
     """One timetable."""
     return _read(session, service.get(session=session, timetable_id=timetable_id))
+
+
+@router.patch("/{timetable_id}")
+def update(timetable_id: int, body: TimetableUpdate, session: SessionDep, runtime: RuntimeDep,
+           _user: EditorDep) -> TimetableRead:
+    """Change a timetable; slots it no longer wants become `cancelled`, plans go out at once."""
+    timetable = service.update(session=session, timetable_id=timetable_id, change=body,
+                               default_zone=runtime.settings.timezone)
+    changed = planner.replan(session=session, timetable=timetable, now=utcnow(),
+                             horizon=runtime.horizon)
+    session.commit()
+    runtime.push_plans(changed)
+    return _read(session, timetable)
 
 
 @router.delete("/{timetable_id}", status_code=204)

@@ -21,6 +21,17 @@ class TimetableCreate(BaseModel):
     priority: Priority = Priority.NORMAL
 
 
+class TimetableUpdate(BaseModel):
+    """A change to a timetable; only the fields given change."""
+
+    bulletin_id: int | None = None
+    station_ids: list[int] | None = Field(default=None, min_length=1, max_length=20000)
+    starts_at: datetime | None = None
+    recurrence: str | None = Field(default=None, max_length=1000)
+    until: datetime | None = None
+    priority: Priority | None = None
+
+
 class TimetableRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

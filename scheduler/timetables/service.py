@@ -14,7 +14,7 @@ from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from scheduler.timetables import recurrence
 from scheduler.timetables.models import Timetable
-from scheduler.timetables.schemas import TimetableCreate
+from scheduler.timetables.schemas import TimetableCreate, TimetableUpdate
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
 
@@ -25,6 +25,41 @@ class TimetableNotFound(NotFound):
 
 def create(*, session: Session, data: TimetableCreate, by: User, default_zone: str) -> Timetable:
     """Validate and store a timetable (its playbacks are planned by the caller)."""
+    timetable = Timetable(created_at=utcnow(), created_by_id=by.id)
+    _apply(session=session, timetable=timetable, data=data, default_zone=default_zone)
+    session.add(timetable)
+    session.flush()
+    return timetable
+
+
+def update(*, session: Session, timetable_id: int, change: TimetableUpdate,
+           default_zone: str) -> Timetable:
+    """Change a timetable (the caller re-plans its future playbacks)."""
+    timetable = get(session=session, timetable_id=timetable_id)
+    given = change.model_fields_set
+    merged = TimetableCreate(
+        bulletin_id=change.bulletin_id if "bulletin_id" in given and change.bulletin_id
+        else timetable.bulletin_id,
+        station_ids=change.station_ids if change.station_ids else
+        [s.id for s in timetable.stations],
+        starts_at=change.starts_at if change.starts_at else _given_start(timetable),
+        recurrence=change.recurrence if "recurrence" in given else timetable.recurrence,
+        until=change.until if "until" in given else timetable.until,
+        priority=change.priority or timetable.priority)
+    _apply(session=session, timetable=timetable, data=merged, default_zone=default_zone,
+           check_past="starts_at" in given)
+    session.flush()
+    return timetable
+
+
+def _given_start(timetable: Timetable) -> datetime:
+    if timetable.floating:
+        return datetime.fromisoformat(timetable.starts_at_local)
+    return timetable.starts_at
+
+
+def _apply(*, session: Session, timetable: Timetable, data: TimetableCreate,
+           default_zone: str, check_past: bool = True) -> None:
     bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
     targets = stations.get_many(session=session, station_ids=data.station_ids,
                                 field="station_ids")
@@ -35,20 +70,19 @@ def create(*, session: Session, data: TimetableCreate, by: User, default_zone: s
     until = _until(data.until, default_zone)
     if data.recurrence is not None:
         recurrence.parse_rule(data.recurrence, dtstart=wall)
-    else:
+    elif check_past:
         _check_future(targets, wall=wall, starts_at=starts_at, floating=floating)
     if until is not None and until < starts_at:
         raise InvalidInput("Ngày kết thúc trước ngày bắt đầu — until is before starts_at",
                            field="until")
-    timetable = Timetable(
-        bulletin_id=data.bulletin_id, starts_at=starts_at, starts_at_local=wall.isoformat(),
-        floating=floating, recurrence=data.recurrence.strip() if data.recurrence else None,
-        until=until, priority=data.priority.value, created_at=utcnow(), created_by_id=by.id,
-        stations=targets,
-    )
-    session.add(timetable)
-    session.flush()
-    return timetable
+    timetable.bulletin_id = data.bulletin_id
+    timetable.starts_at = starts_at
+    timetable.starts_at_local = wall.isoformat()
+    timetable.floating = floating
+    timetable.recurrence = data.recurrence.strip() if data.recurrence else None
+    timetable.until = until
+    timetable.priority = data.priority.value
+    timetable.stations = targets
 
 
 def _until(value: datetime | None, default_zone: str) -> datetime | None:

@@ -114,13 +114,38 @@ def test_watchdog_waits_longer_for_offline_stations(db: Database) -> None:
         assert p_down.status == "missed" and "offline" in (p_down.reason or "")
 
 
-def test_reconnect_without_report_settles_past_slots(db: Database) -> None:
+def test_a_station_just_back_online_gets_time_to_report(db: Database) -> None:
+    grace, offline_grace = timedelta(seconds=30), timedelta(hours=6)
     with db.session() as session:
-        station = _station(session, "A", online=False)
+        station = _station(session, "A", online=True)
+        station.online_since = NOW - timedelta(seconds=5)
         past = _playback(session, station, NOW - timedelta(minutes=10))
-        upcoming = _playback(session, station, NOW + timedelta(minutes=10))
-        ledger.reconcile_after_sync(session=session, station_id=station.id, now=NOW,
-                                    grace=timedelta(seconds=30))
+        assert ledger.watchdog(session=session, now=NOW, grace=grace,
+                               offline_grace=offline_grace) == 0
+        ledger.apply_event(session=session, station_id=station.id,
+                           event=_event(past.id, EventType.STARTED))
+        later = NOW + timedelta(seconds=40)
+        assert ledger.watchdog(session=session, now=later, grace=grace,
+                               offline_grace=offline_grace) == 0
         session.refresh(past)
-        session.refresh(upcoming)
-        assert (past.status, upcoming.status) == ("missed", "planned")
+        assert past.status == "playing"
+        unreported = _playback(session, station, NOW - timedelta(minutes=9))
+        assert ledger.watchdog(session=session, now=later, grace=grace,
+                               offline_grace=offline_grace) == 1
+        session.refresh(unreported)
+        assert unreported.status == "missed"
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    import scheduler.models  # noqa: F401
+    from scheduler.db import Base
+
+    database = Database(database_url)
+    upgrade(database.engine)
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    database.dispose()
+    assert diff == []

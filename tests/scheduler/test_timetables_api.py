@@ -130,3 +130,50 @@ def test_playback_log_filters_and_csv(client: TestClient, admin: dict[str, str],
     assert len(lines) == 5
     naive = client.get("/api/v1/playbacks", headers=admin, params={"from": "2026-01-01T00:00"})
     assert naive.status_code == 422 and naive.json()["field"] == "from"
+
+
+def test_edit_keeps_matching_slots_and_cancels_the_rest(client: TestClient,
+                                                        admin: dict[str, str],
+                                                        bulletin_id: int) -> None:
+    one, two = station(client, admin, "Trạm 1"), station(client, admin, "Trạm 2")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
+    created = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [one["id"]], "starts_at": to_wire(start),
+        "recurrence": "FREQ=HOURLY;COUNT=4"}).json()
+    before = {r["scheduled_at"]: r for r in client.get("/api/v1/playbacks",
+                                                       headers=admin).json()["items"]}
+    edited = client.patch(f"/api/v1/timetables/{created['id']}", headers=admin, json={
+        "station_ids": [one["id"], two["id"]], "recurrence": "FREQ=HOURLY;INTERVAL=2;COUNT=2",
+        "priority": "priority"})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["station_ids"] == [one["id"], two["id"]]
+    rows = client.get("/api/v1/playbacks", headers=admin, params={"limit": 100}).json()["items"]
+    live = [r for r in rows if r["status"] == "planned"]
+    cancelled = [r for r in rows if r["status"] == "cancelled"]
+    assert len(live) == 4 and {r["priority"] for r in live} == {"priority"}
+    assert len(cancelled) == 2 and {r["reason"] for r in cancelled} == {"timetable changed"}
+    kept = [r for r in live if r["station_id"] == one["id"]]
+    assert {r["id"] for r in kept} <= {r["id"] for r in before.values()}
+    back = client.patch(f"/api/v1/timetables/{created['id']}", headers=admin,
+                        json={"recurrence": "FREQ=HOURLY;COUNT=4"})
+    assert back.status_code == 200, back.text
+    planned = client.get("/api/v1/playbacks", headers=admin,
+                         params={"status": "planned", "limit": 100}).json()
+    assert planned["total"] == 8
+    bad = client.patch(f"/api/v1/timetables/{created['id']}", headers=admin,
+                       json={"recurrence": "FREQ=NEVER"})
+    assert bad.status_code == 422 and bad.json()["field"] == "recurrence"
+    assert client.get("/api/v1/playbacks", headers=admin,
+                      params={"status": "planned"}).json()["total"] == 8
+
+
+def test_playback_events_route(client: TestClient, admin: dict[str, str],
+                               bulletin_id: int) -> None:
+    target = station(client, admin, "Trạm E")
+    client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]], "starts_at": _future()})
+    row = client.get("/api/v1/playbacks", headers=admin).json()["items"][0]
+    assert client.get(f"/api/v1/playbacks/{row['id']}", headers=admin).json() == row
+    assert client.get(f"/api/v1/playbacks/{row['id']}/events",
+                      headers=admin).json() == {"items": [], "total": 0}
+    assert client.get("/api/v1/playbacks/999/events", headers=admin).status_code == 404
