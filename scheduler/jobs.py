@@ -22,8 +22,17 @@ def roll_horizon(runtime: Runtime) -> None:
 
 
 def watchdog(runtime: Runtime) -> None:
-    """Mark `missed` the slots nobody reported starting."""
+    """Mark `missed` the slots nobody reported starting.
+
+    Only while the scheduler has been connected to the broker for a whole grace period and
+    has drained what arrived: reports queued for it while it was away must land first.
+    """
     settings = runtime.settings
+    dispatcher = runtime.dispatcher
+    if dispatcher is None or dispatcher.link.connected_for() < settings.missed_grace_s:
+        return
+    if dispatcher.inbox.qsize():
+        return
     with runtime.db.session() as session:
         moved = ledger.watchdog(session=session, now=utcnow(),
                                 grace=timedelta(seconds=settings.missed_grace_s),

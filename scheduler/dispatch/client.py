@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import ssl
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,7 @@ class SchedulerLink:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.login = login
+        self._connected_at: float | None = None
 
     def start(self) -> None:
         self.client.connect_async(self.login.host, self.login.port, keepalive=30)
@@ -68,6 +70,11 @@ class SchedulerLink:
     @property
     def connected(self) -> bool:
         return self.client.is_connected()
+
+    def connected_for(self) -> float:
+        """Seconds since the current connection was made (0 while disconnected)."""
+        since = self._connected_at
+        return 0.0 if since is None or not self.connected else time.monotonic() - since
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False,
                 qos: int = protocol.QOS) -> None:
@@ -86,10 +93,12 @@ class SchedulerLink:
             log.error("broker refused the scheduler: %s", reason)
             return
         log.info("connected to the broker (session present: %s)", flags.session_present)
+        self._connected_at = time.monotonic()
         client.subscribe([(topic, protocol.QOS) for topic in self.topics])
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
                        _props: Any) -> None:
+        self._connected_at = None
         log.warning("disconnected from the broker: %s", reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any,
