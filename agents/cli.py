@@ -6,9 +6,18 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 from pathlib import Path
 
-from agents.config import Settings, SettingsError, parse_mqtt, parse_output, parse_server
+from agents.config import (
+    Settings,
+    SettingsError,
+    database_path,
+    parse_mqtt,
+    parse_output,
+    parse_server,
+)
+from agents.eventlog import EventLogUnavailable, read_event_log, write_csv, write_json
 from agents.runner import run
 
 log = logging.getLogger("agents")
@@ -33,8 +42,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="status republish interval (default 30)")
     parser.add_argument("--clock-interval", type=float, default=300.0, metavar="SECONDS",
                         help="clock offset measurement interval (default 300)")
+    parser.add_argument("--resend-after", type=float, default=30.0, metavar="SECONDS",
+                        help="re-publish events the scheduler has not confirmed this long "
+                             "after the broker took them (default 30)")
+    parser.add_argument("--cache-max-mb", type=float, default=2048.0, metavar="MB",
+                        help="media cache cap; least recently used files the plan does not "
+                             "need are evicted above it (default 2048)")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of the local event log command (``wardcast agent-log``)."""
+    parser.add_argument("--state-dir", type=Path, required=True,
+                        help="the agent's state directory")
+    parser.add_argument("--format", choices=["csv", "json"], default="csv",
+                        help="output format (default csv)")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -43,13 +66,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
         raise SettingsError(f"a token is needed: --token or ${TOKEN_ENV}")
     if args.late_grace < 0 or args.heartbeat <= 0 or args.clock_interval <= 0:
         raise SettingsError("--late-grace must be >= 0, --heartbeat and --clock-interval > 0")
+    if args.resend_after <= 0 or args.cache_max_mb < 0:
+        raise SettingsError("--resend-after must be > 0 and --cache-max-mb >= 0")
     server = parse_server(args.server)
     host, port = parse_mqtt(args.mqtt, server=server)
     state_dir = args.state_dir or Path(f"wardcast-agent-{args.station}")
     return Settings(server=server, station=args.station, token=args.token, mqtt_host=host,
                     mqtt_port=port, output=parse_output(args.output), state_dir=state_dir,
                     late_grace_s=args.late_grace, heartbeat_s=args.heartbeat,
-                    clock_interval_s=args.clock_interval)
+                    clock_interval_s=args.clock_interval, resend_after_s=args.resend_after,
+                    cache_max_bytes=round(args.cache_max_mb * 1024 * 1024))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -63,3 +89,15 @@ def main(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         log.error("%s", exc)
         return 2
+
+
+def log_main(args: argparse.Namespace) -> int:
+    """Print every event the agent ever logged, in creation order; return the exit code."""
+    try:
+        rows = read_event_log(database_path(args.state_dir))
+    except EventLogUnavailable as exc:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        log.error("%s", exc)
+        return 1
+    (write_json if args.format == "json" else write_csv)(rows, sys.stdout)
+    return 0

@@ -33,15 +33,22 @@ class Settings:
     late_grace_s: float = 5.0
     heartbeat_s: float = 30.0
     clock_interval_s: float = 300.0
+    resend_after_s: float = 30.0
+    cache_max_bytes: int = 2048 * 1024 * 1024
     preroll_s: float = 2.0
 
     @property
     def database(self) -> Path:
-        return self.state_dir / "agent.sqlite3"
+        return database_path(self.state_dir)
 
     @property
     def cache_dir(self) -> Path:
         return self.state_dir / "media"
+
+
+def database_path(state_dir: Path) -> Path:
+    """Return the agent's SQLite database inside a state directory."""
+    return state_dir / "agent.sqlite3"
 
 
 def parse_output(spec: str) -> Output:

@@ -2,8 +2,8 @@
 
 paho runs its network loop on its own thread; every callback only hands its news to the
 asyncio loop with ``call_soon_threadsafe``, where the handlers own all agent state. paho keeps
-unacknowledged QoS 1 publishes across reconnects and resends them in order, so a publish made
-while disconnected is not lost while this process lives (the store's outbox covers restarts).
+unacknowledged QoS 1 publishes across reconnects and resends them; delivery of events does not
+rest on that: the reporter republishes them until the scheduler confirms them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from agents.config import Settings
-from wardcast.protocol import QOS, Channel, Status, encode, station_topic
+from wardcast.protocol import AGENT_SUBSCRIBES, QOS, Channel, Status, encode, station_topic
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class Link:
 
     def subscribe(self) -> None:
         """Subscribe to the channels the agent listens to."""
-        self._client.subscribe([(self.topic(c), QOS) for c in (Channel.PLAN, Channel.COMMAND)])
+        self._client.subscribe([(self.topic(c), QOS) for c in AGENT_SUBSCRIBES])
 
     def publish(self, channel: Channel, payload: bytes, *, retain: bool = False
                 ) -> mqtt.MQTTMessageInfo:

@@ -13,7 +13,7 @@ import shutil
 import wave
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from agents.config import Output, SettingsError
 from agents.decode import CHANNELS, SAMPLE_BYTES, SAMPLE_RATE
@@ -61,32 +61,42 @@ def wav_name(playback_id: int, at: datetime) -> str:
 
 
 class FileSink:
-    """Writes exactly the played samples into one WAV file, its header valid after each write."""
+    """Writes exactly the played samples into one WAV file, whole on disk after each write.
+
+    After every write the RIFF and data sizes are patched and the file is flushed to the OS,
+    so a SIGKILL mid-playback leaves a valid WAV of what was played (audits count on it).
+    """
 
     def __init__(self, directory: Path, playback_id: int) -> None:
         self._directory = directory
         self._playback_id = playback_id
+        self._file: BinaryIO | None = None
         self._wav: wave.Wave_write | None = None
         self.path: Path | None = None
 
     def start(self, at: datetime) -> None:
         """Create the WAV file under its final name."""
         self.path = self._directory / wav_name(self._playback_id, at)
-        self._wav = wave.open(str(self.path), "wb")
+        self._file = self.path.open("wb")
+        self._wav = wave.open(self._file, "wb")
         self._wav.setnchannels(CHANNELS)
         self._wav.setsampwidth(SAMPLE_BYTES)
         self._wav.setframerate(SAMPLE_RATE)
 
     async def write(self, pcm: bytes) -> None:
-        """Append samples; wave patches the header sizes on every write and at close."""
-        assert self._wav is not None, "start() first"
-        self._wav.writeframes(pcm)
+        """Append samples, patch the header sizes and hand it all to the OS."""
+        assert self._wav is not None and self._file is not None, "start() first"
+        self._wav.writeframes(pcm)  # writeframes patches the sizes when they changed
+        self._file.flush()
 
     async def close(self) -> None:
         """Finish the header and close the file."""
         if self._wav is not None:
-            self._wav.close()
+            self._wav.close()  # does not close a file object it was given
             self._wav = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class FileBackend:

@@ -2,7 +2,8 @@
 
 Chunk k is written when the monotonic clock reaches start + k × 20 ms, computed from the
 start every time, so lateness never accumulates. Memory stays bounded: the decoder blocks on
-its pipe until we read the next chunk.
+its pipe until we read the next chunk. Every second of audio written, ``on_progress`` gets
+the position, for the player to save.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from wardcast.protocol import utcnow
 
 CHUNK_SAMPLES = SAMPLE_RATE // 50  # 20 ms
 CHUNK_BYTES = CHUNK_SAMPLES * SAMPLE_BYTES
+PROGRESS_SAMPLES = SAMPLE_RATE  # report the position every second of audio
 STDERR_TAIL = 4096
 
 
@@ -41,7 +43,8 @@ class Progress:
 
 
 async def play(path: Path, *, backend: Backend, playback_id: int, at: datetime,
-               progress: Progress, on_started: Callable[[datetime], None]) -> None:
+               progress: Progress, on_started: Callable[[datetime], None],
+               on_progress: Callable[[int], None] = lambda position_ms: None) -> None:
     """Decode path and play it from instant at (or now, when that has passed)."""
     decoder = await asyncio.create_subprocess_exec(
         *decode_command(path), stdin=asyncio.subprocess.DEVNULL,
@@ -54,7 +57,7 @@ async def play(path: Path, *, backend: Backend, playback_id: int, at: datetime,
             raise PlaybackError(await _decode_error(decoder, errors))
         sink = await backend.open(playback_id)
         await sleep_until(at)
-        await _stream(decoder, sink, first, progress, on_started)
+        await _stream(decoder, sink, first, progress, on_started, on_progress)
         if await decoder.wait() != 0:
             raise PlaybackError(await _decode_error(decoder, errors))
     except OSError as exc:
@@ -64,12 +67,14 @@ async def play(path: Path, *, backend: Backend, playback_id: int, at: datetime,
 
 
 async def _stream(decoder: asyncio.subprocess.Process, sink: Sink, first: bytes,
-                  progress: Progress, on_started: Callable[[datetime], None]) -> None:
+                  progress: Progress, on_started: Callable[[datetime], None],
+                  on_progress: Callable[[int], None]) -> None:
     """Write chunks paced by the monotonic clock from the first sample's instant."""
     origin = time.monotonic()
     started = utcnow()
     sink.start(started)
     chunk = first
+    next_report = PROGRESS_SAMPLES
     while chunk:
         delay = origin + progress.samples / SAMPLE_RATE - time.monotonic()
         if delay > 0:
@@ -79,6 +84,9 @@ async def _stream(decoder: asyncio.subprocess.Process, sink: Sink, first: bytes,
             progress.started_at = started
             on_started(started)
         progress.samples += len(chunk) // SAMPLE_BYTES
+        if progress.samples >= next_report:
+            on_progress(progress.position_ms)
+            next_report += PROGRESS_SAMPLES
         chunk = await _read_chunk(decoder)
 
 

@@ -5,6 +5,9 @@ soon as the previous ends if its slot passed less than ``late_grace_s`` ago, and
 ("late") otherwise; the same rule covers slots missed while the agent was down. The decoder
 starts ``preroll_s`` before the slot so the first samples are ready at the instant.
 A new plan never interrupts the item playing: it was started, so it is finished.
+While an item plays, its position is saved every second, so that after a crash or power cut
+the restarted agent reports it ``interrupted`` at the last saved position (and never replays
+it).
 """
 
 from __future__ import annotations
@@ -44,15 +47,21 @@ class Player:
         self._on_change = on_change
         self._wake = asyncio.Event()
         self.now_playing: int | None = None
+        self._playing_media: str | None = None
 
     def wake(self) -> None:
         """Look at the plan again (it changed, or media arrived)."""
         self._wake.set()
 
+    def media_in_use(self) -> set[str]:
+        """Return the sha256 of the media playing now, if any."""
+        return {self._playing_media} if self._playing_media else set()
+
     def recover(self) -> None:
-        """Report playbacks a previous run started but never ended."""
-        for playback_id in self._store.started_unfinished():
-            self._end(playback_id, EventType.INTERRUPTED, reason="agent_restarted")
+        """Report playbacks a previous run started but never ended, at their saved position."""
+        for playback_id, position_ms in self._store.started_unfinished():
+            self._end(playback_id, EventType.INTERRUPTED, position_ms=position_ms,
+                      reason="agent_restarted")
 
     async def run(self) -> None:
         """Play the plan forever."""
@@ -85,7 +94,7 @@ class Player:
         if -seconds_until(item.scheduled_at) > self._settings.late_grace_s:
             self._end(item.playback_id, EventType.SKIPPED, reason="late")
             return
-        path = self._cache.path(item.sha256)
+        path = self._cache.use(item.sha256)
         if path is None:
             if await self._woken_within(seconds_until(item.scheduled_at)):
                 return  # look again: media arrived or the plan changed
@@ -97,11 +106,12 @@ class Player:
     async def _play(self, item: PlanItem, path: Path) -> None:
         """Play one item and report how it ended."""
         progress = Progress()
-        self.now_playing = item.playback_id
+        self.now_playing, self._playing_media = item.playback_id, item.sha256
         try:
             await play(path, backend=self._backend, playback_id=item.playback_id,
                        at=item.scheduled_at, progress=progress,
-                       on_started=lambda at: self._started(item, at))
+                       on_started=lambda at: self._started(item, at),
+                       on_progress=lambda ms: self._store.save_position(item.playback_id, ms))
         except PlaybackError as exc:
             self._end(item.playback_id, EventType.FAILED, position_ms=progress.position_ms,
                       reason=str(exc))
@@ -113,14 +123,14 @@ class Player:
         else:
             self._end(item.playback_id, EventType.FINISHED, position_ms=progress.position_ms)
         finally:
-            self.now_playing = None
+            self.now_playing = self._playing_media = None
             self._on_change()
 
     def _started(self, item: PlanItem, at: datetime) -> None:
         """Record and report the instant the first sample went out."""
-        self._store.mark_started(item.playback_id)
         self._reporter.emit(item.playback_id, EventType.STARTED, at=at,
-                            reason=self._start_reason(item, at))
+                            reason=self._start_reason(item, at),
+                            together=lambda: self._store.mark_started(item.playback_id))
         self._on_change()
 
     def _start_reason(self, item: PlanItem, at: datetime) -> str | None:
@@ -136,5 +146,5 @@ class Player:
     def _end(self, playback_id: int, kind: EventType, *, position_ms: int | None = None,
              reason: str | None = None) -> None:
         """Make a playback final locally and report it."""
-        self._store.mark_final(playback_id, kind.value)
-        self._reporter.emit(playback_id, kind, position_ms=position_ms, reason=reason)
+        self._reporter.emit(playback_id, kind, position_ms=position_ms, reason=reason,
+                            together=lambda: self._store.mark_final(playback_id, kind.value))

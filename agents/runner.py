@@ -1,8 +1,8 @@
 """Wire the agent together and run it until SIGTERM or SIGINT.
 
 Each part is entered into one AsyncExitStack, so shutdown runs in reverse: the player stops
-(reporting an interrupted playback), the outbox gets a moment to drain, the link says
-"offline" and disconnects, then the HTTP client and the store close.
+(reporting an interrupted playback), the scheduler gets a moment to confirm the events, the
+link says "offline" and disconnects, then the HTTP client and the store close.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ async def _assemble(stack: AsyncExitStack, settings: Settings, boot_id: str) -> 
     station = Station(settings=settings, store=store, http=http, boot_id=boot_id)
     station.begin()
     stack.push_async_callback(station.shutdown)
-    for coroutine in (station.clock.run(), station.heartbeat(), station.player.run()):
+    for coroutine in (station.clock.run(), station.heartbeat(), station.player.run(),
+                      station.reporter.run()):
         _background(stack, coroutine)
     return station
 

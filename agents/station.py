@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 import httpx
@@ -20,6 +22,7 @@ from agents.player import Player
 from agents.reporter import Reporter
 from agents.store import Store
 from wardcast.protocol import (
+    Ack,
     Channel,
     Command,
     CommandType,
@@ -35,6 +38,8 @@ from wardcast.protocol import (
 )
 
 log = logging.getLogger(__name__)
+
+EVENT_LOG_KEEP = timedelta(days=30)  # confirmed events older than this leave the local log
 
 
 def _agent_version() -> str:
@@ -53,59 +58,66 @@ class Station:
         self._store = store
         self._boot_id = boot_id
         self.clock = Clock(http, interval_s=settings.clock_interval_s)
-        self._cache = MediaCache(settings.cache_dir, store=store, http=http)
+        self._cache = MediaCache(settings.cache_dir, store=store, http=http,
+                                 max_bytes=settings.cache_max_bytes)
         self._link = Link(settings, boot_id=boot_id, handlers=self)
-        self._reporter = Reporter(store=store, link=self._link, clock=self.clock,
-                                  boot_id=boot_id)
+        self.reporter = Reporter(store=store, link=self._link, clock=self.clock,
+                                 boot_id=boot_id, resend_after_s=settings.resend_after_s)
         self.player = Player(settings=settings, store=store, cache=self._cache,
-                             backend=make_backend(settings.output), reporter=self._reporter,
+                             backend=make_backend(settings.output), reporter=self.reporter,
                              clock=self.clock, on_change=self.publish_status)
         self._downloads: dict[str, asyncio.Task[None]] = {}
 
     def begin(self) -> None:
         """Settle what a previous run left, start connecting and fetch missing media."""
-        self._reporter.replay()  # first, so events keep their order
+        pruned = self._store.prune_events(older_than=EVENT_LOG_KEEP)
+        if pruned:
+            log.info("pruned %d confirmed event(s) older than %s", pruned, EVENT_LOG_KEEP)
         self.player.recover()
         self._link.start()
+        self._cache.evict(self._needed())
         self._fetch_missing()
 
     async def shutdown(self) -> None:
-        """Stop downloads, give the outbox a moment, say offline and disconnect."""
+        """Stop downloads, give the scheduler a moment to confirm, say offline, disconnect."""
         for task in self._downloads.values():
             task.cancel()
         await asyncio.gather(*self._downloads.values(), return_exceptions=True)
-        await self._reporter.drain(within_s=3.0)
+        await self.reporter.drain(within_s=3.0)
         await self._link.stop(self._status(online=False))
 
     # --- link handlers ------------------------------------------------------------------
 
     def connected(self) -> None:
-        """Announce ourselves, subscribe and ask for the whole plan."""
+        """Announce ourselves, subscribe, publish unconfirmed events, ask for the whole plan."""
         self.publish_status()
         self._link.subscribe()
+        self.reporter.resend_all()
         self._request_sync()
 
     def disconnected(self) -> None:
         """Nothing to do: paho reconnects and the player keeps to its plan."""
 
     def message(self, channel: Channel, payload: bytes) -> None:
-        """Handle a plan or a command; drop anything malformed."""
+        """Handle a plan, a command or an ack; drop anything malformed."""
         try:
             if channel is Channel.PLAN:
                 self._apply_plan(decode(Plan, payload))
             elif channel is Channel.COMMAND:
                 self._run_command(decode(Command, payload))
+            elif channel is Channel.ACK:
+                self.reporter.acked(decode(Ack, payload))
         except ProtocolError as exc:
             log.warning("dropped a malformed %s message: %s", channel.value, exc)
 
     def published(self, mid: int) -> None:
         """Pass the broker's acknowledgement to the outbox."""
-        self._reporter.published(mid)
+        self.reporter.published(mid)
 
     # --- plans and commands ----------------------------------------------------------------
 
     def _apply_plan(self, plan: Plan) -> None:
-        """Replace the pending plan; accept new items and fetch their media."""
+        """Replace the pending plan; accept new items, trim the cache, fetch media."""
         if plan.station_id != self._settings.station:
             log.warning("dropped a plan for station %s", plan.station_id)
             return
@@ -113,7 +125,9 @@ class Station:
         log.info("plan revision %d: %d item(s), %d new", plan.revision, len(plan.items),
                  len(added))
         for item in added:
-            self._reporter.emit(item.playback_id, EventType.ACCEPTED)
+            self.reporter.emit(item.playback_id, EventType.ACCEPTED)
+        self._drop_unneeded_downloads()
+        self._cache.evict(self._needed())
         self._fetch_missing()
         self.player.wake()
 
@@ -147,19 +161,33 @@ class Station:
         except Exception:  # never let one download take the agent down
             log.exception("download of %s gave up", item.sha256[:12])
         finally:
-            del self._downloads[item.sha256]
+            if self._downloads.get(item.sha256) is asyncio.current_task():
+                del self._downloads[item.sha256]
         if path is not None:
             self._media_ready(item.sha256)
+            self._cache.evict(self._needed())
             self.player.wake()
 
+    def _drop_unneeded_downloads(self) -> None:
+        """Cancel downloads that no pending item needs any more."""
+        needed = self._needed()
+        for sha256 in [sha256 for sha256 in self._downloads if sha256 not in needed]:
+            self._downloads.pop(sha256).cancel()
+
+    def _needed(self) -> set[str]:
+        """Return the media the plan needs, including the item playing now."""
+        return {item.sha256 for item in self._store.pending()} | self.player.media_in_use()
+
     def _needs(self, sha256: str) -> bool:
-        return any(item.sha256 == sha256 for item in self._store.pending())
+        return sha256 in self._needed()
 
     def _media_ready(self, sha256: str) -> None:
         """Report ``downloaded`` once for each pending playback of this media."""
         for item in self._store.pending():
-            if item.sha256 == sha256 and self._store.mark_downloaded(item.playback_id):
-                self._reporter.emit(item.playback_id, EventType.DOWNLOADED)
+            if item.sha256 == sha256 and not self._store.is_downloaded(item.playback_id):
+                self.reporter.emit(item.playback_id, EventType.DOWNLOADED,
+                                   together=partial(self._store.mark_downloaded,
+                                                    item.playback_id))
 
     # --- status ------------------------------------------------------------------------
 

@@ -1,39 +1,20 @@
-"""The agent's durable state in SQLite: plan, playback records, media index and event outbox.
+"""The agent's durable state in SQLite: plan, playback records, media index and event log.
 
-Every method commits before it returns, so whatever the agent did survives a crash. The store
-is used from the event loop's thread only.
+Every method commits before it returns. The database runs in WAL mode with
+``synchronous=FULL``, so a commit is on disk before the method returns: what the agent did
+survives a SIGKILL and a power cut alike (a cut must not make it replay a started item).
+The store is used from the event loop's thread only.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from wardcast.protocol import PlanItem, to_wire, utcnow
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS plan_items (
-    playback_id INTEGER PRIMARY KEY,
-    scheduled_at TEXT NOT NULL,
-    item TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS playbacks (
-    playback_id INTEGER PRIMARY KEY,
-    downloaded INTEGER NOT NULL DEFAULT 0,
-    started_at TEXT,
-    final TEXT
-);
-CREATE TABLE IF NOT EXISTS media (
-    sha256 TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    stored_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    payload BLOB NOT NULL
-);
-"""
+from agents import schema
+from wardcast.protocol import Event, PlanItem, to_wire, utcnow
 
 
 class Store:
@@ -43,8 +24,8 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db.execute("PRAGMA synchronous=FULL")
+        schema.create(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -56,7 +37,7 @@ class Store:
         finished = self._played_ids()
         wanted = [item for item in items if item.playback_id not in finished]
         before = {row[0] for row in self._db.execute("SELECT playback_id FROM plan_items")}
-        with self._transaction():
+        with self.transaction():
             self._db.execute("DELETE FROM plan_items")
             self._db.executemany(
                 "INSERT OR REPLACE INTO plan_items VALUES (?, ?, ?)",
@@ -82,25 +63,41 @@ class Store:
 
     def mark_downloaded(self, playback_id: int) -> bool:
         """Record that a playback's media is cached; return False if it already was."""
-        self._ensure_record(playback_id)
-        cursor = self._db.execute(
-            "UPDATE playbacks SET downloaded = 1 WHERE playback_id = ? AND downloaded = 0",
-            (playback_id,),
-        )
+        with self.transaction():
+            self._ensure_record(playback_id)
+            cursor = self._db.execute(
+                "UPDATE playbacks SET downloaded = 1 WHERE playback_id = ? AND downloaded = 0",
+                (playback_id,),
+            )
         return cursor.rowcount == 1
+
+    def is_downloaded(self, playback_id: int) -> bool:
+        """Tell whether a playback's media was recorded as cached."""
+        row = self._db.execute(
+            "SELECT downloaded FROM playbacks WHERE playback_id = ?", (playback_id,)
+        ).fetchone()
+        return bool(row and row[0])
 
     def mark_started(self, playback_id: int) -> None:
         """Record that a playback started (so it is never started again)."""
-        self._ensure_record(playback_id)
+        with self.transaction():
+            self._ensure_record(playback_id)
+            self._db.execute(
+                "UPDATE playbacks SET started_at = ?, position_ms = 0 WHERE playback_id = ?",
+                (to_wire(utcnow()), playback_id),
+            )
+
+    def save_position(self, playback_id: int, position_ms: int) -> None:
+        """Record how far a playing item got, for the report after a crash."""
         self._db.execute(
-            "UPDATE playbacks SET started_at = ? WHERE playback_id = ?",
-            (to_wire(utcnow()), playback_id),
+            "UPDATE playbacks SET position_ms = ? WHERE playback_id = ?",
+            (position_ms, playback_id),
         )
 
     def mark_final(self, playback_id: int, state: str) -> None:
         """Record a playback's final state and drop it from the plan."""
-        self._ensure_record(playback_id)
-        with self._transaction():
+        with self.transaction():
+            self._ensure_record(playback_id)
             self._db.execute(
                 "UPDATE playbacks SET final = ? WHERE playback_id = ?", (state, playback_id)
             )
@@ -113,19 +110,27 @@ class Store:
         ).fetchone()
         return None if row is None else row[0]
 
-    def started_unfinished(self) -> list[int]:
-        """Return playbacks that started but never ended (the agent died while playing)."""
+    def started_unfinished(self) -> list[tuple[int, int | None]]:
+        """Return (playback id, last saved position) of playbacks started but never ended."""
         rows = self._db.execute(
-            "SELECT playback_id FROM playbacks WHERE started_at IS NOT NULL AND final IS NULL"
+            "SELECT playback_id, position_ms FROM playbacks"
+            " WHERE started_at IS NOT NULL AND final IS NULL ORDER BY started_at"
         )
-        return [row[0] for row in rows]
+        return [(row[0], row[1]) for row in rows]
 
     # --- media cache index -------------------------------------------------------------------
 
     def add_media(self, sha256: str, size: int) -> None:
         """Record a verified media file in the cache."""
+        now = to_wire(utcnow())
         self._db.execute(
-            "INSERT OR REPLACE INTO media VALUES (?, ?, ?)", (sha256, size, to_wire(utcnow()))
+            "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?)", (sha256, size, now, now)
+        )
+
+    def touch_media(self, sha256: str) -> None:
+        """Record that a cached file was just used."""
+        self._db.execute(
+            "UPDATE media SET used_at = ? WHERE sha256 = ?", (to_wire(utcnow()), sha256)
         )
 
     def has_media(self, sha256: str) -> bool:
@@ -133,26 +138,66 @@ class Store:
         row = self._db.execute("SELECT 1 FROM media WHERE sha256 = ?", (sha256,)).fetchone()
         return row is not None
 
+    def media_by_use(self) -> list[tuple[str, int]]:
+        """Return (sha256, size) of every cached file, least recently used first."""
+        rows = self._db.execute("SELECT sha256, size FROM media ORDER BY used_at, stored_at")
+        return [(row[0], row[1]) for row in rows]
+
     def forget_media(self, sha256: str) -> None:
         """Drop a media file from the cache index."""
         self._db.execute("DELETE FROM media WHERE sha256 = ?", (sha256,))
 
-    # --- event outbox --------------------------------------------------------------------
+    # --- the event log, whose unconfirmed rows are the outbox -------------------------------
 
-    def outbox_add(self, event_id: str, payload: bytes) -> None:
-        """Keep an event until the broker acknowledges it."""
+    def add_event(self, event: Event, payload: bytes) -> None:
+        """Log an event; it stays unconfirmed until the scheduler acks it."""
+        self._db.execute(schema.INSERT_EVENT, schema.event_row(event, payload))
+
+    def unconfirmed(self) -> list[tuple[str, bytes]]:
+        """Return (event id, payload) of every unconfirmed event, oldest first."""
+        rows = self._db.execute(
+            "SELECT event_id, payload FROM events WHERE confirmed_at IS NULL ORDER BY seq"
+        )
+        return [(row[0], bytes(row[1])) for row in rows]
+
+    def published_before(self, instant: datetime) -> list[tuple[str, bytes]]:
+        """Return unconfirmed events the broker last took before an instant, oldest first."""
+        rows = self._db.execute(
+            "SELECT event_id, payload FROM events WHERE confirmed_at IS NULL"
+            " AND published_at < ? ORDER BY seq", (to_wire(instant),)
+        )
+        return [(row[0], bytes(row[1])) for row in rows]
+
+    def unconfirmed_count(self) -> int:
+        """Return how many events the scheduler has not confirmed yet."""
+        return int(self._db.execute(
+            "SELECT count(*) FROM events WHERE confirmed_at IS NULL").fetchone()[0])
+
+    def mark_published(self, event_id: str) -> None:
+        """Record when the broker last acknowledged (PUBACK) an event."""
         self._db.execute(
-            "INSERT INTO outbox (event_id, payload) VALUES (?, ?)", (event_id, payload)
+            "UPDATE events SET published_at = ? WHERE event_id = ? AND confirmed_at IS NULL",
+            (to_wire(utcnow()), event_id),
         )
 
-    def outbox_remove(self, event_id: str) -> None:
-        """Forget an event the broker acknowledged."""
-        self._db.execute("DELETE FROM outbox WHERE event_id = ?", (event_id,))
+    def confirm(self, event_ids: Iterable[str]) -> int:
+        """Mark events the scheduler committed; unknown ids are ignored. Return how many."""
+        ids = list(event_ids)
+        if not ids:
+            return 0
+        cursor = self._db.execute(
+            "UPDATE events SET confirmed_at = ? WHERE confirmed_at IS NULL"
+            f" AND event_id IN ({', '.join('?' * len(ids))})", (to_wire(utcnow()), *ids),
+        )
+        return cursor.rowcount
 
-    def outbox(self) -> list[tuple[str, bytes]]:
-        """Return the unacknowledged events, oldest first."""
-        rows = self._db.execute("SELECT event_id, payload FROM outbox ORDER BY seq")
-        return [(row[0], bytes(row[1])) for row in rows]
+    def prune_events(self, older_than: timedelta) -> int:
+        """Delete confirmed events older than a period; return how many."""
+        cursor = self._db.execute(
+            "DELETE FROM events WHERE confirmed_at IS NOT NULL AND at < ?",
+            (to_wire(utcnow() - older_than),),
+        )
+        return cursor.rowcount
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -167,18 +212,23 @@ class Store:
             "INSERT OR IGNORE INTO playbacks (playback_id) VALUES (?)", (playback_id,)
         )
 
-    def _transaction(self) -> _Transaction:
+    def transaction(self) -> _Transaction:
+        """Group changes into one commit; inside another transaction, join it."""
         return _Transaction(self._db)
 
 
 class _Transaction:
-    """BEGIN … COMMIT, or ROLLBACK when the block raises."""
+    """BEGIN … COMMIT, or ROLLBACK when the block raises; nested blocks join the outer one."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
+        self._outer = False
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._outer = not self._db.in_transaction
+        if self._outer:
+            self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self._outer:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")

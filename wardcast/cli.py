@@ -60,6 +60,12 @@ def _agent(args: argparse.Namespace) -> int:
     return int(main(args))
 
 
+def _agent_log(args: argparse.Namespace) -> int:
+    from agents.cli import log_main
+
+    return int(log_main(args))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from scheduler.demo import run_demo
 
@@ -67,11 +73,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _add_agent(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from agents.cli import add_arguments
+    from agents.cli import add_arguments, add_log_arguments
 
     parser = sub.add_parser("agent", help="run one ward agent")
     add_arguments(parser)
     parser.set_defaults(func=_agent)
+    log = sub.add_parser("agent-log", help="print an agent's local event log (proof of play)")
+    add_log_arguments(log)
+    log.set_defaults(func=_agent_log)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from wardcast.protocol import AGENT_PUBLISHES, AGENT_SUBSCRIBES, Channel, station_topic
+from wardcast.protocol import AGENT_PUBLISHES, AGENT_SUBSCRIBES, station_topic
 
-SCHEDULER_SENDS = (Channel.PLAN, Channel.COMMAND)
+SCHEDULER_SENDS = AGENT_SUBSCRIBES  # plans, commands and acks
 
 
 def station_may_subscribe(station_id: str, topic_filter: str) -> bool:

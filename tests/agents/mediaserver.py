@@ -91,7 +91,8 @@ def serving(server: MediaServer) -> Iterator[MediaServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", server.port), _handler(server))
     httpd.daemon_threads = True
     server.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)  # shutdown() waits up to one poll interval
     thread.start()
     try:
         yield server

@@ -2,125 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import sys
 import threading
 import wave
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.agents.conftest import TOKEN, Clip
+from tests.agents.conftest import Clip
 from tests.agents.mediaserver import MediaServer
+from tests.agents.scheduler_stub import FakeScheduler, grant, item, start_agent
 from tests.support.mosquitto import Mosquitto
-from tests.support.procs import Proc, wait_for
-from wardcast.protocol import (
-    Channel,
-    Event,
-    EventType,
-    Plan,
-    PlanItem,
-    Status,
-    decode,
-    encode,
-    scheduler_subscriptions,
-    station_topic,
-    utcnow,
-)
-
-STATION = "ward-07"
-SCHEDULER = "test-scheduler"
-SCHEDULER_PASSWORD = "test-scheduler-secret"
-REPO = Path(__file__).resolve().parents[2]
-
-
-def grant(broker: Mosquitto) -> None:
-    """Create the station and scheduler logins with the ACLs production uses."""
-    topic = f"wardcast/stations/{STATION}"
-    commands = [
-        ("createClient", STATION, "-c", STATION, "-p", TOKEN),
-        ("createRole", "station"),
-        *[("addRoleACL", "station", "publishClientSend", f"{topic}/{c}", "allow")
-          for c in ("sync", "events", "status")],
-        *[("addRoleACL", "station", "subscribeLiteral", f"{topic}/{c}", "allow")
-          for c in ("plan", "cmd")],
-        ("addClientRole", STATION, "station"),
-        ("createClient", SCHEDULER, "-p", SCHEDULER_PASSWORD),
-        ("createRole", "scheduler"),
-        ("addRoleACL", "scheduler", "publishClientSend", "wardcast/stations/#", "allow"),
-        ("addRoleACL", "scheduler", "subscribePattern", "wardcast/stations/#", "allow"),
-        ("addClientRole", SCHEDULER, "scheduler"),
-    ]
-    for command in commands:
-        result = broker.ctrl(*command)
-        assert result.returncode == 0 and "Error" not in result.stdout, (command, result)
-
-
-class FakeScheduler:
-    """Answers every SyncRequest with a plan and records what the agent sends."""
-
-    def __init__(self, broker: Mosquitto, plan_items: list[PlanItem]) -> None:
-        self.items = plan_items
-        self.events: list[Event] = []
-        self.statuses: list[Status] = []
-        self.syncs = 0
-        self._lock = threading.Lock()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=SCHEDULER,
-                                  clean_session=False)  # the broker queues for us while down
-        self.client.username_pw_set(SCHEDULER, SCHEDULER_PASSWORD)
-        self.client.on_connect = lambda c, *_: c.subscribe(
-            [(t, 1) for t in scheduler_subscriptions()])
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", broker.port)
-        self.client.loop_start()
-
-    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        channel = msg.topic.rsplit("/", 1)[1]
-        with self._lock:
-            if channel == Channel.EVENTS.value:
-                self.events.append(decode(Event, bytes(msg.payload)))
-            elif channel == Channel.STATUS.value:
-                self.statuses.append(decode(Status, bytes(msg.payload)))
-            elif channel == Channel.SYNC.value:
-                self.syncs += 1
-                self._send_plan()
-
-    def _send_plan(self) -> None:
-        plan_topic = station_topic(STATION, Channel.PLAN)
-        self.client.publish(plan_topic, b"{not json", qos=1)  # must be dropped, not fatal
-        now = utcnow()
-        plan = Plan(station_id=STATION, revision=self.syncs, generated_at=now,
-                    horizon_end=now + timedelta(hours=48), items=self.items)
-        self.client.publish(plan_topic, encode(plan), qos=1)
-
-    def of(self, playback_id: int) -> list[EventType]:
-        with self._lock:
-            return [e.type for e in self.events if e.playback_id == playback_id]
-
-    def stop(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
-def item(playback_id: int, clip: Clip, at_s: float, *, sha256: str | None = None) -> PlanItem:
-    sha = sha256 or clip.sha256
-    return PlanItem(playback_id=playback_id, bulletin_id=playback_id, title=f"item {playback_id}",
-                    scheduled_at=utcnow() + timedelta(seconds=at_s), sha256=sha,
-                    duration_ms=clip.duration_ms, media_path=f"/api/v1/media/{sha}.opus")
-
-
-def start_agent(broker: Mosquitto, server: MediaServer, tmp_path: Path) -> Proc:
-    argv = [sys.executable, "-m", "agents", "--server", server.url, "--station", STATION,
-            "--mqtt", broker.plain_url, "--output", f"file:{tmp_path / 'out'}",
-            "--state-dir", str(tmp_path / "state"), "--heartbeat", "1", "--log-level", "DEBUG"]
-    env = {"WARDCAST_AGENT_TOKEN": TOKEN,
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    return Proc(argv, log=tmp_path / "agent.log", env=env).start()
+from tests.support.procs import wait_for
+from wardcast.protocol import EventType, utcnow
 
 
 @pytest.fixture
@@ -219,8 +115,7 @@ def check_playbacks(scheduler: FakeScheduler, clips: list[Clip], out: Path) -> N
 
 def check_event_stream(scheduler: FakeScheduler) -> None:
     """Events arrive once each, in the order the agent's clock stamped them."""
-    ids = [e.event_id for e in scheduler.events]
-    assert len(ids) == len(set(ids))
+    assert set(scheduler.deliveries.values()) == {1}  # acked at once: never sent again
     stamps = [e.at for e in scheduler.events]
     assert stamps == sorted(stamps)
     assert len({e.boot_id for e in scheduler.events}) == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.outputs import FileBackend, NullBackend, wav_name
+from agents.outputs import FileBackend, FileSink, NullBackend, wav_name
 from agents.playback import PlaybackError, Progress, play
 from tests.agents.conftest import Clip
 from wardcast.protocol import utcnow
@@ -80,3 +80,35 @@ def test_cancelling_keeps_a_valid_wav_of_what_was_played(tmp_path: Path, clips: 
     with wave.open(str(wav_path)) as wav:
         frames = wav.readframes(wav.getnframes())
     assert frames == clip.pcm[: progress.samples * 2]
+
+
+def test_progress_is_reported_every_second_of_audio(clips: list[Clip]) -> None:
+    clip = clips[0]  # over a second
+    positions: list[int] = []
+
+    async def run() -> None:
+        await play(clip.path, backend=NullBackend(), playback_id=1, at=utcnow(),
+                   progress=Progress(), on_started=lambda at: None,
+                   on_progress=positions.append)
+
+    asyncio.run(run())
+    assert positions == [1000 * (n + 1) for n in range(clip.duration_ms // 1000)]
+
+
+def test_the_wav_is_valid_after_every_write(tmp_path: Path, clips: list[Clip]) -> None:
+    """What a SIGKILL leaves: the file as it is on disk, never closed."""
+    pcm = clips[0].pcm[: 48_000 * 2]
+
+    async def write_without_closing() -> FileSink:
+        sink = await FileBackend(tmp_path).open(3)
+        sink.start(utcnow())
+        for offset in range(0, len(pcm), 1920):
+            await sink.write(pcm[offset : offset + 1920])
+        assert isinstance(sink, FileSink)
+        return sink
+
+    sink = asyncio.run(write_without_closing())
+    assert sink.path is not None
+    with wave.open(str(sink.path)) as wav:  # another reader, while the writer's file is open
+        assert wav.readframes(wav.getnframes()) == pcm
+    asyncio.run(sink.close())

@@ -1,4 +1,4 @@
-"""The agent's SQLite store: plan replacement, playback records and the outbox."""
+"""The agent's SQLite store: plan replacement, playback records and the event log."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from agents.eventlog import read_event_log
 from agents.store import Store
-from wardcast.protocol import PlanItem
+from wardcast.protocol import Event, EventType, PlanItem, encode, utcnow
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -32,9 +35,10 @@ def test_played_items_never_come_back(tmp_path: Path) -> None:
     store.mark_started(1)
     store.mark_final(1, "finished")
     store.mark_started(2)  # playing when the agent died
+    store.save_position(2, 3000)
     assert store.replace_plan([item(1), item(2, 1), item(3, 2)]) == [item(3, 2)]
     assert [i.playback_id for i in store.pending()] == [3]
-    assert store.started_unfinished() == [2]
+    assert store.started_unfinished() == [(2, 3000)]
     assert store.final_state(1) == "finished"
 
 
@@ -44,18 +48,86 @@ def test_downloaded_is_recorded_once(tmp_path: Path) -> None:
     assert not store.mark_downloaded(7)
 
 
-def test_outbox_keeps_order_and_survives_reopening(tmp_path: Path) -> None:
+def event(n: int, at: datetime = T0) -> tuple[Event, bytes]:
+    ev = Event(event_id=f"event-{n:04d}", playback_id=n, type=EventType.STARTED, at=at,
+               boot_id="boot")
+    return ev, encode(ev)
+
+
+def test_events_stay_unconfirmed_until_acked_and_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "agent.sqlite3"
     store = Store(path)
     for n in range(5):
-        store.outbox_add(f"event-{n}", f"payload-{n}".encode())
-    store.outbox_remove("event-1")
-    store.outbox_remove("event-3")
+        store.add_event(*event(n))
+    store.mark_published("event-0001")
+    assert store.confirm(["event-0001", "event-0003", "never-sent"]) == 2
+    assert store.confirm(["event-0001"]) == 0
     store.close()
     reopened = Store(path)
-    assert reopened.outbox() == [(f"event-{n}", f"payload-{n}".encode()) for n in (0, 2, 4)]
+    assert [e for e, _ in reopened.unconfirmed()] == [f"event-{n:04d}" for n in (0, 2, 4)]
+    assert reopened.unconfirmed()[0][1] == event(0)[1]  # the exact bytes are sent again
+    assert reopened.unconfirmed_count() == 3
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_only_events_published_long_ago_are_due_again(tmp_path: Path) -> None:
+    store = Store(tmp_path / "agent.sqlite3")
+    for n in range(3):
+        store.add_event(*event(n))
+    store.mark_published("event-0000")
+    store.mark_published("event-0001")
+    store.confirm(["event-0001"])
+    later = utcnow() + timedelta(seconds=1)
+    assert [e for e, _ in store.published_before(later)] == ["event-0000"]
+    assert store.published_before(utcnow() - timedelta(seconds=10)) == []
+
+
+def test_pruning_keeps_unconfirmed_and_recent_events(tmp_path: Path) -> None:
+    path = tmp_path / "agent.sqlite3"
+    store = Store(path)
+    old = utcnow() - timedelta(days=31)
+    for n, at in enumerate([old, old, utcnow()]):
+        store.add_event(*event(n, at))
+    store.confirm(["event-0000", "event-0002"])
+    assert store.prune_events(older_than=timedelta(days=30)) == 1
+    assert [row[1] for row in read_event_log(path)] == ["event-0001", "event-0002"]
+
+
+def test_a_version_0_database_is_upgraded(tmp_path: Path) -> None:
+    """Events in the old outbox become unconfirmed events; old rows gain the new columns."""
+    path = tmp_path / "agent.sqlite3"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript("""
+        CREATE TABLE playbacks (playback_id INTEGER PRIMARY KEY,
+            downloaded INTEGER NOT NULL DEFAULT 0, started_at TEXT, final TEXT);
+        CREATE TABLE media (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL,
+            stored_at TEXT NOT NULL);
+        CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE, payload BLOB NOT NULL);
+        INSERT INTO playbacks VALUES (5, 1, '2026-11-28T10:00:00.000Z', NULL);
+        INSERT INTO media VALUES ('aa', 10, '2026-11-28T09:00:00.000Z');
+    """)
+    old.executemany("INSERT INTO outbox (event_id, payload) VALUES (?, ?)",
+                    [(f"event-{n:04d}", event(n)[1]) for n in (2, 1)])
+    old.close()
+    store = Store(path)
+    assert [e for e, _ in store.unconfirmed()] == ["event-0002", "event-0001"]
+    assert store.started_unfinished() == [(5, None)]
+    assert store.media_by_use() == [("aa", 10)]
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    assert "outbox" not in tables
+
+
+def test_a_state_change_and_its_event_commit_together(tmp_path: Path) -> None:
+    store = Store(tmp_path / "agent.sqlite3")
+    store.replace_plan([item(1)])
+    with pytest.raises(RuntimeError), store.transaction():
+        store.mark_final(1, "finished")  # its own transaction joins the outer one
+        store.add_event(*event(1))
+        raise RuntimeError("crash before the commit")
+    assert store.final_state(1) is None and store.is_pending(1)
+    assert store.unconfirmed() == []
 
 
 def test_media_index(tmp_path: Path) -> None:

@@ -108,7 +108,8 @@ def _run(tmp_path: Path, cleanup: ExitStack) -> None:
         wait_for(lambda w=ward: api.get(f"/stations/{w.station_id}").json()["online"],
                  timeout=30, what=f"station {ward.station_id} online")
 
-    first = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=15)
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=15)
+    first = soon + timedelta(seconds=-soon.second % GAP_S)  # the rule's first BYSECOND
     seconds = ",".join(str(s) for s in range(0, 60, GAP_S))
     api.post("/timetables", json={
         "bulletin_id": bulletin["id"], "station_ids": [w.station_id for w in wards],

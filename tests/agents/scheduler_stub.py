@@ -1,0 +1,151 @@
+"""The scheduler's side of the MQTT protocol, played by the tests, and the agent process."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.agents.conftest import TOKEN, Clip
+from tests.agents.mediaserver import MediaServer
+from tests.support.mosquitto import Mosquitto
+from tests.support.procs import Proc
+from wardcast.protocol import (
+    AGENT_PUBLISHES,
+    AGENT_SUBSCRIBES,
+    Ack,
+    Channel,
+    Event,
+    EventType,
+    Plan,
+    PlanItem,
+    Status,
+    decode,
+    encode,
+    scheduler_subscriptions,
+    station_topic,
+    utcnow,
+)
+
+STATION = "ward-07"
+SCHEDULER = "test-scheduler"
+SCHEDULER_PASSWORD = "test-scheduler-secret"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def grant(broker: Mosquitto) -> None:
+    """Create the station and scheduler logins with the ACLs production uses."""
+    topic = f"wardcast/stations/{STATION}"
+    commands = [
+        ("createClient", STATION, "-c", STATION, "-p", TOKEN),
+        ("createRole", "station"),
+        *[("addRoleACL", "station", "publishClientSend", f"{topic}/{c.value}", "allow")
+          for c in AGENT_PUBLISHES],
+        *[("addRoleACL", "station", "subscribeLiteral", f"{topic}/{c.value}", "allow")
+          for c in AGENT_SUBSCRIBES],
+        ("addClientRole", STATION, "station"),
+        ("createClient", SCHEDULER, "-p", SCHEDULER_PASSWORD),
+        ("createRole", "scheduler"),
+        ("addRoleACL", "scheduler", "publishClientSend", "wardcast/stations/#", "allow"),
+        ("addRoleACL", "scheduler", "subscribePattern", "wardcast/stations/#", "allow"),
+        ("addClientRole", SCHEDULER, "scheduler"),
+    ]
+    for command in commands:
+        result = broker.ctrl(*command)
+        assert result.returncode == 0 and "Error" not in result.stdout, (command, result)
+
+
+class FakeScheduler:
+    """Answers every SyncRequest with a plan, records and acks what the agent sends.
+
+    Like the real scheduler it ingests events idempotently: ``events`` holds each event once,
+    in the order it first arrived, and ``deliveries`` counts how often each arrived.
+    """
+
+    def __init__(self, broker: Mosquitto, plan_items: list[PlanItem]) -> None:
+        self.items = plan_items
+        self.events: list[Event] = []
+        self.deliveries: Counter[str] = Counter()
+        self.statuses: list[Status] = []
+        self.syncs = 0
+        self.acking = True  # ack each event as it arrives (the real scheduler: once committed)
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=SCHEDULER,
+                                  clean_session=False)  # the broker queues for us while down
+        self.client.username_pw_set(SCHEDULER, SCHEDULER_PASSWORD)
+        self.client.on_connect = lambda c, *_: c.subscribe(
+            [(t, 1) for t in scheduler_subscriptions()])
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        channel = msg.topic.rsplit("/", 1)[1]
+        with self._lock:
+            if channel == Channel.EVENTS.value:
+                self._ingest(decode(Event, bytes(msg.payload)))
+            elif channel == Channel.STATUS.value:
+                self.statuses.append(decode(Status, bytes(msg.payload)))
+            elif channel == Channel.SYNC.value:
+                self.syncs += 1
+                self._send_plan()
+
+    def _ingest(self, event: Event) -> None:
+        if not self.deliveries[event.event_id]:
+            self.events.append(event)
+        self.deliveries[event.event_id] += 1
+        if self.acking:
+            self.ack([event.event_id])
+
+    def ack(self, event_ids: list[str]) -> None:
+        """Tell the agent these events are committed (QoS 0, as the scheduler does)."""
+        self.client.publish(station_topic(STATION, Channel.ACK),
+                            encode(Ack(event_ids=event_ids)), qos=0)
+
+    def _send_plan(self) -> None:
+        plan_topic = station_topic(STATION, Channel.PLAN)
+        self.client.publish(plan_topic, b"{not json", qos=1)  # must be dropped, not fatal
+        now = utcnow()
+        plan = Plan(station_id=STATION, revision=self.syncs, generated_at=now,
+                    horizon_end=now + timedelta(hours=48), items=self.items)
+        self.client.publish(plan_topic, encode(plan), qos=1)
+
+    def of(self, playback_id: int) -> list[EventType]:
+        with self._lock:
+            return [e.type for e in self.events if e.playback_id == playback_id]
+
+    def event(self, playback_id: int, type_: EventType) -> Event:
+        with self._lock:
+            return next(e for e in self.events
+                        if e.playback_id == playback_id and e.type is type_)
+
+    def delivered(self, event_id: str) -> int:
+        with self._lock:
+            return self.deliveries[event_id]
+
+    def stop(self) -> None:
+        self.client.disconnect()  # first, so the network thread wakes up and ends at once
+        self.client.loop_stop()
+
+
+def item(playback_id: int, clip: Clip, at_s: float, *, sha256: str | None = None) -> PlanItem:
+    sha = sha256 or clip.sha256
+    return PlanItem(playback_id=playback_id, bulletin_id=playback_id, title=f"item {playback_id}",
+                    scheduled_at=utcnow() + timedelta(seconds=at_s), sha256=sha,
+                    duration_ms=clip.duration_ms, media_path=f"/api/v1/media/{sha}.opus")
+
+
+def start_agent(broker: Mosquitto, server: MediaServer, tmp_path: Path, *extra: str) -> Proc:
+    argv = [sys.executable, "-m", "agents", "--server", server.url, "--station", STATION,
+            "--mqtt", broker.plain_url, "--output", f"file:{tmp_path / 'out'}",
+            "--state-dir", str(tmp_path / "state"), "--heartbeat", "1", "--log-level", "DEBUG",
+            *extra]
+    env = {"WARDCAST_AGENT_TOKEN": TOKEN,
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return Proc(argv, log=tmp_path / "agent.log", env=env).start()
