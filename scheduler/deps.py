@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from scheduler.audit.service import Actor
 from scheduler.errors import Forbidden, NotAuthenticated
 from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
@@ -61,6 +62,12 @@ UserDep = Annotated[User, Depends(current_user)]
 StationDep = Annotated[Station, Depends(current_station)]
 
 
+def actor(request: Request, user: User) -> Actor:
+    """Who is making this change, and from which address (for the audit log)."""
+    host = request.client.host if request.client else None
+    return Actor(user_id=user.id, username=user.username, remote_addr=host)
+
+
 def require(*roles: Role) -> Callable[[User], User]:
     """Return a dependency that lets through only users with one of these roles (or admin)."""
     allowed = {Role.ADMIN, *roles}
@@ -77,3 +84,14 @@ def require(*roles: Role) -> Callable[[User], User]:
 EditorDep = Annotated[User, Depends(require(Role.EDITOR))]
 ApproverDep = Annotated[User, Depends(require(Role.APPROVER))]
 AdminDep = Annotated[User, Depends(require())]
+
+
+def unlimited_admin(user: AdminDep) -> User:
+    """Only an admin of every ward may manage users."""
+    if user.wards is not None:
+        raise Forbidden("Chỉ quản trị viên toàn hệ thống được quản lý người dùng — "
+                        "only an admin not limited to some wards may manage users")
+    return user
+
+
+SuperAdminDep = Annotated[User, Depends(unlimited_admin)]

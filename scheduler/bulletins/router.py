@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
+from scheduler.audit import service as audit
 from scheduler.bulletins import service, upload
 from scheduler.bulletins.schemas import BulletinList, BulletinRead, RejectBody
-from scheduler.deps import ApproverDep, EditorDep, RuntimeDep, SessionDep, UserDep
+from scheduler.deps import ApproverDep, EditorDep, RuntimeDep, SessionDep, UserDep, actor
 
 router = APIRouter(prefix="/bulletins", tags=["bulletins"])
 
@@ -28,6 +29,10 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Edi
         session=session, store=runtime.store, upload=scratch, filename=file.filename,
         title=title, language=language, category=category, by=user,
         target_lufs=runtime.settings.loudness_target, true_peak=runtime.settings.true_peak)
+    audit.record(session=session, actor=actor(request, user), action="bulletin.upload",
+                 target_type="bulletin", target_id=bulletin.id, title=bulletin.title,
+                 sha256=bulletin.sha256, original_sha256=bulletin.original_sha256,
+                 filename=bulletin.original_filename)
     session.commit()
     return BulletinRead.model_validate(bulletin)
 
@@ -63,16 +68,21 @@ def opus_file(path: Path, sha256: str) -> FileResponse:
 
 
 @router.post("/{bulletin_id}/approve")
-def approve(bulletin_id: int, session: SessionDep, user: ApproverDep) -> BulletinRead:
+def approve(bulletin_id: int, request: Request, session: SessionDep,
+            user: ApproverDep) -> BulletinRead:
     """Approve a pending bulletin so it can be scheduled."""
     bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=True)
+    audit.record(session=session, actor=actor(request, user), action="bulletin.approve",
+                 target_type="bulletin", target_id=bulletin.id, sha256=bulletin.sha256)
     return BulletinRead.model_validate(bulletin)
 
 
 @router.post("/{bulletin_id}/reject")
-def reject(bulletin_id: int, body: RejectBody, session: SessionDep,
+def reject(bulletin_id: int, body: RejectBody, request: Request, session: SessionDep,
            user: ApproverDep) -> BulletinRead:
     """Reject a pending bulletin with a reason."""
     bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=False,
                               reason=body.reason)
+    audit.record(session=session, actor=actor(request, user), action="bulletin.reject",
+                 target_type="bulletin", target_id=bulletin.id, reason=body.reason)
     return BulletinRead.model_validate(bulletin)

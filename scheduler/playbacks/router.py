@@ -23,7 +23,7 @@ router = APIRouter(prefix="/playbacks", tags=["playbacks"])
 
 
 @router.get("", response_model=PlaybackList)
-def listing(session: SessionDep, _user: UserDep, station_id: int | None = None,
+def listing(session: SessionDep, user: UserDep, station_id: int | None = None,
             bulletin_id: int | None = None, status: PlaybackStatus | None = None,
             start: Annotated[datetime | None, Query(alias="from")] = None,
             end: Annotated[datetime | None, Query(alias="to")] = None,
@@ -36,7 +36,7 @@ def listing(session: SessionDep, _user: UserDep, station_id: int | None = None,
             raise InvalidInput(f"Thời điểm {name} cần múi giờ — {name} needs a UTC offset or Z",
                                field=name)
     filters = service.PlaybackFilter(station_id=station_id, bulletin_id=bulletin_id,
-                                     status=status, start=start, end=end)
+                                     status=status, start=start, end=end, wards=user.wards)
     if format == "csv":
         rows = list(service.csv_rows(session=session, filters=filters))
         return StreamingResponse(iter(rows), media_type="text/csv; charset=utf-8",
@@ -47,14 +47,15 @@ def listing(session: SessionDep, _user: UserDep, station_id: int | None = None,
 
 
 @router.get("/{playback_id}")
-def read(playback_id: int, session: SessionDep, _user: UserDep) -> PlaybackRead:
+def read(playback_id: int, session: SessionDep, user: UserDep) -> PlaybackRead:
     """One playback."""
-    return PlaybackRead.model_validate(service.get(session=session, playback_id=playback_id))
+    return PlaybackRead.model_validate(service.get(session=session, playback_id=playback_id,
+                                                   user=user))
 
 
 @router.get("/{playback_id}/events")
-def events(playback_id: int, session: SessionDep, _user: UserDep) -> PlaybackEventList:
+def events(playback_id: int, session: SessionDep, user: UserDep) -> PlaybackEventList:
     """Every event the station reported for this playback (its own clock, with offset)."""
-    rows = service.events(session=session, playback_id=playback_id)
+    rows = service.events(session=session, playback_id=playback_id, user=user)
     return PlaybackEventList(items=[PlaybackEventRead.model_validate(e) for e in rows],
                              total=len(rows))

@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 from scheduler.errors import NotFound
 from scheduler.playbacks.models import Playback, PlaybackEvent, PlaybackStatus
 from scheduler.playbacks.schemas import CSV_COLUMNS, PlaybackRead
+from scheduler.stations import service as stations
+from scheduler.stations.models import Station
+from scheduler.users.models import User
 from wardcast.protocol import to_wire
 
 
@@ -25,8 +28,12 @@ class PlaybackFilter:
     status: PlaybackStatus | None = None
     start: datetime | None = None
     end: datetime | None = None
+    wards: frozenset[str] | None = None  # a ward-limited user sees only these
 
     def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.wards is not None:
+            query = query.where(Playback.station_id.in_(
+                select(Station.id).where(Station.ward.in_(sorted(self.wards)))))
         if self.station_id is not None:
             query = query.where(Playback.station_id == self.station_id)
         if self.bulletin_id is not None:
@@ -72,18 +79,21 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
-def get(*, session: Session, playback_id: int) -> Playback:
-    """Return a playback or raise NotFound."""
+def get(*, session: Session, playback_id: int, user: User | None = None) -> Playback:
+    """Return a playback the user may see, or raise NotFound / Forbidden."""
     playback = session.get(Playback, playback_id)
     if playback is None:
         raise NotFound(f"Không tìm thấy lượt phát {playback_id} — playback not found",
                        field="playback_id")
+    if user is not None and user.wards is not None:
+        stations.get(session=session, station_id=playback.station_id, user=user)
     return playback
 
 
-def events(*, session: Session, playback_id: int) -> list[PlaybackEvent]:
+def events(*, session: Session, playback_id: int, user: User | None = None
+           ) -> list[PlaybackEvent]:
     """Return every event reported for a playback, in the order they were received."""
-    get(session=session, playback_id=playback_id)
+    get(session=session, playback_id=playback_id, user=user)
     return list(session.scalars(select(PlaybackEvent)
                                 .where(PlaybackEvent.playback_id == playback_id)
                                 .order_by(PlaybackEvent.id)))

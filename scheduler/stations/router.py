@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from scheduler.deps import AdminDep, RuntimeDep, SessionDep, UserDep
+from scheduler.audit import service as audit
+from scheduler.deps import AdminDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.stations import service
 from scheduler.stations.schemas import StationCreate, StationList, StationRead, StationWithToken
 
@@ -14,12 +15,15 @@ router = APIRouter(prefix="/stations", tags=["stations"])
 
 
 @router.post("", status_code=201)
-def register(body: StationCreate, session: SessionDep, runtime: RuntimeDep,
-             _user: AdminDep) -> StationWithToken:
+def register(body: StationCreate, request: Request, session: SessionDep, runtime: RuntimeDep,
+             user: AdminDep) -> StationWithToken:
     """Register a station; its token is shown only in this answer."""
-    station, token = service.register(session=session, name=body.name.strip(),
-                                      ward=body.ward.strip(),
+    ward = body.ward.strip()
+    service.check_ward(user, ward, field="ward")
+    station, token = service.register(session=session, name=body.name.strip(), ward=ward,
                                       timezone=body.timezone or runtime.settings.timezone)
+    audit.record(session=session, actor=actor(request, user), action="station.register",
+                 target_type="station", target_id=station.id, name=station.name, ward=ward)
     session.commit()
     if runtime.accounts:
         runtime.accounts.station_created(station.id, token)
@@ -27,26 +31,42 @@ def register(body: StationCreate, session: SessionDep, runtime: RuntimeDep,
 
 
 @router.post("/{station_id}/token")
-def rotate(station_id: int, session: SessionDep, runtime: RuntimeDep,
-           _user: AdminDep) -> StationWithToken:
+def rotate(station_id: int, request: Request, session: SessionDep, runtime: RuntimeDep,
+           user: AdminDep) -> StationWithToken:
     """Issue a new token; the old one stops working at once."""
-    station, token = service.rotate_token(session=session, station_id=station_id)
+    station, token = service.rotate_token(session=session, station_id=station_id, user=user)
+    audit.record(session=session, actor=actor(request, user), action="station.rotate_token",
+                 target_type="station", target_id=station.id)
     session.commit()
     if runtime.accounts:
         runtime.accounts.token_changed(station.id, token)
     return StationWithToken(**StationRead.model_validate(station).model_dump(), token=token)
 
 
+@router.post("/{station_id}/revoke")
+def revoke(station_id: int, request: Request, session: SessionDep, runtime: RuntimeDep,
+           user: AdminDep) -> StationRead:
+    """Withdraw the station's token; its connections are dropped at once."""
+    station = service.revoke(session=session, station_id=station_id, user=user)
+    audit.record(session=session, actor=actor(request, user), action="station.revoke",
+                 target_type="station", target_id=station.id)
+    session.commit()
+    if runtime.accounts:
+        runtime.accounts.station_revoked(station.id)
+    return StationRead.model_validate(station)
+
+
 @router.get("")
-def listing(session: SessionDep, _user: UserDep,
+def listing(session: SessionDep, user: UserDep,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Annotated[int, Query(ge=0)] = 0) -> StationList:
-    """List stations with their availability."""
-    rows, total = service.listing(session=session, limit=limit, offset=offset)
+    """List the stations you may see, with their availability."""
+    rows, total = service.listing(session=session, limit=limit, offset=offset, wards=user.wards)
     return StationList(items=[StationRead.model_validate(s) for s in rows], total=total)
 
 
 @router.get("/{station_id}")
-def read(station_id: int, session: SessionDep, _user: UserDep) -> StationRead:
+def read(station_id: int, session: SessionDep, user: UserDep) -> StationRead:
     """One station."""
-    return StationRead.model_validate(service.get(session=session, station_id=station_id))
+    return StationRead.model_validate(service.get(session=session, station_id=station_id,
+                                                  user=user))

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler import security
-from scheduler.errors import Conflict, InvalidInput, NotFound
+from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
 from scheduler.stations.models import Station
+from scheduler.users.models import User
 from wardcast.protocol import utcnow
 
 
@@ -41,38 +42,63 @@ def register(*, session: Session, name: str, ward: str, timezone: str) -> tuple[
     return station, token
 
 
-def rotate_token(*, session: Session, station_id: int) -> tuple[Station, str]:
+def rotate_token(*, session: Session, station_id: int,
+                 user: User | None = None) -> tuple[Station, str]:
     """Issue a new token; the old one stops working."""
-    station = get(session=session, station_id=station_id)
+    station = get(session=session, station_id=station_id, user=user)
     token = security.new_token("wcs")
     station.token_hash = security.token_hash(token)
     station.token_issued_at = utcnow()
     return station, token
 
 
-def get(*, session: Session, station_id: int) -> Station:
-    """Return a station or raise StationNotFound."""
+def revoke(*, session: Session, station_id: int, user: User | None = None) -> Station:
+    """Withdraw a station's token: it can no longer log in to the broker or fetch media."""
+    station = get(session=session, station_id=station_id, user=user)
+    station.token_hash = None
+    station.token_issued_at = None
+    station.online = False
+    return station
+
+
+def check_ward(user: User | None, ward: str, *, field: str = "station_id") -> None:
+    """Refuse a user limited to other wards."""
+    if user is not None and not user.may_touch(ward):
+        raise Forbidden(f"Trạm thuộc {ward}, không thuộc phường bạn quản lý — "
+                        "this station is outside your wards", field=field)
+
+
+def get(*, session: Session, station_id: int, user: User | None = None) -> Station:
+    """Return a station the user may see, or raise StationNotFound / Forbidden."""
     station = session.get(Station, station_id)
     if station is None:
         raise StationNotFound(f"Không tìm thấy trạm {station_id} — station not found",
                               field="station_id")
+    check_ward(user, station.ward)
     return station
 
 
-def get_many(*, session: Session, station_ids: list[int], field: str) -> list[Station]:
-    """Return the stations with these ids, naming any that does not exist."""
+def get_many(*, session: Session, station_ids: list[int], field: str,
+             user: User | None = None) -> list[Station]:
+    """Return the stations with these ids, naming any that does not exist or is not yours."""
     wanted = list(dict.fromkeys(station_ids))
     found = {s.id: s for s in session.scalars(select(Station).where(Station.id.in_(wanted)))}
     missing = [sid for sid in wanted if sid not in found]
     if missing:
         raise StationNotFound(f"Không tìm thấy trạm {missing} — unknown station(s)", field=field)
+    for station in found.values():
+        check_ward(user, station.ward, field=field)
     return [found[sid] for sid in wanted]
 
 
-def listing(*, session: Session, limit: int, offset: int) -> tuple[list[Station], int]:
-    """Return a page of stations and the total."""
-    total = session.scalar(select(func.count()).select_from(Station)) or 0
-    rows = session.scalars(select(Station).order_by(Station.id).limit(limit).offset(offset))
+def listing(*, session: Session, limit: int, offset: int,
+            wards: frozenset[str] | None = None) -> tuple[list[Station], int]:
+    """Return a page of stations (only those of the given wards, if any) and the total."""
+    query = select(Station)
+    if wards is not None:
+        query = query.where(Station.ward.in_(sorted(wards)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Station.id).limit(limit).offset(offset))
     return list(rows), total
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep
+from scheduler.audit import service as audit
+from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.playbacks import planner
 from scheduler.playbacks.models import Playback
 from scheduler.timetables import service
@@ -35,51 +36,59 @@ def _read(session: Session, timetable: Timetable) -> TimetableRead:
 
 
 @router.post("", status_code=201)
-def create(body: TimetableCreate, session: SessionDep, runtime: RuntimeDep,
+def create(body: TimetableCreate, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: EditorDep) -> TimetableRead:
     """Put an approved bulletin on stations, once or recurring; plans go out at once."""
     timetable = service.create(session=session, data=body, by=user,
                                default_zone=runtime.settings.timezone)
     changed = planner.plan(session=session, now=utcnow(), horizon=runtime.horizon,
                            only=[timetable])
+    audit.record(session=session, actor=actor(request, user), action="timetable.create",
+                 target_type="timetable", target_id=timetable.id, **body.model_dump())
     session.commit()
     runtime.push_plans(changed)
     return _read(session, timetable)
 
 
 @router.get("")
-def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+def listing(session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
             offset: Annotated[int, Query(ge=0)] = 0) -> TimetableList:
     """List live timetables, newest first."""
-    rows, total = service.listing(session=session, limit=limit, offset=offset)
+    rows, total = service.listing(session=session, limit=limit, offset=offset,
+                                  wards=user.wards)
     return TimetableList(items=[_read(session, t) for t in rows], total=total)
 
 
 @router.get("/{timetable_id}")
-def read(timetable_id: int, session: SessionDep, _user: UserDep) -> TimetableRead:
+def read(timetable_id: int, session: SessionDep, user: UserDep) -> TimetableRead:
     """One timetable."""
-    return _read(session, service.get(session=session, timetable_id=timetable_id))
+    return _read(session, service.get(session=session, timetable_id=timetable_id, user=user))
 
 
 @router.patch("/{timetable_id}")
-def update(timetable_id: int, body: TimetableUpdate, session: SessionDep, runtime: RuntimeDep,
-           _user: EditorDep) -> TimetableRead:
+def update(timetable_id: int, body: TimetableUpdate, request: Request, session: SessionDep,
+           runtime: RuntimeDep, user: EditorDep) -> TimetableRead:
     """Change a timetable; slots it no longer wants become `cancelled`, plans go out at once."""
     timetable = service.update(session=session, timetable_id=timetable_id, change=body,
-                               default_zone=runtime.settings.timezone)
+                               default_zone=runtime.settings.timezone, by=user)
     changed = planner.replan(session=session, timetable=timetable, now=utcnow(),
                              horizon=runtime.horizon)
+    audit.record(session=session, actor=actor(request, user), action="timetable.update",
+                 target_type="timetable", target_id=timetable.id,
+                 **body.model_dump(exclude_unset=True))
     session.commit()
     runtime.push_plans(changed)
     return _read(session, timetable)
 
 
 @router.delete("/{timetable_id}", status_code=204)
-def delete(timetable_id: int, session: SessionDep, runtime: RuntimeDep,
-           _user: EditorDep) -> Response:
+def delete(timetable_id: int, request: Request, session: SessionDep, runtime: RuntimeDep,
+           user: EditorDep) -> Response:
     """Delete a timetable; its future playbacks become `cancelled`."""
-    service.delete(session=session, timetable_id=timetable_id)
+    service.delete(session=session, timetable_id=timetable_id, by=user)
     changed = planner.cancel_timetable(session=session, timetable_id=timetable_id, now=utcnow())
+    audit.record(session=session, actor=actor(request, user), action="timetable.delete",
+                 target_type="timetable", target_id=timetable_id)
     session.commit()
     runtime.push_plans(changed)
     return Response(status_code=204)

@@ -26,16 +26,16 @@ class TimetableNotFound(NotFound):
 def create(*, session: Session, data: TimetableCreate, by: User, default_zone: str) -> Timetable:
     """Validate and store a timetable (its playbacks are planned by the caller)."""
     timetable = Timetable(created_at=utcnow(), created_by_id=by.id)
-    _apply(session=session, timetable=timetable, data=data, default_zone=default_zone)
+    _apply(session=session, timetable=timetable, data=data, default_zone=default_zone, user=by)
     session.add(timetable)
     session.flush()
     return timetable
 
 
 def update(*, session: Session, timetable_id: int, change: TimetableUpdate,
-           default_zone: str) -> Timetable:
+           default_zone: str, by: User) -> Timetable:
     """Change a timetable (the caller re-plans its future playbacks)."""
-    timetable = get(session=session, timetable_id=timetable_id)
+    timetable = get(session=session, timetable_id=timetable_id, user=by)
     given = change.model_fields_set
     merged = TimetableCreate(
         bulletin_id=change.bulletin_id if "bulletin_id" in given and change.bulletin_id
@@ -47,7 +47,7 @@ def update(*, session: Session, timetable_id: int, change: TimetableUpdate,
         until=change.until if "until" in given else timetable.until,
         priority=change.priority or timetable.priority)
     _apply(session=session, timetable=timetable, data=merged, default_zone=default_zone,
-           check_past="starts_at" in given)
+           check_past="starts_at" in given, user=by)
     session.flush()
     return timetable
 
@@ -59,10 +59,10 @@ def _given_start(timetable: Timetable) -> datetime:
 
 
 def _apply(*, session: Session, timetable: Timetable, data: TimetableCreate,
-           default_zone: str, check_past: bool = True) -> None:
+           default_zone: str, user: User, check_past: bool = True) -> None:
     bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
     targets = stations.get_many(session=session, station_ids=data.station_ids,
-                                field="station_ids")
+                                field="station_ids", user=user)
     floating = data.starts_at.tzinfo is None
     wall = data.starts_at.replace(tzinfo=None)
     starts_at = (recurrence.to_utc(wall, ZoneInfo(default_zone)) if floating
@@ -104,18 +104,20 @@ def _check_future(targets: list[Station], *, wall: datetime, starts_at: datetime
                 f"for station {station.id}", field="starts_at")
 
 
-def get(*, session: Session, timetable_id: int) -> Timetable:
-    """Return a timetable or raise TimetableNotFound."""
+def get(*, session: Session, timetable_id: int, user: User | None = None) -> Timetable:
+    """Return a live timetable; a ward-limited user only one whose stations are all theirs."""
     timetable = session.get(Timetable, timetable_id)
     if timetable is None or timetable.deleted_at is not None:
         raise TimetableNotFound(f"Không tìm thấy lịch phát {timetable_id} — timetable not found",
                                 field="timetable_id")
+    for station in timetable.stations:
+        stations.check_ward(user, station.ward, field="timetable_id")
     return timetable
 
 
-def delete(*, session: Session, timetable_id: int) -> Timetable:
+def delete(*, session: Session, timetable_id: int, by: User) -> Timetable:
     """Mark a timetable deleted (the caller cancels its future playbacks)."""
-    timetable = get(session=session, timetable_id=timetable_id)
+    timetable = get(session=session, timetable_id=timetable_id, user=by)
     timetable.deleted_at = utcnow()
     return timetable
 
@@ -127,9 +129,12 @@ def active(*, session: Session, now: datetime) -> list[Timetable]:
     return list(session.scalars(query))
 
 
-def listing(*, session: Session, limit: int, offset: int) -> tuple[list[Timetable], int]:
-    """Return a page of live timetables, newest first, and the total."""
+def listing(*, session: Session, limit: int, offset: int,
+            wards: frozenset[str] | None = None) -> tuple[list[Timetable], int]:
+    """Return a page of live timetables (touching the given wards, if any), newest first."""
     query = select(Timetable).where(Timetable.deleted_at.is_(None))
+    if wards is not None:
+        query = query.where(Timetable.stations.any(Station.ward.in_(sorted(wards))))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Timetable.id.desc()).limit(limit).offset(offset))
     return list(rows), total

@@ -1,17 +1,19 @@
-"""Log in."""
+"""Log in; manage users (admins) and one's own API tokens."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form
-from pydantic import BaseModel
+from fastapi import APIRouter, Form, Query, Request, Response
+from pydantic import BaseModel, Field
 
-from scheduler.deps import RuntimeDep, SessionDep, UserDep
+from scheduler.audit import service as audit
+from scheduler.deps import RuntimeDep, SessionDep, SuperAdminDep, UserDep, actor
 from scheduler.users import service
+from scheduler.users.models import Role, User
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["users"])
 
 
 class TokenRead(BaseModel):
@@ -20,22 +22,138 @@ class TokenRead(BaseModel):
     expires_in: int
 
 
-class Me(BaseModel):
+class UserRead(BaseModel):
     id: int
     username: str
     role: str
+    active: bool
+    wards: list[str] | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserRead:
+        return cls(id=user.id, username=user.username, role=user.role, active=user.active,
+                   wards=sorted(user.wards) if user.wards else None, created_at=user.created_at)
+
+
+class UserList(BaseModel):
+    items: list[UserRead]
+    total: int
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=8, max_length=200)
+    role: Role
+    wards: list[str] = Field(default_factory=list, max_length=500)
+
+
+class UserUpdate(BaseModel):
+    role: Role | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    active: bool | None = None
+    wards: list[str] | None = Field(default=None, max_length=500)
+
+
+class ApiTokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    days: int = Field(default=365, ge=1, le=3650)
+
+
+class ApiTokenRead(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiTokenCreated(ApiTokenRead):
+    token: str
 
 
 @router.post("/auth/token")
-def token(session: SessionDep, runtime: RuntimeDep, username: Annotated[str, Form()],
-          password: Annotated[str, Form()]) -> TokenRead:
-    """Exchange a username and password for a bearer token."""
+def token(request: Request, session: SessionDep, runtime: RuntimeDep,
+          username: Annotated[str, Form(max_length=64)],
+          password: Annotated[str, Form(max_length=200)]) -> TokenRead:
+    """Exchange a username and password for a bearer token (repeated failures slow down)."""
     ttl = timedelta(hours=runtime.settings.token_ttl_hours)
-    access = service.login(session=session, username=username, password=password, ttl=ttl)
+    host = request.client.host if request.client else None
+    access = service.login(session=session, username=username, password=password, ttl=ttl,
+                           remote_addr=host)
     return TokenRead(access_token=access, expires_in=int(ttl.total_seconds()))
 
 
 @router.get("/users/me")
-def me(user: UserDep) -> Me:
+def me(user: UserDep) -> UserRead:
     """Who the token belongs to."""
-    return Me(id=user.id, username=user.username, role=user.role)
+    return UserRead.of(user)
+
+
+@router.get("/users")
+def listing(session: SessionDep, _admin: SuperAdminDep,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            offset: Annotated[int, Query(ge=0)] = 0) -> UserList:
+    """All users."""
+    rows, total = service.listing(session=session, limit=limit, offset=offset)
+    return UserList(items=[UserRead.of(u) for u in rows], total=total)
+
+
+@router.post("/users", status_code=201)
+def create(body: UserCreate, request: Request, session: SessionDep,
+           admin: SuperAdminDep) -> UserRead:
+    """Create a user, optionally limited to some wards."""
+    user = service.create_user(session=session, username=body.username, password=body.password,
+                               role=body.role.value, wards=body.wards)
+    audit.record(session=session, actor=actor(request, admin), action="user.create",
+                 target_type="user", target_id=user.id, username=user.username,
+                 role=user.role, wards=body.wards)
+    return UserRead.of(user)
+
+
+@router.patch("/users/{user_id}")
+def update(user_id: int, body: UserUpdate, request: Request, session: SessionDep,
+           admin: SuperAdminDep) -> UserRead:
+    """Change a user's role, password, ward limits, or deactivate them."""
+    user = service.update_user(session=session, user_id=user_id,
+                               role=body.role.value if body.role else None,
+                               password=body.password, active=body.active, wards=body.wards)
+    changed = body.model_dump(exclude_unset=True, exclude={"password"})
+    if body.password is not None:
+        changed["password"] = "(changed)"
+    audit.record(session=session, actor=actor(request, admin), action="user.update",
+                 target_type="user", target_id=user.id, **changed)
+    return UserRead.of(user)
+
+
+def _token_read(row: object) -> dict[str, object]:
+    return {k: getattr(row, k) for k in ("id", "name", "created_at", "expires_at",
+                                          "last_used_at")}
+
+
+@router.get("/users/me/tokens")
+def my_tokens(session: SessionDep, user: UserDep) -> list[ApiTokenRead]:
+    """Your named API tokens (for scripts)."""
+    return [ApiTokenRead.model_validate(_token_read(t))
+            for t in service.api_tokens(session=session, user=user)]
+
+
+@router.post("/users/me/tokens", status_code=201)
+def create_token(body: ApiTokenCreate, request: Request, session: SessionDep,
+                 user: UserDep) -> ApiTokenCreated:
+    """Issue a named API token for a script; it is shown only in this answer."""
+    row, secret = service.create_api_token(session=session, user=user, name=body.name,
+                                           ttl=timedelta(days=body.days))
+    audit.record(session=session, actor=actor(request, user), action="token.create",
+                 target_type="api_token", target_id=row.id, name=row.name)
+    return ApiTokenCreated(**_token_read(row), token=secret)
+
+
+@router.delete("/users/me/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, request: Request, session: SessionDep,
+                 user: UserDep) -> Response:
+    """Revoke one of your API tokens."""
+    service.revoke_api_token(session=session, user=user, token_id=token_id)
+    audit.record(session=session, actor=actor(request, user), action="token.revoke",
+                 target_type="api_token", target_id=token_id)
+    return Response(status_code=204)

@@ -1,58 +1,154 @@
-"""Create users, log them in, resolve bearer tokens."""
+"""Create and change users, log them in, issue and resolve bearer tokens."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from scheduler import security
-from scheduler.errors import Conflict, InvalidInput, NotAuthenticated
-from scheduler.users.models import ApiToken, Role, User
+from scheduler.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from scheduler.users import throttle
+from scheduler.users.models import ApiToken, Role, User, UserWard
 from wardcast.protocol import utcnow
 
+MAX_API_TOKEN_TTL = timedelta(days=3650)
 
-def create_user(*, session: Session, username: str, password: str, role: str) -> User:
-    """Create a user with a hashed password."""
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
+def _role(role: str) -> Role:
     try:
-        role_value = Role(role)
+        return Role(role)
     except ValueError as exc:
         roles = ", ".join(r.value for r in Role)
         raise InvalidInput(f"Vai trò không hợp lệ — role must be one of {roles}",
                            field="role") from exc
-    if not username or len(username) > 64:
-        raise InvalidInput("Tên đăng nhập không hợp lệ — invalid username", field="username")
+
+
+def _check_password(password: str) -> None:
     if len(password) < 8:
         raise InvalidInput("Mật khẩu phải có ít nhất 8 ký tự — password needs 8+ characters",
                            field="password")
+
+
+def create_user(*, session: Session, username: str, password: str, role: str,
+                wards: Iterable[str] = ()) -> User:
+    """Create a user with a hashed password, optionally limited to some wards."""
+    role_value = _role(role)
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise InvalidInput("Tên đăng nhập không hợp lệ — invalid username", field="username")
+    _check_password(password)
     if session.scalar(select(User).where(User.username == username)):
         raise Conflict(f"Người dùng {username} đã tồn tại — user already exists",
                        field="username")
     user = User(username=username, password_hash=security.hash_password(password),
                 role=role_value.value, created_at=utcnow())
+    user.ward_rows = [UserWard(ward=w) for w in sorted(set(wards))]
     session.add(user)
     session.flush()
     return user
 
 
-def login(*, session: Session, username: str, password: str, ttl: timedelta) -> str:
-    """Check a password and issue a bearer token."""
+def update_user(*, session: Session, user_id: int, role: str | None = None,
+                password: str | None = None, active: bool | None = None,
+                wards: list[str] | None = None) -> User:
+    """Change a user's role, password, active flag or ward limits."""
+    user = get(session=session, user_id=user_id)
+    if role is not None:
+        user.role = _role(role).value
+    if password is not None:
+        _check_password(password)
+        user.password_hash = security.hash_password(password)
+    if active is not None:
+        user.active = active
+    if wards is not None:
+        user.ward_rows = [UserWard(ward=w) for w in sorted(set(wards))]
+    if password is not None or active is False:
+        session.execute(delete(ApiToken).where(ApiToken.user_id == user.id,
+                                               ApiToken.name.is_(None)))
+    session.flush()
+    return user
+
+
+def get(*, session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(f"Không tìm thấy người dùng {user_id} — user not found",
+                           field="user_id")
+    return user
+
+
+def listing(*, session: Session, limit: int, offset: int) -> tuple[list[User], int]:
+    total = session.scalar(select(func.count()).select_from(User)) or 0
+    return list(session.scalars(select(User).order_by(User.id).limit(limit).offset(offset))), total
+
+
+def login(*, session: Session, username: str, password: str, ttl: timedelta,
+          remote_addr: str | None = None) -> str:
+    """Check a password (slowing down guessers) and issue a session token."""
+    now = utcnow()
+    key = throttle.key_for(username, remote_addr)
+    throttle.check(session=session, key=key, now=now)
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not security.verify_password(user.password_hash,
                                                                         password):
+        throttle.failed(session=session, key=key, now=now)
+        session.commit()  # the failure must count even though the request fails
         raise NotAuthenticated("Sai tên đăng nhập hoặc mật khẩu — wrong username or password")
-    token = security.new_token("wcu")
-    now = utcnow()
+    throttle.succeeded(session=session, key=key)
     session.execute(delete(ApiToken).where(ApiToken.expires_at < now))
-    session.add(ApiToken(user_id=user.id, token_hash=security.token_hash(token),
+    return _issue(session=session, user=user, ttl=ttl, name=None)
+
+
+def _issue(*, session: Session, user: User, ttl: timedelta, name: str | None) -> str:
+    token = security.new_token("wcu" if name is None else "wca")
+    now = utcnow()
+    session.add(ApiToken(user_id=user.id, token_hash=security.token_hash(token), name=name,
                          created_at=now, expires_at=now + ttl))
+    session.flush()
     return token
+
+
+def create_api_token(*, session: Session, user: User, name: str,
+                     ttl: timedelta) -> tuple[ApiToken, str]:
+    """Issue a named long-lived token for scripts; it is shown once."""
+    if not 1 <= len(name.strip()) <= 120:
+        raise InvalidInput("Tên mã truy cập không hợp lệ — token name must be 1–120 characters",
+                           field="name")
+    token = _issue(session=session, user=user, ttl=min(ttl, MAX_API_TOKEN_TTL),
+                   name=name.strip())
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash ==
+                                                security.token_hash(token)))
+    assert row is not None
+    return row, token
+
+
+def api_tokens(*, session: Session, user: User) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.name.is_not(None)).order_by(ApiToken.id)))
+
+
+def revoke_api_token(*, session: Session, user: User, token_id: int) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id or row.name is None:
+        raise NotFound(f"Không tìm thấy mã truy cập {token_id} — token not found",
+                       field="token_id")
+    session.delete(row)
 
 
 def user_for_token(*, session: Session, token: str) -> User | None:
     """Return the active user a bearer token belongs to, if it is valid."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.token_hash(token)))
-    if row is None or row.expires_at < utcnow() or not row.user.active:
+    now = utcnow()
+    if row is None or row.expires_at < now or not row.user.active:
         return None
+    if row.name is not None and (row.last_used_at is None
+                                 or now - row.last_used_at > timedelta(minutes=5)):
+        row.last_used_at = now
     return row.user

@@ -1,0 +1,194 @@
+"""Who may do what: every mutating route with every role, ward limits, logins, tokens, audit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from scheduler.runtime import Runtime
+from scheduler.users import service as users
+from tests.scheduler.conftest import PASSWORD, approved_bulletin, station, upload
+from wardcast.protocol import to_wire
+
+ROLES = ["admin", "editor", "approver", "viewer", "editor@P2"]
+
+
+@dataclass
+class World:
+    client: TestClient
+    admin: dict[str, str]
+    clip: Path
+    bulletin_id: int
+    home: dict[str, object]  # a station in ward P1
+
+    def pending(self) -> int:
+        return int(upload(self.client, self.admin, self.clip).json()["id"])
+
+    def timetable(self) -> int:
+        answer = self.client.post("/api/v1/timetables", headers=self.admin, json={
+            "bulletin_id": self.bulletin_id, "station_ids": [self.home["id"]],
+            "starts_at": to_wire(datetime.now(UTC) + timedelta(hours=1))})
+        return int(answer.json()["id"])
+
+
+def _headers(client: TestClient, runtime: Runtime, role: str) -> dict[str, str]:
+    name, _, ward = role.partition("@")
+    username = f"{name}-{uuid.uuid4().hex[:6]}"
+    with runtime.db.session() as session:
+        users.create_user(session=session, username=username, password=PASSWORD, role=name,
+                          wards=[ward] if ward else [])
+    token = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+Call = Callable[[World, dict[str, str]], httpx.Response]
+MATRIX: list[tuple[str, Call, set[str]]] = [
+    ("upload a bulletin",
+     lambda w, h: upload(w.client, h, w.clip), {"admin", "editor", "editor@P2"}),
+    ("approve a bulletin",
+     lambda w, h: w.client.post(f"/api/v1/bulletins/{w.pending()}/approve", headers=h),
+     {"admin", "approver"}),
+    ("reject a bulletin",
+     lambda w, h: w.client.post(f"/api/v1/bulletins/{w.pending()}/reject", headers=h,
+                                json={"reason": "sai"}), {"admin", "approver"}),
+    ("register a station",
+     lambda w, h: w.client.post("/api/v1/stations", headers=h, json={
+         "name": uuid.uuid4().hex, "ward": "P1"}), {"admin"}),
+    ("rotate a station token",
+     lambda w, h: w.client.post(f"/api/v1/stations/{w.home['id']}/token", headers=h),
+     {"admin"}),
+    ("revoke a station",
+     lambda w, h: w.client.post(f"/api/v1/stations/{w.home['id']}/revoke", headers=h),
+     {"admin"}),
+    ("create a timetable",
+     lambda w, h: w.client.post("/api/v1/timetables", headers=h, json={
+         "bulletin_id": w.bulletin_id, "station_ids": [w.home["id"]],
+         "starts_at": to_wire(datetime.now(UTC) + timedelta(hours=2))}), {"admin", "editor"}),
+    ("edit a timetable",
+     lambda w, h: w.client.patch(f"/api/v1/timetables/{w.timetable()}", headers=h,
+                                 json={"priority": "priority"}), {"admin", "editor"}),
+    ("delete a timetable",
+     lambda w, h: w.client.delete(f"/api/v1/timetables/{w.timetable()}", headers=h),
+     {"admin", "editor"}),
+    ("create a user",
+     lambda w, h: w.client.post("/api/v1/users", headers=h, json={
+         "username": uuid.uuid4().hex[:12], "password": PASSWORD, "role": "viewer"}),
+     {"admin"}),
+    ("change a user",
+     lambda w, h: w.client.patch("/api/v1/users/1", headers=h, json={"active": True}),
+     {"admin"}),
+    ("create an API token",
+     lambda w, h: w.client.post("/api/v1/users/me/tokens", headers=h, json={"name": "script"}),
+     set(ROLES)),
+]
+
+
+@pytest.fixture
+def world(client: TestClient, runtime: Runtime, admin: dict[str, str], speech: Path) -> World:
+    home = station(client, admin, "Trạm P1")
+    return World(client, admin, speech, approved_bulletin(client, admin, speech), home)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_mutating_route_with_every_role(world: World, client: TestClient,
+                                              runtime: Runtime) -> None:
+    headers = {role: _headers(client, runtime, role) for role in ROLES}
+    wrong: list[str] = []
+    for what, call, allowed in MATRIX:
+        for role in ROLES:
+            if what == "rotate a station token" or what == "revoke a station":
+                world.home = station(client, world.admin, uuid.uuid4().hex)
+            answer = call(world, headers[role])
+            ok = answer.status_code < 300
+            denied = answer.status_code == 403
+            if (role in allowed and not ok) or (role not in allowed and not denied):
+                wrong.append(f"{what} as {role}: {answer.status_code} {answer.text[:120]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_ward_limited_user_sees_only_their_wards(client: TestClient, runtime: Runtime,
+                                                 admin: dict[str, str], speech: Path) -> None:
+    mine, theirs = station(client, admin, "Của tôi"), station(client, admin, "Của họ")
+    client.post("/api/v1/stations", headers=admin, json={"name": "P2 trạm", "ward": "P2"})
+    limited = _headers(client, runtime, "editor@P2")
+    p2 = [s for s in client.get("/api/v1/stations", headers=admin).json()["items"]
+          if s["ward"] == "P2"][0]
+    listed = client.get("/api/v1/stations", headers=limited).json()
+    assert [s["id"] for s in listed["items"]] == [p2["id"]] and listed["total"] == 1
+    assert client.get(f"/api/v1/stations/{mine['id']}", headers=limited).status_code == 403
+    bulletin = approved_bulletin(client, admin, speech)
+    later = to_wire(datetime.now(UTC) + timedelta(hours=1))
+    client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin, "station_ids": [mine["id"], theirs["id"]], "starts_at": later})
+    refused = client.post("/api/v1/timetables", headers=limited, json={
+        "bulletin_id": bulletin, "station_ids": [p2["id"], mine["id"]], "starts_at": later})
+    assert refused.status_code == 403 and refused.json()["field"] == "station_ids"
+    allowed = client.post("/api/v1/timetables", headers=limited, json={
+        "bulletin_id": bulletin, "station_ids": [p2["id"]], "starts_at": later})
+    assert allowed.status_code == 201
+    assert client.get("/api/v1/timetables", headers=limited).json()["total"] == 1
+    log = client.get("/api/v1/playbacks", headers=limited).json()
+    assert log["total"] == 1 and log["items"][0]["station_id"] == p2["id"]
+    assert client.get("/api/v1/playbacks", headers=admin).json()["total"] == 3
+    assert client.get("/api/v1/users", headers=_headers(client, runtime, "admin@P2")
+                      ).status_code == 403
+
+
+def test_repeated_failed_logins_are_slowed_down(client: TestClient, runtime: Runtime) -> None:
+    _headers(client, runtime, "viewer")
+    with runtime.db.session() as session:
+        users.create_user(session=session, username="nguyen.van.a", password=PASSWORD,
+                          role="viewer")
+    for _ in range(4):
+        bad = client.post("/api/v1/auth/token", data={"username": "nguyen.van.a",
+                                                      "password": "sai-mat-khau"})
+        assert bad.status_code == 401
+    fifth = client.post("/api/v1/auth/token", data={"username": "nguyen.van.a",
+                                                    "password": "sai-mat-khau"})
+    assert fifth.status_code == 401
+    blocked = client.post("/api/v1/auth/token", data={"username": "nguyen.van.a",
+                                                      "password": PASSWORD})
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+    assert "thử lại" in blocked.json()["detail"]
+
+
+def test_api_tokens_for_scripts(client: TestClient, admin: dict[str, str]) -> None:
+    created = client.post("/api/v1/users/me/tokens", headers=admin,
+                          json={"name": "báo cáo hằng đêm", "days": 30})
+    assert created.status_code == 201
+    secret = created.json()["token"]
+    script = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/playbacks", headers=script).status_code == 200
+    listed = client.get("/api/v1/users/me/tokens", headers=admin).json()
+    assert [t["name"] for t in listed] == ["báo cáo hằng đêm"] and "token" not in listed[0]
+    assert client.delete(f"/api/v1/users/me/tokens/{created.json()['id']}",
+                         headers=admin).status_code == 204
+    assert client.get("/api/v1/playbacks", headers=script).status_code == 401
+
+
+def test_every_change_is_audited(client: TestClient, runtime: Runtime, admin: dict[str, str],
+                                 speech: Path) -> None:
+    target = station(client, admin, "Trạm audit")
+    bulletin = approved_bulletin(client, admin, speech)
+    timetable = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin, "station_ids": [target["id"]],
+        "starts_at": to_wire(datetime.now(UTC) + timedelta(hours=1))}).json()
+    client.delete(f"/api/v1/timetables/{timetable['id']}", headers=admin)
+    client.post(f"/api/v1/stations/{target['id']}/token", headers=admin)
+    log = client.get("/api/v1/audit", headers=admin, params={"limit": 100}).json()
+    actions = [e["action"] for e in reversed(log["items"])]
+    assert actions == ["station.register", "bulletin.upload", "bulletin.approve",
+                       "timetable.create", "timetable.delete", "station.rotate_token"]
+    first = log["items"][-1]
+    assert first["username"].startswith("admin-") and first["remote_addr"]
+    assert first["detail"]["name"] == "Trạm audit"
+    viewer = _headers(client, runtime, "viewer")
+    assert client.get("/api/v1/audit", headers=viewer).status_code == 403
+    assert "wcs_" not in str(log) and "wcu_" not in str(log)  # no secret is ever logged
