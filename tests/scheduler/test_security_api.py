@@ -192,3 +192,23 @@ def test_every_change_is_audited(client: TestClient, runtime: Runtime, admin: di
     viewer = _headers(client, runtime, "viewer")
     assert client.get("/api/v1/audit", headers=viewer).status_code == 403
     assert "wcs_" not in str(log) and "wcu_" not in str(log)  # no secret is ever logged
+
+
+def test_rotated_and_revoked_station_tokens_stop_working_for_media(
+        client: TestClient, admin: dict[str, str], speech: Path, runtime: Runtime) -> None:
+    bulletin = client.get(f"/api/v1/bulletins/{approved_bulletin(client, admin, speech)}",
+                          headers=admin).json()
+    created = station(client, admin, "Trạm X")
+    media = f"/api/v1/media/{bulletin['sha256']}"
+
+    def as_station(token: object) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    assert client.get(media, headers=as_station(created["token"])).status_code == 200
+    rotated = client.post(f"/api/v1/stations/{created['id']}/token", headers=admin).json()
+    assert client.get(media, headers=as_station(created["token"])).status_code == 401
+    assert client.get("/api/v1/agent/time", headers=as_station(rotated["token"])).status_code \
+        == 200
+    client.post(f"/api/v1/stations/{created['id']}/revoke", headers=admin)
+    assert client.get(media, headers=as_station(rotated["token"])).status_code == 401
+    assert client.get(media, headers=admin).status_code == 401  # user tokens are not stations
