@@ -26,10 +26,17 @@ class StationAccounts(Protocol):
     def prepare(self) -> None: ...
     def station_created(self, station_id: int, token: str) -> None: ...
     def token_changed(self, station_id: int, token: str) -> None: ...
+    def station_revoked(self, station_id: int) -> None: ...
+
+
+Kick = Callable[[str], None]
 
 
 class DatabaseAccounts:
-    """The embedded broker reads station tokens from the database: nothing to push."""
+    """The embedded broker reads station tokens from the database; old sessions are kicked."""
+
+    def __init__(self, kick: Kick | None = None) -> None:
+        self._kick = kick or (lambda _client_id: None)
 
     def prepare(self) -> None:
         return None
@@ -38,7 +45,10 @@ class DatabaseAccounts:
         return None
 
     def token_changed(self, station_id: int, token: str) -> None:
-        return None
+        self._kick(str(station_id))
+
+    def station_revoked(self, station_id: int) -> None:
+        self._kick(str(station_id))
 
 
 class DynsecAccounts:
@@ -76,6 +86,10 @@ class DynsecAccounts:
             {"command": "disableClient", "username": name},
             {"command": "enableClient", "username": name},
         )
+
+    def station_revoked(self, station_id: int) -> None:
+        """Disable the login, which also drops its connection."""
+        self._send({"command": "disableClient", "username": str(station_id)})
 
 
 def log_dynsec_response(payload: bytes) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduler.playbacks.models import NOT_STARTED, Playback, PlaybackStatus
+from scheduler.stations.models import Station
 from scheduler.timetables import recurrence
 from scheduler.timetables import service as timetables
 from scheduler.timetables.models import Timetable
@@ -25,11 +26,11 @@ def plan(*, session: Session, now: datetime, horizon: timedelta,
     return changed
 
 
-def _desired(timetable: Timetable, *, start: datetime, end: datetime
-             ) -> set[tuple[int, datetime]]:
+def desired(timetable: Timetable, *, start: datetime, end: datetime,
+            only: Station | None = None) -> set[tuple[int, datetime]]:
     """Return every (station id, instant) the timetable wants between start and end."""
     wanted: set[tuple[int, datetime]] = set()
-    for station in timetable.stations:
+    for station in [only] if only is not None else timetable.stations:
         zone = ZoneInfo(station.timezone)
         wall = recurrence.local_start(starts_at=timetable.starts_at,
                                       starts_at_local=timetable.starts_at_local,
@@ -43,7 +44,7 @@ def _desired(timetable: Timetable, *, start: datetime, end: datetime
 def replan(*, session: Session, timetable: Timetable, now: datetime,
            horizon: timedelta) -> set[int]:
     """After an edit: cancel future slots it no longer wants, update kept ones, add new ones."""
-    wanted = _desired(timetable, start=now, end=now + horizon)
+    wanted = desired(timetable, start=now, end=now + horizon)
     changed: set[int] = set()
     future = session.scalars(select(Playback).where(
         Playback.timetable_id == timetable.id, Playback.status.in_(NOT_STARTED),
@@ -69,7 +70,7 @@ def _plan_one(*, session: Session, timetable: Timetable, start: datetime,
         .where(Playback.timetable_id == timetable.id, Playback.scheduled_at >= start,
                Playback.status != PlaybackStatus.CANCELLED.value)).all())
     stamp = utcnow()
-    missing = sorted(_desired(timetable, start=start, end=end) - existing)
+    missing = sorted(desired(timetable, start=start, end=end) - existing)
     for station_id, instant in missing:
         session.add(Playback(
             timetable_id=timetable.id, station_id=station_id, bulletin_id=timetable.bulletin_id,

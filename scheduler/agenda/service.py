@@ -1,0 +1,68 @@
+"""Build a station's agenda from its ledger rows and, past the horizon, its timetables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.bulletins.models import Bulletin
+from scheduler.errors import InvalidInput
+from scheduler.playbacks.models import Playback, PlaybackStatus
+from scheduler.playbacks.planner import desired
+from scheduler.stations.models import Station
+from scheduler.timetables import service as timetables
+
+MAX_WINDOW = timedelta(days=92)
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    scheduled_at: datetime
+    bulletin_id: int
+    title: str
+    duration_ms: int
+    priority: str
+    timetable_id: int | None
+    playback_id: int | None  # None: projected from a timetable, not yet in the ledger
+    status: str | None
+
+
+def check_window(start: datetime, end: datetime) -> None:
+    """Refuse a window that is inverted, naive or too long."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("Thời điểm cần múi giờ — from and to need a UTC offset or Z",
+                           field="from")
+    if end <= start:
+        raise InvalidInput("Thời điểm kết thúc phải sau thời điểm bắt đầu — to must be after "
+                           "from", field="to")
+    if end - start > MAX_WINDOW:
+        raise InvalidInput("Khoảng thời gian tối đa 92 ngày — the window may span 92 days at "
+                           "most", field="to")
+
+
+def agenda(*, session: Session, station: Station, start: datetime,
+           end: datetime) -> list[AgendaItem]:
+    """Return what the station will play in [start, end), in order; cancelled slots excluded."""
+    check_window(start, end)
+    rows = session.execute(
+        select(Playback, Bulletin).join(Bulletin, Bulletin.id == Playback.bulletin_id)
+        .where(Playback.station_id == station.id, Playback.scheduled_at >= start,
+               Playback.scheduled_at < end,
+               Playback.status != PlaybackStatus.CANCELLED.value)).all()
+    items = [AgendaItem(p.scheduled_at, b.id, b.title, b.duration_ms, p.priority,
+                        p.timetable_id, p.id, p.status) for p, b in rows]
+    known = {(item.timetable_id, item.scheduled_at) for item in items}
+    for timetable in timetables.active(session=session, now=start):
+        if station not in timetable.stations:
+            continue
+        bulletin = session.get(Bulletin, timetable.bulletin_id)
+        assert bulletin is not None
+        for _station_id, instant in desired(timetable, start=start, end=end, only=station):
+            if instant < end and (timetable.id, instant) not in known:
+                items.append(AgendaItem(instant, bulletin.id, bulletin.title,
+                                        bulletin.duration_ms, timetable.priority, timetable.id,
+                                        None, None))
+    return sorted(items, key=lambda i: (i.scheduled_at, i.playback_id or 0))
