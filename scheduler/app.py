@@ -22,6 +22,7 @@ from scheduler.config import Settings, get_settings
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin
 from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
+from scheduler.groups.router import router as groups_router
 from scheduler.limits import BodyLimit
 from scheduler.migrations import upgrade
 from scheduler.playbacks.router import router as playbacks_router
@@ -43,7 +44,9 @@ def _timing(settings: Settings) -> DispatchTiming:
 async def _start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
     settings = runtime.settings
     if settings.broker == "embedded":
-        from scheduler.broker.embedded import Gate, start_broker
+        import asyncio
+
+        from scheduler.broker.embedded import Gate, session_kicker, start_broker
 
         secret = secrets.token_urlsafe(24)
         db = runtime.db
@@ -57,7 +60,8 @@ async def _start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
                                               check_station=check_station))
         stack.push_async_callback(broker.shutdown)
         login = BrokerLogin(settings.mqtt_host, settings.mqtt_port, SCHEDULER_CLIENT_ID, secret)
-        runtime.accounts = DatabaseAccounts()
+        runtime.accounts = DatabaseAccounts(
+            kick=session_kicker(broker, asyncio.get_running_loop()))
     else:
         login = BrokerLogin(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
                             settings.mqtt_password, tls=settings.mqtt_url.startswith("mqtts"))
@@ -97,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     api = APIRouter(prefix="/api/v1")
     for router in (users_router, bulletins_router, stations_router, timetables_router,
-                   agenda_router, playbacks_router, audit_router, agent_api.router):
+                   groups_router, agenda_router, playbacks_router, audit_router,
+                   agent_api.router):
         api.include_router(router)
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])

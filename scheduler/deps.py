@@ -84,6 +84,7 @@ def require(*roles: Role) -> Callable[[User], User]:
 EditorDep = Annotated[User, Depends(require(Role.EDITOR))]
 ApproverDep = Annotated[User, Depends(require(Role.APPROVER))]
 AdminDep = Annotated[User, Depends(require())]
+EditorOrApproverDep = Annotated[User, Depends(require(Role.EDITOR, Role.APPROVER))]
 
 
 def unlimited_admin(user: AdminDep) -> User:

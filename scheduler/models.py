@@ -2,10 +2,12 @@
 
 from scheduler.audit.models import AuditEvent
 from scheduler.bulletins.models import Bulletin
+from scheduler.groups.models import StationGroup, group_members
 from scheduler.playbacks.models import Playback, PlaybackEvent
 from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable, timetable_stations
 from scheduler.users.models import ApiToken, LoginThrottle, User, UserWard
 
 __all__ = ["ApiToken", "AuditEvent", "Bulletin", "LoginThrottle", "Playback", "PlaybackEvent",
-           "Station", "Timetable", "User", "UserWard", "timetable_stations"]
+           "Station", "StationGroup", "Timetable", "User", "UserWard", "group_members",
+           "timetable_stations"]

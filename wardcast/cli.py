@@ -18,6 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _users_create(args: argparse.Namespace) -> int:
+    from scheduler.audit import service as audit
     from scheduler.config import get_settings
     from scheduler.db import Database
     from scheduler.errors import DomainError
@@ -31,7 +32,11 @@ def _users_create(args: argparse.Namespace) -> int:
     try:
         with db.session() as session:
             user = service.create_user(session=session, username=args.username,
-                                       password=args.password, role=args.role)
+                                       password=args.password, role=args.role,
+                                       wards=args.ward or ())
+            audit.record(session=session, actor=audit.CLI, action="user.create",
+                         target_type="user", target_id=user.id, username=user.username,
+                         role=user.role, wards=args.ward or [])
             print(f"created user {user.username} ({user.role})")  # noqa: T201
     except DomainError as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201
@@ -101,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--role", required=True, choices=["admin", "editor", "approver",
                                                           "viewer"])
+    create.add_argument("--ward", action="append",
+                        help="limit the user to this ward (repeat for several)")
     create.set_defaults(func=_users_create)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action",

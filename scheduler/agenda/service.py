@@ -60,7 +60,8 @@ def agenda(*, session: Session, station: Station, start: datetime,
             continue
         bulletin = session.get(Bulletin, timetable.bulletin_id)
         assert bulletin is not None
-        for _station_id, instant in desired(timetable, start=start, end=end, only=station):
+        for _station_id, instant in desired(session, timetable, start=start, end=end,
+                                             only=station):
             if instant < end and (timetable.id, instant) not in known:
                 items.append(AgendaItem(instant, bulletin.id, bulletin.title,
                                         bulletin.duration_ms, timetable.priority, timetable.id,

@@ -1,21 +1,29 @@
 """The embedded broker (amqtt) run by `wardcast serve` when WARDCAST_BROKER=embedded.
 
 Station logins and topics are checked against the database through two amqtt plugins; the
-scheduler's own login is a secret made fresh at every start.
+scheduler's own login is a secret made fresh at every start. When a station's token is rotated
+or revoked, ``session_kicker`` drops its live connection at once; the auth plugin then refuses
+the old token on reconnect because it reads the database at every login.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from amqtt.adapters import ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker
 from amqtt.contexts import Action
+from amqtt.errors import AMQTTError, MQTTError, NoDataError
+from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
+from amqtt.utils import gen_client_id
 
 from scheduler.broker.acl import (
     station_may_publish,
@@ -57,6 +65,10 @@ class StationAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
             return gate.is_scheduler(session)
         if session.client_id != username:
             return False
+        if session.will_flag and not station_may_publish(username, session.will_topic or ""):
+            # amqtt publishes a will without asking the topic plugin: check it here
+            log.warning("station %s refused: last will on %s", username, session.will_topic)
+            return False
         return await asyncio.to_thread(gate.check_station, username, password)
 
 
@@ -93,9 +105,117 @@ def broker_config(*, host: str, port: int, gate: Gate) -> dict[str, Any]:
     }
 
 
+class StationBroker(Broker):  # type: ignore[misc]
+    """amqtt's broker, except that a CONNECT is authenticated before it touches any session.
+
+    amqtt 0.12 merges a CONNECT into the existing session of its client id (will, username,
+    password) or deletes that session (clean session) *before* it authenticates, and a refused
+    login then "takes over" the live connection. Anyone could thus drop a station's connection
+    or wipe its persistent session, and have a will of their choosing published in that
+    station's name, with a wrong password. This is amqtt's ``_initialize_client_session`` with
+    the login checked first; a refused CONNECT gets CONNACK 5 and leaves every session alone.
+    """
+
+    async def _initialize_client_session(
+        self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str,
+        remote_port: int) -> tuple[BrokerProtocolHandler, Session]:
+        try:
+            handler, client_session = await BrokerProtocolHandler.init_from_connect(
+                reader, writer, self.plugins_manager)
+        except AMQTTError as exc:
+            log.warning("%s:%s: first packet is not a CONNECT: %s", remote_address,
+                        remote_port, exc)
+            raise AMQTTError(exc) from exc
+        except MQTTError as exc:
+            log.warning("invalid connection from %s:%s", remote_address, remote_port)
+            await writer.close()
+            raise MQTTError(exc) from exc
+        except NoDataError as exc:
+            raise AMQTTError(exc) from exc
+
+        if not await self._authenticate(client_session, None):
+            log.warning("MQTT login refused: client id %r, username %r, from %s:%s",
+                        client_session.client_id, client_session.username, remote_address,
+                        remote_port)
+            await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
+            await writer.close()
+            raise MQTTError("not authorised")
+
+        if client_session.clean_session:
+            if client_session.client_id:
+                await self._delete_session(client_session.client_id)
+            else:
+                client_session.client_id = gen_client_id()
+            client_session.parent = 0
+        elif client_session.client_id in self._sessions:
+            existing, _ = self._sessions[client_session.client_id]
+            for name in ("will_flag", "will_message", "will_topic", "will_qos", "will_retain",
+                         "keep_alive", "username", "password"):
+                setattr(existing, name, getattr(client_session, name))
+            client_session = existing
+            client_session.parent = 1
+        else:
+            client_session.parent = 0
+
+        delay = self.config.get("timeout-disconnect-delay", 0)
+        if client_session.keep_alive > 0 and isinstance(delay, int):
+            client_session.keep_alive += delay
+        return handler, client_session
+
+
 async def start_broker(*, host: str, port: int, gate: Gate) -> Broker:
     """Start the embedded broker and return it (call ``await broker.shutdown()``)."""
-    broker = Broker(broker_config(host=host, port=port, gate=gate))
+    broker = StationBroker(broker_config(host=host, port=port, gate=gate))
     await broker.start()
     log.info("embedded MQTT broker listening on %s:%s", host, port)
     return broker
+
+
+KICK_TIMEOUT_S = 5.0
+
+
+async def disconnect_client(broker: Broker, client_id: str) -> bool:
+    """Close the live connection of a client id, if any; return whether there was one.
+
+    This is what amqtt itself does when a client id is taken over: the handler is told its
+    connection closed (the session's message loop then ends it as an abnormal disconnect, so
+    the station's last will, ``offline``, is published) and the handler is stopped, which
+    cancels its reader and closes the socket. The persistent session (subscriptions, queued
+    QoS 1 messages) stays, so a station that logs in again with its new token resumes it.
+    """
+    session, handler = broker.sessions.get(client_id, (None, None))
+    if session is None or handler is None or session.transitions.state != "connected":
+        return False
+    log.info("disconnecting MQTT client %s: its token was rotated or revoked", client_id)
+    await handler.handle_connection_closed()
+    await handler.stop()
+    return True
+
+
+def session_kicker(broker: Broker, loop: asyncio.AbstractEventLoop) -> Callable[[str], None]:
+    """Return ``kick(client_id)`` for DatabaseAccounts, callable from any thread.
+
+    Called from an API worker thread it waits (a few seconds at most) until the connection is
+    closed, so when the rotate or revoke route answers the old session is already gone.
+    """
+
+    def kick(client_id: str) -> None:
+        future = asyncio.run_coroutine_threadsafe(disconnect_client(broker, client_id), loop)
+        if _running_loop() is loop:
+            return  # called on the broker's own loop: it runs as soon as we yield
+        try:
+            future.result(timeout=KICK_TIMEOUT_S)
+        except concurrent.futures.TimeoutError:
+            log.error("disconnecting MQTT client %s took more than %ss", client_id,
+                      KICK_TIMEOUT_S)
+        except Exception:  # a failed kick must not fail the API call that revoked the token
+            log.exception("could not disconnect MQTT client %s", client_id)
+
+    return kick
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
@@ -42,3 +42,6 @@ class Bulletin(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
     reject_reason: Mapped[str | None] = mapped_column(String(500))
+    # first and last broadcast date, in each station's own calendar
+    valid_from: Mapped[date | None]
+    valid_until: Mapped[date | None]

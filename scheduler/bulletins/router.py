@@ -10,8 +10,18 @@ from fastapi.responses import FileResponse
 
 from scheduler.audit import service as audit
 from scheduler.bulletins import service, upload
-from scheduler.bulletins.schemas import BulletinList, BulletinRead, RejectBody
-from scheduler.deps import ApproverDep, EditorDep, RuntimeDep, SessionDep, UserDep, actor
+from scheduler.bulletins.schemas import BulletinList, BulletinRead, BulletinUpdate, RejectBody
+from scheduler.deps import (
+    ApproverDep,
+    EditorDep,
+    EditorOrApproverDep,
+    RuntimeDep,
+    SessionDep,
+    UserDep,
+    actor,
+)
+from scheduler.playbacks import planner
+from wardcast.protocol import utcnow
 
 router = APIRouter(prefix="/bulletins", tags=["bulletins"])
 
@@ -65,6 +75,22 @@ def opus_file(path: Path, sha256: str) -> FileResponse:
     """Serve a distribution file with its sha256 as the ETag."""
     return FileResponse(path, media_type="audio/ogg", headers={"ETag": f'"{sha256}"',
                                                                "Cache-Control": "private"})
+
+
+@router.patch("/{bulletin_id}")
+def update(bulletin_id: int, body: BulletinUpdate, request: Request, session: SessionDep,
+           runtime: RuntimeDep, user: EditorOrApproverDep) -> BulletinRead:
+    """Change title, category or broadcast dates; slots outside the dates end `skipped`."""
+    bulletin = service.update(session=session, bulletin_id=bulletin_id, change=body)
+    now = utcnow()
+    changed = planner.expire_bulletin(session=session, bulletin_id=bulletin.id, now=now)
+    audit.record(session=session, actor=actor(request, user), action="bulletin.update",
+                 target_type="bulletin", target_id=bulletin.id,
+                 **body.model_dump(exclude_unset=True))
+    session.commit()
+    changed |= runtime.plan_and_push()
+    runtime.push_plans(changed)
+    return BulletinRead.model_validate(bulletin)
 
 
 @router.post("/{bulletin_id}/approve")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,8 @@ class BulletinRead(BaseModel):
     created_at: datetime
     reviewed_at: datetime | None
     reject_reason: str | None
+    valid_from: date | None = None
+    valid_until: date | None = None
 
 
 class BulletinList(BaseModel):
@@ -36,3 +38,12 @@ class BulletinList(BaseModel):
 
 class RejectBody(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
+
+
+class BulletinUpdate(BaseModel):
+    """Metadata that may change; the audio never does (a new version is a new bulletin)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    category: str | None = Field(default=None, max_length=64)
+    valid_from: date | None = Field(default=None, description="first broadcast date")
+    valid_until: date | None = Field(default=None, description="last broadcast date")

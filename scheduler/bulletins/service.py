@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 import media
 from scheduler.bulletins.models import Bulletin, BulletinStatus
+from scheduler.bulletins.schemas import BulletinUpdate
 from scheduler.bulletins.storage import MediaStore, display_name
 from scheduler.errors import Conflict, InvalidInput, NotFound, UnsupportedMedia
 from scheduler.users.models import User
@@ -138,3 +139,22 @@ def listing(*, session: Session, limit: int, offset: int, status: str | None,
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Bulletin.id.desc()).limit(limit).offset(offset))
     return list(rows), total
+
+
+def update(*, session: Session, bulletin_id: int, change: BulletinUpdate) -> Bulletin:
+    """Change a bulletin's title, category or broadcast dates."""
+    bulletin = get(session=session, bulletin_id=bulletin_id)
+    given = change.model_fields_set
+    if change.title is not None:
+        bulletin.title = check_metadata(title=change.title, language=bulletin.language,
+                                        category=None)[0]
+    if "category" in given:
+        bulletin.category = (change.category or "").strip() or None
+    if "valid_from" in given:
+        bulletin.valid_from = change.valid_from
+    if "valid_until" in given:
+        bulletin.valid_until = change.valid_until
+    if bulletin.valid_from and bulletin.valid_until and bulletin.valid_until < bulletin.valid_from:
+        raise InvalidInput("Ngày phát cuối trước ngày phát đầu — valid_until is before "
+                           "valid_from", field="valid_until")
+    return bulletin

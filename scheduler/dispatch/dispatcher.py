@@ -9,12 +9,16 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from scheduler.broker.accounts import DYNSEC_RESPONSE_TOPIC, log_dynsec_response
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming, SchedulerLink
 from scheduler.dispatch.plans import build_plan
 from scheduler.playbacks import ledger
+from scheduler.playbacks.models import Playback
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from wardcast import protocol
@@ -23,6 +27,7 @@ from wardcast.protocol import Channel, ProtocolError, utcnow
 log = logging.getLogger(__name__)
 
 BATCH = 500
+DB_INT = (-(2**31), 2**31 - 1)  # every integer the ledger stores is a 32-bit column
 
 
 @dataclass(frozen=True)
@@ -122,13 +127,13 @@ class Dispatcher:
     def _handle(self, station_id: int, channel: Channel, payload: bytes,
                 acks: dict[int, list[str]]) -> None:
         if channel is Channel.EVENTS:
-            event = protocol.decode(protocol.Event, payload)
+            event = _storable(protocol.decode(protocol.Event, payload))
             self._on_event(station_id, event)
             acks[station_id].append(event.event_id)
         elif channel is Channel.STATUS:
-            self._on_status(station_id, protocol.decode(protocol.Status, payload))
+            self._on_status(station_id, _storable(protocol.decode(protocol.Status, payload)))
         elif channel is Channel.SYNC:
-            protocol.decode(protocol.SyncRequest, payload)
+            _storable(protocol.decode(protocol.SyncRequest, payload))
             self._publish_plans(frozenset({station_id}))
         else:
             raise ProtocolError(f"agents do not publish on {channel.value}")
@@ -143,7 +148,12 @@ class Dispatcher:
             fresh = ledger.apply_event(session=session, station_id=station_id, event=event)
             stations.touch(session=session, station_id=station_id,
                            clock_offset_ms=event.clock_offset_ms)
+            # apply_event loaded the playback, so this asks the identity map, not the database
+            foreign = fresh and getattr(session.get(Playback, event.playback_id), "station_id",
+                                        None) != station_id
         self.counters["events" if fresh else "duplicates"] += 1
+        if foreign:
+            self.counters["foreign_events"] += 1  # kept as evidence, applied to nothing
 
     def _on_status(self, station_id: int, status: protocol.Status) -> None:
         with self.db.session() as session:
@@ -172,6 +182,17 @@ class Dispatcher:
                 topic = protocol.station_topic(str(station_id), Channel.PLAN)
                 self.link.publish(topic, protocol.encode(plan), retain=True)
                 self.counters["plans"] += 1
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _storable(message: M) -> M:
+    """Refuse integers the database cannot hold (they would fail the commit, not the parse)."""
+    for name, value in message:
+        if isinstance(value, int) and not DB_INT[0] <= value <= DB_INT[1]:
+            raise ProtocolError(f"{name} is out of range")
+    return message
 
 
 def _station_id(raw: str) -> int | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import String
+from sqlalchemy import String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, UtcDateTime
@@ -17,6 +17,9 @@ class Station(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     ward: Mapped[str] = mapped_column(String(120), index=True)
     timezone: Mapped[str] = mapped_column(String(64))
+    # quiet hours in local time (e.g. 21:30–05:30); None: inherit from the station's groups
+    quiet_start: Mapped[time | None] = mapped_column(Time())
+    quiet_end: Mapped[time | None] = mapped_column(Time())
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     token_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

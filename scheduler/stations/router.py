@@ -8,8 +8,16 @@ from fastapi import APIRouter, Query, Request
 
 from scheduler.audit import service as audit
 from scheduler.deps import AdminDep, RuntimeDep, SessionDep, UserDep, actor
+from scheduler.playbacks import planner
 from scheduler.stations import service
-from scheduler.stations.schemas import StationCreate, StationList, StationRead, StationWithToken
+from scheduler.stations.schemas import (
+    StationCreate,
+    StationList,
+    StationRead,
+    StationUpdate,
+    StationWithToken,
+)
+from wardcast.protocol import utcnow
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -41,6 +49,25 @@ def rotate(station_id: int, request: Request, session: SessionDep, runtime: Runt
     if runtime.accounts:
         runtime.accounts.token_changed(station.id, token)
     return StationWithToken(**StationRead.model_validate(station).model_dump(), token=token)
+
+
+@router.patch("/{station_id}")
+def update(station_id: int, body: StationUpdate, request: Request, session: SessionDep,
+           runtime: RuntimeDep, user: AdminDep) -> StationRead:
+    """Rename a station, change its time zone or quiet hours; its plan is re-made."""
+    given = body.model_fields_set
+    quiet = ((body.quiet_start, body.quiet_end)
+             if "quiet_start" in given or "quiet_end" in given else None)
+    station = service.update(session=session, station_id=station_id, user=user,
+                             name=body.name, timezone=body.timezone, quiet=quiet)
+    changed = planner.replan_station(session=session, station_id=station.id, now=utcnow(),
+                                     horizon=runtime.horizon)
+    audit.record(session=session, actor=actor(request, user), action="station.update",
+                 target_type="station", target_id=station.id,
+                 **body.model_dump(exclude_unset=True))
+    session.commit()
+    runtime.push_plans(changed | {station.id})
+    return StationRead.model_validate(station)
 
 
 @router.post("/{station_id}/revoke")

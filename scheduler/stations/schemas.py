@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
@@ -13,6 +13,13 @@ class StationCreate(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
 
 
+class StationUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    timezone: str | None = Field(default=None, max_length=64)
+    quiet_start: time | None = Field(default=None, description="local time, e.g. 21:30")
+    quiet_end: time | None = Field(default=None, description="local time, e.g. 05:30")
+
+
 class StationRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -20,6 +27,8 @@ class StationRead(BaseModel):
     name: str
     ward: str
     timezone: str
+    quiet_start: time | None = None
+    quiet_end: time | None = None
     created_at: datetime
     online: bool
     last_seen_at: datetime | None

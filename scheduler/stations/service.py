@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -50,6 +50,24 @@ def rotate_token(*, session: Session, station_id: int,
     station.token_hash = security.token_hash(token)
     station.token_issued_at = utcnow()
     return station, token
+
+
+def update(*, session: Session, station_id: int, user: User, name: str | None,
+           timezone: str | None, quiet: tuple[time | None, time | None] | None) -> Station:
+    """Rename a station, move it to another zone, or set its quiet hours."""
+    station = get(session=session, station_id=station_id, user=user)
+    if name is not None and name != station.name:
+        if session.scalar(select(Station).where(Station.name == name)):
+            raise Conflict(f"Trạm {name} đã tồn tại — station name already used", field="name")
+        station.name = name
+    if timezone is not None:
+        station.timezone = check_timezone(timezone)
+    if quiet is not None:
+        if (quiet[0] is None) != (quiet[1] is None):
+            raise InvalidInput("Giờ im lặng cần cả giờ bắt đầu và giờ kết thúc — quiet hours "
+                               "need both quiet_start and quiet_end", field="quiet_end")
+        station.quiet_start, station.quiet_end = quiet
+    return station
 
 
 def revoke(*, session: Session, station_id: int, user: User | None = None) -> Station:

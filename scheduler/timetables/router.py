@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
 from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep, actor
-from scheduler.playbacks import planner
+from scheduler.playbacks import conflicts, planner
 from scheduler.playbacks.models import Playback
 from scheduler.timetables import service
 from scheduler.timetables.models import Timetable
@@ -43,6 +43,8 @@ def create(body: TimetableCreate, request: Request, session: SessionDep, runtime
                                default_zone=runtime.settings.timezone)
     changed = planner.plan(session=session, now=utcnow(), horizon=runtime.horizon,
                            only=[timetable])
+    conflicts.resolve(session, timetable_id=timetable.id, priority=timetable.priority,
+                      displace=body.displace)
     audit.record(session=session, actor=actor(request, user), action="timetable.create",
                  target_type="timetable", target_id=timetable.id, **body.model_dump())
     session.commit()
@@ -73,6 +75,8 @@ def update(timetable_id: int, body: TimetableUpdate, request: Request, session: 
                                default_zone=runtime.settings.timezone, by=user)
     changed = planner.replan(session=session, timetable=timetable, now=utcnow(),
                              horizon=runtime.horizon)
+    conflicts.resolve(session, timetable_id=timetable.id, priority=timetable.priority,
+                      displace=body.displace)
     audit.record(session=session, actor=actor(request, user), action="timetable.update",
                  target_type="timetable", target_id=timetable.id,
                  **body.model_dump(exclude_unset=True))

@@ -11,7 +11,9 @@ from wardcast.protocol import Priority
 
 class TimetableCreate(BaseModel):
     bulletin_id: int
-    station_ids: list[int] = Field(min_length=1, max_length=20000)
+    station_ids: list[int] = Field(default_factory=list, max_length=20000)
+    group_ids: list[int] = Field(default_factory=list, max_length=1000,
+                                 description="groups (with their sub-groups) to target too")
     starts_at: datetime = Field(description="ISO 8601; without an offset it is a wall time in "
                                             "each station's own time zone")
     recurrence: str | None = Field(default=None, max_length=1000,
@@ -19,6 +21,8 @@ class TimetableCreate(BaseModel):
                                                "WE,TH,FR;BYHOUR=6,17;BYMINUTE=0")
     until: datetime | None = None
     priority: Priority = Priority.NORMAL
+    displace: bool = Field(default=False, description="let this timetable displace overlapping "
+                                                      "items of lower priority")
 
 
 class TimetableUpdate(BaseModel):
@@ -30,6 +34,7 @@ class TimetableUpdate(BaseModel):
     recurrence: str | None = Field(default=None, max_length=1000)
     until: datetime | None = None
     priority: Priority | None = None
+    displace: bool = False
 
 
 class TimetableRead(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.bulletins import service as bulletins
 from scheduler.errors import InvalidInput, NotFound
+from scheduler.groups import service as groups
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from scheduler.timetables import recurrence
@@ -25,6 +26,12 @@ class TimetableNotFound(NotFound):
 
 def create(*, session: Session, data: TimetableCreate, by: User, default_zone: str) -> Timetable:
     """Validate and store a timetable (its playbacks are planned by the caller)."""
+    if data.group_ids:
+        members = groups.station_ids(session=session, group_ids=data.group_ids)
+        data = data.model_copy(update={"station_ids": [*data.station_ids, *members]})
+    if not data.station_ids:
+        raise InvalidInput("Cần chọn ít nhất một trạm hoặc nhóm trạm — give station_ids or "
+                           "group_ids with at least one station", field="station_ids")
     timetable = Timetable(created_at=utcnow(), created_by_id=by.id)
     _apply(session=session, timetable=timetable, data=data, default_zone=default_zone, user=by)
     session.add(timetable)

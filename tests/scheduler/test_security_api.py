@@ -27,6 +27,12 @@ class World:
     clip: Path
     bulletin_id: int
     home: dict[str, object]  # a station in ward P1
+    slots: int = 0
+
+    def next_slot(self) -> str:
+        """A start no other timetable of the test overlaps."""
+        self.slots += 1
+        return to_wire(datetime.now(UTC) + timedelta(hours=self.slots))
 
     def pending(self) -> int:
         return int(upload(self.client, self.admin, self.clip).json()["id"])
@@ -34,7 +40,7 @@ class World:
     def timetable(self) -> int:
         answer = self.client.post("/api/v1/timetables", headers=self.admin, json={
             "bulletin_id": self.bulletin_id, "station_ids": [self.home["id"]],
-            "starts_at": to_wire(datetime.now(UTC) + timedelta(hours=1))})
+            "starts_at": self.next_slot()})
         return int(answer.json()["id"])
 
 
@@ -70,7 +76,7 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
     ("create a timetable",
      lambda w, h: w.client.post("/api/v1/timetables", headers=h, json={
          "bulletin_id": w.bulletin_id, "station_ids": [w.home["id"]],
-         "starts_at": to_wire(datetime.now(UTC) + timedelta(hours=2))}), {"admin", "editor"}),
+         "starts_at": w.next_slot()}), {"admin", "editor"}),
     ("edit a timetable",
      lambda w, h: w.client.patch(f"/api/v1/timetables/{w.timetable()}", headers=h,
                                  json={"priority": "priority"}), {"admin", "editor"}),

@@ -1,0 +1,1 @@
+"""Station groups: the city → ward → loudspeaker-cluster hierarchy and custom groups."""

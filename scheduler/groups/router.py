@@ -1,0 +1,62 @@
+"""Group routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from scheduler.audit import service as audit
+from scheduler.deps import AdminDep, SessionDep, UserDep, actor
+from scheduler.groups import service
+from scheduler.groups.models import StationGroup
+from scheduler.groups.schemas import GroupCreate, GroupList, GroupRead, GroupUpdate
+
+router = APIRouter(prefix="/groups", tags=["groups"])
+
+
+def _read(group: StationGroup) -> GroupRead:
+    return GroupRead(id=group.id, name=group.name, kind=group.kind, parent_id=group.parent_id,
+                     station_ids=sorted(s.id for s in group.stations),
+                     quiet_start=group.quiet_start, quiet_end=group.quiet_end,
+                     created_at=group.created_at)
+
+
+@router.post("", status_code=201)
+def create(body: GroupCreate, request: Request, session: SessionDep,
+           user: AdminDep) -> GroupRead:
+    """Create a group (city, ward, loudspeaker cluster or custom), optionally in a parent."""
+    group = service.create(session=session, data=body, by=user)
+    audit.record(session=session, actor=actor(request, user), action="group.create",
+                 target_type="group", target_id=group.id, **body.model_dump())
+    return _read(group)
+
+
+@router.patch("/{group_id}")
+def update(group_id: int, body: GroupUpdate, request: Request, session: SessionDep,
+           user: AdminDep) -> GroupRead:
+    """Rename, move, change members or quiet hours."""
+    group = service.update(session=session, group_id=group_id, change=body, by=user)
+    audit.record(session=session, actor=actor(request, user), action="group.update",
+                 target_type="group", target_id=group.id, **body.model_dump(exclude_unset=True))
+    return _read(group)
+
+
+@router.get("")
+def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            offset: Annotated[int, Query(ge=0)] = 0) -> GroupList:
+    """All groups."""
+    rows, total = service.listing(session=session, limit=limit, offset=offset)
+    return GroupList(items=[_read(g) for g in rows], total=total)
+
+
+@router.get("/{group_id}")
+def read(group_id: int, session: SessionDep, _user: UserDep) -> GroupRead:
+    """One group, with its direct members."""
+    return _read(service.get(session=session, group_id=group_id))
+
+
+@router.get("/{group_id}/stations")
+def stations(group_id: int, session: SessionDep, _user: UserDep) -> list[int]:
+    """Every station in the group and its sub-groups."""
+    return service.station_ids(session=session, group_ids=[group_id], field="group_id")

@@ -1,0 +1,124 @@
+"""Create and change groups; resolve groups (with their sub-groups) to stations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.errors import Conflict, InvalidInput, NotFound
+from scheduler.groups.models import StationGroup, group_members
+from scheduler.groups.schemas import GroupCreate, GroupUpdate
+from scheduler.stations import service as stations
+from scheduler.stations.models import Station
+from scheduler.users.models import User
+from wardcast.protocol import utcnow
+
+
+class GroupNotFound(NotFound):
+    code = "group_not_found"
+
+
+def get(*, session: Session, group_id: int, field: str = "group_id") -> StationGroup:
+    group = session.get(StationGroup, group_id)
+    if group is None:
+        raise GroupNotFound(f"Không tìm thấy nhóm trạm {group_id} — group not found",
+                            field=field)
+    return group
+
+
+def _check_quiet(start: time | None, end: time | None) -> None:
+    if (start is None) != (end is None):
+        raise InvalidInput("Giờ im lặng cần cả giờ bắt đầu và giờ kết thúc — quiet hours need "
+                           "both quiet_start and quiet_end", field="quiet_end")
+
+
+def _check_parent(session: Session, group: StationGroup, parent_id: int | None) -> None:
+    seen = {group.id} if group.id else set()
+    current = parent_id
+    while current is not None:
+        if current in seen:
+            raise InvalidInput("Nhóm cha tạo thành vòng lặp — parent_id would make a cycle",
+                               field="parent_id")
+        seen.add(current)
+        current = get(session=session, group_id=current, field="parent_id").parent_id
+
+
+def create(*, session: Session, data: GroupCreate, by: User) -> StationGroup:
+    """Create a group of stations."""
+    if session.scalar(select(StationGroup).where(StationGroup.name == data.name.strip())):
+        raise Conflict(f"Nhóm {data.name} đã tồn tại — group name already used", field="name")
+    _check_quiet(data.quiet_start, data.quiet_end)
+    group = StationGroup(name=data.name.strip(), kind=data.kind, created_at=utcnow(),
+                         quiet_start=data.quiet_start, quiet_end=data.quiet_end)
+    _check_parent(session, group, data.parent_id)
+    group.parent_id = data.parent_id
+    group.stations = stations.get_many(session=session, station_ids=data.station_ids,
+                                       field="station_ids", user=by)
+    session.add(group)
+    session.flush()
+    return group
+
+
+def update(*, session: Session, group_id: int, change: GroupUpdate, by: User) -> StationGroup:
+    """Rename, re-parent, change members or quiet hours."""
+    group = get(session=session, group_id=group_id)
+    given = change.model_fields_set
+    if change.name is not None:
+        group.name = change.name.strip()
+    if "parent_id" in given:
+        _check_parent(session, group, change.parent_id)
+        group.parent_id = change.parent_id
+    if change.station_ids is not None:
+        group.stations = stations.get_many(session=session, station_ids=change.station_ids,
+                                           field="station_ids", user=by)
+    if "quiet_start" in given or "quiet_end" in given:
+        _check_quiet(change.quiet_start, change.quiet_end)
+        group.quiet_start, group.quiet_end = change.quiet_start, change.quiet_end
+    session.flush()
+    return group
+
+
+def listing(*, session: Session, limit: int, offset: int) -> tuple[list[StationGroup], int]:
+    total = session.scalar(select(func.count()).select_from(StationGroup)) or 0
+    rows = session.scalars(select(StationGroup).order_by(StationGroup.id).limit(limit)
+                           .offset(offset))
+    return list(rows), total
+
+
+def _descendants(session: Session, group_ids: Iterable[int]) -> set[int]:
+    found = set(group_ids)
+    frontier = set(found)
+    while frontier:
+        children = set(session.scalars(select(StationGroup.id)
+                                       .where(StationGroup.parent_id.in_(frontier))))
+        frontier = children - found
+        found |= frontier
+    return found
+
+
+def station_ids(*, session: Session, group_ids: list[int], field: str = "group_ids") -> list[int]:
+    """Return the stations of these groups and of all their sub-groups."""
+    for group_id in group_ids:
+        get(session=session, group_id=group_id, field=field)
+    every = _descendants(session, group_ids)
+    return sorted(set(session.scalars(select(group_members.c.station_id)
+                                      .where(group_members.c.group_id.in_(every)))))
+
+
+def quiet_hours(*, session: Session, station: Station) -> tuple[time, time] | None:
+    """Return the quiet hours in force at a station: its own, else its nearest group's."""
+    if station.quiet_start is not None and station.quiet_end is not None:
+        return station.quiet_start, station.quiet_end
+    level = set(session.scalars(select(group_members.c.group_id)
+                                .where(group_members.c.station_id == station.id)))
+    while level:
+        groups = list(session.scalars(select(StationGroup).where(StationGroup.id.in_(level))
+                                      .order_by(StationGroup.id)))
+        for group in groups:
+            if group.quiet_start is not None and group.quiet_end is not None:
+                return group.quiet_start, group.quiet_end
+        level = {g.parent_id for g in groups if g.parent_id is not None}
+    return None

@@ -1,0 +1,138 @@
+"""Groups, quiet hours, broadcast dates and conflicts, through the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.scheduler.conftest import approved_bulletin, station
+from wardcast.protocol import to_wire
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.fixture
+def bulletin_id(client: TestClient, admin: dict[str, str], speech: Path) -> int:
+    return approved_bulletin(client, admin, speech)
+
+
+def _rows(client: TestClient, admin: dict[str, str], **params: object) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = client.get("/api/v1/playbacks", headers=admin, params={
+        "limit": 1000, **params}).json()["items"]
+    return items
+
+
+def test_timetable_targets_a_group_hierarchy(client: TestClient, admin: dict[str, str],
+                                             bulletin_id: int) -> None:
+    a, b, c = (station(client, admin, n) for n in ("Cụm loa 1", "Cụm loa 2", "Cụm loa 3"))
+    city = client.post("/api/v1/groups", headers=admin, json={"name": "Buôn Ma Thuột",
+                                                              "kind": "city"}).json()
+    ward = client.post("/api/v1/groups", headers=admin, json={
+        "name": "Phường Tân Lợi", "kind": "ward", "parent_id": city["id"],
+        "station_ids": [a["id"], b["id"]]}).json()
+    assert client.get(f"/api/v1/groups/{city['id']}/stations", headers=admin).json() == [
+        a["id"], b["id"]]
+    cycle = client.patch(f"/api/v1/groups/{city['id']}", headers=admin,
+                         json={"parent_id": ward["id"]})
+    assert cycle.status_code == 422 and cycle.json()["field"] == "parent_id"
+    answer = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "group_ids": [city["id"]],
+        "starts_at": to_wire(datetime.now(UTC) + timedelta(hours=1))})
+    assert answer.status_code == 201, answer.text
+    assert sorted(answer.json()["station_ids"]) == [a["id"], b["id"]]
+    assert {r["station_id"] for r in _rows(client, admin)} == {a["id"], b["id"]}
+    assert c["id"] not in answer.json()["station_ids"]
+    unknown = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "group_ids": [999], "starts_at": to_wire(
+            datetime.now(UTC) + timedelta(hours=3))})
+    assert unknown.status_code == 404 and unknown.json()["field"] == "group_ids"
+
+
+def test_quiet_hours_hold_but_not_for_emergencies(client: TestClient, admin: dict[str, str],
+                                                  bulletin_id: int) -> None:
+    target = station(client, admin, "Trạm đêm")
+    group = client.post("/api/v1/groups", headers=admin, json={
+        "name": "Khu dân cư", "station_ids": [target["id"]], "quiet_start": "21:30",
+        "quiet_end": "05:30"}).json()
+    assert group["quiet_start"] == "21:30:00"
+    hourly = "FREQ=HOURLY;BYMINUTE=0;BYSECOND=0"
+    start = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]], "starts_at": to_wire(start),
+        "recurrence": hourly, "until": to_wire(start + timedelta(hours=24))}).raise_for_status()
+    hours = sorted(datetime.fromisoformat(str(r["scheduled_at"])).astimezone(HCM).hour
+                   for r in _rows(client, admin))
+    assert hours and not set(hours) & {22, 23, 0, 1, 2, 3, 4, 5}
+    assert set(hours) == set(range(6, 22))
+    emergency = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]], "priority": "emergency",
+        "starts_at": to_wire(start + timedelta(minutes=30)),
+        "recurrence": "FREQ=HOURLY;BYMINUTE=30;BYSECOND=0",
+        "until": to_wire(start + timedelta(hours=24))})
+    assert emergency.status_code == 201, emergency.text
+    urgent = [r for r in _rows(client, admin) if r["priority"] == "emergency"]
+    assert len(urgent) == 24  # every hour, quiet or not
+    client.patch(f"/api/v1/stations/{target['id']}", headers=admin,
+                 json={"quiet_start": "12:00", "quiet_end": "14:00"}).raise_for_status()
+    normal = [r for r in _rows(client, admin) if r["priority"] == "normal"]
+    live = {datetime.fromisoformat(str(r["scheduled_at"])).astimezone(HCM).hour
+            for r in normal if r["status"] == "planned"}
+    assert 12 not in live and 13 not in live and 22 in live  # the station's own hours win
+    assert {r["reason"] for r in normal if r["status"] == "cancelled"} == {
+        "station settings changed (quiet hours or time zone)"}
+
+
+def test_broadcast_dates_limit_planning_and_expire(client: TestClient, admin: dict[str, str],
+                                                   bulletin_id: int) -> None:
+    target = station(client, admin, "Trạm hạn")
+    today = datetime.now(HCM).date()
+    start = datetime.combine(today + timedelta(days=1), datetime.min.time()).replace(
+        hour=6).isoformat()
+    client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]], "starts_at": start,
+        "recurrence": "FREQ=DAILY;COUNT=5"}).raise_for_status()
+    client.app.state.runtime.settings.horizon_hours = 24 * 7  # type: ignore[attr-defined]
+    client.app.state.runtime.plan_and_push()  # type: ignore[attr-defined]
+    assert len(_rows(client, admin)) == 5
+    last_day = today + timedelta(days=2)
+    changed = client.patch(f"/api/v1/bulletins/{bulletin_id}", headers=admin,
+                           json={"valid_until": last_day.isoformat()})
+    assert changed.status_code == 200 and changed.json()["valid_until"] == last_day.isoformat()
+    rows = _rows(client, admin)
+    expired = [r for r in rows if r["status"] == "skipped"]
+    assert len(expired) == 3 and {r["reason"] for r in expired} == {"expired"}
+    assert all(datetime.fromisoformat(str(r["scheduled_at"])).astimezone(HCM).date() > last_day
+               for r in expired)
+    bad = client.patch(f"/api/v1/bulletins/{bulletin_id}", headers=admin,
+                       json={"valid_from": (last_day + timedelta(days=1)).isoformat()})
+    assert bad.status_code == 422 and bad.json()["field"] == "valid_until"
+    assert isinstance(date.fromisoformat(changed.json()["valid_until"]), date)
+
+
+def test_conflicts_are_refused_or_displaced_explicitly(client: TestClient,
+                                                       admin: dict[str, str],
+                                                       bulletin_id: int) -> None:
+    target = station(client, admin, "Trạm bận")
+    at = to_wire(datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2))
+    first = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]], "starts_at": at})
+    assert first.status_code == 201
+    same = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]], "starts_at": at})
+    assert same.status_code == 409 and same.json()["code"] == "timetable_conflict"
+    assert f"timetable {first.json()['id']}" in same.json()["detail"]
+    higher = {"bulletin_id": bulletin_id, "station_ids": [target["id"]], "starts_at": at,
+              "priority": "priority"}
+    asked = client.post("/api/v1/timetables", headers=admin, json=higher)
+    assert asked.status_code == 409 and asked.json()["field"] == "displace"
+    assert len(_rows(client, admin)) == 1
+    displaced = client.post("/api/v1/timetables", headers=admin, json={**higher,
+                                                                       "displace": True})
+    assert displaced.status_code == 201, displaced.text
+    rows = {r["priority"]: r for r in _rows(client, admin)}
+    assert rows["normal"]["status"] == "skipped" and rows["normal"]["reason"] == "preempted"
+    assert rows["priority"]["status"] == "planned"
