@@ -15,10 +15,12 @@ from sqlalchemy import text
 from scheduler import agent_api, errors, jobs
 from scheduler.agenda.router import router as agenda_router
 from scheduler.audit.router import router as audit_router
+from scheduler.broadcasts.router import router as broadcasts_router
 from scheduler.broker.accounts import DatabaseAccounts, DynsecAccounts
 from scheduler.bulletins.router import router as bulletins_router
 from scheduler.bulletins.storage import MediaStore
 from scheduler.config import Settings, get_settings
+from scheduler.controls.router import router as controls_router
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin
 from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
@@ -101,8 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     api = APIRouter(prefix="/api/v1")
     for router in (users_router, bulletins_router, stations_router, timetables_router,
-                   groups_router, agenda_router, playbacks_router, audit_router,
-                   agent_api.router):
+                   groups_router, agenda_router, broadcasts_router, controls_router,
+                   playbacks_router, audit_router, agent_api.router):
         api.include_router(router)
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])

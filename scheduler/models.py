@@ -1,13 +1,15 @@
 """Import every ORM model so the metadata is complete (for Alembic and tests)."""
 
 from scheduler.audit.models import AuditEvent
+from scheduler.broadcasts.models import Broadcast
 from scheduler.bulletins.models import Bulletin
+from scheduler.controls.models import StationCommand
 from scheduler.groups.models import StationGroup, group_members
 from scheduler.playbacks.models import Playback, PlaybackEvent
 from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable, timetable_stations
 from scheduler.users.models import ApiToken, LoginThrottle, User, UserWard
 
-__all__ = ["ApiToken", "AuditEvent", "Bulletin", "LoginThrottle", "Playback", "PlaybackEvent",
-           "Station", "StationGroup", "Timetable", "User", "UserWard", "group_members",
-           "timetable_stations"]
+__all__ = ["ApiToken", "AuditEvent", "Broadcast", "Bulletin", "LoginThrottle", "Playback",
+           "PlaybackEvent", "Station", "StationCommand", "StationGroup", "Timetable", "User",
+           "UserWard", "group_members", "timetable_stations"]

@@ -40,10 +40,11 @@ class Channel(StrEnum):
     EVENTS = "events"  # agent -> scheduler: playback events
     STATUS = "status"  # agent -> scheduler: retained availability, also the last will
     ACK = "ack"  # scheduler -> agent: these events are stored; the agent may forget them
+    COMMAND_RESULT = "cmd-result"  # agent -> scheduler: what became of a command
 
 
 AGENT_SUBSCRIBES = (Channel.PLAN, Channel.COMMAND, Channel.ACK)
-AGENT_PUBLISHES = (Channel.SYNC, Channel.EVENTS, Channel.STATUS)
+AGENT_PUBLISHES = (Channel.SYNC, Channel.EVENTS, Channel.STATUS, Channel.COMMAND_RESULT)
 
 
 def station_topic(station_id: str, channel: Channel) -> str:
@@ -117,6 +118,10 @@ class PlanItem(BaseModel):
     duration_ms: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     media_path: str  # path on the scheduler's HTTP server, e.g. /api/v1/media/{sha256}.opus
+    # An emergency: it interrupts whatever is playing, and may still start late (an agent
+    # that connects after its slot) until play_until.
+    preempt: bool = False
+    play_until: UtcDateTime | None = None
 
 
 class Plan(_Message):
@@ -164,6 +169,9 @@ class Ack(_Message):
 
 class CommandType(StrEnum):
     RESYNC = "resync"  # ask the agent to request its plan again
+    STOP = "stop"  # stop what is playing now (it ends `interrupted`)
+    VOLUME = "volume"  # args: {"percent": 0..100}, the gain applied to what is played
+    TEST_TONE = "test_tone"  # args: {"seconds": 1..30, "hz": 1000}: a sine on the output
 
 
 class Command(_Message):
@@ -171,6 +179,15 @@ class Command(_Message):
     type: CommandType
     sent_at: UtcDateTime
     args: dict[str, Any] = Field(default_factory=dict)
+
+
+class CommandResult(_Message):
+    """The agent's answer to a command: done, or why not."""
+
+    command_id: str
+    ok: bool
+    at: UtcDateTime  # the agent's clock
+    detail: str | None = Field(default=None, max_length=500)
 
 
 class ProtocolError(ValueError):

@@ -14,6 +14,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from scheduler.broker.accounts import DYNSEC_RESPONSE_TOPIC, log_dynsec_response
+from scheduler.controls import service as controls
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming, SchedulerLink
 from scheduler.dispatch.plans import build_plan
@@ -69,6 +70,11 @@ class Dispatcher:
     def publish(self, topic: str, payload: bytes) -> None:
         """Publish a QoS 1 message (used for broker administration)."""
         self.link.publish(topic, payload)
+
+    def send_command(self, station_id: int, command: protocol.Command) -> None:
+        """Publish a command to one station (QoS 1, not retained: it is for now)."""
+        self.link.publish(protocol.station_topic(str(station_id), Channel.COMMAND),
+                          protocol.encode(command))
 
     def push_plans(self, station_ids: Iterable[int]) -> None:
         """Ask the worker to send these stations their whole plan."""
@@ -127,13 +133,17 @@ class Dispatcher:
     def _handle(self, station_id: int, channel: Channel, payload: bytes,
                 acks: dict[int, list[str]]) -> None:
         if channel is Channel.EVENTS:
-            event = _storable(protocol.decode(protocol.Event, payload))
+            event = _decode(protocol.Event, payload)
             self._on_event(station_id, event)
             acks[station_id].append(event.event_id)
         elif channel is Channel.STATUS:
-            self._on_status(station_id, _storable(protocol.decode(protocol.Status, payload)))
+            self._on_status(station_id, _decode(protocol.Status, payload))
+        elif channel is Channel.COMMAND_RESULT:
+            result = protocol.decode(protocol.CommandResult, payload)
+            with self.db.session() as session:
+                controls.record_result(session=session, station_id=station_id, result=result)
         elif channel is Channel.SYNC:
-            _storable(protocol.decode(protocol.SyncRequest, payload))
+            _decode(protocol.SyncRequest, payload)
             self._publish_plans(frozenset({station_id}))
         else:
             raise ProtocolError(f"agents do not publish on {channel.value}")
@@ -187,11 +197,23 @@ class Dispatcher:
 M = TypeVar("M", bound=BaseModel)
 
 
-def _storable(message: M) -> M:
-    """Refuse integers the database cannot hold (they would fail the commit, not the parse)."""
+def _decode(model: type[M], payload: bytes) -> M:
+    """Parse an agent's payload; anything that cannot be stored is a ProtocolError too.
+
+    Two things protocol.decode lets through would otherwise fail later, unacknowledged (so the
+    broker would hand the message back after every reconnect): a JSON integer of more than
+    4300 digits (json raises a plain ValueError) and an integer too big for the database
+    (the commit fails).
+    """
+    try:
+        message = protocol.decode(model, payload)
+    except ProtocolError:
+        raise
+    except ValueError as exc:
+        raise ProtocolError(f"unreadable {model.__name__}: {exc}") from exc
     for name, value in message:
         if isinstance(value, int) and not DB_INT[0] <= value <= DB_INT[1]:
-            raise ProtocolError(f"{name} is out of range")
+            raise ProtocolError(f"{model.__name__}.{name} is out of range")
     return message
 
 

@@ -25,13 +25,14 @@ def build_plan(*, session: Session, station: Station, now: datetime, late_grace:
         select(Playback, Bulletin)
         .join(Bulletin, Bulletin.id == Playback.bulletin_id)
         .where(Playback.station_id == station.id, Playback.status.in_(OPEN),
-               Playback.scheduled_at >= now - late_grace,
+               (Playback.scheduled_at >= now - late_grace) | (Playback.play_until >= now),
                Playback.scheduled_at <= now + horizon)
         .order_by(Playback.scheduled_at, Playback.id)).all()
     items = [
         PlanItem(playback_id=p.id, bulletin_id=b.id, title=b.title, scheduled_at=p.scheduled_at,
                  priority=Priority(p.priority), duration_ms=b.duration_ms, sha256=b.sha256,
-                 media_path=media_path(b.sha256))
+                 media_path=media_path(b.sha256), play_until=p.play_until,
+                 preempt=p.broadcast_id is not None and p.priority == Priority.EMERGENCY)
         for p, b in rows
     ]
     station.plan_revision += 1

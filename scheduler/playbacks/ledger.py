@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scheduler.db import UtcDateTime
 from scheduler.playbacks.models import FINAL, NOT_STARTED, Playback, PlaybackEvent, PlaybackStatus
 from scheduler.stations.models import Station
 from wardcast.protocol import Event, EventType, utcnow
@@ -98,10 +99,12 @@ def watchdog(*, session: Session, now: datetime, grace: timedelta,
     by now (its agent resends every unconfirmed event as soon as it connects). An offline
     station may be playing from its plan, so its slots wait for the longer offline grace.
     """
+    latest_start = func.coalesce(Playback.play_until, Playback.scheduled_at,
+                                 type_=UtcDateTime())
     due = session.execute(
-        select(Playback.id, Playback.scheduled_at, Station.online, Station.online_since)
+        select(Playback.id, latest_start, Station.online, Station.online_since)
         .join(Station, Station.id == Playback.station_id)
-        .where(Playback.status.in_(NOT_STARTED), Playback.scheduled_at < now - grace)
+        .where(Playback.status.in_(NOT_STARTED), latest_start < now - grace)
     ).all()
     settled = now - grace
     online = [pid for pid, _at, up, since in due if up and (since is None or since <= settled)]

@@ -45,6 +45,10 @@ class Playback(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     timetable_id: Mapped[int | None] = mapped_column(
         ForeignKey("timetables.id", ondelete="SET NULL"))
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True)
+    # a broadcast may still start late, until this instant (an agent that comes online)
+    play_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
     bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
     scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -14,6 +14,7 @@ class PlaybackRead(BaseModel):
     station_id: int
     bulletin_id: int
     timetable_id: int | None
+    broadcast_id: int | None = None
     scheduled_at: datetime
     priority: str
     status: str

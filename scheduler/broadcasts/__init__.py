@@ -1,0 +1,1 @@
+"""Play now: emergency and priority broadcasts to stations and groups."""

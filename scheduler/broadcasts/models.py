@@ -1,0 +1,23 @@
+"""A broadcast: one bulletin played now (possibly repeated) on many stations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scheduler.db import Base, UtcDateTime
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    priority: Mapped[str] = mapped_column(String(16))
+    repeat: Mapped[int] = mapped_column(default=1)
+    gap_s: Mapped[float] = mapped_column(default=0.0)
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,0 +1,1 @@
+"""Commands sent to stations (stop, volume, test tone), acknowledged and logged."""

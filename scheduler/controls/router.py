@@ -1,0 +1,65 @@
+"""Command routes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field, field_validator
+
+from scheduler.audit import service as audit
+from scheduler.controls import service
+from scheduler.deps import ApproverDep, RuntimeDep, SessionDep, UserDep, actor
+from scheduler.stations import service as stations
+from wardcast.protocol import CommandType
+
+router = APIRouter(prefix="/stations", tags=["controls"])
+
+
+class CommandCreate(BaseModel):
+    type: CommandType
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class CommandRead(BaseModel):
+    id: int
+    command_id: str
+    station_id: int
+    type: str
+    args: dict[str, Any]
+    sent_at: datetime
+    answered_at: datetime | None
+    ok: bool | None
+    detail: str | None
+
+    @field_validator("args", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+@router.post("/{station_id}/commands", status_code=202)
+def send(station_id: int, body: CommandCreate, request: Request, session: SessionDep,
+         runtime: RuntimeDep, user: ApproverDep) -> CommandRead:
+    """Send a command (stop, volume, test tone); the agent's answer lands in this record."""
+    stations.get(session=session, station_id=station_id, user=user)
+    row, command = service.create(session=session, station_id=station_id, kind=body.type,
+                                  args=body.args, by=user)
+    audit.record(session=session, actor=actor(request, user), action="station.command",
+                 target_type="station", target_id=station_id, type=body.type.value,
+                 args=command.args, command_id=row.command_id)
+    session.commit()
+    if runtime.dispatcher is not None:
+        runtime.dispatcher.send_command(station_id, command)
+    return CommandRead.model_validate(row, from_attributes=True)
+
+
+@router.get("/{station_id}/commands")
+def listing(station_id: int, session: SessionDep, user: UserDep,
+            limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[CommandRead]:
+    """The latest commands sent to a station, with the agent's answers."""
+    stations.get(session=session, station_id=station_id, user=user)
+    return [CommandRead.model_validate(r, from_attributes=True)
+            for r in service.listing(session=session, station_id=station_id, limit=limit)]
