@@ -136,3 +136,74 @@ def test_conflicts_are_refused_or_displaced_explicitly(client: TestClient,
     rows = {r["priority"]: r for r in _rows(client, admin)}
     assert rows["normal"]["status"] == "skipped" and rows["normal"]["reason"] == "preempted"
     assert rows["priority"]["status"] == "planned"
+
+
+def test_emergency_broadcast_needs_an_approver_and_is_planned_now(
+        client: TestClient, runtime: object, admin: dict[str, str], bulletin_id: int) -> None:
+    from scheduler.dispatch.plans import build_plan
+    from scheduler.runtime import Runtime
+    from scheduler.stations.models import Station
+    from tests.scheduler.conftest import login_as
+
+    assert isinstance(runtime, Runtime)
+    targets = [station(client, admin, n) for n in ("Khẩn 1", "Khẩn 2")]
+    group = client.post("/api/v1/groups", headers=admin, json={
+        "name": "Toàn phường", "station_ids": [t["id"] for t in targets],
+        "quiet_start": "00:00", "quiet_end": "23:59"}).json()
+    editor = login_as(client, runtime, "editor")
+    body = {"bulletin_id": bulletin_id, "group_ids": [group["id"]], "repeat": 2, "gap_s": 5,
+            "valid_minutes": 10}
+    assert client.post("/api/v1/broadcasts", headers=editor, json=body).status_code == 403
+    before = datetime.now(UTC)
+    answer = client.post("/api/v1/broadcasts", headers=admin, json=body)
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    assert made["priority"] == "emergency" and len(made["playback_ids"]) == 4
+    rows = sorted(_rows(client, admin), key=lambda r: (r["station_id"], r["scheduled_at"]))
+    first, second = rows[0], rows[1]
+    start = datetime.fromisoformat(str(first["scheduled_at"]))
+    assert before <= start <= before + timedelta(seconds=2)  # now, despite quiet hours
+    gap = datetime.fromisoformat(str(second["scheduled_at"])) - start
+    duration = client.get(f"/api/v1/bulletins/{bulletin_id}", headers=admin).json()[
+        "duration_ms"]
+    assert gap == timedelta(milliseconds=duration, seconds=5)
+    with runtime.db.session() as session:
+        st = session.get(Station, targets[0]["id"])
+        assert st is not None
+        later = datetime.now(UTC) + timedelta(minutes=5)  # long after the slot, still valid
+        plan = build_plan(session=session, station=st, now=later, late_grace=timedelta(0),
+                          horizon=timedelta(hours=1))
+    assert [i.preempt for i in plan.items] == [True, True]
+    assert all(i.play_until and i.play_until > later for i in plan.items)
+    pending = client.post("/api/v1/bulletins", headers=admin, files={
+        "file": ("x.opus", _clip(client, admin, bulletin_id).read_bytes())},
+        data={"title": "chưa duyệt", "language": "vi"}).json()
+    refused = client.post("/api/v1/broadcasts", headers=admin, json={
+        "bulletin_id": pending["id"], "station_ids": [targets[0]["id"]]})
+    assert refused.status_code == 409 and refused.json()["field"] == "bulletin_id"
+
+
+def _clip(client: TestClient, admin: dict[str, str], bulletin_id: int) -> Path:
+    import tempfile
+
+    data = client.get(f"/api/v1/bulletins/{bulletin_id}/audio", headers=admin).content
+    path = Path(tempfile.mkdtemp()) / "again.opus"
+    path.write_bytes(data)
+    return path
+
+
+def test_station_commands_are_checked_sent_and_logged(client: TestClient,
+                                                      admin: dict[str, str]) -> None:
+    target = station(client, admin, "Trạm lệnh")
+    path = f"/api/v1/stations/{target['id']}/commands"
+    sent = client.post(path, headers=admin, json={"type": "volume", "args": {"percent": 60}})
+    assert sent.status_code == 202 and sent.json()["answered_at"] is None
+    bad = client.post(path, headers=admin, json={"type": "volume", "args": {"percent": 160}})
+    assert bad.status_code == 422 and bad.json()["field"] == "args.percent"
+    tone = client.post(path, headers=admin, json={"type": "test_tone",
+                                                  "args": {"seconds": 2}})
+    assert tone.json()["args"] == {"seconds": 2, "hz": 1000}
+    listed = client.get(path, headers=admin).json()
+    assert [c["type"] for c in listed] == ["test_tone", "volume"]
+    audit = client.get("/api/v1/audit", headers=admin, params={"action": "station.command"})
+    assert audit.json()["total"] == 2
