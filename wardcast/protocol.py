@@ -150,14 +150,17 @@ class Status(_Message):
     now_playing: int | None = None  # playback id
 
 
+DB_INT = 2**31 - 1  # ids and counters fit the database's 32-bit integer columns
+
+
 class Event(_Message):
     event_id: str = Field(min_length=8, max_length=64)
-    playback_id: int
+    playback_id: int = Field(ge=1, le=DB_INT)
     type: EventType
     at: UtcDateTime  # the agent's clock
-    clock_offset_ms: int | None = None
-    boot_id: str = ""
-    position_ms: int | None = None  # how far playback got (finished/interrupted)
+    clock_offset_ms: int | None = Field(default=None, ge=-DB_INT, le=DB_INT)
+    boot_id: str = Field(default="", max_length=64)
+    position_ms: int | None = Field(default=None, ge=0, le=DB_INT)  # how far playback got
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -207,10 +210,12 @@ def decode(model: type[M], payload: bytes) -> M:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise ProtocolError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
     try:
-        data = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        json.loads(payload)
+    except ValueError as exc:  # bad UTF-8, bad JSON, or an integer too long to parse
         raise ProtocolError(f"not JSON: {exc}") from exc
     try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ProtocolError(f"invalid {model.__name__}: {exc.error_count()} error(s)") from exc
+        # strict: "5" is not a playback id and 1764309600 is not a time
+        return model.model_validate_json(payload, strict=True)
+    except (ValidationError, ValueError) as exc:
+        count = exc.error_count() if isinstance(exc, ValidationError) else 1
+        raise ProtocolError(f"invalid {model.__name__}: {count} error(s)") from exc

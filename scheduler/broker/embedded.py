@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,8 +46,8 @@ class Gate:
     check_station: LoginCheck
 
     def is_scheduler(self, session: Session) -> bool:
-        return bool(session.username == SCHEDULER_CLIENT_ID
-                    and session.password == self.scheduler_password)
+        return bool(session.username == SCHEDULER_CLIENT_ID and secrets.compare_digest(
+            str(session.password or ""), self.scheduler_password))
 
 
 class StationAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
@@ -161,6 +162,32 @@ class StationBroker(Broker):  # type: ignore[misc]
         if client_session.keep_alive > 0 and isinstance(delay, int):
             client_session.keep_alive += delay
         return handler, client_session
+
+    async def _publish_retained_messages_for_subscription(
+            self, subscription: tuple[str, int], session: Session) -> None:
+        """Send retained messages only through the session's own, granted subscriptions.
+
+        amqtt 0.12 calls this on every connect with *every* topic filter anyone subscribed to
+        and sends what matches without asking the topic plugin, so any station would get every
+        other station's retained plan (and, through the scheduler's filters, every retained
+        status). Here a filter counts only if this session holds it, and each retained topic
+        must pass the RECEIVE check like any other delivery.
+        """
+        topic_filter, qos = subscription
+        if all(holder is not session for holder, _ in self._subscriptions.get(topic_filter, [])):
+            return
+        handler = self._get_handler(session)
+        if handler is None:
+            return
+        tasks = [
+            asyncio.ensure_future(handler.mqtt_publish(
+                retained.topic, retained.data, min(qos, retained.qos or qos), retain=True))
+            for topic, retained in list(self._retained_messages.items())
+            if self._matches(topic, topic_filter)
+            and await self._topic_filtering(session, topic, Action.RECEIVE)
+        ]
+        if tasks:
+            await asyncio.wait(tasks)
 
 
 async def start_broker(*, host: str, port: int, gate: Gate) -> Broker:

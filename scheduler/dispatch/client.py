@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import queue
 import ssl
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -34,6 +36,9 @@ class BrokerLogin:
     username: str | None
     password: str | None
     tls: bool = False
+    # With tls: the CA that signed the broker's certificate (None: WARDCAST_MQTT_CA_FILE,
+    # else the system's trust store). Chain and host name are always verified.
+    ca_file: Path | None = None
 
 
 class SchedulerLink:
@@ -49,11 +54,12 @@ class SchedulerLink:
         if login.username:
             self.client.username_pw_set(login.username, login.password)
         if login.tls:
-            self.client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            self.client.tls_set_context(broker_ssl_context(login.ca_file))
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(100)
         self.client.reconnect_delay_set(1, 15)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.login = login
@@ -96,6 +102,17 @@ class SchedulerLink:
         self._connected_at = time.monotonic()
         client.subscribe([(topic, protocol.QOS) for topic in self.topics])
 
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        # paho calls this inside its `except OSError` and keeps the error to itself.
+        error = sys.exc_info()[1]
+        if isinstance(error, ssl.SSLCertVerificationError):
+            log.error("TLS: the broker's certificate failed verification (%s); check "
+                      "WARDCAST_MQTT_CA_FILE and the host name in WARDCAST_MQTT_URL", error)
+        elif isinstance(error, ssl.SSLError):
+            log.error("TLS with the broker failed: %s", error)
+        else:
+            log.debug("cannot connect to the broker: %s", error)
+
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
                        _props: Any) -> None:
         self._connected_at = None
@@ -104,3 +121,19 @@ class SchedulerLink:
     def _on_message(self, _client: mqtt.Client, _userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
         self.inbox.put(Incoming(message.mid, message.qos, message.topic, bytes(message.payload)))
+
+
+def broker_ssl_context(ca_file: Path | None) -> ssl.SSLContext:
+    """A client context that verifies the broker's chain and host name.
+
+    Without an explicit CA file, WARDCAST_MQTT_CA_FILE from the settings is used, then the
+    system's trust store. A missing or unreadable CA file fails here, at start-up.
+    """
+    if ca_file is None:
+        from scheduler.config import get_settings
+
+        ca_file = get_settings().mqtt_ca_file
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.check_hostname = True
+    return context

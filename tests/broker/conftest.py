@@ -71,8 +71,9 @@ class Broker:
         """Publish one QoS 1 message with mosquitto_pub (payload from stdin, any bytes)."""
         if client_id is None:
             client_id = username
+        source = ["-s"] if payload else ["-n"]  # -s refuses empty input
         return subprocess.run(
-            ["mosquitto_pub", *self._login(username, password, client_id), "-t", topic, "-s"],
+            ["mosquitto_pub", *self._login(username, password, client_id), "-t", topic, *source],
             input=payload, capture_output=True, timeout=20)
 
     def pub_as(self, station: Station, topic: str, payload: bytes | dict[str, Any]
