@@ -1,7 +1,9 @@
 # wardcast scheduler and ward agent: one image, two commands.
 #   docker build -t wardcast:0.1.0 .
 #   docker run … wardcast:0.1.0                         # wardcast serve (the default CMD)
-#   docker run … wardcast:0.1.0 wardcast agent --server http://H:8000 --station ID …
+#   docker run … wardcast:0.1.0 wardcast agent --server https://H:8000 --station ID …
+# The default CMD serves plain HTTP; docker-compose.yml adds --ssl-certfile/--ssl-keyfile (HTTPS
+# with the files of deploy/certs/make-certs.sh) and its own HTTPS healthcheck.
 # Pinned by full tag; bump deliberately (and re-run the tests) for Python/Debian security fixes.
 FROM python:3.11.13-slim-bookworm
 

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     broker: Literal["embedded", "external"] = "embedded"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    # PEM CA bundle that signed the broker's certificate, for an mqtts:// mqtt_url (without
+    # it: the system's trust store). The broker's certificate and host name are always checked.
+    mqtt_ca_file: Path | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     loudness_target: float = Field(default=-16.0, ge=-40.0, le=-5.0)
     true_peak: float = Field(default=-1.5, ge=-9.0, le=0.0)
@@ -55,6 +58,10 @@ class Settings(BaseSettings):
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {value!r}")
         return value
+
+    @property
+    def mqtt_tls(self) -> bool:
+        return urlsplit(self.mqtt_url).scheme == "mqtts"
 
     @property
     def sqlalchemy_url(self) -> str:

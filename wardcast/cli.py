@@ -13,7 +13,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     from scheduler.app import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level.lower())
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        print("error: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)  # noqa: T201
+        return 2
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level.lower(),
+                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     return 0
 
 
@@ -97,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the central scheduler (API, broker, jobs)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--ssl-certfile", metavar="PEM",
+                       help="serve HTTPS with this certificate (chain) file; needs --ssl-keyfile")
+    serve.add_argument("--ssl-keyfile", metavar="PEM", help="the certificate's private key")
     serve.set_defaults(func=_serve)
 
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="action",

@@ -33,14 +33,25 @@ class Mosquitto:
     admin_password: str = "scheduler-test-secret"
     port: int = 0
     proc: Proc | None = None
+    # Optional: a directory made by deploy/certs/make-certs.sh. The listener then speaks only
+    # TLS (ca.crt, mosquitto.crt, mosquitto.key), and the URLs are mqtts://.
+    tls_certs: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "mqtts" if self.tls_certs else "mqtt"
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.admin_user}:{self.admin_password}@127.0.0.1:{self.port}"
+        return f"{self.scheme}://{self.admin_user}:{self.admin_password}@127.0.0.1:{self.port}"
 
     @property
     def plain_url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.tls_certs / "ca.crt" if self.tls_certs else None
 
     def setup(self) -> Mosquitto:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -65,6 +76,11 @@ class Mosquitto:
             f"plugin {dynsec_plugin()}\n"
             f"plugin_opt_config_file {dynsec}\n"
         )
+        if self.tls_certs:
+            with conf.open("a") as handle:
+                handle.write(f"cafile {self.tls_certs / 'ca.crt'}\n"
+                             f"certfile {self.tls_certs / 'mosquitto.crt'}\n"
+                             f"keyfile {self.tls_certs / 'mosquitto.key'}\n")
         return self
 
     def start(self) -> Mosquitto:
@@ -85,8 +101,11 @@ class Mosquitto:
 
     def ctrl(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run mosquitto_ctrl dynsec as the admin."""
+        # With TLS, by the name "localhost", which the test certificates carry.
+        server = (("-h", "localhost", "--cafile", str(self.ca_file)) if self.ca_file
+                  else ("-h", "127.0.0.1"))
         return subprocess.run(
-            ["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(self.port), "-u", self.admin_user,
+            ["mosquitto_ctrl", *server, "-p", str(self.port), "-u", self.admin_user,
              "-P", self.admin_password, "dynsec", *args],
             capture_output=True, text=True, timeout=10,
         )
