@@ -66,7 +66,8 @@ async def _start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
             kick=session_kicker(broker, asyncio.get_running_loop()))
     else:
         login = BrokerLogin(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
-                            settings.mqtt_password, tls=settings.mqtt_url.startswith("mqtts"))
+                            settings.mqtt_password, tls=settings.mqtt_url.startswith("mqtts"),
+                            ca_file=settings.mqtt_ca_file)
     dispatcher = Dispatcher(db=runtime.db, login=login, timing=_timing(settings),
                             dynsec=settings.broker == "external")
     dispatcher.start()

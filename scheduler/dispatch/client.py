@@ -126,13 +126,9 @@ class SchedulerLink:
 def broker_ssl_context(ca_file: Path | None) -> ssl.SSLContext:
     """A client context that verifies the broker's chain and host name.
 
-    Without an explicit CA file, WARDCAST_MQTT_CA_FILE from the settings is used, then the
-    system's trust store. A missing or unreadable CA file fails here, at start-up.
+    Without a CA file the system's trust store is used. A missing or unreadable CA file fails
+    here, at start-up.
     """
-    if ca_file is None:
-        from scheduler.config import get_settings
-
-        ca_file = get_settings().mqtt_ca_file
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     context.verify_mode = ssl.CERT_REQUIRED
     context.check_hostname = True
