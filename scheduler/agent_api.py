@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from scheduler.bulletins.router import opus_file
+from scheduler.bulletins.router import AUDIO, opus_file
 from scheduler.bulletins.storage import SHA256_RE
 from scheduler.deps import RuntimeDep, StationDep
 from scheduler.errors import NotFound
@@ -25,7 +25,7 @@ def server_time(_station: StationDep) -> ServerTime:
     return ServerTime(server_time=utcnow())
 
 
-@router.get("/media/{sha256}")
+@router.get("/media/{sha256}", response_class=FileResponse, responses=AUDIO)
 def media(sha256: str, runtime: RuntimeDep, _station: StationDep) -> FileResponse:
     """A distribution file by its sha256 (Range and ETag supported)."""
     if not SHA256_RE.match(sha256) or not runtime.store.dist_path(sha256).exists():

@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Broadcast scheduling for ward loudspeaker stations")
     app.state.runtime = runtime
     errors.install(app)
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=errors.RESPONSES)
     for router in (users_router, bulletins_router, stations_router, timetables_router,
                    groups_router, agenda_router, broadcasts_router, controls_router,
                    playbacks_router, audit_router, agent_api.router):

@@ -6,12 +6,32 @@ Messages are for people at a ward office: Vietnamese first, then English after "
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a message for people, a code for programs, the input at fault."""
+
+    detail: str
+    code: str
+    field: str | None = None
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in ((400, "Bad request"), (401, "Not logged in"),
+                                (403, "Not allowed"), (404, "Not found"), (409, "Conflict"),
+                                (413, "Too large"), (415, "Not audio"),
+                                (422, "Invalid input"), (429, "Too many attempts"))
+}
 
 
 class DomainError(Exception):
@@ -103,8 +123,37 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail, "code": "internal"}, status_code=500)
 
 
+async def _unstorable(_request: Request, exc: Exception) -> JSONResponse:
+    """Input the database cannot store (a NUL byte in text, a number out of range)."""
+    log.warning("refused input the database cannot store: %s", exc)
+    detail = ("Dữ liệu chứa ký tự hoặc giá trị không lưu được — input contains characters or "
+              "values that cannot be stored (such as a NUL byte)")
+    return JSONResponse({"detail": detail, "code": "invalid"}, status_code=422)
+
+
+async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
+    """A uniqueness or reference rule the checks before it did not catch (e.g. a race)."""
+    log.warning("integrity error: %s", exc)
+    detail = "Dữ liệu trùng hoặc mâu thuẫn — the change conflicts with existing data"
+    return JSONResponse({"detail": detail, "code": "conflict"}, status_code=409)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Framework errors (bad JSON or multipart, unknown route) in our error shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "invalid request"
+    return JSONResponse({"detail": f"Yêu cầu không hợp lệ — {detail}",
+                         "code": "not_found" if exc.status_code == 404 else "bad_request"},
+                        status_code=exc.status_code, headers=exc.headers)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from scheduler.agenda import ical, service
 from scheduler.deps import Credentials, SessionDep, UserDep
 from scheduler.errors import NotAuthenticated
+from scheduler.ids import IdPath
 from scheduler.stations import service as stations
 from scheduler.users import service as users
 from wardcast.protocol import utcnow
@@ -40,7 +41,7 @@ class Agenda(BaseModel):
 
 
 @router.get("/{station_id}/agenda")
-def agenda(station_id: int, session: SessionDep, user: UserDep,
+def agenda(station_id: IdPath, session: SessionDep, user: UserDep,
            start: Annotated[datetime, Query(alias="from")],
            end: Annotated[datetime, Query(alias="to")]) -> Agenda:
     """What the station will play in [from, to): planned playbacks, then projected ones."""
@@ -51,7 +52,7 @@ def agenda(station_id: int, session: SessionDep, user: UserDep,
 
 
 @router.get("/{station_id}/calendar.ics", response_class=Response)
-def calendar(station_id: int, session: SessionDep, credentials: Credentials,
+def calendar(station_id: IdPath, session: SessionDep, credentials: Credentials,
              token: Annotated[str | None, Query(description="an API token, for calendar apps "
                                                             "that cannot send headers")] = None
              ) -> Response:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from scheduler.audit import service
 from scheduler.deps import AdminDep, SessionDep
+from scheduler.ids import Offset
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -46,7 +47,7 @@ def listing(session: SessionDep, _admin: AdminDep, username: str | None = None,
             start: Annotated[datetime | None, Query(alias="from")] = None,
             end: Annotated[datetime | None, Query(alias="to")] = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-            offset: Annotated[int, Query(ge=0)] = 0) -> AuditList:
+            offset: Offset = 0) -> AuditList:
     """Who changed what, when, and from where; newest first."""
     rows, total = service.listing(session=session, limit=limit, offset=offset,
                                   username=username, action=action, target_type=target_type,

@@ -6,13 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from scheduler.ids import Id
 from wardcast.protocol import Priority
 
 
 class BroadcastCreate(BaseModel):
-    bulletin_id: int
-    station_ids: list[int] = Field(default_factory=list, max_length=20000)
-    group_ids: list[int] = Field(default_factory=list, max_length=1000)
+    bulletin_id: Id
+    station_ids: list[Id] = Field(default_factory=list, max_length=20000)
+    group_ids: list[Id] = Field(default_factory=list, max_length=1000)
     priority: Priority = Priority.EMERGENCY
     repeat: int = Field(default=1, ge=1, le=20, description="how many times to play it")
     gap_s: float = Field(default=0, ge=0, le=3600, description="silence between repeats")
@@ -22,7 +23,7 @@ class BroadcastCreate(BaseModel):
 
 class BroadcastRead(BaseModel):
     id: int
-    bulletin_id: int
+    bulletin_id: Id
     priority: str
     repeat: int
     gap_s: float

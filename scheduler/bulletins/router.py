@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
@@ -20,6 +20,7 @@ from scheduler.deps import (
     UserDep,
     actor,
 )
+from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import planner
 from wardcast.protocol import utcnow
 
@@ -49,7 +50,7 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Edi
 
 @router.get("")
 def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-            offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
+            offset: Offset = 0, status: str | None = None,
             language: str | None = None) -> BulletinList:
     """List bulletins, newest first."""
     rows, total = service.listing(session=session, limit=limit, offset=offset, status=status,
@@ -58,13 +59,17 @@ def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=
 
 
 @router.get("/{bulletin_id}")
-def read(bulletin_id: int, session: SessionDep, _user: UserDep) -> BulletinRead:
+def read(bulletin_id: IdPath, session: SessionDep, _user: UserDep) -> BulletinRead:
     """One bulletin."""
     return BulletinRead.model_validate(service.get(session=session, bulletin_id=bulletin_id))
 
 
-@router.get("/{bulletin_id}/audio")
-def audio(bulletin_id: int, session: SessionDep, runtime: RuntimeDep,
+AUDIO: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"audio/ogg": {}}, "description": "Ogg Opus audio"}}
+
+
+@router.get("/{bulletin_id}/audio", response_class=FileResponse, responses=AUDIO)
+def audio(bulletin_id: IdPath, session: SessionDep, runtime: RuntimeDep,
           _user: UserDep) -> FileResponse:
     """The normalised distribution audio (Ogg Opus), with Range and ETag."""
     bulletin = service.get(session=session, bulletin_id=bulletin_id)
@@ -78,7 +83,7 @@ def opus_file(path: Path, sha256: str) -> FileResponse:
 
 
 @router.patch("/{bulletin_id}")
-def update(bulletin_id: int, body: BulletinUpdate, request: Request, session: SessionDep,
+def update(bulletin_id: IdPath, body: BulletinUpdate, request: Request, session: SessionDep,
            runtime: RuntimeDep, user: EditorOrApproverDep) -> BulletinRead:
     """Change title, category or broadcast dates; slots outside the dates end `skipped`."""
     bulletin = service.update(session=session, bulletin_id=bulletin_id, change=body)
@@ -94,7 +99,7 @@ def update(bulletin_id: int, body: BulletinUpdate, request: Request, session: Se
 
 
 @router.post("/{bulletin_id}/approve")
-def approve(bulletin_id: int, request: Request, session: SessionDep,
+def approve(bulletin_id: IdPath, request: Request, session: SessionDep,
             user: ApproverDep) -> BulletinRead:
     """Approve a pending bulletin so it can be scheduled."""
     bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=True)
@@ -104,7 +109,7 @@ def approve(bulletin_id: int, request: Request, session: SessionDep,
 
 
 @router.post("/{bulletin_id}/reject")
-def reject(bulletin_id: int, body: RejectBody, request: Request, session: SessionDep,
+def reject(bulletin_id: IdPath, body: RejectBody, request: Request, session: SessionDep,
            user: ApproverDep) -> BulletinRead:
     """Reject a pending bulletin with a reason."""
     bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=False,

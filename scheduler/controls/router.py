@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from scheduler.audit import service as audit
 from scheduler.controls import service
 from scheduler.deps import ApproverDep, RuntimeDep, SessionDep, UserDep, actor
+from scheduler.ids import IdPath
 from scheduler.stations import service as stations
 from wardcast.protocol import CommandType
 
@@ -41,7 +42,7 @@ class CommandRead(BaseModel):
 
 
 @router.post("/{station_id}/commands", status_code=202)
-def send(station_id: int, body: CommandCreate, request: Request, session: SessionDep,
+def send(station_id: IdPath, body: CommandCreate, request: Request, session: SessionDep,
          runtime: RuntimeDep, user: ApproverDep) -> CommandRead:
     """Send a command (stop, volume, test tone); the agent's answer lands in this record."""
     stations.get(session=session, station_id=station_id, user=user)
@@ -57,7 +58,7 @@ def send(station_id: int, body: CommandCreate, request: Request, session: Sessio
 
 
 @router.get("/{station_id}/commands")
-def listing(station_id: int, session: SessionDep, user: UserDep,
+def listing(station_id: IdPath, session: SessionDep, user: UserDep,
             limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[CommandRead]:
     """The latest commands sent to a station, with the agent's answers."""
     stations.get(session=session, station_id=station_id, user=user)

@@ -11,6 +11,7 @@ from scheduler.deps import AdminDep, SessionDep, UserDep, actor
 from scheduler.groups import service
 from scheduler.groups.models import StationGroup
 from scheduler.groups.schemas import GroupCreate, GroupList, GroupRead, GroupUpdate
+from scheduler.ids import IdPath, Offset
 
 router = APIRouter(prefix="/groups", tags=["groups"])
 
@@ -33,7 +34,7 @@ def create(body: GroupCreate, request: Request, session: SessionDep,
 
 
 @router.patch("/{group_id}")
-def update(group_id: int, body: GroupUpdate, request: Request, session: SessionDep,
+def update(group_id: IdPath, body: GroupUpdate, request: Request, session: SessionDep,
            user: AdminDep) -> GroupRead:
     """Rename, move, change members or quiet hours."""
     group = service.update(session=session, group_id=group_id, change=body, by=user)
@@ -44,19 +45,19 @@ def update(group_id: int, body: GroupUpdate, request: Request, session: SessionD
 
 @router.get("")
 def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-            offset: Annotated[int, Query(ge=0)] = 0) -> GroupList:
+            offset: Offset = 0) -> GroupList:
     """All groups."""
     rows, total = service.listing(session=session, limit=limit, offset=offset)
     return GroupList(items=[_read(g) for g in rows], total=total)
 
 
 @router.get("/{group_id}")
-def read(group_id: int, session: SessionDep, _user: UserDep) -> GroupRead:
+def read(group_id: IdPath, session: SessionDep, _user: UserDep) -> GroupRead:
     """One group, with its direct members."""
     return _read(service.get(session=session, group_id=group_id))
 
 
 @router.get("/{group_id}/stations")
-def stations(group_id: int, session: SessionDep, _user: UserDep) -> list[int]:
+def stations(group_id: IdPath, session: SessionDep, _user: UserDep) -> list[int]:
     """Every station in the group and its sub-groups."""
     return service.station_ids(session=session, group_ids=[group_id], field="group_id")

@@ -7,22 +7,24 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from scheduler.ids import Id
+
 Kind = Literal["city", "ward", "cluster", "custom"]
 
 
 class GroupCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     kind: Kind = "custom"
-    parent_id: int | None = None
-    station_ids: list[int] = Field(default_factory=list, max_length=20000)
+    parent_id: Id | None = None
+    station_ids: list[Id] = Field(default_factory=list, max_length=20000)
     quiet_start: time | None = Field(default=None, description="local time, e.g. 21:30")
     quiet_end: time | None = Field(default=None, description="local time, e.g. 05:30")
 
 
 class GroupUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    parent_id: int | None = None
-    station_ids: list[int] | None = Field(default=None, max_length=20000)
+    parent_id: Id | None = None
+    station_ids: list[Id] | None = Field(default=None, max_length=20000)
     quiet_start: time | None = None
     quiet_end: time | None = None
 

@@ -66,7 +66,10 @@ def update(*, session: Session, group_id: int, change: GroupUpdate, by: User) ->
     """Rename, re-parent, change members or quiet hours."""
     group = get(session=session, group_id=group_id)
     given = change.model_fields_set
-    if change.name is not None:
+    if change.name is not None and change.name.strip() != group.name:
+        if session.scalar(select(StationGroup).where(StationGroup.name == change.name.strip())):
+            raise Conflict(f"Nhóm {change.name} đã tồn tại — group name already used",
+                           field="name")
         group.name = change.name.strip()
     if "parent_id" in given:
         _check_parent(session, group, change.parent_id)

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from scheduler.deps import SessionDep, UserDep
 from scheduler.errors import InvalidInput
+from scheduler.ids import IdPath, IdQuery, Offset
 from scheduler.playbacks import service
 from scheduler.playbacks.models import PlaybackStatus
 from scheduler.playbacks.schemas import (
@@ -22,13 +23,14 @@ from scheduler.playbacks.schemas import (
 router = APIRouter(prefix="/playbacks", tags=["playbacks"])
 
 
-@router.get("", response_model=PlaybackList)
-def listing(session: SessionDep, user: UserDep, station_id: int | None = None,
-            bulletin_id: int | None = None, status: PlaybackStatus | None = None,
+@router.get("", response_model=PlaybackList, responses={
+    200: {"content": {"text/csv": {}}, "description": "the log; CSV with ?format=csv"}})
+def listing(session: SessionDep, user: UserDep, station_id: IdQuery = None,
+            bulletin_id: IdQuery = None, status: PlaybackStatus | None = None,
             start: Annotated[datetime | None, Query(alias="from")] = None,
             end: Annotated[datetime | None, Query(alias="to")] = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-            offset: Annotated[int, Query(ge=0)] = 0,
+            offset: Offset = 0,
             format: Literal["json", "csv"] = "json") -> PlaybackList | StreamingResponse:
     """List playbacks by slot; `?format=csv` downloads every matching row."""
     for name, value in (("from", start), ("to", end)):
@@ -47,14 +49,14 @@ def listing(session: SessionDep, user: UserDep, station_id: int | None = None,
 
 
 @router.get("/{playback_id}")
-def read(playback_id: int, session: SessionDep, user: UserDep) -> PlaybackRead:
+def read(playback_id: IdPath, session: SessionDep, user: UserDep) -> PlaybackRead:
     """One playback."""
     return PlaybackRead.model_validate(service.get(session=session, playback_id=playback_id,
                                                    user=user))
 
 
 @router.get("/{playback_id}/events")
-def events(playback_id: int, session: SessionDep, user: UserDep) -> PlaybackEventList:
+def events(playback_id: IdPath, session: SessionDep, user: UserDep) -> PlaybackEventList:
     """Every event the station reported for this playback (its own clock, with offset)."""
     rows = service.events(session=session, playback_id=playback_id, user=user)
     return PlaybackEventList(items=[PlaybackEventRead.model_validate(e) for e in rows],

@@ -6,13 +6,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from scheduler.ids import Id
+
 
 class PlaybackRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     station_id: int
-    bulletin_id: int
+    bulletin_id: Id
     timetable_id: int | None
     broadcast_id: int | None = None
     scheduled_at: datetime

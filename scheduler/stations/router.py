@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from scheduler.audit import service as audit
 from scheduler.deps import AdminDep, RuntimeDep, SessionDep, UserDep, actor
+from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import planner
 from scheduler.stations import service
 from scheduler.stations.schemas import (
@@ -39,7 +40,7 @@ def register(body: StationCreate, request: Request, session: SessionDep, runtime
 
 
 @router.post("/{station_id}/token")
-def rotate(station_id: int, request: Request, session: SessionDep, runtime: RuntimeDep,
+def rotate(station_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: AdminDep) -> StationWithToken:
     """Issue a new token; the old one stops working at once."""
     station, token = service.rotate_token(session=session, station_id=station_id, user=user)
@@ -52,7 +53,7 @@ def rotate(station_id: int, request: Request, session: SessionDep, runtime: Runt
 
 
 @router.patch("/{station_id}")
-def update(station_id: int, body: StationUpdate, request: Request, session: SessionDep,
+def update(station_id: IdPath, body: StationUpdate, request: Request, session: SessionDep,
            runtime: RuntimeDep, user: AdminDep) -> StationRead:
     """Rename a station, change its time zone or quiet hours; its plan is re-made."""
     given = body.model_fields_set
@@ -71,7 +72,7 @@ def update(station_id: int, body: StationUpdate, request: Request, session: Sess
 
 
 @router.post("/{station_id}/revoke")
-def revoke(station_id: int, request: Request, session: SessionDep, runtime: RuntimeDep,
+def revoke(station_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: AdminDep) -> StationRead:
     """Withdraw the station's token; its connections are dropped at once."""
     station = service.revoke(session=session, station_id=station_id, user=user)
@@ -86,14 +87,14 @@ def revoke(station_id: int, request: Request, session: SessionDep, runtime: Runt
 @router.get("")
 def listing(session: SessionDep, user: UserDep,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-            offset: Annotated[int, Query(ge=0)] = 0) -> StationList:
+            offset: Offset = 0) -> StationList:
     """List the stations you may see, with their availability."""
     rows, total = service.listing(session=session, limit=limit, offset=offset, wards=user.wards)
     return StationList(items=[StationRead.model_validate(s) for s in rows], total=total)
 
 
 @router.get("/{station_id}")
-def read(station_id: int, session: SessionDep, user: UserDep) -> StationRead:
+def read(station_id: IdPath, session: SessionDep, user: UserDep) -> StationRead:
     """One station."""
     return StationRead.model_validate(service.get(session=session, station_id=station_id,
                                                   user=user))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
 from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep, actor
+from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import conflicts, planner
 from scheduler.playbacks.models import Playback
 from scheduler.timetables import service
@@ -54,7 +55,7 @@ def create(body: TimetableCreate, request: Request, session: SessionDep, runtime
 
 @router.get("")
 def listing(session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-            offset: Annotated[int, Query(ge=0)] = 0) -> TimetableList:
+            offset: Offset = 0) -> TimetableList:
     """List live timetables, newest first."""
     rows, total = service.listing(session=session, limit=limit, offset=offset,
                                   wards=user.wards)
@@ -62,13 +63,13 @@ def listing(session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1
 
 
 @router.get("/{timetable_id}")
-def read(timetable_id: int, session: SessionDep, user: UserDep) -> TimetableRead:
+def read(timetable_id: IdPath, session: SessionDep, user: UserDep) -> TimetableRead:
     """One timetable."""
     return _read(session, service.get(session=session, timetable_id=timetable_id, user=user))
 
 
 @router.patch("/{timetable_id}")
-def update(timetable_id: int, body: TimetableUpdate, request: Request, session: SessionDep,
+def update(timetable_id: IdPath, body: TimetableUpdate, request: Request, session: SessionDep,
            runtime: RuntimeDep, user: EditorDep) -> TimetableRead:
     """Change a timetable; slots it no longer wants become `cancelled`, plans go out at once."""
     timetable = service.update(session=session, timetable_id=timetable_id, change=body,
@@ -86,7 +87,7 @@ def update(timetable_id: int, body: TimetableUpdate, request: Request, session: 
 
 
 @router.delete("/{timetable_id}", status_code=204)
-def delete(timetable_id: int, request: Request, session: SessionDep, runtime: RuntimeDep,
+def delete(timetable_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: EditorDep) -> Response:
     """Delete a timetable; its future playbacks become `cancelled`."""
     service.delete(session=session, timetable_id=timetable_id, by=user)

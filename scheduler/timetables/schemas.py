@@ -6,13 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scheduler.ids import Id
 from wardcast.protocol import Priority
 
 
 class TimetableCreate(BaseModel):
-    bulletin_id: int
-    station_ids: list[int] = Field(default_factory=list, max_length=20000)
-    group_ids: list[int] = Field(default_factory=list, max_length=1000,
+    bulletin_id: Id
+    station_ids: list[Id] = Field(default_factory=list, max_length=20000)
+    group_ids: list[Id] = Field(default_factory=list, max_length=1000,
                                  description="groups (with their sub-groups) to target too")
     starts_at: datetime = Field(description="ISO 8601; without an offset it is a wall time in "
                                             "each station's own time zone")
@@ -28,8 +29,8 @@ class TimetableCreate(BaseModel):
 class TimetableUpdate(BaseModel):
     """A change to a timetable; only the fields given change."""
 
-    bulletin_id: int | None = None
-    station_ids: list[int] | None = Field(default=None, min_length=1, max_length=20000)
+    bulletin_id: Id | None = None
+    station_ids: list[Id] | None = Field(default=None, min_length=1, max_length=20000)
     starts_at: datetime | None = None
     recurrence: str | None = Field(default=None, max_length=1000)
     until: datetime | None = None
@@ -41,7 +42,7 @@ class TimetableRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    bulletin_id: int
+    bulletin_id: Id
     station_ids: list[int]
     starts_at: datetime
     floating: bool

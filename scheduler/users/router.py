@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from scheduler.audit import service as audit
 from scheduler.deps import RuntimeDep, SessionDep, SuperAdminDep, UserDep, actor
+from scheduler.ids import IdPath, Offset
 from scheduler.users import service
 from scheduler.users.models import Role, User
 
@@ -93,7 +94,7 @@ def me(user: UserDep) -> UserRead:
 @router.get("/users")
 def listing(session: SessionDep, _admin: SuperAdminDep,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-            offset: Annotated[int, Query(ge=0)] = 0) -> UserList:
+            offset: Offset = 0) -> UserList:
     """All users."""
     rows, total = service.listing(session=session, limit=limit, offset=offset)
     return UserList(items=[UserRead.of(u) for u in rows], total=total)
@@ -112,7 +113,7 @@ def create(body: UserCreate, request: Request, session: SessionDep,
 
 
 @router.patch("/users/{user_id}")
-def update(user_id: int, body: UserUpdate, request: Request, session: SessionDep,
+def update(user_id: IdPath, body: UserUpdate, request: Request, session: SessionDep,
            admin: SuperAdminDep) -> UserRead:
     """Change a user's role, password, ward limits, or deactivate them."""
     user = service.update_user(session=session, user_id=user_id,
@@ -150,7 +151,7 @@ def create_token(body: ApiTokenCreate, request: Request, session: SessionDep,
 
 
 @router.delete("/users/me/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, request: Request, session: SessionDep,
+def revoke_token(token_id: IdPath, request: Request, session: SessionDep,
                  user: UserDep) -> Response:
     """Revoke one of your API tokens."""
     service.revoke_api_token(session=session, user=user, token_id=token_id)
