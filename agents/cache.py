@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from agents.config import tls_verify_failure
 from agents.decode import sha256_file
 from agents.store import Store
 
@@ -116,6 +117,9 @@ class MediaCache:
                 log.warning("media download of %s: HTTP %d; retry in %.0fs", sha256[:12],
                             exc.response.status_code, delay)
             except (httpx.HTTPError, MediaCorrupt, OSError) as exc:
+                if (tls := tls_verify_failure(exc)) is not None:
+                    log.error("media download: the scheduler's TLS certificate failed "
+                              "verification (%s); check --ca-file", tls)
                 log.warning("media download of %s failed (%s); retry in %.0fs",
                             sha256[:12], exc, delay)
             await asyncio.sleep(delay)

@@ -13,6 +13,7 @@ from agents.config import (
     Settings,
     SettingsError,
     database_path,
+    parse_ca_file,
     parse_mqtt,
     parse_output,
     parse_server,
@@ -23,16 +24,26 @@ from agents.runner import run
 log = logging.getLogger("agents")
 
 TOKEN_ENV = "WARDCAST_AGENT_TOKEN"
+CA_FILE_ENV = "WARDCAST_AGENT_CA_FILE"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the agent's options to a parser."""
-    parser.add_argument("--server", required=True, help="scheduler base URL, http://H:P")
+    parser.add_argument("--server", required=True,
+                        help="scheduler base URL, https://H:P (or http://H:P)")
     parser.add_argument("--station", required=True, help="station id (MQTT username)")
     parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
                         help=f"station token (default: ${TOKEN_ENV})")
     parser.add_argument("--mqtt", default=None,
-                        help="broker, mqtt://H:P (default: the server's host, port 1883)")
+                        help="broker, mqtts://H:P (TLS, port 8883 by default) or mqtt://H:P "
+                             "(default: the server's host; mqtts on 8883 when the server is "
+                             "https:// or --ca-file is given, else mqtt on 1883)")
+    parser.add_argument("--ca-file", type=Path,
+                        default=Path(os.environ[CA_FILE_ENV]) if os.environ.get(CA_FILE_ENV)
+                        else None, metavar="PATH",
+                        help="PEM file of the CA that signed the scheduler's and the broker's "
+                             "certificates; both links are then TLS and verified against it "
+                             f"(default: ${CA_FILE_ENV}; without it, the system's trust store)")
     parser.add_argument("--output", default="device", help="device | null | file:DIR")
     parser.add_argument("--state-dir", type=Path, default=None,
                         help="plan, outbox and media cache (default ./wardcast-agent-STATION)")
@@ -69,10 +80,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.resend_after <= 0 or args.cache_max_mb < 0:
         raise SettingsError("--resend-after must be > 0 and --cache-max-mb >= 0")
     server = parse_server(args.server)
-    host, port = parse_mqtt(args.mqtt, server=server)
+    ca_file = parse_ca_file(args.ca_file, server=server)
+    host, port, tls = parse_mqtt(args.mqtt, server=server, ca_file=ca_file)
     state_dir = args.state_dir or Path(f"wardcast-agent-{args.station}")
     return Settings(server=server, station=args.station, token=args.token, mqtt_host=host,
-                    mqtt_port=port, output=parse_output(args.output), state_dir=state_dir,
+                    mqtt_port=port, mqtt_tls=tls, ca_file=ca_file,
+                    output=parse_output(args.output), state_dir=state_dir,
                     late_grace_s=args.late_grace, heartbeat_s=args.heartbeat,
                     clock_interval_s=args.clock_interval, resend_after_s=args.resend_after,
                     cache_max_bytes=round(args.cache_max_mb * 1024 * 1024))

@@ -14,6 +14,7 @@ from datetime import datetime
 import httpx
 from pydantic import AwareDatetime, BaseModel
 
+from agents.config import tls_verify_failure
 from wardcast.protocol import utcnow
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,11 @@ class Clock:
                 _log_refusal(exc)
                 delay = min(RETRY_S, self._interval_s)
             except (httpx.HTTPError, ValueError) as exc:
-                log.warning("cannot read the scheduler's time: %s", exc)
+                if (tls := tls_verify_failure(exc)) is not None:
+                    log.error("the scheduler's TLS certificate failed verification (%s); "
+                              "check --ca-file and that it names the --server host", tls)
+                else:
+                    log.warning("cannot read the scheduler's time: %s", exc)
                 delay = min(RETRY_S, self._interval_s)
             await asyncio.sleep(delay)
 

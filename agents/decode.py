@@ -19,6 +19,15 @@ def decode_command(path: Path, *, sample_rate: int = SAMPLE_RATE, channels: int 
             "-ac", str(channels), "-ar", str(sample_rate), "-"]
 
 
+def tone_command(*, hz: float, seconds: float, sample_rate: int = SAMPLE_RATE) -> list[str]:
+    """Return the ffmpeg argv that writes a sine of hz for seconds as raw s16le PCM."""
+    # ffmpeg's sine source is 1/8 of full scale (-18 dBFS): audible, not startling.
+    source = f"sine=frequency={hz:g}:sample_rate={sample_rate}:duration={seconds:g}"
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error",
+            "-f", "lavfi", "-i", source, "-f", "s16le", "-acodec", "pcm_s16le",
+            "-ac", str(CHANNELS), "-ar", str(sample_rate), "-"]
+
+
 def sha256_file(path: Path) -> str:
     """Return the hex sha256 of a file, read in blocks."""
     digest = hashlib.sha256()

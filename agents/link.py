@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -46,6 +48,7 @@ class Link:
         self._topics = {station_topic(settings.station, c): c for c in Channel}
         self.connected = False
         self._stopping = False
+        self._last_failure = ""  # paho's thread only: to log each new connect failure once
         self._client = self._make_client(boot_id)
 
     def _make_client(self, boot_id: str) -> mqtt.Client:
@@ -56,7 +59,11 @@ class Link:
         will = encode(Status(state="offline", boot_id=boot_id))
         client.will_set(self.topic(Channel.STATUS), will, qos=QOS, retain=True)
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        if self._settings.mqtt_tls:
+            # Verifies the chain (against --ca-file, else the system store) and the host name.
+            client.tls_set_context(self._settings.ssl_context())
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
@@ -68,8 +75,7 @@ class Link:
 
     def start(self) -> None:
         """Start connecting in the background; paho retries until it succeeds."""
-        log.info("connecting to mqtt://%s:%d as %s", self._settings.mqtt_host,
-                 self._settings.mqtt_port, self._settings.station)
+        log.info("connecting to %s as %s", self._settings.mqtt_url, self._settings.station)
         self._client.connect_async(self._settings.mqtt_host, self._settings.mqtt_port,
                                    keepalive=KEEPALIVE_S)
         self._client.loop_start()
@@ -105,7 +111,25 @@ class Link:
         if reason.is_failure:
             log.error("broker refused the connection (%s); check station id and token", reason)
             return
+        self._last_failure = ""
         self._hand_over(self._connected)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # paho calls this inside its `except OSError`, and keeps the error to itself.
+        error = sys.exc_info()[1]
+        text = str(error) if error else "unknown error"
+        if text == self._last_failure:
+            return
+        self._last_failure = text
+        if isinstance(error, ssl.SSLCertVerificationError):
+            log.error("TLS: the broker %s failed certificate verification (%s); check "
+                      "--ca-file and that the broker's certificate names this host",
+                      self._settings.mqtt_url, text)
+        elif isinstance(error, ssl.SSLError):
+            log.error("TLS with the broker %s failed: %s", self._settings.mqtt_url, text)
+        else:
+            log.warning("cannot connect to the broker %s: %s; retrying",
+                        self._settings.mqtt_url, text)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                        reason: ReasonCode, properties: Any) -> None:

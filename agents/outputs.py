@@ -2,15 +2,19 @@
 
 The player paces every backend in real time; a backend only has to take the samples.
 ``open`` is called ahead of the slot (so a device process can start), ``start`` at the
-instant the first sample is written.
+instant the first sample is written. Each sink is named: ``pb<playback id>`` for a plan item,
+``test-tone_<command id>`` for a test tone. ``GainBackend`` applies the station's volume to
+every sample of every sink.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 import wave
+from array import array
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -32,7 +36,7 @@ class Sink(Protocol):
 class Backend(Protocol):
     """Makes one sink per playback."""
 
-    async def open(self, playback_id: int) -> Sink: ...
+    async def open(self, name: str) -> Sink: ...
 
 
 class NullSink:
@@ -49,15 +53,25 @@ class NullSink:
 
 
 class NullBackend:
-    async def open(self, playback_id: int) -> Sink:
+    async def open(self, name: str) -> Sink:
         """Return a sink that discards."""
         return NullSink()
 
 
-def wav_name(playback_id: int, at: datetime) -> str:
-    """Name a playback's WAV file by its playback id and start instant (UTC)."""
+def playback_name(playback_id: int) -> str:
+    """Name the output of a plan item."""
+    return f"pb{playback_id}"
+
+
+def tone_name(command_id: str) -> str:
+    """Name the output of a test tone (the command id made safe for a file name)."""
+    return f"test-tone_{re.sub(r'[^A-Za-z0-9._-]', '-', command_id)[:64]}"
+
+
+def wav_name(name: str, at: datetime) -> str:
+    """Name a WAV file by its sink's name and start instant (UTC)."""
     stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3]
-    return f"pb{playback_id}_{stamp}Z.wav"
+    return f"{name}_{stamp}Z.wav"
 
 
 class FileSink:
@@ -67,16 +81,16 @@ class FileSink:
     so a SIGKILL mid-playback leaves a valid WAV of what was played (audits count on it).
     """
 
-    def __init__(self, directory: Path, playback_id: int) -> None:
+    def __init__(self, directory: Path, name: str) -> None:
         self._directory = directory
-        self._playback_id = playback_id
+        self._name = name
         self._file: BinaryIO | None = None
         self._wav: wave.Wave_write | None = None
         self.path: Path | None = None
 
     def start(self, at: datetime) -> None:
         """Create the WAV file under its final name."""
-        self.path = self._directory / wav_name(self._playback_id, at)
+        self.path = self._directory / wav_name(self._name, at)
         self._file = self.path.open("wb")
         self._wav = wave.open(self._file, "wb")
         self._wav.setnchannels(CHANNELS)
@@ -104,9 +118,9 @@ class FileBackend:
         directory.mkdir(parents=True, exist_ok=True)
         self._directory = directory
 
-    async def open(self, playback_id: int) -> Sink:
+    async def open(self, name: str) -> Sink:
         """Return a sink that writes a WAV into the directory."""
-        return FileSink(self._directory, playback_id)
+        return FileSink(self._directory, name)
 
 
 def device_command() -> list[str]:
@@ -149,7 +163,7 @@ class DeviceBackend:
     def __init__(self) -> None:
         self._argv = device_command()
 
-    async def open(self, playback_id: int) -> Sink:
+    async def open(self, name: str) -> Sink:
         """Start the player process ahead of the slot."""
         process = await asyncio.create_subprocess_exec(
             *self._argv, stdin=asyncio.subprocess.PIPE)
@@ -164,3 +178,53 @@ def make_backend(output: Output) -> Backend:
     if output.kind == "device":
         return DeviceBackend()
     return NullBackend()
+
+
+def scale(pcm: bytes, percent: float) -> bytes:
+    """Scale s16le samples by percent, clipping to the 16-bit range."""
+    if percent == 100:
+        return pcm
+    factor = percent / 100
+    samples = array("h", pcm)
+    for index, sample in enumerate(samples):
+        samples[index] = max(-32768, min(32767, round(sample * factor)))
+    return samples.tobytes()
+
+
+class Gain:
+    """The station's volume in percent (100 = unchanged), read at every write."""
+
+    def __init__(self, percent: float = 100) -> None:
+        self.percent = percent
+
+
+class GainSink:
+    """Scales every sample by the current gain before the sink takes it."""
+
+    def __init__(self, sink: Sink, gain: Gain) -> None:
+        self._sink = sink
+        self._gain = gain
+
+    def start(self, at: datetime) -> None:
+        """Start the wrapped sink."""
+        self._sink.start(at)
+
+    async def write(self, pcm: bytes) -> None:
+        """Write the samples at the gain of this instant."""
+        await self._sink.write(scale(pcm, self._gain.percent))
+
+    async def close(self) -> None:
+        """Close the wrapped sink."""
+        await self._sink.close()
+
+
+class GainBackend:
+    """Wraps every sink of a backend in the station's gain."""
+
+    def __init__(self, backend: Backend, gain: Gain) -> None:
+        self._backend = backend
+        self._gain = gain
+
+    async def open(self, name: str) -> Sink:
+        """Open the wrapped backend's sink, behind the gain."""
+        return GainSink(await self._backend.open(name), self._gain)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from agents.clock import sleep_until
 from agents.decode import SAMPLE_BYTES, SAMPLE_RATE, decode_command
-from agents.outputs import Backend, Sink
+from agents.outputs import Backend, Sink, playback_name
 from wardcast.protocol import utcnow
 
 CHUNK_SAMPLES = SAMPLE_RATE // 50  # 20 ms
@@ -42,28 +42,77 @@ class Progress:
         return self.samples * 1000 // SAMPLE_RATE
 
 
+class Playback:
+    """One decoder's PCM played into one sink; prepared ahead, then run at its instant.
+
+    ``prepare`` starts the decoder and waits for its first samples, so that a start (or a
+    preemption) only has to open the sink and write. ``close`` may be called more than once.
+    """
+
+    def __init__(self, command: list[str], *, backend: Backend, name: str,
+                 progress: Progress | None = None) -> None:
+        self._command = command
+        self._backend = backend
+        self._name = name
+        self.progress = progress or Progress()
+        self._decoder: asyncio.subprocess.Process | None = None
+        self._errors: asyncio.Task[bytes] | None = None
+        self._first = b""
+        self._sink: Sink | None = None
+
+    async def prepare(self, *, open_sink: bool = True) -> None:
+        """Start the decoder and read its first chunk; open the sink too unless told not to."""
+        self._decoder = await asyncio.create_subprocess_exec(
+            *self._command, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        self._errors = asyncio.create_task(_tail(self._decoder))
+        self._first = await _read_chunk(self._decoder)
+        if not self._first:
+            raise PlaybackError(await _decode_error(self._decoder, self._errors))
+        if open_sink:
+            await self._open_sink()
+
+    async def run(self, at: datetime, *, on_started: Callable[[datetime], None],
+                  on_progress: Callable[[int], None] = lambda position_ms: None) -> None:
+        """Play from instant at (or now, when that has passed) to the end."""
+        decoder, errors = self._decoder, self._errors
+        assert decoder is not None and errors is not None, "prepare() first"
+        try:
+            sink = self._sink or await self._open_sink()
+            await sleep_until(at)
+            await _stream(decoder, sink, self._first, self.progress, on_started, on_progress)
+            if await decoder.wait() != 0:
+                raise PlaybackError(await _decode_error(decoder, errors))
+        except OSError as exc:
+            raise PlaybackError(f"output_error: {exc}") from exc
+
+    async def close(self) -> None:
+        """Close the sink and end the decoder (what was written stays written)."""
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            await sink.close()
+        if self._decoder is not None and self._errors is not None:
+            await _stop(self._decoder, self._errors)
+
+    async def _open_sink(self) -> Sink:
+        try:
+            self._sink = await self._backend.open(self._name)
+        except OSError as exc:
+            raise PlaybackError(f"output_error: {exc}") from exc
+        return self._sink
+
+
 async def play(path: Path, *, backend: Backend, playback_id: int, at: datetime,
                progress: Progress, on_started: Callable[[datetime], None],
                on_progress: Callable[[int], None] = lambda position_ms: None) -> None:
     """Decode path and play it from instant at (or now, when that has passed)."""
-    decoder = await asyncio.create_subprocess_exec(
-        *decode_command(path), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    errors = asyncio.create_task(_tail(decoder))
-    sink: Sink | None = None
+    playback = Playback(decode_command(path), backend=backend,
+                        name=playback_name(playback_id), progress=progress)
     try:
-        first = await _read_chunk(decoder)
-        if not first:
-            raise PlaybackError(await _decode_error(decoder, errors))
-        sink = await backend.open(playback_id)
-        await sleep_until(at)
-        await _stream(decoder, sink, first, progress, on_started, on_progress)
-        if await decoder.wait() != 0:
-            raise PlaybackError(await _decode_error(decoder, errors))
-    except OSError as exc:
-        raise PlaybackError(f"output_error: {exc}") from exc
+        await playback.prepare()
+        await playback.run(at, on_started=on_started, on_progress=on_progress)
     finally:
-        await _stop(decoder, errors, sink)
+        await playback.close()
 
 
 async def _stream(decoder: asyncio.subprocess.Process, sink: Sink, first: bytes,
@@ -117,11 +166,8 @@ async def _decode_error(decoder: asyncio.subprocess.Process, errors: asyncio.Tas
     return f"decode_error: ffmpeg exit {code}: {detail}"[:500]
 
 
-async def _stop(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes],
-                sink: Sink | None) -> None:
-    """Close the sink, end the decoder and read its pipes to the end so they close."""
-    if sink is not None:
-        await sink.close()
+async def _stop(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]) -> None:
+    """End the decoder and read its pipes to the end so they close."""
     if decoder.returncode is None:
         decoder.kill()
     assert decoder.stdout is not None

@@ -1,10 +1,18 @@
 """The timer: plays the pending plan one item at a time, each at its slot.
 
 Items never overlap. When the previous item runs past the next slot, the next one starts as
-soon as the previous ends if its slot passed less than ``late_grace_s`` ago, and is skipped
-("late") otherwise; the same rule covers slots missed while the agent was down. The decoder
+soon as the previous ends if its start window is still open, and is skipped ("late")
+otherwise; the same rule covers slots missed while the agent was down. The window closes
+``late_grace_s`` after the slot, or at the item's ``play_until`` when it has one (an
+emergency: an agent that comes online during its validity plays it at once). The decoder
 starts ``preroll_s`` before the slot so the first samples are ready at the instant.
-A new plan never interrupts the item playing: it was started, so it is finished.
+
+Only an emergency interrupts: a ``preempt`` item cuts in at its slot (at once if the slot has
+passed and its window is open). Its decoder starts while the other item still plays, so the
+cut costs one sink closed and one opened; the item it cut ends ``interrupted``. A preempt item
+does not cut a preempt item of the same bulletin: the repeats of one broadcast play in order.
+A new plan never interrupts the item playing: it was started, so it is finished (or cut).
+A test tone plays only when nothing is playing or due, and gives way to any item at its slot.
 While an item plays, its position is saved every second, so that after a crash or power cut
 the restarted agent reports it ``interrupted`` at the last saved position (and never replays
 it).
@@ -15,25 +23,61 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from agents.cache import MediaCache
 from agents.clock import Clock, seconds_until
 from agents.config import Settings
-from agents.outputs import Backend
-from agents.playback import PlaybackError, Progress, play
+from agents.decode import decode_command, tone_command
+from agents.outputs import Backend, playback_name, tone_name
+from agents.playback import Playback, PlaybackError
 from agents.reporter import Reporter
 from agents.store import Store
-from wardcast.protocol import EventType, PlanItem
+from wardcast.protocol import EventType, PlanItem, utcnow
 
 log = logging.getLogger(__name__)
 
 REPORT_LATE_MS = 100
+AGENT_STOPPED = "agent_stopped"
+
+
+@dataclass
+class ToneRequest:
+    """A test tone asked for by a command; ``done(ok, detail)`` is called exactly once."""
+
+    command_id: str
+    hz: float
+    seconds: float
+    done: Callable[[bool, str], None]
+    answered: bool = False
+
+    def answer(self, ok: bool, detail: str) -> None:
+        if not self.answered:
+            self.answered = True
+            self.done(ok, detail)
+
+
+@dataclass
+class _OnAir:
+    """What holds the output: a plan item, or a test tone (item None)."""
+
+    playback: Playback
+    item: PlanItem | None = None
+    tone: ToneRequest | None = None
+    stop_reason: str | None = None  # why it was cut short, for its report
+    task: asyncio.Task[None] = field(init=False)
+
+    def describe(self) -> str:
+        if self.item is not None:
+            return f"playback {self.item.playback_id}"
+        assert self.tone is not None
+        return f"test tone {self.tone.command_id}"
 
 
 class Player:
-    """Owns the timer loop and reports every playback's start and end."""
+    """Owns the timer loop and the output, and reports every playback's start and end."""
 
     def __init__(self, *, settings: Settings, store: Store, cache: MediaCache,
                  backend: Backend, reporter: Reporter, clock: Clock,
@@ -46,16 +90,38 @@ class Player:
         self._clock = clock
         self._on_change = on_change
         self._wake = asyncio.Event()
-        self.now_playing: int | None = None
-        self._playing_media: str | None = None
+        self._on_air: _OnAir | None = None
+        self._cutter: PlanItem | None = None  # being prepared to cut in
+        self._tones: list[ToneRequest] = []
+
+    @property
+    def now_playing(self) -> int | None:
+        """The playback id of the plan item holding the output, if any."""
+        on_air = self._on_air
+        return on_air.item.playback_id if on_air and on_air.item else None
 
     def wake(self) -> None:
         """Look at the plan again (it changed, or media arrived)."""
         self._wake.set()
 
     def media_in_use(self) -> set[str]:
-        """Return the sha256 of the media playing now, if any."""
-        return {self._playing_media} if self._playing_media else set()
+        """Return the sha256 of the media playing now or about to cut in, if any."""
+        items = (self._on_air.item if self._on_air else None, self._cutter)
+        return {item.sha256 for item in items if item is not None}
+
+    def stop(self, reason: str) -> str | None:
+        """Stop what is playing at once; return what it was, or None when nothing played."""
+        on_air = self._on_air
+        if on_air is None or on_air.task.done() or on_air.playback.progress.started_at is None:
+            return None
+        on_air.stop_reason = reason
+        on_air.task.cancel()
+        return on_air.describe()
+
+    def play_tone(self, request: ToneRequest) -> None:
+        """Play a test tone now if the output is free (the answer says whether it played)."""
+        self._tones.append(request)
+        self.wake()
 
     def recover(self) -> None:
         """Report playbacks a previous run started but never ended, at their saved position."""
@@ -65,66 +131,272 @@ class Player:
 
     async def run(self) -> None:
         """Play the plan forever."""
-        while True:
-            self._wake.clear()
-            pending = self._store.pending()
-            if not pending:
-                await self._wake.wait()
-                continue
-            item = pending[0]
-            lead = seconds_until(item.scheduled_at) - self._settings.preroll_s
-            if lead > 0 and await self._woken_within(lead):
-                continue
-            try:
-                await self._attempt(item)
-            except Exception as exc:  # a bug must not stop the station for good
-                log.exception("playback %d failed unexpectedly", item.playback_id)
-                self._end(item.playback_id, EventType.FAILED, reason=f"agent_error: {exc}")
-
-    async def _woken_within(self, seconds: float) -> bool:
-        """Wait up to seconds; return True when woken early."""
         try:
-            await asyncio.wait_for(self._wake.wait(), max(seconds, 0))
-        except TimeoutError:
-            return False
-        return True
+            while True:
+                self._wake.clear()
+                try:
+                    await self._step()
+                except Exception:  # a bug must not stop the station for good
+                    log.exception("the player failed unexpectedly; looking again in a second")
+                    await asyncio.sleep(1)
+        finally:
+            await self._halt()
+
+    async def _step(self) -> None:
+        """Do the next thing: watch what plays, or start, skip or wait for an item."""
+        self._take_tones()
+        if self._on_air is not None:
+            if self._on_air.task.done():
+                await self._sign_off()
+            else:
+                await self._guard(self._on_air)
+            return
+        pending = self._store.pending()
+        for item in self._due(pending):
+            if self._too_late(item):
+                self._end(item.playback_id, EventType.SKIPPED, reason="late")
+                return
+            if self._cache.path(item.sha256) is not None:
+                await self._attempt(item)
+                return
+            if item.play_until is None:
+                await self._await_media(item)
+                return
+            # an item with a window waits for its media without holding up the others
+        await self._woken_within(self._next_look(pending))
+
+    # --- the rules ------------------------------------------------------------------------
+
+    def _due(self, pending: list[PlanItem]) -> list[PlanItem]:
+        """Return the items whose decoder should be running by now."""
+        return [item for item in pending
+                if seconds_until(item.scheduled_at) <= self._settings.preroll_s]
+
+    def _window_end(self, item: PlanItem) -> datetime:
+        if item.play_until is not None:
+            return item.play_until
+        return item.scheduled_at + timedelta(seconds=self._settings.late_grace_s)
+
+    def _too_late(self, item: PlanItem) -> bool:
+        return utcnow() > self._window_end(item)
+
+    def _next_look(self, pending: list[PlanItem]) -> float | None:
+        """Return when the plan needs a look without a wake-up: a preroll or a window's end."""
+        times = []
+        for item in pending:
+            lead = seconds_until(item.scheduled_at) - self._settings.preroll_s
+            times.append(lead if lead > 0 else seconds_until(self._window_end(item)))
+        return min(times, default=None)
+
+    def _cutter_for(self, on_air: _OnAir) -> PlanItem | None:
+        """Return the first pending item that may cut in on what holds the output."""
+        playing = on_air.item
+        for item in self._store.pending():
+            if playing is not None and (
+                    item.playback_id == playing.playback_id or not item.preempt
+                    or (playing.preempt and playing.bulletin_id == item.bulletin_id)):
+                continue  # a tone gives way to anything; an item only to another emergency
+            if not self._too_late(item) and self._cache.path(item.sha256) is not None:
+                return item
+        return None
+
+    def _busy(self) -> str | None:
+        """Say why a test tone may not start now, if it may not."""
+        if self._on_air is not None:
+            return f"busy: {self._on_air.describe()} is playing"
+        due = [item for item in self._due(self._store.pending()) if not self._too_late(item)]
+        return f"busy: playback {due[0].playback_id} is due" if due else None
+
+    # --- plan items -------------------------------------------------------------------------
 
     async def _attempt(self, item: PlanItem) -> None:
-        """Skip, fail or play one due item."""
-        if -seconds_until(item.scheduled_at) > self._settings.late_grace_s:
-            self._end(item.playback_id, EventType.SKIPPED, reason="late")
-            return
+        """Prepare a due item whose media is here and put it on air (it waits for its slot)."""
         path = self._cache.use(item.sha256)
         if path is None:
-            if await self._woken_within(seconds_until(item.scheduled_at)):
-                return  # look again: media arrived or the plan changed
-            self._end(item.playback_id, EventType.FAILED, reason="media_unavailable")
             return
-        if self._store.is_pending(item.playback_id):
-            await self._play(item, path)
+        playback = await self._prepared(item, path, open_sink=True)
+        if playback is None:
+            return
+        if not self._store.is_pending(item.playback_id):
+            await playback.close()
+            return
+        self._go_on_air(_OnAir(playback, item=item))
 
-    async def _play(self, item: PlanItem, path: Path) -> None:
-        """Play one item and report how it ended."""
-        progress = Progress()
-        self.now_playing, self._playing_media = item.playback_id, item.sha256
+    async def _await_media(self, item: PlanItem) -> None:
+        """Wait for an item's media until its slot, then fail it."""
+        if await self._woken_within(seconds_until(item.scheduled_at)):
+            return  # look again: media arrived or the plan changed
+        self._end(item.playback_id, EventType.FAILED, reason="media_unavailable")
+
+    async def _prepared(self, item: PlanItem, path: Path, *, open_sink: bool
+                        ) -> Playback | None:
+        """Start an item's decoder; fail the item (and return None) when it cannot decode."""
+        playback = Playback(decode_command(path), backend=self._backend,
+                            name=playback_name(item.playback_id))
         try:
-            await play(path, backend=self._backend, playback_id=item.playback_id,
-                       at=item.scheduled_at, progress=progress,
-                       on_started=lambda at: self._started(item, at),
-                       on_progress=lambda ms: self._store.save_position(item.playback_id, ms))
+            await playback.prepare(open_sink=open_sink)
+        except PlaybackError as exc:
+            await playback.close()
+            self._end(item.playback_id, EventType.FAILED, reason=str(exc))
+            return None
+        except BaseException:
+            await playback.close()
+            raise
+        return playback
+
+    async def _perform(self, on_air: _OnAir) -> None:
+        """Play one item at its slot and report how it ended."""
+        item, progress = on_air.item, on_air.playback.progress
+        assert item is not None
+        try:
+            try:
+                await on_air.playback.run(
+                    item.scheduled_at, on_started=lambda at: self._started(item, at),
+                    on_progress=lambda ms: self._store.save_position(item.playback_id, ms))
+            finally:
+                await on_air.playback.close()
         except PlaybackError as exc:
             self._end(item.playback_id, EventType.FAILED, position_ms=progress.position_ms,
                       reason=str(exc))
         except asyncio.CancelledError:
             if progress.started_at is not None:
                 self._end(item.playback_id, EventType.INTERRUPTED,
-                          position_ms=progress.position_ms, reason="agent_stopped")
+                          position_ms=progress.position_ms,
+                          reason=on_air.stop_reason or AGENT_STOPPED)
             raise
+        except Exception as exc:
+            log.exception("playback %d failed unexpectedly", item.playback_id)
+            self._end(item.playback_id, EventType.FAILED, reason=f"agent_error: {exc}")
         else:
             self._end(item.playback_id, EventType.FINISHED, position_ms=progress.position_ms)
+
+    # --- what holds the output ------------------------------------------------------------
+
+    def _go_on_air(self, on_air: _OnAir) -> None:
+        self._on_air = on_air
+        perform = self._perform if on_air.item is not None else self._perform_tone
+        on_air.task = asyncio.create_task(perform(on_air))
+
+    async def _guard(self, on_air: _OnAir) -> None:
+        """Wait while on_air plays, until it ends, the plan changes or something cuts in."""
+        cutter = self._cutter_for(on_air)
+        if cutter is None:
+            await self._wait(on_air.task, None)
+            return
+        lead = seconds_until(cutter.scheduled_at) - self._settings.preroll_s
+        if lead > 0:
+            await self._wait(on_air.task, lead)
+            return
+        await self._cut_in(on_air, cutter)
+
+    async def _cut_in(self, on_air: _OnAir, item: PlanItem) -> None:
+        """Start item's decoder now; at its slot take on_air off and put item on air."""
+        path = self._cache.use(item.sha256)
+        if path is None:
+            return
+        self._cutter = item
+        try:
+            playback = await self._prepared(item, path, open_sink=False)
+            if playback is None:
+                return
+            try:
+                await self._wait(on_air.task, seconds_until(item.scheduled_at), wake=False)
+                if not self._store.is_pending(item.playback_id):
+                    await playback.close()
+                    return
+                reason = (f"preempted by playback {item.playback_id}" if on_air.item
+                          else f"playback {item.playback_id} was due")
+                await self._take_off(on_air, reason)
+            except BaseException:
+                await playback.close()
+                raise
         finally:
-            self.now_playing = self._playing_media = None
-            self._on_change()
+            self._cutter = None
+        self._go_on_air(_OnAir(playback, item=item))
+
+    async def _take_off(self, on_air: _OnAir, reason: str | None) -> None:
+        """Stop on_air now (if it still plays) and wait until it has reported."""
+        if not on_air.task.done():
+            on_air.stop_reason = reason
+            on_air.task.cancel()
+            await asyncio.wait({on_air.task})
+        await self._sign_off()
+
+    async def _sign_off(self) -> None:
+        """Free the output after what held it ended."""
+        on_air, self._on_air = self._on_air, None
+        if on_air is None:
+            return
+        await on_air.playback.close()  # again: a task cancelled before it ran closed nothing
+        if on_air.tone is not None:
+            on_air.tone.answer(False, "stopped before it started: "
+                               f"{on_air.stop_reason or AGENT_STOPPED}")
+        if not on_air.task.cancelled() and (error := on_air.task.exception()):
+            log.error("%s ended with %r", on_air.describe(), error)
+        self._on_change()
+
+    async def _halt(self) -> None:
+        """On shutdown: stop what plays (it reports ``agent_stopped``), refuse queued tones."""
+        for request in self._tones:
+            request.answer(False, "the agent is stopping")
+        self._tones.clear()
+        if self._on_air is not None:
+            await self._take_off(self._on_air, None)
+
+    # --- test tones -----------------------------------------------------------------------
+
+    def _take_tones(self) -> None:
+        """Start a requested tone if the output is free; refuse the others."""
+        while self._tones:
+            request = self._tones.pop(0)
+            busy = self._busy()
+            if busy:
+                request.answer(False, busy)
+                continue
+            command = tone_command(hz=request.hz, seconds=request.seconds)
+            playback = Playback(command, backend=self._backend,
+                                name=tone_name(request.command_id))
+            self._go_on_air(_OnAir(playback, tone=request))
+
+    async def _perform_tone(self, on_air: _OnAir) -> None:
+        """Play a tone from now and answer its command with how it went."""
+        tone, progress = on_air.tone, on_air.playback.progress
+        assert tone is not None
+        try:
+            try:
+                await on_air.playback.prepare()
+                await on_air.playback.run(utcnow(), on_started=lambda at: self._on_change())
+            finally:
+                await on_air.playback.close()
+        except PlaybackError as exc:
+            tone.answer(False, str(exc))
+        except asyncio.CancelledError:
+            reason = on_air.stop_reason or AGENT_STOPPED
+            tone.answer(False, f"{reason} after {progress.position_ms} ms")
+            raise
+        else:
+            tone.answer(True, f"played {tone.seconds:g} s of {tone.hz:g} Hz")
+
+    # --- waiting and reporting --------------------------------------------------------------
+
+    async def _woken_within(self, seconds: float | None) -> bool:
+        """Wait up to seconds (forever when None); return True when woken early."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), None if seconds is None else max(seconds, 0))
+        except TimeoutError:
+            return False
+        return True
+
+    async def _wait(self, task: asyncio.Task[None], seconds: float | None, *,
+                    wake: bool = True) -> None:
+        """Wait until task ends, seconds pass, or (unless told not to) the player is woken."""
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({task, waker} if wake else {task},
+                               timeout=None if seconds is None else max(seconds, 0),
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waker.cancel()
 
     def _started(self, item: PlanItem, at: datetime) -> None:
         """Record and report the instant the first sample went out."""

@@ -47,7 +47,7 @@ async def _assemble(stack: AsyncExitStack, settings: Settings, boot_id: str) -> 
     store = Store(settings.database)
     stack.callback(store.close)
     http = await stack.enter_async_context(httpx.AsyncClient(
-        base_url=settings.server, timeout=HTTP_TIMEOUT,
+        base_url=settings.server, timeout=HTTP_TIMEOUT, verify=settings.ssl_context(),
         headers={"Authorization": f"Bearer {settings.token}"}))
     station = Station(settings=settings, store=store, http=http, boot_id=boot_id)
     station.begin()

@@ -41,6 +41,16 @@ CREATE TABLE IF NOT EXISTS events (
     published_at TEXT,
     confirmed_at TEXT
 );
+CREATE TABLE IF NOT EXISTS commands (
+    command_id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    result BLOB
+);
+CREATE TABLE IF NOT EXISTS agent_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS events_unconfirmed ON events (seq) WHERE confirmed_at IS NULL;
 """
 

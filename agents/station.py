@@ -1,4 +1,5 @@
-"""The station: what the agent does with its link — plans in, media fetched, status out.
+"""The station: what the agent does with its link — plans and commands in, media fetched,
+status out.
 
 It is the link's handler, so everything here runs on the asyncio loop's thread.
 """
@@ -15,17 +16,16 @@ import httpx
 
 from agents.cache import MediaCache
 from agents.clock import Clock
+from agents.commands import Commands, load_gain
 from agents.config import Settings
 from agents.link import Link
-from agents.outputs import make_backend
+from agents.outputs import GainBackend, make_backend
 from agents.player import Player
 from agents.reporter import Reporter
 from agents.store import Store
 from wardcast.protocol import (
     Ack,
     Channel,
-    Command,
-    CommandType,
     EventType,
     Plan,
     PlanItem,
@@ -63,9 +63,13 @@ class Station:
         self._link = Link(settings, boot_id=boot_id, handlers=self)
         self.reporter = Reporter(store=store, link=self._link, clock=self.clock,
                                  boot_id=boot_id, resend_after_s=settings.resend_after_s)
+        self.gain = load_gain(store)
         self.player = Player(settings=settings, store=store, cache=self._cache,
-                             backend=make_backend(settings.output), reporter=self.reporter,
-                             clock=self.clock, on_change=self.publish_status)
+                             backend=GainBackend(make_backend(settings.output), self.gain),
+                             reporter=self.reporter, clock=self.clock,
+                             on_change=self.publish_status)
+        self._commands = Commands(store=store, link=self._link, player=self.player,
+                                  gain=self.gain, resync=self._request_sync)
         self._downloads: dict[str, asyncio.Task[None]] = {}
 
     def begin(self) -> None:
@@ -74,6 +78,7 @@ class Station:
         if pruned:
             log.info("pruned %d confirmed event(s) older than %s", pruned, EVENT_LOG_KEEP)
         self.player.recover()
+        self._commands.recover()
         self._link.start()
         self._cache.evict(self._needed())
         self._fetch_missing()
@@ -89,10 +94,11 @@ class Station:
     # --- link handlers ------------------------------------------------------------------
 
     def connected(self) -> None:
-        """Announce ourselves, subscribe, publish unconfirmed events, ask for the whole plan."""
+        """Announce ourselves, subscribe, resend events and command results, ask for the plan."""
         self.publish_status()
         self._link.subscribe()
         self.reporter.resend_all()
+        self._commands.flush()
         self._request_sync()
 
     def disconnected(self) -> None:
@@ -104,7 +110,7 @@ class Station:
             if channel is Channel.PLAN:
                 self._apply_plan(decode(Plan, payload))
             elif channel is Channel.COMMAND:
-                self._run_command(decode(Command, payload))
+                self._commands.handle(payload)
             elif channel is Channel.ACK:
                 self.reporter.acked(decode(Ack, payload))
         except ProtocolError as exc:
@@ -130,11 +136,6 @@ class Station:
         self._cache.evict(self._needed())
         self._fetch_missing()
         self.player.wake()
-
-    def _run_command(self, command: Command) -> None:
-        """Carry out an immediate command."""
-        if command.type is CommandType.RESYNC:
-            self._request_sync()
 
     def _request_sync(self) -> None:
         request = SyncRequest(boot_id=self._boot_id, sent_at=utcnow(),

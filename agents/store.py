@@ -1,4 +1,5 @@
-"""The agent's durable state in SQLite: plan, playback records, media index and event log.
+"""The agent's durable state in SQLite: plan, playback records, media index, event log,
+commands seen (with their results) and the station's own settings (its volume).
 
 Every method commits before it returns. The database runs in WAL mode with
 ``synchronous=FULL``, so a commit is on disk before the method returns: what the agent did
@@ -198,6 +199,49 @@ class Store:
             (to_wire(utcnow() - older_than),),
         )
         return cursor.rowcount
+
+    # --- commands and settings ----------------------------------------------------------
+
+    def begin_command(self, command_id: str, type_: str) -> bool:
+        """Record a command as received; return False when it was received before."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO commands (command_id, type, received_at) VALUES (?, ?, ?)",
+            (command_id, type_, to_wire(utcnow())),
+        )
+        return cursor.rowcount == 1
+
+    def command_result(self, command_id: str) -> bytes | None:
+        """Return the result a command was answered with, None while it has none."""
+        row = self._db.execute(
+            "SELECT result FROM commands WHERE command_id = ?", (command_id,)
+        ).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def finish_command(self, command_id: str, result: bytes) -> None:
+        """Record the result of a command."""
+        self._db.execute(
+            "UPDATE commands SET result = ? WHERE command_id = ?", (result, command_id)
+        )
+
+    def unanswered_commands(self) -> list[str]:
+        """Return the ids of commands received but never answered (a run ended meanwhile)."""
+        rows = self._db.execute(
+            "SELECT command_id FROM commands WHERE result IS NULL ORDER BY received_at"
+        )
+        return [row[0] for row in rows]
+
+    def setting(self, key: str) -> str | None:
+        """Return one of the agent's own settings, if set."""
+        row = self._db.execute(
+            "SELECT value FROM agent_settings WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Store one of the agent's own settings."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO agent_settings (key, value) VALUES (?, ?)", (key, value)
+        )
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from agents.decode import decode_command
 from tests.agents.mediaserver import MediaServer, serving
-from tests.support.audio import convert, speech_wav
+from tests.support.audio import SPEECH_VI, convert, speech_wav
 
 TOKEN = "station-test-token"
 TEXTS = ("Thông báo của phường.", "Mời bà con đi họp tổ dân phố.")
@@ -54,6 +55,19 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Clip]:
     """Two short, different spoken bulletins."""
     directory = tmp_path_factory.mktemp("clips")
     return [make_clip(directory, f"clip{i}", text) for i, text in enumerate(TEXTS)]
+
+
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    """About nine seconds of speech: long enough to cut it in the middle."""
+    return make_clip(tmp_path_factory.mktemp("long"), "long", SPEECH_VI)
+
+
+def wav_frames(path: Path) -> bytes:
+    """Return a WAV file's samples, checking it is s16 mono 48 kHz."""
+    with wave.open(str(path)) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 48000)
+        return wav.readframes(wav.getnframes())
 
 
 @pytest.fixture

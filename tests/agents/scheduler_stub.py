@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -21,6 +23,9 @@ from wardcast.protocol import (
     AGENT_SUBSCRIBES,
     Ack,
     Channel,
+    Command,
+    CommandResult,
+    CommandType,
     Event,
     EventType,
     Plan,
@@ -73,6 +78,7 @@ class FakeScheduler:
         self.events: list[Event] = []
         self.deliveries: Counter[str] = Counter()
         self.statuses: list[Status] = []
+        self.results: list[CommandResult] = []
         self.syncs = 0
         self.acking = True  # ack each event as it arrives (the real scheduler: once committed)
         self._lock = threading.Lock()
@@ -95,6 +101,8 @@ class FakeScheduler:
             elif channel == Channel.SYNC.value:
                 self.syncs += 1
                 self._send_plan()
+            elif channel == Channel.COMMAND_RESULT.value:
+                self.results.append(decode(CommandResult, bytes(msg.payload)))
 
     def _ingest(self, event: Event) -> None:
         if not self.deliveries[event.event_id]:
@@ -116,6 +124,24 @@ class FakeScheduler:
                     horizon_end=now + timedelta(hours=48), items=self.items)
         self.client.publish(plan_topic, encode(plan), qos=1)
 
+    def push(self, items: list[PlanItem]) -> None:
+        """Change the plan and send it at once, as the scheduler does after a change."""
+        with self._lock:
+            self.items = items
+            self._send_plan()
+
+    def command(self, type_: CommandType, args: dict[str, Any] | None = None, *,
+                command_id: str | None = None) -> str:
+        """Send a command (QoS 1) and return its id."""
+        command = Command(command_id=command_id or uuid.uuid4().hex, type=type_,
+                          sent_at=utcnow(), args=args or {})
+        self.client.publish(station_topic(STATION, Channel.COMMAND), encode(command), qos=1)
+        return command.command_id
+
+    def results_of(self, command_id: str) -> list[CommandResult]:
+        with self._lock:
+            return [r for r in self.results if r.command_id == command_id]
+
     def of(self, playback_id: int) -> list[EventType]:
         with self._lock:
             return [e.type for e in self.events if e.playback_id == playback_id]
@@ -134,11 +160,17 @@ class FakeScheduler:
         self.client.loop_stop()
 
 
-def item(playback_id: int, clip: Clip, at_s: float, *, sha256: str | None = None) -> PlanItem:
+def item(playback_id: int, clip: Clip, at_s: float, *, sha256: str | None = None,
+         preempt: bool = False, until_s: float | None = None, bulletin_id: int | None = None
+         ) -> PlanItem:
+    """A plan item at_s from now; until_s sets play_until (from now), as broadcasts do."""
     sha = sha256 or clip.sha256
-    return PlanItem(playback_id=playback_id, bulletin_id=playback_id, title=f"item {playback_id}",
-                    scheduled_at=utcnow() + timedelta(seconds=at_s), sha256=sha,
-                    duration_ms=clip.duration_ms, media_path=f"/api/v1/media/{sha}.opus")
+    now = utcnow()
+    return PlanItem(playback_id=playback_id, bulletin_id=bulletin_id or playback_id,
+                    title=f"item {playback_id}", scheduled_at=now + timedelta(seconds=at_s),
+                    sha256=sha, duration_ms=clip.duration_ms,
+                    media_path=f"/api/v1/media/{sha}.opus", preempt=preempt,
+                    play_until=None if until_s is None else now + timedelta(seconds=until_s))
 
 
 def start_agent(broker: Mosquitto, server: MediaServer, tmp_path: Path, *extra: str) -> Proc:

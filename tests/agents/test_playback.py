@@ -33,7 +33,7 @@ def test_file_output_holds_exactly_the_decoded_samples(tmp_path: Path, clips: li
     at, progress, started, elapsed = asyncio.run(play_soon(clip.path, FileBackend(tmp_path)))
     [wav_path] = tmp_path.iterdir()
     assert re.fullmatch(r"pb42_\d{8}T\d{6}\.\d{3}Z\.wav", wav_path.name)
-    assert wav_path.name == wav_name(42, started[0])
+    assert wav_path.name == wav_name("pb42", started[0])
     with wave.open(str(wav_path)) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 48000)
         assert wav.readframes(wav.getnframes()) == clip.pcm
@@ -100,7 +100,7 @@ def test_the_wav_is_valid_after_every_write(tmp_path: Path, clips: list[Clip]) -
     pcm = clips[0].pcm[: 48_000 * 2]
 
     async def write_without_closing() -> FileSink:
-        sink = await FileBackend(tmp_path).open(3)
+        sink = await FileBackend(tmp_path).open("pb3")
         sink.start(utcnow())
         for offset in range(0, len(pcm), 1920):
             await sink.write(pcm[offset : offset + 1920])

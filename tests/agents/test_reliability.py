@@ -15,21 +15,14 @@ from pathlib import Path
 import pytest
 
 from agents.eventlog import read_event_log
-from tests.agents.conftest import Clip, make_clip
+from tests.agents.conftest import Clip
 from tests.agents.mediaserver import MediaServer
 from tests.agents.scheduler_stub import STATION, FakeScheduler, grant, item, start_agent
-from tests.support.audio import SPEECH_VI
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import wait_for
 from wardcast.protocol import Channel, EventType, station_topic, utcnow
 
 FAR = 3600.0  # seconds: an item that will not play during the test
-
-
-@pytest.fixture(scope="module")
-def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
-    """About nine seconds of speech: long enough to kill the agent in the middle."""
-    return make_clip(tmp_path_factory.mktemp("long"), "long", SPEECH_VI)
 
 
 @pytest.fixture

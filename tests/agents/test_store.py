@@ -49,7 +49,7 @@ def test_downloaded_is_recorded_once(tmp_path: Path) -> None:
 
 
 def event(n: int, at: datetime = T0) -> tuple[Event, bytes]:
-    ev = Event(event_id=f"event-{n:04d}", playback_id=n, type=EventType.STARTED, at=at,
+    ev = Event(event_id=f"event-{n:04d}", playback_id=n + 1, type=EventType.STARTED, at=at,
                boot_id="boot")
     return ev, encode(ev)
 
