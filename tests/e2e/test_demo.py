@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.procs import Proc, free_port, wait_for
-from tests.support.server import wardcast
 
 pytestmark = pytest.mark.e2e
 
 
 def test_demo_runs_and_its_stations_play(tmp_path: Path) -> None:
+    """Run the installed console script from outside the source tree, as a new user would."""
+    script = Path(sys.executable).with_name("wardcast")
+    assert script.exists(), "install the package (make test does `pip install .[test]`)"
     root = tmp_path / "demo"
-    demo = Proc(wardcast("demo", "--port", str(free_port()), "--mqtt-port", str(free_port()),
-                         "--dir", str(root), "--lead-seconds", "8"),
-                log=tmp_path / "demo.log").start()
+    argv = [str(script), "demo", "--port", str(free_port()), "--mqtt-port", str(free_port()),
+            "--dir", str(root), "--lead-seconds", "8"]
+    demo = Proc(argv, log=tmp_path / "demo.log", cwd=tmp_path).start()
     try:
         wait_for(lambda: "wardcast demo is running" in demo.output(), timeout=120,
                  what="the demo to start")

@@ -40,16 +40,19 @@ def port_open(port: int) -> bool:
 class Proc:
     """A child process whose output goes to a log file, stopped with SIGTERM then SIGKILL."""
 
-    def __init__(self, argv: list[str], *, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, argv: list[str], *, log: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
         self.argv = argv
         self.log = log
+        self.cwd = cwd
         self.env = {**os.environ, **(env or {})}
         self.popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Proc:
         log = self.log.open("ab")
         self.popen = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+            self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+            cwd=self.cwd
         )
         log.close()
         return self
