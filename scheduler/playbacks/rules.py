@@ -48,8 +48,16 @@ class Rules:
                           for s in stations})
 
     def allows(self, station: Station, instant: datetime) -> bool:
+        return self.refusal(station, instant) is None
+
+    def refusal(self, station: Station, instant: datetime) -> str | None:
+        """Say why an occurrence may not be planned, or None if it may."""
         local = instant.astimezone(ZoneInfo(station.timezone))
         if not within_validity(local.date(), self.valid_from, self.valid_until):
-            return False
+            return (f"ngày {local.date()} nằm ngoài thời hạn phát của bản tin — "
+                    f"{local.date()} is outside the bulletin's broadcast dates")
         quiet = self.quiet.get(station.id)
-        return self.emergency or quiet is None or not in_quiet_hours(local.time(), quiet)
+        if not self.emergency and quiet is not None and in_quiet_hours(local.time(), quiet):
+            return (f"{local:%H:%M} nằm trong giờ im lặng {quiet[0]:%H:%M}–{quiet[1]:%H:%M} "
+                    f"của trạm {station.id} — inside the station's quiet hours")
+        return None

@@ -36,7 +36,24 @@ def create(*, session: Session, data: TimetableCreate, by: User, default_zone: s
     _apply(session=session, timetable=timetable, data=data, default_zone=default_zone, user=by)
     session.add(timetable)
     session.flush()
+    if timetable.recurrence is None:
+        _check_one_off_allowed(session, timetable)
     return timetable
+
+
+def _check_one_off_allowed(session: Session, timetable: Timetable) -> None:
+    """A single broadcast that could never be planned is refused, with the reason."""
+    from scheduler.playbacks.rules import Rules
+
+    rules = Rules.load(session, timetable, list(timetable.stations))
+    for station in timetable.stations:
+        wall = recurrence.local_start(starts_at=timetable.starts_at,
+                                      starts_at_local=timetable.starts_at_local,
+                                      floating=timetable.floating,
+                                      zone=ZoneInfo(station.timezone))
+        why = rules.refusal(station, recurrence.to_utc(wall, ZoneInfo(station.timezone)))
+        if why:
+            raise InvalidInput(f"Không thể phát: {why}", field="starts_at")
 
 
 def update(*, session: Session, timetable_id: int, change: TimetableUpdate,

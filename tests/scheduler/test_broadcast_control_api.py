@@ -207,3 +207,21 @@ def test_station_commands_are_checked_sent_and_logged(client: TestClient,
     assert [c["type"] for c in listed] == ["test_tone", "volume"]
     audit = client.get("/api/v1/audit", headers=admin, params={"action": "station.command"})
     assert audit.json()["total"] == 2
+
+
+def test_a_one_off_inside_quiet_hours_is_refused_with_the_reason(
+        client: TestClient, admin: dict[str, str], bulletin_id: int) -> None:
+    target = station(client, admin, "Trạm yên tĩnh")
+    client.patch(f"/api/v1/stations/{target['id']}", headers=admin,
+                 json={"quiet_start": "21:30", "quiet_end": "05:30"}).raise_for_status()
+    night = (datetime.now(HCM) + timedelta(days=1)).replace(hour=23, minute=0, second=0,
+                                                           microsecond=0)
+    refused = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]],
+        "starts_at": night.isoformat()})
+    assert refused.status_code == 422 and refused.json()["field"] == "starts_at"
+    assert "giờ im lặng" in refused.json()["detail"]
+    urgent = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]],
+        "starts_at": night.isoformat(), "priority": "emergency"})
+    assert urgent.status_code == 201
