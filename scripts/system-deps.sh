@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install the system packages wardcast needs (Debian/Ubuntu), only those that are missing.
 #   scripts/system-deps.sh          runtime: ffmpeg (+ espeak-ng for the demo's sample voice)
-#   scripts/system-deps.sh --test   also mosquitto, its clients, PostgreSQL, sox
+#   scripts/system-deps.sh --test   also mosquitto, its clients, PostgreSQL, sox, openssl
 set -euo pipefail
 
 want=(ffmpeg espeak-ng python3-venv)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(mosquitto mosquitto-clients postgresql sox make)
+  want+=(mosquitto mosquitto-clients postgresql sox openssl make)
 fi
 
 missing=()

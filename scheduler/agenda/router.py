@@ -22,21 +22,10 @@ FEED_PAST = timedelta(days=7)
 FEED_AHEAD = timedelta(days=31)
 
 
-class AgendaItemRead(BaseModel):
-    scheduled_at: datetime
-    bulletin_id: int
-    title: str
-    duration_ms: int
-    priority: str
-    timetable_id: int | None
-    playback_id: int | None
-    status: str | None
-
-
 class Agenda(BaseModel):
     station_id: int
     timezone: str
-    items: list[AgendaItemRead]
+    items: list[service.AgendaItem]
     total: int
 
 
@@ -48,7 +37,7 @@ def agenda(station_id: IdPath, session: SessionDep, user: UserDep,
     station = stations.get(session=session, station_id=station_id, user=user)
     items = service.agenda(session=session, station=station, start=start, end=end)
     return Agenda(station_id=station.id, timezone=station.timezone,
-                  items=[AgendaItemRead(**vars(i)) for i in items], total=len(items))
+                  items=items, total=len(items))
 
 
 @router.get("/{station_id}/calendar.ics", response_class=Response)
