@@ -10,7 +10,6 @@ send the command again, which gets the stored answer.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -23,6 +22,7 @@ from agents.store import Store
 from wardcast.protocol import (
     Channel,
     Command,
+    CommandHeader,
     CommandResult,
     CommandType,
     ProtocolError,
@@ -152,15 +152,10 @@ class Commands:
 def _identify(payload: bytes) -> tuple[str, str] | None:
     """Return (command id, type) of an invalid command, when it names an id."""
     try:
-        data = json.loads(payload)
-    except ValueError:
+        header = decode(CommandHeader, payload)
+    except ProtocolError:
         return None
-    if not isinstance(data, dict):
-        return None
-    command_id = data.get("command_id")
-    if not isinstance(command_id, str) or not command_id or len(command_id) > 200:
-        return None
-    return command_id, str(data.get("type"))
+    return header.command_id, header.type
 
 
 def _number(args: dict[str, Any], name: str, low: float, high: float, *,

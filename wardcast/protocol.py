@@ -184,6 +184,13 @@ class Command(_Message):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+class CommandHeader(_Message):
+    """Just the id and type of a command, to answer one whose type or args are unknown."""
+
+    command_id: str = Field(min_length=1, max_length=200)
+    type: str = ""
+
+
 class CommandResult(_Message):
     """The agent's answer to a command: done, or why not."""
 
