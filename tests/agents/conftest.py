@@ -8,12 +8,17 @@ import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from agents.decode import decode_command
 from tests.agents.mediaserver import MediaServer, serving
 from tests.support.audio import SPEECH_VI, convert, speech_wav
+from tests.support.mosquitto import Mosquitto
+
+if TYPE_CHECKING:  # scheduler_stub imports this module
+    from tests.agents.scheduler_stub import FakeScheduler
 
 TOKEN = "station-test-token"
 TEXTS = ("Thông báo của phường.", "Mời bà con đi họp tổ dân phố.")
@@ -76,3 +81,16 @@ def media_server(clips: list[Clip]) -> Iterator[MediaServer]:
     server = MediaServer(token=TOKEN, files={c.media_path: c.path.read_bytes() for c in clips})
     with serving(server):
         yield server
+
+
+@pytest.fixture
+def scheduler(mosquitto: Mosquitto, media_server: MediaServer, long_clip: Clip
+              ) -> Iterator[FakeScheduler]:
+    """A fake scheduler with no plan, whose media server also serves the long clip."""
+    from tests.agents.scheduler_stub import FakeScheduler, grant
+
+    grant(mosquitto)
+    media_server.files[long_clip.media_path] = long_clip.path.read_bytes()
+    fake = FakeScheduler(mosquitto, [])
+    yield fake
+    fake.stop()

@@ -6,15 +6,12 @@ import json
 import signal
 import threading
 from array import array
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.agents.conftest import Clip, wav_frames
 from tests.agents.mediaserver import MediaServer
-from tests.agents.scheduler_stub import STATION, FakeScheduler, grant, item, start_agent
+from tests.agents.scheduler_stub import STATION, FakeScheduler, item, start_agent
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
 from wardcast.protocol import (
@@ -26,16 +23,6 @@ from wardcast.protocol import (
     to_wire,
     utcnow,
 )
-
-
-@pytest.fixture
-def scheduler(mosquitto: Mosquitto, media_server: MediaServer, long_clip: Clip
-              ) -> Iterator[FakeScheduler]:
-    grant(mosquitto)
-    media_server.files[long_clip.media_path] = long_clip.path.read_bytes()
-    fake = FakeScheduler(mosquitto, [])
-    yield fake
-    fake.stop()
 
 
 def answer(scheduler: FakeScheduler, command_id: str, agent: Proc, *, count: int = 1,

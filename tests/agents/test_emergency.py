@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.agents.conftest import Clip, wav_frames
 from tests.agents.mediaserver import MediaServer
-from tests.agents.scheduler_stub import FakeScheduler, grant, item, start_agent
+from tests.agents.scheduler_stub import FakeScheduler, item, start_agent
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import wait_for
 from wardcast.protocol import EventType, utcnow
 
 PLAYED = [EventType.ACCEPTED, EventType.DOWNLOADED, EventType.STARTED, EventType.FINISHED]
-
-
-@pytest.fixture
-def scheduler(mosquitto: Mosquitto, media_server: MediaServer, long_clip: Clip
-              ) -> Iterator[FakeScheduler]:
-    grant(mosquitto)
-    media_server.files[long_clip.media_path] = long_clip.path.read_bytes()
-    fake = FakeScheduler(mosquitto, [])
-    yield fake
-    fake.stop()
 
 
 def ms(delta: timedelta) -> float:
