@@ -6,10 +6,12 @@ from scheduler.bulletins.models import Bulletin
 from scheduler.controls.models import StationCommand
 from scheduler.groups.models import StationGroup, group_members
 from scheduler.playbacks.models import Playback, PlaybackEvent
+from scheduler.programmes.models import Programme, ProgrammeItem
 from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable, timetable_stations
 from scheduler.users.models import ApiToken, LoginThrottle, User, UserWard
 
 __all__ = ["ApiToken", "AuditEvent", "Broadcast", "Bulletin", "LoginThrottle", "Playback",
-           "PlaybackEvent", "Station", "StationCommand", "StationGroup", "Timetable", "User",
-           "UserWard", "group_members", "timetable_stations"]
+           "PlaybackEvent", "Programme", "ProgrammeItem", "Station", "StationCommand",
+           "StationGroup", "Timetable", "User", "UserWard", "group_members",
+           "timetable_stations"]

@@ -27,7 +27,9 @@ def feed(station: Station, items: list[AgendaItem]) -> bytes:
         event.add("dtend", item.scheduled_at + timedelta(milliseconds=max(item.duration_ms, 1000)))
         event.add("summary", item.title)
         event.add("categories", [item.priority])
-        event.add("description", f"Bản tin {item.bulletin_id} · ưu tiên {item.priority}"
+        part = (f" · chương trình {item.programme_id}, mục {(item.programme_position or 0) + 1}"
+                if item.programme_id is not None else "")
+        event.add("description", f"Bản tin {item.bulletin_id}{part} · ưu tiên {item.priority}"
                                  + (f" · {item.status}" if item.status else ""))
         calendar.add_component(event)
     return bytes(calendar.to_ical())

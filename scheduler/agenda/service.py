@@ -28,6 +28,8 @@ class AgendaItem:
     timetable_id: int | None
     playback_id: int | None  # None: projected from a timetable, not yet in the ledger
     status: str | None
+    programme_id: int | None = None
+    programme_position: int | None = None  # the item's place in its programme
 
 
 def check_window(start: datetime, end: datetime) -> None:
@@ -53,17 +55,18 @@ def agenda(*, session: Session, station: Station, start: datetime,
                Playback.scheduled_at < end,
                Playback.status != PlaybackStatus.CANCELLED.value)).all()
     items = [AgendaItem(p.scheduled_at, b.id, b.title, b.duration_ms, p.priority,
-                        p.timetable_id, p.id, p.status) for p, b in rows]
+                        p.timetable_id, p.id, p.status, p.programme_id, p.programme_position)
+             for p, b in rows]
     known = {(item.timetable_id, item.scheduled_at) for item in items}
     for timetable in timetables.active(session=session, now=start):
         if station not in timetable.stations:
             continue
-        bulletin = session.get(Bulletin, timetable.bulletin_id)
-        assert bulletin is not None
-        for _station_id, instant in desired(session, timetable, start=start, end=end,
-                                             only=station):
+        wanted = desired(session, timetable, start=start, end=end, only=station)
+        for (_station_id, instant), want in sorted(wanted.items()):
             if instant < end and (timetable.id, instant) not in known:
+                bulletin = session.get(Bulletin, want.bulletin_id)
+                assert bulletin is not None
                 items.append(AgendaItem(instant, bulletin.id, bulletin.title,
                                         bulletin.duration_ms, timetable.priority, timetable.id,
-                                        None, None))
+                                        None, None, want.programme_id, want.position))
     return sorted(items, key=lambda i: (i.scheduled_at, i.playback_id or 0))

@@ -125,3 +125,33 @@ def quiet_hours(*, session: Session, station: Station) -> tuple[time, time] | No
                 return group.quiet_start, group.quiet_end
         level = {g.parent_id for g in groups if g.parent_id is not None}
     return None
+
+
+def quiet_hours_many(*, session: Session, stations: list[Station]
+                     ) -> dict[int, tuple[time, time] | None]:
+    """Return quiet_hours for many stations with a few queries (the planner's whole fleet)."""
+    found: dict[int, tuple[time, time] | None] = {}
+    inherit = [s.id for s in stations if s.quiet_start is None or s.quiet_end is None]
+    direct: dict[int, set[int]] = {}
+    for start in range(0, len(inherit), 500):
+        for group_id, station_id in session.execute(
+                select(group_members.c.group_id, group_members.c.station_id)
+                .where(group_members.c.station_id.in_(inherit[start:start + 500]))):
+            direct.setdefault(station_id, set()).add(group_id)
+    # Groups are few (a city, its wards, some clusters): read them all once.
+    every = {row.id: row for row in session.execute(
+        select(StationGroup.id, StationGroup.parent_id, StationGroup.quiet_start,
+               StationGroup.quiet_end))} if direct else {}
+    for station in stations:
+        if station.quiet_start is not None and station.quiet_end is not None:
+            found[station.id] = (station.quiet_start, station.quiet_end)
+            continue
+        found[station.id] = None
+        level = direct.get(station.id, set())
+        while level and found[station.id] is None:  # nearest level first, then lowest id
+            rows = [every[g] for g in sorted(level) if g in every]
+            found[station.id] = next(((r.quiet_start, r.quiet_end) for r in rows
+                                      if r.quiet_start is not None and r.quiet_end is not None),
+                                     None)
+            level = {r.parent_id for r in rows if r.parent_id is not None}
+    return found

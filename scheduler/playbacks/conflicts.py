@@ -1,7 +1,12 @@
-"""Overlaps on a station: refuse them, or let a higher priority displace a lower one."""
+"""Overlaps on a station: refuse them, let a higher priority displace a lower one, or settle.
+
+The unit is a run: a lone playback, or every item of one programme run (its span runs from
+the first item's start to the last item's end, gaps included).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,73 +16,186 @@ from sqlalchemy.orm import Session
 from scheduler.bulletins.models import Bulletin
 from scheduler.errors import Conflict
 from scheduler.playbacks.models import NOT_STARTED, OPEN, Playback, PlaybackStatus
+from scheduler.programmes import layout
+from scheduler.programmes.models import Programme
+from wardcast.protocol import utcnow
 
 RANK = {"normal": 0, "priority": 1, "emergency": 2}
+# how far around a slot to look for the runs it may overlap: no run is longer than this
+REACH = layout.MAX_RUN
 
 
-@dataclass(frozen=True)
-class Slot:
-    playback_id: int
+@dataclass
+class Unit:
+    """A run on one station: what is refused, displaced or skipped as a whole."""
+
+    key: tuple[object, ...]
     station_id: int
     start: datetime
     end: datetime
     priority: str
     timetable_id: int | None
+    broadcast_id: int | None
     title: str
+    playback_ids: list[int]
+    started: bool
+
+    @property
+    def source(self) -> str:
+        if self.timetable_id is not None:
+            return f"timetable {self.timetable_id}"
+        return f"broadcast {self.broadcast_id}"
+
+    def overlaps(self, other: Unit) -> bool:
+        return other.start < self.end and self.start < other.end
 
 
-def _slots(session: Session, *conditions: object) -> list[Slot]:
+def _units(session: Session, *conditions: object) -> list[Unit]:
     rows = session.execute(
-        select(Playback, Bulletin.duration_ms, Bulletin.title)
+        select(Playback.id, Playback.station_id, Playback.scheduled_at, Playback.priority,
+               Playback.timetable_id, Playback.broadcast_id, Playback.programme_id,
+               Playback.programme_run_at, Playback.status, Bulletin.duration_ms, Bulletin.title)
         .join(Bulletin, Bulletin.id == Playback.bulletin_id)
-        .where(Playback.status.in_(OPEN), *conditions)).all()  # type: ignore[arg-type]
-    return [Slot(p.id, p.station_id, p.scheduled_at,
-                 p.scheduled_at + timedelta(milliseconds=duration), p.priority,
-                 p.timetable_id, title) for p, duration, title in rows]
+        .where(Playback.status.in_(OPEN), *conditions)  # type: ignore[arg-type]
+        .order_by(Playback.scheduled_at, Playback.id)).all()
+    units: dict[tuple[object, ...], Unit] = {}
+    titles: dict[int, str | None] = {}
+    for (pid, station_id, at, priority, timetable_id, broadcast_id, programme_id, run_at,
+         status, duration, title) in rows:
+        end = at + timedelta(milliseconds=duration)
+        playing = status == PlaybackStatus.PLAYING.value
+        key: tuple[object, ...] = (("run", timetable_id, station_id, run_at)
+                                   if run_at is not None else ("one", pid))
+        unit = units.get(key)
+        if unit is None:
+            if programme_id is not None and programme_id not in titles:
+                titles[programme_id] = _programme_title(session, programme_id)
+            name = titles.get(programme_id) if programme_id is not None else None
+            units[key] = Unit(key, station_id, at, end, priority, timetable_id, broadcast_id,
+                              name or title, [pid], playing)
+            continue
+        unit.start, unit.end = min(unit.start, at), max(unit.end, end)
+        unit.playback_ids.append(pid)
+        unit.started |= playing
+    return list(units.values())
 
 
-def overlaps(session: Session, *, timetable_id: int) -> list[tuple[Slot, Slot]]:
-    """Return (new, existing) pairs where the timetable's open slots overlap others."""
-    mine = _slots(session, Playback.timetable_id == timetable_id)
+def _programme_title(session: Session, programme_id: int) -> str | None:
+    programme = session.get(Programme, programme_id)
+    return programme.title if programme is not None else None
+
+
+def _around(session: Session, station_ids: Iterable[int], lo: datetime,
+            hi: datetime) -> list[Unit]:
+    """Return the open runs on these stations near [lo, hi], a few hundred stations a time."""
+    ids = sorted(set(station_ids))
+    found: list[Unit] = []
+    for first in range(0, len(ids), 500):
+        found += _units(session, Playback.station_id.in_(ids[first:first + 500]),
+                        Playback.scheduled_at >= lo - REACH, Playback.scheduled_at < hi + REACH)
+    return found
+
+
+def overlaps(session: Session, *, timetable_id: int) -> list[tuple[Unit, Unit]]:
+    """Return (new, existing) pairs where the timetable's open runs overlap others."""
+    mine = _units(session, Playback.timetable_id == timetable_id)
     if not mine:
         return []
-    stations = {s.station_id for s in mine}
-    lo = min(s.start for s in mine) - timedelta(hours=24)
-    hi = max(s.end for s in mine)
-    others = _slots(session, Playback.station_id.in_(stations), Playback.scheduled_at >= lo,
-                    Playback.scheduled_at < hi,
-                    (Playback.timetable_id != timetable_id) | Playback.timetable_id.is_(None))
-    by_station: dict[int, list[Slot]] = {}
-    for slot in others:
-        by_station.setdefault(slot.station_id, []).append(slot)
+    others = [u for u in _around(session, {u.station_id for u in mine},
+                                 min(u.start for u in mine), max(u.end for u in mine))
+              if u.timetable_id != timetable_id]
+    # by station, keeping their order: comparing every pair was quadratic in the fleet
+    by_station: dict[int, list[Unit]] = {}
+    for old in others:
+        by_station.setdefault(old.station_id, []).append(old)
     return [(new, old) for new in mine for old in by_station.get(new.station_id, [])
-            if old.start < new.end and new.start < old.end]
+            if new.overlaps(old)]
 
 
 def resolve(session: Session, *, timetable_id: int, priority: str, displace: bool) -> int:
     """Refuse overlaps at the same or higher priority; displace lower ones only if asked."""
+    _refuse_self_overlap(session, timetable_id)
     pairs = overlaps(session, timetable_id=timetable_id)
-    blocking = [(n, o) for n, o in pairs if RANK[o.priority] >= RANK[priority]]
+    blocking = [(n, o) for n, o in pairs if RANK[o.priority] >= RANK[priority] or o.started]
     if blocking:
         new, old = blocking[0]
-        raise Conflict(_message(new, old, "trùng với", "overlaps"), field="starts_at",
-                       code="timetable_conflict")
+        raise Conflict(_message(new, old), field="starts_at", code="timetable_conflict")
     if pairs and not displace:
         new, old = pairs[0]
-        raise Conflict(_message(new, old, "trùng với", "overlaps") + " — set displace=true to "
-                       "replace the lower-priority item", field="displace",
-                       code="timetable_conflict")
-    displaced = sorted({old.playback_id for _, old in pairs})
-    if displaced:
-        session.execute(update(Playback)
-                        .where(Playback.id.in_(displaced), Playback.status.in_(NOT_STARTED))
-                        .values(status=PlaybackStatus.SKIPPED.value, reason="preempted"))
+        raise Conflict(_message(new, old) + " — set displace=true to replace the "
+                       "lower-priority item", field="displace", code="timetable_conflict")
+    displaced = sorted({pid for _, old in pairs for pid in old.playback_ids})
+    _skip(session, displaced, reason="preempted")
     return len(displaced)
 
 
-def _message(new: Slot, old: Slot, vi: str, en: str) -> str:
+def _refuse_self_overlap(session: Session, timetable_id: int) -> None:
+    """Refuse a timetable whose runs would overlap each other (a run longer than its rule)."""
+    mine = sorted(_units(session, Playback.timetable_id == timetable_id),
+                  key=lambda u: (u.station_id, u.start))
+    for before, after in zip(mine, mine[1:], strict=False):
+        if before.station_id == after.station_id and before.overlaps(after):
+            raise Conflict(f"Các lượt phát của lịch này chồng lên nhau lúc "
+                           f"{after.start.isoformat(timespec='seconds')} — the timetable's runs "
+                           "overlap each other: the recurrence is shorter than one run",
+                           field="recurrence", code="timetable_conflict")
+
+
+def settle(session: Session, *, created: list[Playback]) -> set[int]:
+    """Skip one of each pair of overlapping runs among newly planned ones; return stations.
+
+    Who keeps the slot: the higher priority; at the same priority the run that was planned
+    first (already in the ledger), then the older timetable, then the earlier run. The other
+    is skipped with reason ``conflict with timetable N (playback M)``.
+    """
+    fresh = {p.id for p in created}
+    every = _around(session, {p.station_id for p in created},
+                    min(p.scheduled_at for p in created), max(p.scheduled_at for p in created))
+    is_new = {u.key: bool(fresh.intersection(u.playback_ids)) for u in every}
+    by_station: dict[int, list[Unit]] = {}
+    for each in every:
+        by_station.setdefault(each.station_id, []).append(each)
+    lost: set[tuple[object, ...]] = set()
+    changed: set[int] = set()
+    for unit in sorted((u for u in every if is_new[u.key]), key=_strength):
+        if unit.key in lost:
+            continue
+        rivals = [o for o in by_station[unit.station_id]
+                  if o.key != unit.key and o.key not in lost and unit.overlaps(o)]
+        winner = next((o for o in rivals if _keeps(o, unit, is_new)), None)
+        losers = [(unit, winner)] if winner is not None else [(o, unit) for o in rivals]
+        for loser, by in losers:
+            lost.add(loser.key)
+            changed.add(loser.station_id)
+            _skip(session, loser.playback_ids,
+                  reason=f"conflict with {by.source} (playback {by.playback_ids[0]})")
+    return changed
+
+
+def _strength(unit: Unit) -> tuple[int, int, datetime]:
+    return -RANK[unit.priority], unit.timetable_id or 0, unit.start
+
+
+def _keeps(rival: Unit, unit: Unit, is_new: dict[tuple[object, ...], bool]) -> bool:
+    """Tell whether rival keeps its slot against the newly planned unit."""
+    if rival.started or RANK[rival.priority] != RANK[unit.priority]:
+        return rival.started or RANK[rival.priority] > RANK[unit.priority]
+    if not is_new[rival.key]:
+        return True
+    return _strength(rival) < _strength(unit)
+
+
+def _skip(session: Session, playback_ids: list[int], *, reason: str) -> None:
+    if playback_ids:
+        session.execute(update(Playback)
+                        .where(Playback.id.in_(playback_ids), Playback.status.in_(NOT_STARTED))
+                        .values(status=PlaybackStatus.SKIPPED.value, reason=reason,
+                                updated_at=utcnow()))
+
+
+def _message(new: Unit, old: Unit) -> str:
     at = old.start.isoformat(timespec="seconds")
     source = f"lịch phát {old.timetable_id}" if old.timetable_id else "phát ngay"
-    return (f"Trạm {new.station_id}: {vi} «{old.title}» ({source}, ưu tiên {old.priority}, "
-            f"lúc {at}) — station {new.station_id} {en} playback {old.playback_id} "
-            f"('{old.title}', timetable {old.timetable_id}, {old.priority}, at {at})")
+    return (f"Trạm {new.station_id}: trùng với «{old.title}» ({source}, ưu tiên {old.priority}, "
+            f"lúc {at}) — station {new.station_id} overlaps playback {old.playback_ids[0]} "
+            f"('{old.title}', {old.source}, {old.priority}, at {at})")

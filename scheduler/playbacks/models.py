@@ -50,6 +50,10 @@ class Playback(Base):
     # a broadcast may still start late, until this instant (an agent that comes online)
     play_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    # A programme's items share (timetable, station, programme_run_at): one run, one unit.
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), index=True)
+    programme_position: Mapped[int | None]
+    programme_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
     scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime())
     priority: Mapped[str] = mapped_column(String(16))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,8 +10,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
+from scheduler.playbacks import conflicts
 from scheduler.playbacks.models import NOT_STARTED, Playback, PlaybackStatus
 from scheduler.playbacks.rules import Rules, within_validity
+from scheduler.programmes import layout
 from scheduler.stations.models import Station
 from scheduler.timetables import recurrence
 from scheduler.timetables import service as timetables
@@ -18,57 +21,101 @@ from scheduler.timetables.models import Timetable
 from wardcast.protocol import utcnow
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """One playback a timetable wants: an item of a run on a station."""
+
+    station_id: int
+    at: datetime
+    bulletin_id: int
+    position: int | None  # the item's place in its programme; None for a lone bulletin
+    run_at: datetime  # when its run starts
+    programme_id: int | None
+
+
+Slots = dict[tuple[int, datetime], Wanted]
+
+
 def plan(*, session: Session, now: datetime, horizon: timedelta,
-         only: list[Timetable] | None = None) -> set[int]:
-    """Create the missing playbacks up to now + horizon; return the stations that changed."""
-    changed: set[int] = set()
+         only: list[Timetable] | None = None, settle: bool = True) -> set[int]:
+    """Create the missing playbacks up to now + horizon; return the stations that changed.
+
+    Runs that were beyond the horizon when their timetable was checked are settled here:
+    where two overlap on a station, one keeps the slot and the other is skipped (`conflict`).
+    """
     end = now + horizon
+    created: list[Playback] = []
     for timetable in only if only is not None else timetables.active(session=session, now=now):
-        changed |= _plan_one(session=session, timetable=timetable, start=now, end=end)
+        created += _plan_one(session=session, timetable=timetable, start=now, end=end)
+    changed = {p.station_id for p in created}
+    if settle and created:
+        changed |= conflicts.settle(session, created=created)
     return changed
 
 
 def desired(session: Session, timetable: Timetable, *, start: datetime, end: datetime,
-            only: Station | None = None) -> set[tuple[int, datetime]]:
-    """Return every (station id, instant) the timetable wants between start and end.
+            only: Station | None = None) -> Slots:
+    """Return every item the timetable wants from runs starting between start and end.
 
-    Occurrences outside the bulletin's broadcast dates, and (but for emergencies) inside a
-    station's quiet hours, are not wanted.
+    A run outside the broadcast dates, or (but for emergencies) touching a station's quiet
+    hours anywhere in its span, is not wanted: a programme's run is one unit.
     """
-    wanted: set[tuple[int, datetime]] = set()
+    laid = layout.for_timetable(session, timetable)
+    length = layout.span(laid)
     targets = [only] if only is not None else list(timetable.stations)
-    rules = Rules.load(session, timetable, targets)
+    rules = Rules.load(session, timetable, targets,
+                       bulletin_ids=sorted({p.bulletin_id for p in laid}))
+    wanted: Slots = {}
     for station in targets:
         zone = ZoneInfo(station.timezone)
         wall = recurrence.local_start(starts_at=timetable.starts_at,
                                       starts_at_local=timetable.starts_at_local,
                                       floating=timetable.floating, zone=zone)
-        wanted |= {(station.id, instant) for instant in recurrence.occurrences(
-            wall_start=wall, rule_text=timetable.recurrence, zone=zone, window_start=start,
-            window_end=end, until=timetable.until) if rules.allows(station, instant)}
+        for run_at in recurrence.occurrences(
+                wall_start=wall, rule_text=timetable.recurrence, zone=zone, window_start=start,
+                window_end=end, until=timetable.until):
+            if not rules.allows(station, run_at, length):
+                continue
+            for part in laid:
+                at = run_at + part.offset
+                wanted[(station.id, at)] = Wanted(station.id, at, part.bulletin_id,
+                                                  part.position, run_at, timetable.programme_id)
     return wanted
 
 
 def replan(*, session: Session, timetable: Timetable, now: datetime, horizon: timedelta,
-           reason: str = "timetable changed") -> set[int]:
+           reason: str = "timetable changed", settle: bool = False) -> set[int]:
     """After an edit: cancel future slots it no longer wants, update kept ones, add new ones."""
-    wanted = desired(session, timetable, start=now, end=now + horizon)
+    length = layout.span(layout.for_timetable(session, timetable))
+    # runs already under way count too, so that their remaining items are kept
+    wanted = desired(session, timetable, start=now - length, end=now + horizon)
     changed: set[int] = set()
     future = session.scalars(select(Playback).where(
         Playback.timetable_id == timetable.id, Playback.status.in_(NOT_STARTED),
         Playback.scheduled_at > now))
     for playback in future:
         changed.add(playback.station_id)
-        if (playback.station_id, playback.scheduled_at) in wanted:
-            playback.bulletin_id = timetable.bulletin_id
-            playback.priority = timetable.priority
+        want = wanted.get((playback.station_id, playback.scheduled_at))
+        if want is not None:
+            _fill(playback, want, priority=timetable.priority)
         else:
             playback.status = PlaybackStatus.CANCELLED.value
             playback.reason = reason
         playback.updated_at = now
     session.flush()
-    return changed | _plan_one(session=session, timetable=timetable, start=now,
-                               end=now + horizon)
+    created = _plan_one(session=session, timetable=timetable, start=now, end=now + horizon)
+    changed |= {p.station_id for p in created}
+    if settle and created:
+        changed |= conflicts.settle(session, created=created)
+    return changed
+
+
+def _fill(playback: Playback, want: Wanted, *, priority: str) -> None:
+    playback.bulletin_id = want.bulletin_id
+    playback.priority = priority
+    playback.programme_id = want.programme_id
+    playback.programme_position = want.position
+    playback.programme_run_at = want.run_at if want.programme_id is not None else None
 
 
 def replan_station(*, session: Session, station_id: int, now: datetime,
@@ -78,7 +125,8 @@ def replan_station(*, session: Session, station_id: int, now: datetime,
     for timetable in timetables.active(session=session, now=now):
         if any(s.id == station_id for s in timetable.stations):
             changed |= replan(session=session, timetable=timetable, now=now, horizon=horizon,
-                              reason="station settings changed (quiet hours or time zone)")
+                              reason="station settings changed (quiet hours or time zone)",
+                              settle=True)
     return changed
 
 
@@ -101,20 +149,23 @@ def expire_bulletin(*, session: Session, bulletin_id: int, now: datetime) -> set
 
 
 def _plan_one(*, session: Session, timetable: Timetable, start: datetime,
-              end: datetime) -> set[int]:
-    existing = set(session.execute(
+              end: datetime) -> list[Playback]:
+    existing = {(station_id, at) for station_id, at in session.execute(
         select(Playback.station_id, Playback.scheduled_at)
         .where(Playback.timetable_id == timetable.id, Playback.scheduled_at >= start,
-               Playback.status != PlaybackStatus.CANCELLED.value)).all())
+               Playback.status != PlaybackStatus.CANCELLED.value))}
     stamp = utcnow()
-    missing = sorted(desired(session, timetable, start=start, end=end) - existing)
-    for station_id, instant in missing:
-        session.add(Playback(
-            timetable_id=timetable.id, station_id=station_id, bulletin_id=timetable.bulletin_id,
-            scheduled_at=instant, priority=timetable.priority,
-            status=PlaybackStatus.PLANNED.value, created_at=stamp, updated_at=stamp))
+    wanted = desired(session, timetable, start=start, end=end)
+    created: list[Playback] = []
+    for key in sorted(set(wanted) - existing):
+        playback = Playback(timetable_id=timetable.id, station_id=key[0], scheduled_at=key[1],
+                            status=PlaybackStatus.PLANNED.value, created_at=stamp,
+                            updated_at=stamp)
+        _fill(playback, wanted[key], priority=timetable.priority)
+        session.add(playback)
+        created.append(playback)
     session.flush()
-    return {station_id for station_id, _ in missing}
+    return created
 
 
 def cancel_timetable(*, session: Session, timetable_id: int, now: datetime) -> set[int]:

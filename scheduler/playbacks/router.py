@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from scheduler.deps import SessionDep, UserDep
 from scheduler.errors import InvalidInput
+from scheduler.groups import service as groups
 from scheduler.ids import IdPath, IdQuery, Offset
 from scheduler.playbacks import service
 from scheduler.playbacks.models import PlaybackStatus
@@ -26,19 +27,24 @@ router = APIRouter(prefix="/playbacks", tags=["playbacks"])
 @router.get("", response_model=PlaybackList, responses={
     200: {"content": {"text/csv": {}}, "description": "the log; CSV with ?format=csv"}})
 def listing(session: SessionDep, user: UserDep, station_id: IdQuery = None,
-            bulletin_id: IdQuery = None, status: PlaybackStatus | None = None,
+            bulletin_id: IdQuery = None, group_id: IdQuery = None,
+            programme_id: IdQuery = None,
+            status: PlaybackStatus | None = None,
             start: Annotated[datetime | None, Query(alias="from")] = None,
             end: Annotated[datetime | None, Query(alias="to")] = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Offset = 0,
             format: Literal["json", "csv"] = "json") -> PlaybackList | StreamingResponse:
-    """List playbacks by slot; `?format=csv` downloads every matching row."""
+    """List playbacks by slot (of a group's stations too); `?format=csv` gives every row."""
     for name, value in (("from", start), ("to", end)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"Thời điểm {name} cần múi giờ — {name} needs a UTC offset or Z",
                                field=name)
+    members = (tuple(groups.station_ids(session=session, group_ids=[group_id],
+                                        field="group_id")) if group_id else None)
     filters = service.PlaybackFilter(station_id=station_id, bulletin_id=bulletin_id,
-                                     status=status, start=start, end=end, wards=user.wards)
+                                     status=status, start=start, end=end, wards=user.wards,
+                                     station_ids=members, programme_id=programme_id)
     if format == "csv":
         rows = list(service.csv_rows(session=session, filters=filters))
         return StreamingResponse(iter(rows), media_type="text/csv; charset=utf-8",

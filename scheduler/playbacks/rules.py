@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
@@ -29,9 +30,23 @@ def within_validity(day: date, valid_from: date | None, valid_until: date | None
                                                           or day <= valid_until)
 
 
+def span_in_quiet_hours(local: datetime, length: timedelta, quiet: tuple[time, time]) -> bool:
+    """Tell whether [local, local + length) touches quiet hours (a naive wall-clock span)."""
+    if in_quiet_hours(local.time(), quiet):
+        return True
+    end = local + length
+    day = local.date()
+    while day <= end.date():
+        begins = datetime.combine(day, quiet[0])
+        if local < begins < end:
+            return True
+        day += timedelta(days=1)
+    return False
+
+
 @dataclass(frozen=True)
 class Rules:
-    """The rules one timetable's occurrences must pass, per station."""
+    """The rules one timetable's runs must pass, per station."""
 
     valid_from: date | None
     valid_until: date | None
@@ -39,25 +54,31 @@ class Rules:
     quiet: dict[int, tuple[time, time] | None]
 
     @classmethod
-    def load(cls, session: Session, timetable: Timetable, stations: list[Station]) -> Rules:
-        bulletin = session.get(Bulletin, timetable.bulletin_id)
-        assert bulletin is not None
-        return cls(valid_from=bulletin.valid_from, valid_until=bulletin.valid_until,
+    def load(cls, session: Session, timetable: Timetable, stations: list[Station], *,
+             bulletin_ids: list[int]) -> Rules:
+        """Load the rules; a programme's run must be inside every item's broadcast dates."""
+        dates = session.execute(select(Bulletin.valid_from, Bulletin.valid_until)
+                                .where(Bulletin.id.in_(bulletin_ids))).all()
+        starts = [d[0] for d in dates if d[0] is not None]
+        ends = [d[1] for d in dates if d[1] is not None]
+        return cls(valid_from=max(starts, default=None), valid_until=min(ends, default=None),
                    emergency=timetable.priority == Priority.EMERGENCY.value,
-                   quiet={s.id: groups.quiet_hours(session=session, station=s)
-                          for s in stations})
+                   quiet=groups.quiet_hours_many(session=session, stations=stations))
 
-    def allows(self, station: Station, instant: datetime) -> bool:
-        return self.refusal(station, instant) is None
+    def allows(self, station: Station, instant: datetime,
+               length: timedelta = timedelta(0)) -> bool:
+        return self.refusal(station, instant, length) is None
 
-    def refusal(self, station: Station, instant: datetime) -> str | None:
-        """Say why an occurrence may not be planned, or None if it may."""
+    def refusal(self, station: Station, instant: datetime,
+                length: timedelta = timedelta(0)) -> str | None:
+        """Say why a run from instant lasting length may not be planned, or None if it may."""
         local = instant.astimezone(ZoneInfo(station.timezone))
         if not within_validity(local.date(), self.valid_from, self.valid_until):
             return (f"ngày {local.date()} nằm ngoài thời hạn phát của bản tin — "
                     f"{local.date()} is outside the bulletin's broadcast dates")
         quiet = self.quiet.get(station.id)
-        if not self.emergency and quiet is not None and in_quiet_hours(local.time(), quiet):
+        if (not self.emergency and quiet is not None
+                and span_in_quiet_hours(local.replace(tzinfo=None), length, quiet)):
             return (f"{local:%H:%M} nằm trong giờ im lặng {quiet[0]:%H:%M}–{quiet[1]:%H:%M} "
                     f"của trạm {station.id} — inside the station's quiet hours")
         return None

@@ -25,6 +25,10 @@ class PlaybackRead(BaseModel):
     position_ms: int | None
     clock_offset_ms: int | None
     reason: str | None
+    # a programme's items share programme_id and programme_run_at (with timetable and station)
+    programme_id: int | None = None
+    programme_position: int | None = None
+    programme_run_at: datetime | None = None
 
 
 class PlaybackList(BaseModel):

@@ -29,6 +29,8 @@ class PlaybackFilter:
     start: datetime | None = None
     end: datetime | None = None
     wards: frozenset[str] | None = None  # a ward-limited user sees only these
+    station_ids: tuple[int, ...] | None = None  # e.g. the stations of a group
+    programme_id: int | None = None
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         if self.wards is not None:
@@ -36,8 +38,12 @@ class PlaybackFilter:
                 select(Station.id).where(Station.ward.in_(sorted(self.wards)))))
         if self.station_id is not None:
             query = query.where(Playback.station_id == self.station_id)
+        if self.station_ids is not None:
+            query = query.where(Playback.station_id.in_(self.station_ids))
         if self.bulletin_id is not None:
             query = query.where(Playback.bulletin_id == self.bulletin_id)
+        if self.programme_id is not None:
+            query = query.where(Playback.programme_id == self.programme_id)
         if self.status is not None:
             query = query.where(Playback.status == self.status.value)
         if self.start is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scheduler.db import Base, UtcDateTime
@@ -15,6 +15,16 @@ timetable_stations = Table(
     Base.metadata,
     Column("timetable_id", ForeignKey("timetables.id", ondelete="CASCADE"), primary_key=True),
     Column("station_id", ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True),
+    # direct: named in station_ids; otherwise a member of one of the timetable's groups,
+    # which leaves the timetable when it leaves the group
+    Column("direct", Boolean, nullable=False, server_default=true()),
+)
+
+timetable_groups = Table(
+    "timetable_groups",
+    Base.metadata,
+    Column("timetable_id", ForeignKey("timetables.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("station_groups.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
@@ -22,7 +32,9 @@ class Timetable(Base):
     __tablename__ = "timetables"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    # exactly one of the two: a single bulletin, or a programme of several
+    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), index=True)
     # The start as an instant; `floating` means it was given without an offset and is a wall
     # time in each station's own zone (`starts_at_local`).
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -35,4 +47,7 @@ class Timetable(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
-    stations: Mapped[list[Station]] = relationship(secondary=timetable_stations, lazy="selectin")
+    # every station it plays on (written by timetables.service.set_targets)
+    stations: Mapped[list[Station]] = relationship(secondary=timetable_stations,
+                                                   lazy="selectin", viewonly=True,
+                                                   order_by=Station.id)

@@ -13,7 +13,7 @@ from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import conflicts, planner
 from scheduler.playbacks.models import Playback
-from scheduler.timetables import service
+from scheduler.timetables import service, targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import (
     TimetableCreate,
@@ -29,8 +29,10 @@ router = APIRouter(prefix="/timetables", tags=["timetables"])
 def _read(session: Session, timetable: Timetable) -> TimetableRead:
     planned = session.scalar(select(func.count()).where(Playback.timetable_id == timetable.id))
     return TimetableRead(
-        id=timetable.id, bulletin_id=timetable.bulletin_id,
-        station_ids=[s.id for s in timetable.stations], starts_at=timetable.starts_at,
+        id=timetable.id, bulletin_id=timetable.bulletin_id, programme_id=timetable.programme_id,
+        station_ids=[s.id for s in timetable.stations],
+        group_ids=targets.group_ids(session=session, timetable=timetable),
+        starts_at=timetable.starts_at,
         floating=timetable.floating, recurrence=timetable.recurrence, until=timetable.until,
         priority=timetable.priority, created_at=timetable.created_at,
         deleted_at=timetable.deleted_at, planned=planned or 0)
@@ -43,7 +45,7 @@ def create(body: TimetableCreate, request: Request, session: SessionDep, runtime
     timetable = service.create(session=session, data=body, by=user,
                                default_zone=runtime.settings.timezone)
     changed = planner.plan(session=session, now=utcnow(), horizon=runtime.horizon,
-                           only=[timetable])
+                           only=[timetable], settle=False)  # overlaps are refused instead
     conflicts.resolve(session, timetable_id=timetable.id, priority=timetable.priority,
                       displace=body.displace)
     audit.record(session=session, actor=actor(request, user), action="timetable.create",

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from scheduler.bulletins import service as bulletins
 from scheduler.errors import InvalidInput, NotFound
-from scheduler.groups import service as groups
+from scheduler.programmes import service as programmes
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
-from scheduler.timetables import recurrence
+from scheduler.timetables import recurrence, targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import TimetableCreate, TimetableUpdate
 from scheduler.users.models import User
@@ -26,16 +26,13 @@ class TimetableNotFound(NotFound):
 
 def create(*, session: Session, data: TimetableCreate, by: User, default_zone: str) -> Timetable:
     """Validate and store a timetable (its playbacks are planned by the caller)."""
-    if data.group_ids:
-        members = groups.station_ids(session=session, group_ids=data.group_ids)
-        data = data.model_copy(update={"station_ids": [*data.station_ids, *members]})
-    if not data.station_ids:
-        raise InvalidInput("Cần chọn ít nhất một trạm hoặc nhóm trạm — give station_ids or "
-                           "group_ids with at least one station", field="station_ids")
     timetable = Timetable(created_at=utcnow(), created_by_id=by.id)
-    _apply(session=session, timetable=timetable, data=data, default_zone=default_zone, user=by)
+    chosen = _apply(session=session, timetable=timetable, data=data, default_zone=default_zone,
+                    user=by)
     session.add(timetable)
     session.flush()
+    targets.write(session=session, timetable=timetable, targets=chosen,
+                  direct=data.station_ids, group_ids=data.group_ids)
     if timetable.recurrence is None:
         _check_one_off_allowed(session, timetable)
     return timetable
@@ -44,14 +41,18 @@ def create(*, session: Session, data: TimetableCreate, by: User, default_zone: s
 def _check_one_off_allowed(session: Session, timetable: Timetable) -> None:
     """A single broadcast that could never be planned is refused, with the reason."""
     from scheduler.playbacks.rules import Rules
+    from scheduler.programmes import layout
 
-    rules = Rules.load(session, timetable, list(timetable.stations))
+    laid = layout.for_timetable(session, timetable)
+    rules = Rules.load(session, timetable, list(timetable.stations),
+                       bulletin_ids=sorted({p.bulletin_id for p in laid}))
     for station in timetable.stations:
         wall = recurrence.local_start(starts_at=timetable.starts_at,
                                       starts_at_local=timetable.starts_at_local,
                                       floating=timetable.floating,
                                       zone=ZoneInfo(station.timezone))
-        why = rules.refusal(station, recurrence.to_utc(wall, ZoneInfo(station.timezone)))
+        why = rules.refusal(station, recurrence.to_utc(wall, ZoneInfo(station.timezone)),
+                            layout.span(laid))
         if why:
             raise InvalidInput(f"Không thể phát: {why}", field="starts_at")
 
@@ -61,17 +62,23 @@ def update(*, session: Session, timetable_id: int, change: TimetableUpdate,
     """Change a timetable (the caller re-plans its future playbacks)."""
     timetable = get(session=session, timetable_id=timetable_id, user=by)
     given = change.model_fields_set
+    bulletin_id, programme_id = timetable.bulletin_id, timetable.programme_id
+    if change.bulletin_id is not None or change.programme_id is not None:
+        bulletin_id, programme_id = change.bulletin_id, change.programme_id
     merged = TimetableCreate(
-        bulletin_id=change.bulletin_id if "bulletin_id" in given and change.bulletin_id
-        else timetable.bulletin_id,
-        station_ids=change.station_ids if change.station_ids else
-        [s.id for s in timetable.stations],
+        bulletin_id=bulletin_id, programme_id=programme_id,
+        station_ids=change.station_ids if change.station_ids is not None else
+        targets.direct_ids(session=session, timetable=timetable),
+        group_ids=change.group_ids if change.group_ids is not None else
+        targets.group_ids(session=session, timetable=timetable),
         starts_at=change.starts_at if change.starts_at else _given_start(timetable),
         recurrence=change.recurrence if "recurrence" in given else timetable.recurrence,
         until=change.until if "until" in given else timetable.until,
         priority=change.priority or timetable.priority)
-    _apply(session=session, timetable=timetable, data=merged, default_zone=default_zone,
-           check_past="starts_at" in given, user=by)
+    chosen = _apply(session=session, timetable=timetable, data=merged,
+                    default_zone=default_zone, check_past="starts_at" in given, user=by)
+    targets.write(session=session, timetable=timetable, targets=chosen,
+                  direct=merged.station_ids, group_ids=merged.group_ids)
     session.flush()
     return timetable
 
@@ -83,10 +90,15 @@ def _given_start(timetable: Timetable) -> datetime:
 
 
 def _apply(*, session: Session, timetable: Timetable, data: TimetableCreate,
-           default_zone: str, user: User, check_past: bool = True) -> None:
-    bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
-    targets = stations.get_many(session=session, station_ids=data.station_ids,
-                                field="station_ids", user=user)
+           default_zone: str, user: User, check_past: bool = True) -> list[Station]:
+    """Check and set a timetable's fields; return the stations it is to play on."""
+    if data.programme_id is not None:
+        programmes.get_schedulable(session=session, programme_id=data.programme_id)
+    else:
+        assert data.bulletin_id is not None  # the schema asks for exactly one
+        bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
+    chosen = targets.resolve(session=session, station_ids=data.station_ids,
+                             group_ids=data.group_ids, user=user)
     floating = data.starts_at.tzinfo is None
     wall = data.starts_at.replace(tzinfo=None)
     starts_at = (recurrence.to_utc(wall, ZoneInfo(default_zone)) if floating
@@ -95,18 +107,19 @@ def _apply(*, session: Session, timetable: Timetable, data: TimetableCreate,
     if data.recurrence is not None:
         recurrence.parse_rule(data.recurrence, dtstart=wall)
     elif check_past:
-        _check_future(targets, wall=wall, starts_at=starts_at, floating=floating)
+        _check_future(chosen, wall=wall, starts_at=starts_at, floating=floating)
     if until is not None and until < starts_at:
         raise InvalidInput("Ngày kết thúc trước ngày bắt đầu — until is before starts_at",
                            field="until")
     timetable.bulletin_id = data.bulletin_id
+    timetable.programme_id = data.programme_id
     timetable.starts_at = starts_at
     timetable.starts_at_local = wall.isoformat()
     timetable.floating = floating
     timetable.recurrence = data.recurrence.strip() if data.recurrence else None
     timetable.until = until
     timetable.priority = data.priority.value
-    timetable.stations = targets
+    return chosen
 
 
 def _until(value: datetime | None, default_zone: str) -> datetime | None:

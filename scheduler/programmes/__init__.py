@@ -1,0 +1,1 @@
+"""Programmes: an ordered list of bulletins with gaps, scheduled and logged as one unit."""
