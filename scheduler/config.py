@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     watchdog_interval_s: float = Field(default=2.0, gt=0)
     planner_interval_s: float = Field(default=300.0, gt=0)
     log_level: str = "INFO"
+    # Past one machine (docs/scaling.md): each replica names itself (its MQTT client id is
+    # derived from it); on PostgreSQL the replicas elect one planner every few seconds.
+    replica_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    leader_check_interval_s: float = Field(default=2.0, gt=0, le=60)
+    # Consume agent messages through `$share/wardcast/...` so each lands on one replica only.
+    shared_subscriptions: bool = False
+    # Media in an S3-compatible store (s3://bucket/optional/prefix) instead of the data dir;
+    # credentials come the usual AWS way (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...).
+    media_url: str | None = None
+    s3_endpoint_url: str | None = None  # MinIO, Ceph, Garage...; None: AWS itself
+    s3_region: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -57,6 +68,13 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {value!r}")
+        return value
+
+    @field_validator("media_url")
+    @classmethod
+    def _media_url(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme != "s3" or not urlsplit(value).netloc):
+            raise ValueError(f"expected s3://bucket or s3://bucket/prefix, got {value!r}")
         return value
 
     @property

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from scheduler.leader import Leadership
 from scheduler.playbacks import ledger
 from scheduler.runtime import Runtime
 from wardcast.protocol import utcnow
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 
 def roll_horizon(runtime: Runtime) -> None:
     """Plan every active timetable up to the horizon and send the plans that changed."""
+    if not runtime.is_leader:
+        return
     changed = runtime.plan_and_push()
     if changed:
         log.info("planned new playbacks for %d station(s)", len(changed))
@@ -29,7 +32,9 @@ def watchdog(runtime: Runtime) -> None:
     """
     settings = runtime.settings
     dispatcher = runtime.dispatcher
-    if dispatcher is None or dispatcher.link.connected_for() < settings.missed_grace_s:
+    if not runtime.is_leader or dispatcher is None:
+        return
+    if dispatcher.link.connected_for() < settings.missed_grace_s:
         return
     if dispatcher.inbox.qsize():
         return
@@ -41,15 +46,51 @@ def watchdog(runtime: Runtime) -> None:
         log.info("watchdog marked %d playback(s) missed", moved)
 
 
+SINGLETON_JOBS = ("roll_horizon", "watchdog")
+
+
 def start_jobs(runtime: Runtime) -> BackgroundScheduler:
-    """Start the scheduler with both jobs; a late run is coalesced, never skipped or doubled."""
+    """Start the scheduler; the planner and the watchdog run only while this replica leads.
+
+    A late run is coalesced, never skipped or doubled.
+    """
     settings = runtime.settings
+    # Three jobs every few seconds would fill the log with "Running job"; failures still show.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     scheduler = BackgroundScheduler(
         timezone="UTC",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
-    scheduler.add_job(roll_horizon, "interval", args=[runtime], id="roll_horizon",
-                      seconds=settings.planner_interval_s, next_run_time=utcnow())
-    scheduler.add_job(watchdog, "interval", args=[runtime], id="watchdog",
-                      seconds=settings.watchdog_interval_s)
+    leadership = Leadership(url=settings.sqlalchemy_url, replica=settings.replica_id or "main",
+                            on_change=lambda leader: _lead(scheduler, runtime, leader))
+    runtime.leadership = leadership
+    scheduler.add_job(leadership.tick, "interval", id="leadership",
+                      seconds=settings.leader_check_interval_s, next_run_time=utcnow())
     scheduler.start()
     return scheduler
+
+
+def stop_jobs(runtime: Runtime, scheduler: BackgroundScheduler) -> None:
+    """Stop the jobs, then give up the planner lock so another replica takes over at once."""
+    scheduler.shutdown(wait=False)
+    if runtime.leadership is not None:
+        runtime.leadership.release()
+
+
+def _lead(scheduler: BackgroundScheduler, runtime: Runtime, leader: bool) -> None:
+    """Add the singleton jobs on election; remove them on stepping down."""
+    settings = runtime.settings
+    if not leader:
+        for job_id in SINGLETON_JOBS:
+            if scheduler.get_job(job_id):
+                scheduler.remove_job(job_id)
+        return
+    now = utcnow()
+    scheduler.add_job(roll_horizon, "interval", args=[runtime], id="roll_horizon",
+                      seconds=settings.planner_interval_s, next_run_time=now,
+                      replace_existing=True)
+    # A new leader first waits one grace: reports in flight at a replica that just died are
+    # re-sent by their agents, and must land before their slots can be declared missed.
+    scheduler.add_job(watchdog, "interval", args=[runtime], id="watchdog",
+                      seconds=settings.watchdog_interval_s,
+                      next_run_time=now + timedelta(seconds=settings.missed_grace_s),
+                      replace_existing=True)

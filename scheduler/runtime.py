@@ -10,6 +10,7 @@ from scheduler.bulletins.storage import MediaStore
 from scheduler.config import Settings
 from scheduler.db import Database
 from scheduler.dispatch.dispatcher import Dispatcher
+from scheduler.leader import Leadership
 from scheduler.playbacks import planner
 from scheduler.timetables.models import Timetable
 from wardcast.protocol import utcnow
@@ -23,6 +24,12 @@ class Runtime:
     dispatcher: Dispatcher | None = None
     accounts: StationAccounts | None = None
     broker_running: bool = field(default=False)
+    leadership: Leadership | None = None  # set by jobs.start_jobs
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this replica runs the planner and the watchdog (docs/scaling.md)."""
+        return self.leadership is not None and self.leadership.is_leader
 
     @property
     def horizon(self) -> timedelta:

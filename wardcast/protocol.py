@@ -57,6 +57,19 @@ def scheduler_subscriptions() -> list[str]:
     return [f"{TOPIC_ROOT}/+/{channel.value}" for channel in AGENT_PUBLISHES]
 
 
+SHARE_GROUP = "wardcast"
+
+
+def scheduler_client_id(replica_id: str | None = None) -> str:
+    """Return the scheduler's MQTT client id; each replica needs its own."""
+    return f"{SCHEDULER_CLIENT_ID}-{replica_id}" if replica_id else SCHEDULER_CLIENT_ID
+
+
+def shared_subscription(topic_filter: str, group: str = SHARE_GROUP) -> str:
+    """Return the shared form of a filter: the broker hands each message to one member."""
+    return f"$share/{group}/{topic_filter}"
+
+
 def parse_station_topic(topic: str) -> tuple[str, Channel] | None:
     """Split a station topic into (station id, channel), or None when it is not one."""
     prefix = TOPIC_ROOT + "/"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
 from scheduler.audit import service as audit
-from scheduler.bulletins import service, upload
+from scheduler.bulletins import service, serving, upload
 from scheduler.bulletins.schemas import BulletinList, BulletinRead, BulletinUpdate, RejectBody
 from scheduler.deps import (
     ApproverDep,
@@ -69,17 +68,11 @@ AUDIO: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/{bulletin_id}/audio", response_class=FileResponse, responses=AUDIO)
-def audio(bulletin_id: IdPath, session: SessionDep, runtime: RuntimeDep,
-          _user: UserDep) -> FileResponse:
+def audio(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+          _user: UserDep) -> Response:
     """The normalised distribution audio (Ogg Opus), with Range and ETag."""
     bulletin = service.get(session=session, bulletin_id=bulletin_id)
-    return opus_file(runtime.store.dist_path(bulletin.sha256), bulletin.sha256)
-
-
-def opus_file(path: Path, sha256: str) -> FileResponse:
-    """Serve a distribution file with its sha256 as the ETag."""
-    return FileResponse(path, media_type="audio/ogg", headers={"ETag": f'"{sha256}"',
-                                                               "Cache-Control": "private"})
+    return serving.distribution(store=runtime.store, sha256=bulletin.sha256, request=request)
 
 
 @router.patch("/{bulletin_id}")

@@ -1,20 +1,38 @@
-"""Where bulletin audio lives on disk: content-addressed, never named by the user."""
+"""Where bulletin audio lives: content-addressed, never named by the user.
+
+On disk by default. With an S3 bucket (docs/scaling.md) the disk is only scratch space: a
+processed bulletin's files go to the bucket, and every replica serves them from there.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from pathlib import Path
 
+from scheduler.bulletins.s3 import MediaStoreDown, S3Media
+from scheduler.config import Settings
+from scheduler.errors import DomainError
+
+log = logging.getLogger(__name__)
+
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 DIST_SUFFIX = ".opus"
+DIST_TYPE = "audio/ogg"
+
+
+class MediaStoreUnavailable(DomainError):
+    status_code = 503
+    code = "media_unavailable"
 
 
 class MediaStore:
     """The media directory: distribution files, originals, and upload scratch space."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, remote: S3Media | None = None) -> None:
         self.root = root
+        self.remote = remote
         self.dist = root / "dist"
         self.originals = root / "originals"
         self.incoming = root / "incoming"
@@ -33,6 +51,36 @@ class MediaStore:
         if not SHA256_RE.match(sha256):
             raise ValueError("not a sha256")
         return self.originals / sha256
+
+    def dist_key(self, sha256: str) -> str:
+        """The bucket key of a distribution file (remote stores only)."""
+        assert self.remote is not None
+        return self.remote.key("dist", self.dist_path(sha256).name)
+
+    def keep(self, *, sha256: str, original_sha256: str) -> None:
+        """Move a newly processed bulletin's files to the bucket; on disk they stay put."""
+        if self.remote is None:
+            return
+        dist, original = self.dist_path(sha256), self.original_path(original_sha256)
+        try:
+            self.remote.put(dist, key=self.dist_key(sha256), content_type=DIST_TYPE)
+            self.remote.put(original, key=self.remote.key("originals", original.name),
+                            content_type="application/octet-stream")
+        except MediaStoreDown as exc:
+            log.error("%s", exc)
+            raise MediaStoreUnavailable("Không lưu được tệp âm thanh vào kho, vui lòng thử lại "
+                                        "— the media store is unavailable") from exc
+        dist.unlink(missing_ok=True)  # the bucket is the copy every replica reads
+        original.unlink(missing_ok=True)
+
+
+def open_store(settings: Settings) -> MediaStore:
+    """The store the settings ask for: the data dir, or a bucket with the data dir as scratch."""
+    remote = None
+    if settings.media_url:
+        remote = S3Media(settings.media_url, endpoint_url=settings.s3_endpoint_url,
+                         region=settings.s3_region)
+    return MediaStore(settings.media_dir, remote=remote).ensure()
 
 
 def display_name(raw: str | None) -> str:

@@ -39,6 +39,11 @@ class BrokerLogin:
     # With tls: the CA that signed the broker's certificate (None: WARDCAST_MQTT_CA_FILE,
     # else the system's trust store). Chain and host name are always verified.
     ca_file: Path | None = None
+    # One per replica (wardcast.protocol.scheduler_client_id): the broker drops the older of
+    # two connections that share a client id.
+    client_id: str = protocol.SCHEDULER_CLIENT_ID
+    # Several replicas: agent messages come through `$share/...` so each lands once.
+    shared: bool = False
 
 
 class SchedulerLink:
@@ -47,10 +52,16 @@ class SchedulerLink:
     def __init__(self, login: BrokerLogin, inbox: queue.Queue[Any], *,
                  extra_subscriptions: list[str] | None = None) -> None:
         self.inbox = inbox
-        self.topics = [*protocol.scheduler_subscriptions(), *(extra_subscriptions or [])]
+        agent_topics = protocol.scheduler_subscriptions()
+        if login.shared:
+            agent_topics = [protocol.shared_subscription(t) for t in agent_topics]
+        self.topics = [*agent_topics, *(extra_subscriptions or [])]
+        # A shared member keeps no session: Mosquitto goes on handing a share of the messages
+        # to an offline persistent member, so a dead replica would hold them until it came
+        # back. Unacknowledged events are re-sent by the agents (docs/scaling.md).
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=protocol.SCHEDULER_CLIENT_ID,
-            clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+            CallbackAPIVersion.VERSION2, client_id=login.client_id,
+            clean_session=login.shared, protocol=mqtt.MQTTv311, manual_ack=True)
         if login.username:
             self.client.username_pw_set(login.username, login.password)
         if login.tls:
