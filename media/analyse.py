@@ -28,19 +28,25 @@ class Analysis:
     mono: Measured | None
 
 
-def analyse_argv(source: Path, *, chain: str, limit_s: float) -> list[str]:
-    """Return the argv measuring the source as is, and through chain with its true peak."""
-    graph = (f"[0:a:0]asplit=2[s][m];[s]{ebur128_filter('source', peak=False)}[so];"
-             f"[m]{chain},{ebur128_filter('mono', peak=True)}[mo]")
+def analyse_argv(source: Path, *, chain: str, limit_s: float,
+                 as_is: bool = True) -> list[str]:
+    """Return the argv measuring the source through chain with its true peak (and as is)."""
+    mono = f"{chain},{ebur128_filter('mono', peak=True)}[mo]"
+    graph = (f"[0:a:0]asplit=2[s][m];[s]{ebur128_filter('source', peak=False)}[so];[m]{mono}"
+             if as_is else f"[0:a:0]{mono}")
+    maps = ["-map", "[so]", "-map", "[mo]"] if as_is else ["-map", "[mo]"]
     # -t bounds the work on a file whose header understates its length.
     return [*FFMPEG, "-loglevel", "level+info", "-t", f"{limit_s:.3f}", *input_args(source),
-            "-filter_complex", graph, "-map", "[so]", "-map", "[mo]",
-            "-f", "null", "-progress", "pipe:1", "-"]
+            "-filter_complex", graph, *maps, "-f", "null", "-progress", "pipe:1", "-"]
 
 
-def analyse(source: Path, *, chain: str, limit_s: float, deadline: Deadline) -> Analysis:
-    """Decode the source once and report decode errors, decoded length and loudness."""
-    argv = analyse_argv(source, chain=chain, limit_s=limit_s)
+def analyse(source: Path, *, chain: str, limit_s: float, deadline: Deadline,
+            as_is: bool = True) -> Analysis:
+    """Decode the source once and report decode errors, decoded length and loudness.
+
+    as_is=False skips measuring the source unchanged (the limiter passes do not need it).
+    """
+    argv = analyse_argv(source, chain=chain, limit_s=limit_s, as_is=as_is)
     done = run(argv, deadline=deadline)
     errors = error_lines(done.stderr)
     if done.returncode != 0 and not errors:

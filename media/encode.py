@@ -30,12 +30,17 @@ def encode_argv(source: Path, dest: Path, *, audio_filter: str, limit_s: float) 
 
 
 def encode(source: Path, dest: Path, *, audio_filter: str, limit_s: float,
-           deadline: Deadline) -> str:
-    """Encode and return loudnorm's normalization_type; raise DamagedAudio if ffmpeg fails."""
+           deadline: Deadline, normalization: str | None = None) -> str:
+    """Encode and return the normalization_type; raise DamagedAudio if ffmpeg fails.
+
+    Without a known normalization the filter must contain loudnorm, whose report says it.
+    """
     argv = encode_argv(source, dest, audio_filter=audio_filter, limit_s=limit_s)
     done = run(argv, deadline=deadline)
-    report = last_json_object(done.stderr, "normalization_type")
+    report = (None if normalization is not None
+              else last_json_object(done.stderr, "normalization_type"))
     errors = error_lines(done.stderr)
-    if done.returncode != 0 or errors or report is None:
+    found = str(report["normalization_type"]) if report is not None else normalization
+    if done.returncode != 0 or errors or found is None:
         raise DamagedAudio("\n".join(errors) or done.stderr[-2000:])
-    return str(report["normalization_type"])
+    return found

@@ -68,6 +68,24 @@ def apply_filter(measured: Measured, *, target_lufs: float, true_peak_dbtp: floa
             ":linear=true:print_format=json")
 
 
+def linear_gain_db(measured: Measured, *, target_lufs: float,
+                   true_peak_dbtp: float) -> float | None:
+    """Return the gain apply_filter's loudnorm would apply in linear mode, else None.
+
+    This is af_loudnorm.c's own test: measured values that are not its defaults, and a
+    true peak and loudness range that fit the targets. Linear mode multiplies every sample
+    by that gain, which a volume filter does without loudnorm's 192 kHz round trip.
+    """
+    i = _clamp(measured.integrated_lufs, -99, 0)
+    tp = _clamp(measured.true_peak_dbtp, -99, 99)
+    lra = _clamp(measured.lra, 0, 99)
+    thresh = _clamp(measured.threshold_lufs, -99, 0)
+    if tp == 99 or thresh == -70 or lra == 0 or i == 0:
+        return None
+    offset = target_lufs - i
+    return offset if tp + offset <= true_peak_dbtp and lra <= LRA_TARGET else None
+
+
 def _clamp(value: float, low: float, high: float) -> float:
     """Clamp a measured value into the range loudnorm accepts."""
     return low if math.isnan(value) else min(max(value, low), high)

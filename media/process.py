@@ -14,7 +14,7 @@ from media.decode import SAMPLE_RATE
 from media.encode import encode
 from media.errors import AudioTooLong, DamagedAudio, EmptyFile, SilentAudio
 from media.ffmpeg import Deadline
-from media.loudness import Measured, apply_filter, measure_loudness
+from media.loudness import Measured, apply_filter, linear_gain_db, measure_loudness
 from media.probe import Probe, probe
 
 SILENCE_LUFS = -60.0
@@ -91,8 +91,10 @@ def _process(staged: Path, tmp: Path, *, work_dir: Path, targets: _Targets,
     source_lufs = (first.source or stats).integrated_lufs
     chain, stats = _fit_peaks(staged, stats, targets=targets, deadline=deadline)
     encoded = tmp / "out.opus"
-    normalization = encode(staged, encoded, audio_filter=f"{chain},{_apply(stats, targets)}",
-                           limit_s=targets.max_duration_s + 1, deadline=deadline)
+    second, linear = _second_pass(stats, targets)
+    normalization = encode(staged, encoded, audio_filter=f"{chain},{second}",
+                           limit_s=targets.max_duration_s + 1, deadline=deadline,
+                           normalization=linear)
     out = measure_loudness(encoded, timeout_s=deadline.remaining())
     sha256 = sha256_file(encoded)
     final = work_dir / f"{sha256}.opus"
@@ -107,14 +109,24 @@ def _process(staged: Path, tmp: Path, *, work_dir: Path, targets: _Targets,
     )
 
 
-def _measure(staged: Path, *, chain: str, targets: _Targets, deadline: Deadline) -> Analysis:
+def _measure(staged: Path, *, chain: str, targets: _Targets, deadline: Deadline,
+             as_is: bool = True) -> Analysis:
     """Run one analysis pass with the job's targets."""
-    return analyse(staged, chain=chain, limit_s=targets.max_duration_s + 1, deadline=deadline)
+    return analyse(staged, chain=chain, limit_s=targets.max_duration_s + 1, deadline=deadline,
+                   as_is=as_is)
 
 
-def _apply(stats: Measured, targets: _Targets) -> str:
-    """Return the second-pass loudnorm filter for the job's targets."""
-    return apply_filter(stats, target_lufs=targets.lufs, true_peak_dbtp=targets.encoder_peak)
+def _second_pass(stats: Measured, targets: _Targets) -> tuple[str, str | None]:
+    """Return the second-pass filter, and "linear" when it is a plain gain.
+
+    Where loudnorm would stay linear its gain is applied with volume: the same samples at
+    a fraction of the cost (an hour of speech spent a third of its time there).
+    """
+    gain = linear_gain_db(stats, target_lufs=targets.lufs, true_peak_dbtp=targets.encoder_peak)
+    if gain is not None:
+        return f"volume={gain:.6f}dB", "linear"
+    return apply_filter(stats, target_lufs=targets.lufs,
+                        true_peak_dbtp=targets.encoder_peak), None
 
 
 def _checked_stats(analysis: Analysis) -> Measured:
@@ -154,7 +166,7 @@ def _fit_peaks(staged: Path, stats: Measured, *, targets: _Targets,
         step = missing / slope
         chain = _limited_chain(gain + step, targets)
         limited = _checked_stats(_measure(staged, chain=chain, targets=targets,
-                                          deadline=deadline))
+                                          deadline=deadline, as_is=False))
         slope = min(max((limited.integrated_lufs - stats.integrated_lufs) / step, 0.2), 1.0)
         gain, stats = gain + step, limited
     return chain, stats

@@ -75,6 +75,12 @@ def _agent_log(args: argparse.Namespace) -> int:
     return int(log_main(args))
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from agents.simulate.cli import main
+
+    return int(main(args))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from scheduler.demo import run_demo
 
@@ -90,6 +96,11 @@ def _add_agent(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     log = sub.add_parser("agent-log", help="print an agent's local event log (proof of play)")
     add_log_arguments(log)
     log.set_defaults(func=_agent_log)
+    from agents.simulate.cli import add_arguments as add_simulate_arguments
+
+    simulate = sub.add_parser("simulate", help="run many simulated stations in one process")
+    add_simulate_arguments(simulate)
+    simulate.set_defaults(func=_simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,11 +17,10 @@ from scheduler.broker.accounts import DYNSEC_RESPONSE_TOPIC, log_dynsec_response
 from scheduler.controls import service as controls
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming, SchedulerLink
-from scheduler.dispatch.plans import build_plan
+from scheduler.dispatch.plans import build_plans
 from scheduler.playbacks import ledger
 from scheduler.playbacks.models import Playback
 from scheduler.stations import service as stations
-from scheduler.stations.models import Station
 from wardcast import protocol
 from wardcast.protocol import Channel, ProtocolError, utcnow
 
@@ -43,6 +42,15 @@ class DispatchTiming:
 
 
 Work = Incoming | PushPlans
+
+
+@dataclass(frozen=True)
+class Report:
+    """A decoded event message on its way into the ledger."""
+
+    message: Incoming
+    station_id: int
+    event: protocol.Event
 
 
 class Dispatcher:
@@ -85,8 +93,16 @@ class Dispatcher:
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
             acks: dict[int, list[str]] = defaultdict(list)
+            # Consecutive events share one transaction; anything else first commits them,
+            # so every message is still handled in arrival order.
+            events: list[Report] = []
             for item in batch:
                 try:
+                    report = self._as_event(item)
+                    if report is not None:
+                        events.append(report)
+                        continue
+                    self._ingest_events(events, acks)
                     if isinstance(item, PushPlans):
                         self._publish_plans(item.station_ids)
                     else:
@@ -94,6 +110,7 @@ class Dispatcher:
                 except Exception:  # the loop must survive anything one message does
                     log.exception("dispatcher failed on %r", item)
                     self.counters["errors"] += 1
+            self._ingest_events(events, acks)
             self._send_acks(acks)
 
     def _next_batch(self) -> list[Work] | None:
@@ -112,6 +129,53 @@ class Dispatcher:
                 break
             batch.append(item)
         return batch
+
+    def _as_event(self, item: Work) -> Report | None:
+        """Return a well-formed event message decoded, or None for anything else."""
+        if not isinstance(item, Incoming):
+            return None
+        parsed = protocol.parse_station_topic(item.topic)
+        if parsed is None or parsed[1] is not Channel.EVENTS:
+            return None
+        station_id = _station_id(parsed[0])
+        try:
+            event = _decode(protocol.Event, item.payload)
+        except ProtocolError:
+            return None  # _ingest drops it, in its turn
+        return None if station_id is None else Report(item, station_id, event)
+
+    def _ingest_events(self, events: list[Report], acks: dict[int, list[str]]) -> None:
+        """Commit the waiting events in one transaction, then ack them in order."""
+        if not events:
+            return
+        reports = events.copy()
+        events.clear()
+        try:
+            with self.db.session() as session:
+                outcomes = ledger.apply_events(
+                    session=session, reports=[(r.station_id, r.event) for r in reports])
+                offsets: dict[int, int | None] = {}
+                for report in reports:  # the latest offset each station reported wins
+                    offset = report.event.clock_offset_ms
+                    if offset is not None or report.station_id not in offsets:
+                        offsets[report.station_id] = offset
+                stations.touch_many(session=session, offsets=offsets)
+        except Exception:  # e.g. another replica stored one of them: take them one by one
+            log.warning("batch of %d events failed; retrying one by one", len(reports),
+                        exc_info=True)
+            for report in reports:
+                try:
+                    self._ingest(report.message, acks)
+                except Exception:
+                    log.exception("dispatcher failed on %r", report.message)
+                    self.counters["errors"] += 1
+            return
+        for report, outcome in zip(reports, outcomes, strict=True):
+            self.counters["duplicates" if outcome is ledger.Outcome.DUPLICATE else "events"] += 1
+            if outcome is ledger.Outcome.FOREIGN:
+                self.counters["foreign_events"] += 1
+            acks[report.station_id].append(report.event.event_id)
+            self.link.ack(report.message)
 
     def _ingest(self, message: Incoming, acks: dict[int, list[str]]) -> None:
         if message.topic == DYNSEC_RESPONSE_TOPIC:
@@ -181,14 +245,13 @@ class Dispatcher:
                                   protocol.encode(ack), qos=0)
 
     def _publish_plans(self, station_ids: frozenset[int]) -> None:
+        # One query per few hundred stations: an emergency to 10,000 stations must not wait
+        # for 10,000 round trips before the first plan goes out.
         now = utcnow()
         with self.db.session() as session:
-            for station_id in sorted(station_ids):
-                station = session.get(Station, station_id)
-                if station is None:
-                    continue
-                plan = build_plan(session=session, station=station, now=now,
-                                  late_grace=self.timing.late_grace, horizon=self.timing.horizon)
+            for station_id, plan in build_plans(session=session, station_ids=station_ids,
+                                                now=now, late_grace=self.timing.late_grace,
+                                                horizon=self.timing.horizon):
                 topic = protocol.station_topic(str(station_id), Channel.PLAN)
                 self.link.publish(topic, protocol.encode(plan), retain=True)
                 self.counters["plans"] += 1

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,7 +37,8 @@ def apply_event(*, session: Session, station_id: int, event: Event) -> bool:
     """Record an event from an authenticated station; return False if it was a duplicate."""
     if session.scalar(select(PlaybackEvent.id).where(PlaybackEvent.event_id == event.event_id)):
         return False
-    playback = session.get(Playback, event.playback_id)
+    # locked (PostgreSQL), so a cancel or skip committing meanwhile is seen, never overwritten
+    playback = session.get(Playback, event.playback_id, with_for_update=True)
     foreign = playback is None or playback.station_id != station_id
     row = PlaybackEvent(
         event_id=event.event_id, playback_id=event.playback_id, station_id=station_id,
@@ -55,24 +59,114 @@ def apply_event(*, session: Session, station_id: int, event: Event) -> bool:
     return True
 
 
+class Outcome(StrEnum):
+    """What became of one reported event."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    FOREIGN = "foreign"  # stored as evidence, applied to nothing
+
+
+def apply_events(*, session: Session, reports: Sequence[tuple[int, Event]]) -> list[Outcome]:
+    """Record many (station id, event) reports, in arrival order, in a few statements.
+
+    The rules are apply_event's, but one query finds the duplicates, one reads the playbacks'
+    states, one executemany inserts the rows and a few update the playbacks. It writes with
+    Core statements: Playback objects already loaded in this session are not refreshed. A
+    concurrent insert of the same event id raises IntegrityError: retry one by one then.
+    """
+    known = set(_chunked(session, select(PlaybackEvent.event_id), PlaybackEvent.event_id,
+                         [event.event_id for _, event in reports]))
+    owners: dict[int, tuple[int, str]] = {
+        pid: (sid, status) for pid, sid, status in _chunked(
+            session, select(Playback.id, Playback.station_id, Playback.status), Playback.id,
+            [event.playback_id for _, event in reports], scalars=False)}
+    outcomes: list[Outcome] = []
+    rows: list[dict[str, Any]] = []
+    changes: dict[int, dict[str, Any]] = {}
+    now = utcnow()
+    for station_id, event in reports:
+        if event.event_id in known:
+            outcomes.append(Outcome.DUPLICATE)
+            continue
+        known.add(event.event_id)
+        owner, status = owners.get(event.playback_id, (None, ""))
+        if owner != station_id:
+            log.warning("station %s reported playback %s, which is not its own",
+                        station_id, event.playback_id)
+            rows.append(_event_row(station_id, event, received=now, applied=False))
+            outcomes.append(Outcome.FOREIGN)
+            continue
+        change = _changes(status, event, now=now)
+        if change is not None:
+            owners[event.playback_id] = (station_id, change["status"])
+            changes.setdefault(event.playback_id, {}).update(change)
+        rows.append(_event_row(station_id, event, received=now, applied=change is not None))
+        outcomes.append(Outcome.STORED)
+    if rows:
+        session.execute(insert(cast(Table, PlaybackEvent.__table__)), rows)
+    _update_playbacks(session, changes)
+    return outcomes
+
+
+def _update_playbacks(session: Session, changes: dict[int, dict[str, Any]]) -> None:
+    """Write the playbacks' new values, one executemany per set of changed columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for playback_id, change in changes.items():
+        groups.setdefault(tuple(sorted(change)), []).append({"pid": playback_id, **change})
+    table = cast(Table, Playback.__table__)
+    for columns, params in groups.items():
+        # a final state never changes, even one written (a cancel, a skip) since we read it
+        statement = (update(table).where(table.c.id == bindparam("pid"),
+                                         table.c.status.not_in([s.value for s in FINAL]))
+                     .values({name: bindparam(name) for name in columns}))
+        session.execute(statement, params)
+
+
+def _event_row(station_id: int, event: Event, *, received: datetime,
+               applied: bool) -> dict[str, Any]:
+    return {"event_id": event.event_id, "playback_id": event.playback_id,
+            "station_id": station_id, "type": event.type.value, "at": event.at,
+            "received_at": received, "clock_offset_ms": event.clock_offset_ms,
+            "position_ms": event.position_ms, "boot_id": event.boot_id or None,
+            "reason": event.reason, "applied": applied}
+
+
+def _chunked(session: Session, query: Any, column: Any, values: list[Any], *,
+             scalars: bool = True) -> list[Any]:
+    """Run query filtered by column IN values, a few hundred values at a time."""
+    unique = sorted(set(values))
+    found: list[Any] = []
+    for start in range(0, len(unique), 500):
+        chunk = query.where(column.in_(unique[start:start + 500]))
+        found.extend(session.scalars(chunk) if scalars else session.execute(chunk))
+    return found
+
+
 def _advance(playback: Playback, event: Event) -> bool:
-    current = PlaybackStatus(playback.status)
+    change = _changes(playback.status, event, now=utcnow())
+    for name, value in (change or {}).items():
+        setattr(playback, name, value)
+    return change is not None
+
+
+def _changes(status: str, event: Event, *, now: datetime) -> dict[str, Any] | None:
+    """Return the columns an event changes on a playback in this status, or None."""
+    current = PlaybackStatus(status)
     if current in FINAL:
-        return False
+        return None
     target = _TARGET[event.type]
     if target not in FINAL and _RANK[target] <= _RANK[current]:
-        return False
-    playback.status = target.value
-    playback.updated_at = utcnow()
+        return None
+    change: dict[str, Any] = {"status": target.value, "updated_at": now}
     if event.clock_offset_ms is not None:
-        playback.clock_offset_ms = event.clock_offset_ms
+        change["clock_offset_ms"] = event.clock_offset_ms
     if event.type is EventType.STARTED:
-        playback.started_at = event.at
+        change["started_at"] = event.at
     if target in FINAL:
-        playback.finished_at = event.at
-        playback.position_ms = event.position_ms
-        playback.reason = event.reason or _default_reason(event.type)
-    return True
+        change.update(finished_at=event.at, position_ms=event.position_ms,
+                      reason=event.reason or _default_reason(event.type))
+    return change
 
 
 def _default_reason(kind: EventType) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from scheduler import security
@@ -160,3 +161,19 @@ def touch(*, session: Session, station_id: int, clock_offset_ms: int | None) -> 
     station.last_seen_at = utcnow()
     if clock_offset_ms is not None:
         station.clock_offset_ms = clock_offset_ms
+
+
+def touch_many(*, session: Session, offsets: dict[int, int | None]) -> None:
+    """Note that these stations were heard from just now, with their latest clock offsets."""
+    now = utcnow()
+    table = cast(Table, Station.__table__)
+    known = [{"sid": sid, "seen": now, "offset": off} for sid, off in offsets.items()
+             if off is not None]
+    unknown = [{"sid": sid, "seen": now} for sid, off in offsets.items() if off is None]
+    where = table.c.id == bindparam("sid")
+    if known:
+        session.execute(table.update().where(where).values(
+            last_seen_at=bindparam("seen"), clock_offset_ms=bindparam("offset")), known)
+    if unknown:
+        session.execute(table.update().where(where).values(last_seen_at=bindparam("seen")),
+                        unknown)

@@ -149,3 +149,28 @@ def test_migrations_match_the_models(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     database.dispose()
     assert diff == []
+
+
+def test_a_batch_follows_the_same_rules_as_single_events(db: Database) -> None:
+    with db.session() as session:
+        station, other = _station(session, "A", online=True), _station(session, "B", online=True)
+        playback, theirs = _playback(session, station, NOW), _playback(session, other, NOW)
+        earlier = _event(playback.id, EventType.ACCEPTED)
+        assert ledger.apply_event(session=session, station_id=station.id, event=earlier)
+        started = _event(playback.id, EventType.STARTED, clock_offset_ms=-3)
+        finished = _event(playback.id, EventType.FINISHED, position_ms=1000)
+        late = _event(playback.id, EventType.FAILED, reason="decoder crashed")
+        foreign = _event(theirs.id, EventType.FINISHED)
+        reports = [(station.id, e) for e in (earlier, started, finished, started, late)]
+        outcomes = ledger.apply_events(session=session,
+                                       reports=[*reports, (station.id, foreign)])
+        assert outcomes == ["duplicate", "stored", "stored", "duplicate", "stored", "foreign"]
+        session.refresh(playback)
+        session.refresh(theirs)
+        assert (playback.status, playback.reason) == ("played", "played to the end")
+        assert playback.started_at == started.at and playback.position_ms == 1000
+        assert playback.clock_offset_ms == -3 and theirs.status == "planned"
+        applied = dict(session.execute(select(PlaybackEvent.event_id, PlaybackEvent.applied)).all())
+        assert applied == {earlier.event_id: True, started.event_id: True,
+                           finished.event_id: True, late.event_id: False,
+                           foreign.event_id: False}

@@ -1,0 +1,73 @@
+"""One simulated station: the agent's Station with the simulator's parts plugged in."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from agents.clock import Clock
+from agents.commands import Commands, load_gain
+from agents.config import Settings
+from agents.outputs import GainBackend, NullBackend
+from agents.simulate.hub import MqttHub
+from agents.simulate.link import SimLink
+from agents.simulate.media import SharedMedia, SimCache
+from agents.simulate.player import SimPlayer, SimReporter
+from agents.simulate.stats import Stats
+from agents.simulate.store import MemoryStore
+from agents.station import Station
+from wardcast.protocol import Plan
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every simulated station of the process shares."""
+
+    hub: MqttHub
+    media: SharedMedia
+    clock: Clock  # one machine, one clock: measured once for all
+    stats: Stats
+
+
+class SimStation(Station):
+    """Station's plan, media, command and status handling, unchanged, over lighter parts."""
+
+    def __init__(self, *, settings: Settings, shared: Shared, boot_id: str) -> None:
+        # Station.__init__ builds the real parts (SQLite, a paho thread, ffmpeg); the same
+        # wiring is done here with the simulator's, so every handler of Station still applies.
+        store = MemoryStore()
+        self._settings = settings
+        self._store = store
+        self._boot_id = boot_id
+        self.clock = shared.clock
+        self._cache = SimCache(shared.media)
+        self._link = SimLink(settings, boot_id=boot_id, handlers=self, hub=shared.hub)
+        self.reporter = SimReporter(store=store, link=self._link, clock=self.clock,
+                                    boot_id=boot_id, resend_after_s=settings.resend_after_s)
+        self.reporter.stats = shared.stats
+        self.gain = load_gain(store)
+        self.player = SimPlayer(settings=settings, store=store, cache=self._cache,
+                                backend=GainBackend(NullBackend(), self.gain),
+                                reporter=self.reporter, clock=self.clock,
+                                on_change=self.publish_status)
+        self.player.stats = shared.stats
+        self._commands = Commands(store=store, link=self._link, player=self.player,
+                                  gain=self.gain, resync=self._request_sync)
+        self._downloads: dict[str, asyncio.Task[None]] = {}
+        self._stats = shared.stats
+
+    @property
+    def online(self) -> bool:
+        """Tell whether the station's MQTT session is up."""
+        return self._link.connected
+
+    def _apply_plan(self, plan: Plan) -> None:
+        self._stats.plans += 1
+        super()._apply_plan(plan)
+
+    async def heartbeat(self) -> None:
+        """Republish the status every interval, each station at its own phase."""
+        # Stations that connected together would otherwise all heartbeat in the same second.
+        await asyncio.sleep(random.uniform(0, self._settings.heartbeat_s))
+        await super().heartbeat()

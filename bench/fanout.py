@@ -1,0 +1,194 @@
+"""Benchmark 2: emergency fan-out, from the API call to every station's ``started`` event.
+
+    python -m bench.fanout [--stations 1000,10000] [--quick]
+
+For each fleet size: a real stack (Mosquitto, PostgreSQL, ``wardcast serve``), one
+``wardcast simulate`` process with N stations, all connected and idle. Then one
+``POST /broadcasts`` to every station; the figures are started_at (the stations' clock, the
+same machine's) minus the instant before the call, from the ledger. The new bulletin's media
+is fetched at that moment, once, by the simulator's shared cache.
+
+The baseline, in the same run: N bare paho clients on one asyncio loop (the simulator's hub),
+each subscribed to its own topic on a plain anonymous Mosquitto, and one publisher sending
+each of them one QoS 1 message; the figure is publish start to each message's arrival: what
+the broker and the clients cost without the scheduler, the database and the agent's logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from agents.simulate.hub import MqttHub, Session
+from bench.harness import (
+    FINAL,
+    approved_bulletin,
+    fleet,
+    instant,
+    percentiles,
+    print_figures,
+    rows_of_bulletin,
+    speech_clip,
+    stack,
+    wait_rows,
+    workdir,
+)
+from tests.support.procs import Proc, free_port, port_open, wait_for
+from wardcast.protocol import utcnow
+
+TEXT = "Cảnh báo khẩn cấp: lũ quét. Bà con di chuyển lên vùng cao ngay."
+STARTED = FINAL | {"playing"}
+BARE_WAIT_S = 120.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
+    parser.add_argument("--stations", default="1000,10000",
+                        help="comma-separated fleet sizes (default 1000,10000)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 20 stations")
+    args = parser.parse_args(argv)
+    sizes = [20] if args.quick else [int(n) for n in args.stations.split(",")]
+    ok = True
+    for size in sizes:
+        ok = run_one(size) and ok
+    return 0 if ok else 1
+
+
+def run_one(stations: int) -> bool:
+    """Measure one fleet size and its baseline; print the figures; True if all started."""
+    timeout_s = 300 + stations / 20
+    work = workdir(f"fanout-{stations}")
+    with stack(work, missed_grace_s="60", watchdog_interval_s="1") as running:
+        api = running.api()
+        alarm = approved_bulletin(api, speech_clip(work, TEXT), "Cảnh báo lũ quét")
+        with fleet(running, stations=stations) as sim:
+            time.sleep(5)  # let the connect-time plan syncs drain: fan-out alone is measured
+            asked = utcnow()
+            began = time.monotonic()
+            made = api.post("/broadcasts", json={"bulletin_id": alarm["id"],
+                                                 "station_ids": sim.station_ids,
+                                                 "priority": "emergency",
+                                                 "valid_minutes": 30})
+            call_s = time.monotonic() - began
+            made.raise_for_status()
+            try:
+                rows = wait_rows(api, alarm["id"], expected=stations, statuses=STARTED,
+                                 timeout=timeout_s)
+            except TimeoutError:  # report how far it got rather than nothing
+                rows = rows_of_bulletin(api, alarm["id"])
+        own_view = sim.proc.output().strip().splitlines()[-1].split("stopped; ", 1)[-1]
+    statuses = Counter(str(r["status"]) for r in rows)
+    delays = [(instant(r["started_at"]) - asked).total_seconds() for r in rows
+              if r["started_at"]]
+    floor = _bare_fanout(work, stations)
+    ours = percentiles(delays or [float("nan")])
+    base = percentiles(floor or [float("nan")])
+    print_figures(f"Benchmark 2 — emergency fan-out to {stations} stations", [
+        ("stations registered, connected, plans synced in", f"{sim.connect_s:.1f} s"),
+        ("POST /broadcasts answered in", f"{call_s * 1000:.0f} ms"),
+        ("playbacks by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
+        ("started, in the ledger", f"{len(delays)} of {stations}"
+         + ("" if len(delays) == stations else f" (gave up after {timeout_s:.0f} s)")),
+        ("call → started p50 / p99 / max" + ("" if len(delays) == stations
+                                             else " (of those started)"), _triple(ours)),
+        ("baseline: bare MQTT fan-out p50 / p99 / max", _triple(base)
+         + ("" if len(floor) == stations else f" ({len(floor)} of {stations} arrived)")),
+        ("ratio p99 (fleet / bare)", f"{ours['p99'] / base['p99']:.1f}×"),
+        ("simulator's own summary (start − slot)", own_view),
+    ])
+    return len(delays) == stations
+
+
+def _subscriber(session: Session, topic: str) -> Callable[..., None]:
+    """Return an on_connect that tells the hub and subscribes to one topic."""
+
+    def on_connect(client: mqtt.Client, *_: object) -> None:
+        session.connected()
+        client.subscribe(topic, 1)
+
+    return on_connect
+
+
+def _triple(figures: dict[str, float]) -> str:
+    return " / ".join(f"{figures[k] * 1000:.0f}" for k in ("p50", "p99", "max")) + " ms"
+
+
+def _bare_fanout(work: Path, count: int) -> list[float]:
+    """Run the baseline on its own anonymous Mosquitto; return each arrival's delay (s)."""
+    port = free_port()
+    conf = work / "bare-mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+                    "set_tcp_nodelay true\nmax_queued_messages 100000\n")
+    broker = Proc(["mosquitto", "-c", str(conf)], log=work / "bare-mosquitto.log").start()
+    try:
+        wait_for(lambda: port_open(port), timeout=10, what="the bare mosquitto")
+        return asyncio.run(_fan_out(port, count))
+    finally:
+        broker.stop()
+
+
+async def _fan_out(port: int, count: int) -> list[float]:
+    hub = MqttHub(connect_limit=200)
+    misc = asyncio.create_task(hub.run())
+    arrived: list[float] = []
+    subscribed, all_in = asyncio.Event(), asyncio.Event()
+    acks = [0]
+    began = [0.0]
+
+    def on_subscribe(*_: object) -> None:
+        acks[0] += 1
+        if acks[0] == count:
+            subscribed.set()
+
+    def on_message(*_: object) -> None:
+        arrived.append(time.monotonic() - began[0])
+        if len(arrived) == count:
+            all_in.set()
+
+    sessions = []
+    for index in range(count):
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bare-{index}",
+                             protocol=mqtt.MQTTv311)
+        session = Session()
+        topic = f"bare/{index}/plan"
+        client.on_connect = _subscriber(session, topic)
+        client.on_disconnect = lambda *_, s=session: s.lost()
+        client.on_subscribe = on_subscribe
+        client.on_message = on_message
+        client.connect_async("127.0.0.1", port, keepalive=60)
+        hub.adopt(client)
+        hub.keep_connected(client, session, label=f"bare-{index}")
+        sessions.append((client, session))
+    await asyncio.wait_for(subscribed.wait(), 600)
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bare-publisher",
+                            protocol=mqtt.MQTTv311)
+    publisher.max_queued_messages_set(0)
+    publisher.max_inflight_messages_set(1000)
+    publisher.connect("127.0.0.1", port)
+    publisher.loop_start()
+    payload = b"x" * 600  # about one plan item
+    began[0] = time.monotonic()
+    for index in range(count):
+        publisher.publish(f"bare/{index}/plan", payload, qos=1)
+    with contextlib.suppress(TimeoutError):  # a partial baseline is still reported
+        await asyncio.wait_for(all_in.wait(), BARE_WAIT_S)
+    publisher.disconnect()
+    publisher.loop_stop()
+    await asyncio.gather(*(hub.release(c, s, wait_s=2) for c, s in sessions))
+    misc.cancel()
+    await hub.close()
+    return arrived
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,301 @@
+"""Shared helpers of the fleet benchmarks: a real stack, a simulated fleet, figures.
+
+The stack is what production runs on one machine: Mosquitto with dynamic security, a fresh
+PostgreSQL database, and a ``wardcast serve`` process; the fleet is one ``wardcast simulate``
+process. Other benchmarks may import from here; the names in ``__all__`` keep their meaning.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from scheduler.broker.acl import dynsec_station_acls
+from tests.support.audio import speech_wav
+from tests.support.mosquitto import Mosquitto
+from tests.support.procs import Proc, wait_for
+from tests.support.server import ADMIN, Server, wardcast
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK_ROOT = ROOT / "test-artifacts" / "bench"
+POSTGRES_ENV = "WARDCAST_TEST_POSTGRES_URL"
+# Mosquitto 2.0's dynamic-security plugin rewrites its whole JSON file after every command,
+# so creating stations one by one is quadratic (3,000 took 196 s here). Above this many,
+# a benchmark writes the broker's logins straight into that file while the broker is down.
+SEED_ABOVE = 2000
+DYNSEC_ITERATIONS = 101  # what mosquitto_ctrl and the plugin use
+FINAL = {"played", "failed", "missed", "skipped", "interrupted", "cancelled"}
+BROKER_TUNING = (
+    "set_tcp_nodelay true\n"  # small QoS 1 packets must not wait for Nagle
+    "max_connections -1\n"
+)
+
+__all__ = ["FINAL", "Fleet", "Stack", "WORK_ROOT", "approved_bulletin", "fleet", "ms",
+           "instant", "percentiles", "print_figures", "rows_of_bulletin", "speech_clip",
+           "stack", "wait_rows", "workdir"]
+
+
+def workdir(name: str) -> Path:
+    """Return a fresh directory for one benchmark run under test-artifacts/bench."""
+    path = WORK_ROOT / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    path.mkdir(parents=True)
+    return path
+
+
+# --- figures --------------------------------------------------------------------------------
+
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """Return p50, p99 and max (nearest rank) of a non-empty sequence."""
+    ordered = sorted(values)
+
+    def rank(fraction: float) -> float:
+        return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+    return {"p50": rank(0.50), "p99": rank(0.99), "max": ordered[-1]}
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def print_figures(title: str, rows: Sequence[tuple[str, str]]) -> None:
+    """Print a titled two-column table of figures."""
+    width = max(len(label) for label, _ in rows)
+    print(f"\n{title}")
+    print("-" * len(title))
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")
+
+
+# --- the stack ------------------------------------------------------------------------------
+
+@dataclass
+class Stack:
+    """Mosquitto, PostgreSQL and the scheduler, running."""
+
+    workdir: Path
+    broker: Mosquitto
+    server: Server
+    database_url: str
+
+    def api(self) -> httpx.Client:
+        return self.server.api()
+
+
+def postgres_admin_url() -> str:
+    """Return the URL of a PostgreSQL role that may create databases (starting it if need be)."""
+    if not os.environ.get(POSTGRES_ENV):
+        done = subprocess.run(["bash", str(ROOT / "scripts" / "test-postgres.sh")],
+                              capture_output=True, text=True, check=True)
+        os.environ[POSTGRES_ENV] = done.stdout.strip()
+    return os.environ[POSTGRES_ENV]
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """Yield the URL of a new, empty PostgreSQL database; drop it afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    admin_url = make_url(postgres_admin_url())
+    name = f"wardcast_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        except DBAPIError as exc:  # a server that did not stop still holds it
+            print(f"warning: database {name} not dropped: {exc}", file=sys.stderr)
+        admin.dispose()
+
+
+def listen_port() -> int:
+    """Return a free port below Linux's ephemeral range (32768+).
+
+    Thousands of client sockets take ephemeral ports; a broker restarted on one of those
+    could find its own port taken by a client.
+    """
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
+
+
+@contextmanager
+def stack(work: Path, **settings: str) -> Iterator[Stack]:
+    """Run Mosquitto, a fresh PostgreSQL database and ``wardcast serve``."""
+    with fresh_postgres() as database_url:
+        broker = Mosquitto(work / "mosquitto", port=listen_port()).setup()
+        conf = broker.workdir / "mosquitto.conf"
+        # The tests save the broker's state every second; production (deploy/) every minute.
+        conf.write_text(conf.read_text().replace("autosave_interval 1\n", "autosave_interval 60\n")
+                        + BROKER_TUNING)
+        broker.start()
+        server = Server(work / "server").setup(external_mqtt_url=broker.url,
+                                               database_url=database_url, **settings)
+        try:
+            server.start()
+            yield Stack(work, broker, server, database_url)
+        finally:
+            server.stop()
+            broker.stop()
+
+
+def speech_clip(work: Path, text: str) -> Path:
+    """Synthesise a short Vietnamese bulletin as WAV."""
+    return speech_wav(work / f"clip-{uuid.uuid4().hex[:6]}.wav", text=text)
+
+
+def approved_bulletin(api: httpx.Client, path: Path, title: str) -> dict[str, Any]:
+    """Upload and approve a bulletin; return it."""
+    with path.open("rb") as handle:
+        made = api.post("/bulletins", files={"file": (path.name, handle)},
+                        data={"title": title, "language": "vi"})
+    made.raise_for_status()
+    bulletin: dict[str, Any] = made.json()
+    api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
+    return bulletin
+
+
+# --- the fleet ------------------------------------------------------------------------------
+
+@dataclass
+class Fleet:
+    """A running ``wardcast simulate`` process and its stations' logins."""
+
+    proc: Proc
+    logins: dict[int, str]  # station id -> token
+    connect_s: float  # from process start to every station connected with its plan
+
+    @property
+    def station_ids(self) -> list[int]:
+        return sorted(self.logins)
+
+
+@contextmanager
+def fleet(running: Stack, *, stations: int, prefix: str = "BENCH",
+          seed: bool | None = None, timeout: float = 900) -> Iterator[Fleet]:
+    """Run the simulator with N stations and wait until all of them are connected."""
+    state = running.workdir / f"sim-{prefix}"
+    began = time.monotonic()
+    proc = Proc(wardcast("simulate", "--server", running.server.base, "--stations",
+                         str(stations), "--username", ADMIN[0], "--password", ADMIN[1],
+                         "--mqtt", running.broker.plain_url, "--prefix", prefix,
+                         "--state-dir", str(state), "--summary", "5"),
+                log=running.workdir / f"simulate-{prefix}.log").start()
+    try:
+        credentials = state / "credentials.json"
+        wait_for(lambda: _alive(proc) and credentials.exists(), timeout=timeout,
+                 what="the simulator to register its stations")
+        logins = {int(c["station_id"]): str(c["token"])
+                  for c in json.loads(credentials.read_text())}
+        if seed if seed is not None else stations > SEED_ABOVE:
+            seed_broker(running.broker, logins)
+        wait_for(lambda: _alive(proc)
+                 and f"all {stations} station(s) connected" in proc.output(),
+                 timeout=timeout, what=f"{stations} simulated stations to connect")
+        # Each connect asks for the station's plan: wait until every answer has arrived, so
+        # that what a benchmark measures next does not queue behind them.
+        wait_for(lambda: _alive(proc) and _plans_received(proc) >= stations, timeout=timeout,
+                 what=f"{stations} simulated stations to receive their plans")
+        yield Fleet(proc, logins, time.monotonic() - began)
+    finally:
+        proc.stop(timeout=120)
+
+
+def _plans_received(proc: Proc) -> int:
+    """Return the plans the simulator counted in its latest summary line."""
+    counts = re.findall(r"plans received (\d+)", proc.output()[-20000:])
+    return int(counts[-1]) if counts else 0
+
+
+def _alive(proc: Proc) -> bool:
+    if not proc.running:
+        raise RuntimeError("the simulator exited:\n" + proc.output()[-3000:])
+    return True
+
+
+def seed_broker(broker: Mosquitto, logins: dict[int, str]) -> None:
+    """Write station logins and roles into the stopped broker's dynsec file, then restart."""
+    broker.stop()
+    path = broker.workdir / "dynamic-security.json"
+    config = json.loads(path.read_text())
+    clients = {c["username"]: c for c in config["clients"]}
+    roles = {r["rolename"]: r for r in config["roles"]}
+    for station_id, token in logins.items():
+        name, role = str(station_id), f"station-{station_id}"
+        roles[role] = {"rolename": role, "acls": [{"priority": 0, **acl}
+                                                  for acl in dynsec_station_acls(name)]}
+        clients[name] = {"username": name, "clientid": name, "roles": [{"rolename": role}],
+                         **_dynsec_password(token)}
+    config["clients"], config["roles"] = list(clients.values()), list(roles.values())
+    path.write_text(json.dumps(config))
+    broker.start()
+
+
+def _dynsec_password(password: str) -> dict[str, Any]:
+    """Hash a password the way the dynamic-security plugin stores it (PBKDF2-SHA512)."""
+    salt = secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, DYNSEC_ITERATIONS)
+    return {"password": base64.b64encode(digest).decode(),
+            "salt": base64.b64encode(salt).decode(), "iterations": DYNSEC_ITERATIONS}
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+def rows_of_bulletin(api: httpx.Client, bulletin_id: int) -> list[dict[str, Any]]:
+    """Return every playback row of a bulletin (all pages)."""
+    rows: list[dict[str, Any]] = []
+    while True:
+        page = api.get("/playbacks", params={"bulletin_id": bulletin_id, "limit": 1000,
+                                             "offset": len(rows)}).json()
+        rows += page["items"]
+        if not page["items"] or len(rows) >= page["total"]:
+            return rows
+
+
+def wait_rows(api: httpx.Client, bulletin_id: int, *, expected: int, statuses: set[str],
+              timeout: float, poll_s: float = 1.0) -> list[dict[str, Any]]:
+    """Poll until a bulletin's expected rows all have one of the statuses; return them."""
+    deadline = time.monotonic() + timeout
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        rows = rows_of_bulletin(api, bulletin_id)
+        if len(rows) >= expected and all(r["status"] in statuses for r in rows):
+            return rows
+        time.sleep(poll_s)
+    done = sum(r["status"] in statuses for r in rows)
+    raise TimeoutError(f"only {done} of {expected} playbacks reached {sorted(statuses)}")
+
+
+def instant(value: object) -> datetime:
+    """Parse an ISO 8601 time from the API."""
+    return datetime.fromisoformat(str(value))

@@ -1,0 +1,68 @@
+"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning) at a tiny scale.
+
+Their figures are not checked here (speed targets belong in the benchmarks); what is checked
+is that each still runs end to end on real parts and that what it counts adds up.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POSTGRES_ENV, postgres_url
+
+pytestmark = [pytest.mark.bench, pytest.mark.postgres]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bench(module: str) -> str:
+    """Run one benchmark with --quick and return what it printed."""
+    env = {**os.environ, POSTGRES_ENV: postgres_url()}
+    done = subprocess.run([sys.executable, "-m", module, "--quick"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def rows(output: str, first: str) -> list[list[str]]:
+    """Return the table rows whose first cell is first, split on runs of spaces."""
+    return [re.split(r"\s{2,}", line.strip()) for line in output.splitlines()
+            if line.startswith(first + " ")]
+
+
+def test_ingestion_stores_every_event_on_both_databases() -> None:
+    output = run_bench("bench.ingestion")
+    assert "Event ingestion: 400 events" in output
+    for kind in ("sqlite", "postgres"):
+        found = {row[1]: row for row in rows(output, kind)}
+        for ingester in ("dispatcher", "floor"):
+            _, _, events, stored, lost, *_ = found[ingester]
+            assert (events, stored, lost) == ("400", "400", "0"), found[ingester]
+        assert found["ratio floor/dispatcher"][-1].endswith("x")
+
+
+def test_upload_normalises_both_sides_and_reports_memory() -> None:
+    output = run_bench("bench.upload")
+    assert "Upload processing: 0.5 min of speech" in output
+    ours = rows(output, "wardcast")[0]
+    assert abs(float(ours[5]) - -16.0) <= 1.0, ours  # the pipeline still reaches its target
+    assert float(ours[4]) > 0 and float(ours[3]) > 0  # the tree and ffmpeg were sampled
+    assert rows(output, "baseline") and rows(output, "ratio wardcast/baseline")
+
+
+def test_planning_creates_then_replans_on_both_databases() -> None:
+    output = run_bench("bench.planning")
+    assert "Planning: 200 stations" in output
+    for kind in ("sqlite", "postgres"):
+        steps = {row[1]: row for row in rows(output, kind)}
+        # 200 stations x 2 city-wide slots x 2 days + 2 wards' slots x 100 stations x 2 days
+        assert steps["first plan"][3] == "1,200", steps
+        assert steps["plan again (no-op)"][3] == "0", steps
+        # the 06:00 slot moves to 06:30: both of its days are cancelled and made again
+        assert steps["edit one timetable"][3:5] == ["400", "400"], steps
