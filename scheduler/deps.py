@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +19,9 @@ from scheduler.users import service as users
 from scheduler.users.models import Role, User
 
 _bearer = HTTPBearer(auto_error=False)
+# the web pages' login cookie holds the same kind of token as the Bearer header
+SESSION_COOKIE = "wardcast_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -43,8 +47,26 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def current_user(session: SessionDep, credentials: Credentials) -> User:
-    user = users.user_for_token(session=session, token=_token(credentials))
+def check_same_origin(request: Request) -> None:
+    """Refuse a cookie-authenticated unsafe request that another site may have started (CSRF)."""
+    if request.method in SAFE_METHODS:
+        return
+    source = request.headers.get("origin") or request.headers.get("referer") or ""
+    # the Host header survives reverse proxies; the scheme may not, so only host:port counts
+    if not source or urlsplit(source).netloc != request.headers.get("host"):
+        raise Forbidden("Yêu cầu không đến từ trang của wardcast — cross-site request refused "
+                        "(Origin/Referer does not match)", code="csrf")
+
+
+def _bearer_or_cookie(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None and request.cookies.get(SESSION_COOKIE):
+        check_same_origin(request)
+        return request.cookies[SESSION_COOKIE]
+    return _token(credentials)
+
+
+def current_user(request: Request, session: SessionDep, credentials: Credentials) -> User:
+    user = users.user_for_token(session=session, token=_bearer_or_cookie(request, credentials))
     if user is None:
         raise NotAuthenticated("Phiên đăng nhập không hợp lệ hoặc đã hết hạn — "
                                "invalid or expired token")

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install the system packages wardcast needs (Debian/Ubuntu), only those that are missing.
 #   scripts/system-deps.sh          runtime: ffmpeg (+ espeak-ng for the demo's sample voice)
-#   scripts/system-deps.sh --test   also mosquitto, its clients, PostgreSQL, sox, openssl
+#   scripts/system-deps.sh --test   also mosquitto, its clients, PostgreSQL, sox, openssl,
+#                                   chromium (the browser tests drive it with Playwright)
 set -euo pipefail
 
 want=(ffmpeg espeak-ng python3-venv)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(mosquitto mosquitto-clients postgresql sox openssl make)
+  want+=(mosquitto mosquitto-clients postgresql sox openssl make chromium)
 fi
 
 missing=()

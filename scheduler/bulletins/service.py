@@ -58,6 +58,7 @@ def create_from_upload(*, session: Session, store: MediaStore, upload: Path,
         os.replace(upload, original)
     finally:
         upload.unlink(missing_ok=True)
+    store.keep(sha256=processed.sha256, original_sha256=original_sha)
     bulletin = Bulletin(
         title=title, language=language, category=category, status=BulletinStatus.PENDING.value,
         duration_ms=processed.duration_ms, sha256=processed.sha256,
@@ -129,16 +130,30 @@ def review(*, session: Session, bulletin_id: int, by: User, approve: bool,
 
 
 def listing(*, session: Session, limit: int, offset: int, status: str | None,
-            language: str | None) -> tuple[list[Bulletin], int]:
+            language: str | None, category: str | None = None,
+            search: str | None = None) -> tuple[list[Bulletin], int]:
     """Return a page of bulletins, newest first, and the total."""
     query = select(Bulletin)
     if status:
         query = query.where(Bulletin.status == status)
     if language:
         query = query.where(Bulletin.language == language)
+    if category:
+        query = query.where(Bulletin.category == category)
+    if search and search.strip():
+        escaped = re.sub(r"([\\%_])", r"\\\1", search.strip())
+        query = query.where(Bulletin.title.ilike(f"%{escaped}%", escape="\\"))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Bulletin.id.desc()).limit(limit).offset(offset))
     return list(rows), total
+
+
+def facets(*, session: Session) -> tuple[list[str], list[str]]:
+    """Return the languages and categories in use, for filter choices."""
+    languages = session.scalars(select(Bulletin.language).distinct().order_by(Bulletin.language))
+    categories = session.scalars(select(Bulletin.category).where(Bulletin.category.is_not(None))
+                                 .distinct().order_by(Bulletin.category))
+    return list(languages), [c for c in categories if c]
 
 
 def update(*, session: Session, bulletin_id: int, change: BulletinUpdate) -> Bulletin:

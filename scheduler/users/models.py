@@ -37,6 +37,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # the web pages' language ("vi", "en"); None: Vietnamese
+    language: Mapped[str | None] = mapped_column(String(8))
 
     ward_rows: Mapped[list[UserWard]] = relationship(lazy="selectin",
                                                      cascade="all, delete-orphan")

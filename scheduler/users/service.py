@@ -142,6 +142,12 @@ def revoke_api_token(*, session: Session, user: User, token_id: int) -> None:
     session.delete(row)
 
 
+def logout(*, session: Session, token: str) -> None:
+    """Revoke a login session token (named API tokens are revoked by id instead)."""
+    session.execute(delete(ApiToken).where(ApiToken.token_hash == security.token_hash(token),
+                                           ApiToken.name.is_(None)))
+
+
 def user_for_token(*, session: Session, token: str) -> User | None:
     """Return the active user a bearer token belongs to, if it is valid."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.token_hash(token)))

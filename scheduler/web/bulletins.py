@@ -1,0 +1,92 @@
+"""Bulletin pages: the list with search and filters, upload with progress, listen and review."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from scheduler.audit import service as audit
+from scheduler.bulletins import service
+from scheduler.bulletins.models import BulletinStatus
+from scheduler.deps import SessionDep, actor
+from scheduler.errors import InvalidInput
+from scheduler.ids import IdPath, Offset
+from scheduler.users import service as users
+from scheduler.web.i18n import N_
+from scheduler.web.paging import Pager
+from scheduler.web.session import ApproverPage, EditorPage, PageUser
+from scheduler.web.templating import flash, redirect, render
+
+router = APIRouter()
+PAGE_SIZE = 20
+# suggestions for the language field; any BCP 47 / ISO 639 code is accepted
+LANGUAGES = {"vi": "Tiếng Việt", "rad": "Ê Đê", "cmo": "M'nông (cmo)", "mng": "M'nông (mng)",
+             "jra": "Jrai", "bdq": "Ba Na", "en": "English"}
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/bulletins", response_class=HTMLResponse)
+def listing(request: Request, session: SessionDep, _user: PageUser, q: Text = None,
+            language: Text = None, category: Text = None, status: Text = None,
+            offset: Offset = 0,
+            limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE) -> HTMLResponse:
+    """Bulletins, newest first, with search and filters."""
+    status = status if status in set(BulletinStatus) else None
+    rows, total = service.listing(session=session, limit=limit, offset=offset,
+                                  status=status, language=language or None,
+                                  category=category or None, search=q)
+    languages, categories = service.facets(session=session)
+    filters = {"q": q or "", "language": language or "", "category": category or "",
+               "status": status or "", "limit": str(limit) if limit != PAGE_SIZE else ""}
+    return render(request, "bulletins/list.html", rows=rows, filters=filters,
+                  pager=Pager("/bulletins", filters, total, offset, limit),
+                  languages=languages, categories=categories, statuses=list(BulletinStatus),
+                  language_names=LANGUAGES)
+
+
+@router.get("/bulletins/upload", response_class=HTMLResponse)
+def upload_page(request: Request, session: SessionDep, _user: EditorPage) -> HTMLResponse:
+    """The upload form; the browser sends the file to the API and shows the progress."""
+    _languages, categories = service.facets(session=session)
+    return render(request, "bulletins/upload.html", language_names=LANGUAGES,
+                  categories=categories)
+
+
+@router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
+def detail(bulletin_id: IdPath, request: Request, session: SessionDep,
+           _user: PageUser) -> HTMLResponse:
+    """One bulletin: listen to it, its loudness and duration, and review it."""
+    bulletin = service.get(session=session, bulletin_id=bulletin_id)
+    people = {uid: users.get(session=session, user_id=uid).username
+              for uid in (bulletin.created_by_id, bulletin.reviewed_by_id) if uid is not None}
+    return render(request, "bulletins/detail.html", b=bulletin, people=people,
+                  language_names=LANGUAGES)
+
+
+@router.post("/bulletins/{bulletin_id}/approve")
+def approve(bulletin_id: IdPath, request: Request, session: SessionDep,
+            user: ApproverPage) -> Response:
+    """Approve a pending bulletin so it can be scheduled."""
+    bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=True)
+    audit.record(session=session, actor=actor(request, user), action="bulletin.approve",
+                 target_type="bulletin", target_id=bulletin.id, sha256=bulletin.sha256)
+    answer = redirect(f"/bulletins/{bulletin.id}")
+    flash(answer, N_("Bulletin approved: it can now be scheduled."))
+    return answer
+
+
+@router.post("/bulletins/{bulletin_id}/reject")
+def reject(bulletin_id: IdPath, request: Request, session: SessionDep, user: ApproverPage,
+           reason: Annotated[str, Form(min_length=1, max_length=500)]) -> Response:
+    """Reject a pending bulletin with a reason."""
+    if not reason.strip():
+        raise InvalidInput("Cần ghi lý do từ chối — a reason is required", field="reason")
+    bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=False,
+                              reason=reason.strip())
+    audit.record(session=session, actor=actor(request, user), action="bulletin.reject",
+                 target_type="bulletin", target_id=bulletin.id, reason=reason.strip())
+    answer = redirect(f"/bulletins/{bulletin.id}")
+    flash(answer, N_("Bulletin rejected."), kind="warn")
+    return answer

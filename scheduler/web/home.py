@@ -1,0 +1,34 @@
+"""The home page: what went wrong in the last 24 hours stands out, with links onwards."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from scheduler.deps import SessionDep
+from scheduler.playbacks import service as playbacks
+from scheduler.playbacks.models import Playback, PlaybackStatus
+from scheduler.web import format as fmt
+from scheduler.web.names import Names
+from scheduler.web.session import PageUser
+from scheduler.web.templating import render
+from wardcast.protocol import utcnow
+
+router = APIRouter()
+TROUBLE = (PlaybackStatus.MISSED, PlaybackStatus.FAILED)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    """Home: missed and failed playbacks of the last 24 h, then where to go next."""
+    since = utcnow() - timedelta(hours=24)
+    trouble: dict[str, tuple[list[Playback], int]] = {}
+    for status in TROUBLE:
+        filters = playbacks.PlaybackFilter(status=status, start=since, wards=user.wards)
+        rows, total = playbacks.listing(session=session, filters=filters, limit=20, offset=0)
+        trouble[status.value] = (rows, total)
+    zone = request.app.state.runtime.settings.timezone
+    return render(request, "home.html", trouble=trouble, names=Names(session),
+                  since_input=fmt.local(since, zone).strftime("%Y-%m-%dT%H:%M"))

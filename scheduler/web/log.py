@@ -1,0 +1,116 @@
+"""The playback log page: filters, paging, and the same rows as CSV from the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from scheduler.bulletins import service as bulletins
+from scheduler.deps import SessionDep
+from scheduler.errors import InvalidInput
+from scheduler.groups import service as groups
+from scheduler.ids import DB_INT, Offset
+from scheduler.playbacks import service as playbacks
+from scheduler.playbacks.models import PlaybackStatus
+from scheduler.stations import service as stations
+from scheduler.users.models import User
+from scheduler.web.names import Names
+from scheduler.web.paging import Pager
+from scheduler.web.session import PageUser
+from scheduler.web.templating import render
+from wardcast.protocol import to_wire
+
+router = APIRouter()
+PAGE_SIZE = 50
+Field = Annotated[str, Query(max_length=40)]
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """The log filters as typed in the form (empty means "any")."""
+
+    start: str = ""
+    end: str = ""
+    station_id: str = ""
+    group_id: str = ""
+    bulletin_id: str = ""
+    status: str = ""
+
+    def form(self) -> dict[str, str]:
+        return {"from": self.start, "to": self.end, "station_id": self.station_id,
+                "group_id": self.group_id, "bulletin_id": self.bulletin_id,
+                "status": self.status}
+
+    def instants(self, zone: str) -> tuple[datetime | None, datetime | None]:
+        """The first and last day, in the zone, as UTC instants (the last day included)."""
+        start = _day(self.start, "from")
+        end = _day(self.end, "to")
+        tz = ZoneInfo(zone)
+        return (datetime.combine(start, datetime.min.time(), tz) if start else None,
+                datetime.combine(end + timedelta(days=1), datetime.min.time(), tz)
+                if end else None)
+
+    def filters(self, *, session: Session, user: User, zone: str) -> playbacks.PlaybackFilter:
+        start, end = self.instants(zone)
+        group = _id(self.group_id, "group_id")
+        members = (tuple(groups.station_ids(session=session, group_ids=[group],
+                                            field="group_id")) if group else None)
+        return playbacks.PlaybackFilter(
+            station_id=_id(self.station_id, "station_id"), station_ids=members,
+            bulletin_id=_id(self.bulletin_id, "bulletin_id"), start=start, end=end,
+            status=PlaybackStatus(self.status) if self.status in set(PlaybackStatus) else None,
+            wards=user.wards)
+
+    def csv_url(self, zone: str) -> str:
+        """The API address that downloads the same rows as CSV."""
+        start, end = self.instants(zone)
+        params = {"format": "csv", "station_id": self.station_id, "group_id": self.group_id,
+                  "bulletin_id": self.bulletin_id, "status": self.status,
+                  "from": to_wire(start) if start else "", "to": to_wire(end) if end else ""}
+        return "/api/v1/playbacks?" + urlencode({k: v for k, v in params.items() if v})
+
+
+def _id(value: str, field: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= DB_INT:
+        raise InvalidInput(f"Mã không hợp lệ ở trường {field} — invalid {field}", field=field)
+    return int(value)
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError as exc:
+        raise InvalidInput(f"Ngày không hợp lệ ở trường {field} (dd/mm/yyyy) — invalid date "
+                           f"in {field}", field=field) from exc
+
+
+@router.get("/log", response_class=HTMLResponse)
+def log_page(request: Request, session: SessionDep, user: PageUser,
+             start: Annotated[str, Query(alias="from", max_length=40)] = "",
+             end: Annotated[str, Query(alias="to", max_length=40)] = "",
+             station_id: Field = "", group_id: Field = "", bulletin_id: Field = "",
+             status: Field = "", offset: Offset = 0) -> HTMLResponse:
+    """The playback log, filtered and paged; each slot in its station's time."""
+    zone = request.app.state.runtime.settings.timezone
+    query = LogQuery(start, end, station_id, group_id, bulletin_id, status)
+    rows, total = playbacks.listing(session=session, limit=PAGE_SIZE, offset=offset,
+                                    filters=query.filters(session=session, user=user, zone=zone))
+    station_rows, _ = stations.listing(session=session, limit=1000, offset=0, wards=user.wards)
+    group_rows, _ = groups.listing(session=session, limit=500, offset=0)
+    bulletin_rows, _ = bulletins.listing(session=session, limit=200, offset=0, status=None,
+                                         language=None)
+    return render(request, "log/list.html", rows=rows, names=Names(session), query=query,
+                  pager=Pager("/log", query.form(), total, offset, PAGE_SIZE),
+                  csv_url=query.csv_url(zone), stations=station_rows, groups=group_rows,
+                  bulletins=bulletin_rows, statuses=list(PlaybackStatus))

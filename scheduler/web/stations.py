@@ -1,0 +1,180 @@
+"""Pages: the live station dashboard and registering a station (web engineer B)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from scheduler.audit import service as audit
+from scheduler.deps import RuntimeDep, SessionDep, actor
+from scheduler.errors import DomainError, InvalidInput, NotFound
+from scheduler.ids import IdPath, Offset
+from scheduler.playbacks import service as playbacks
+from scheduler.playbacks.models import NOT_STARTED, PlaybackStatus
+from scheduler.stations import service
+from scheduler.stations.models import Station
+from scheduler.users.models import User
+from scheduler.web import format as fmt
+from scheduler.web.names import Names
+from scheduler.web.paging import Pager
+from scheduler.web.session import AdminPage, PageUser
+from scheduler.web.templating import language, render
+from wardcast.protocol import utcnow
+
+router = APIRouter()
+PAGE_SIZE = 100  # an old office PC redraws this many rows every few seconds without strain
+MAX_UPCOMING = 20000
+# a clock this far off makes slots start noticeably early or late
+CLOCK_WARNING_MS = 1000
+
+
+@dataclass(frozen=True)
+class Row:
+    """One station on the dashboard."""
+
+    station: Station
+    now_playing: str | None
+    ready: int  # upcoming items whose audio the agent has cached
+    upcoming: int  # upcoming items not yet started
+
+    @property
+    def clock_warning(self) -> bool:
+        offset = self.station.clock_offset_ms
+        return offset is not None and abs(offset) >= CLOCK_WARNING_MS
+
+
+def clock_offset(ms: int | None, lang: str) -> str:
+    """Show a clock offset as "+120 ms" or "−1,5 s" (decimal comma in Vietnamese)."""
+    if ms is None:
+        return "—"
+    sign = "+" if ms > 0 else ("−" if ms < 0 else "±")
+    if abs(ms) < 1000:
+        return f"{sign}{abs(ms)} ms"
+    text = f"{abs(ms) / 1000:.1f}"
+    return f"{sign}{text.replace('.', ',') if lang == 'vi' else text} s"
+
+
+def board(*, session: Session, user: User, horizon_end: datetime, ward: str | None,
+          offset: int) -> tuple[list[Row], int]:
+    """A page of the stations a user may see (of one ward, if given), with what they play and
+    how much of their coming audio they have cached; and how many stations there are."""
+    wards = user.wards
+    if ward:
+        wards = frozenset({ward}) & wards if wards is not None else frozenset({ward})
+    rows, total = service.listing(session=session, limit=PAGE_SIZE, offset=offset, wards=wards)
+    upcoming, _ = playbacks.listing(
+        session=session, limit=MAX_UPCOMING, offset=0,
+        filters=playbacks.PlaybackFilter(start=utcnow(), end=horizon_end,
+                                         station_ids=tuple(s.id for s in rows)))
+    ready: dict[int, int] = {}
+    waiting: dict[int, int] = {}
+    for playback in upcoming:
+        if playback.status in NOT_STARTED:
+            waiting[playback.station_id] = waiting.get(playback.station_id, 0) + 1
+            if playback.status == PlaybackStatus.READY.value:
+                ready[playback.station_id] = ready.get(playback.station_id, 0) + 1
+    names = Names(session)
+    answer = []
+    for station in rows:
+        title = None
+        if station.online and station.now_playing_id is not None:
+            try:
+                playing = playbacks.get(session=session, playback_id=station.now_playing_id)
+                title = names.bulletin(playing.bulletin_id)
+            except NotFound:
+                title = f"#{station.now_playing_id}"
+        answer.append(Row(station, title, ready.get(station.id, 0), waiting.get(station.id, 0)))
+    return answer, total
+
+
+def _board_context(request: Request, session: Session, user: User, horizon_end: datetime,
+                   ward: str | None, offset: int) -> dict[str, Any]:
+    ward = (ward or "").strip() or None
+    rows, total = board(session=session, user=user, horizon_end=horizon_end, ward=ward,
+                        offset=offset)
+    lang = language(request)
+    pager = Pager("/stations", {"ward": ward or ""}, total, offset, PAGE_SIZE)
+    return {"rows": rows, "online": sum(1 for r in rows if r.station.online), "ward": ward,
+            "offset_text": lambda ms: clock_offset(ms, lang), "checked_at": utcnow(),
+            "pager": pager, "fragment": "/stations/fragment?" + pager.query(
+                offset=str(offset) if offset else "")}
+
+
+Ward = Annotated[str | None, Query(max_length=120)]
+
+
+@router.get("/stations", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, runtime: RuntimeDep, user: PageUser,
+              ward: Ward = None, offset: Offset = 0) -> HTMLResponse:
+    """The live station dashboard (its table refreshes itself every few seconds)."""
+    context = _board_context(request, session, user, utcnow() + runtime.horizon, ward, offset)
+    return render(request, "stations/list.html", **context)
+
+
+@router.get("/stations/fragment", response_class=HTMLResponse)
+def dashboard_fragment(request: Request, session: SessionDep, runtime: RuntimeDep,
+                       user: PageUser, ward: Ward = None, offset: Offset = 0) -> HTMLResponse:
+    """Only the dashboard's table, for the page to poll."""
+    context = _board_context(request, session, user, utcnow() + runtime.horizon, ward, offset)
+    answer = render(request, "stations/board.html", **context)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@router.get("/stations/new", response_class=HTMLResponse)
+def register_form(request: Request, runtime: RuntimeDep, _user: AdminPage) -> HTMLResponse:
+    """The form to register a station (admins)."""
+    return render(request, "stations/new.html", error=None, name="", ward="",
+                  timezone=runtime.settings.timezone)
+
+
+@router.post("/stations", response_class=HTMLResponse)
+def register(request: Request, session: SessionDep, runtime: RuntimeDep, user: AdminPage,
+             name: Annotated[str, Form(max_length=120)],
+             ward: Annotated[str, Form(max_length=120)],
+             timezone: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Register a station and show its token this once (it is never stored in clear)."""
+    name, ward, timezone = name.strip(), ward.strip(), timezone.strip()
+    try:
+        if not name or not ward:
+            raise InvalidInput("Cần nhập tên trạm và phường — name and ward are required",
+                              field="name")
+        service.check_ward(user, ward, field="ward")
+        station, token = service.register(session=session, name=name, ward=ward,
+                                          timezone=timezone or runtime.settings.timezone)
+    except DomainError as exc:
+        session.rollback()
+        return render(request, "stations/new.html", status_code=exc.status_code,
+                      error=fmt.in_language(str(exc), lang=language(request)), name=name,
+                      ward=ward, timezone=timezone or runtime.settings.timezone)
+    audit.record(session=session, actor=actor(request, user), action="station.register",
+                 target_type="station", target_id=station.id, name=station.name, ward=ward)
+    session.commit()
+    if runtime.accounts:
+        runtime.accounts.station_created(station.id, token)
+    answer = render(request, "stations/token.html", station=station, token=token,
+                    server=str(request.base_url).rstrip("/"))
+    # the token must not linger in any cache, nor come back with the browser's Back button
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@router.post("/stations/{station_id}/token", response_class=HTMLResponse)
+def rotate(station_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+           user: AdminPage) -> Response:
+    """Issue a new token (the old one stops working at once) and show it this once."""
+    station, token = service.rotate_token(session=session, station_id=station_id, user=user)
+    audit.record(session=session, actor=actor(request, user), action="station.rotate_token",
+                 target_type="station", target_id=station.id)
+    session.commit()
+    if runtime.accounts:
+        runtime.accounts.token_changed(station.id, token)
+    answer = render(request, "stations/token.html", station=station, token=token, rotated=True,
+                    server=str(request.base_url).rstrip("/"))
+    answer.headers["Cache-Control"] = "no-store"
+    return answer

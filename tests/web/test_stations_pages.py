@@ -1,0 +1,140 @@
+"""Station pages in Chromium: the live dashboard follows a real agent; a token is shown once."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import ViewportSize, expect
+
+from tests.support.server import start_agent
+from tests.web.conftest import PHONE, VIEWPORTS, Pages, register_station
+
+# the dashboard polls every 5 s; an agent needs a few seconds to connect or to be seen gone
+LIVE_TIMEOUT_MS = 30_000
+
+
+def unique(name: str) -> str:
+    return f"{name} {uuid.uuid4().hex[:6]}"
+
+
+def test_dashboard_follows_a_running_agent_without_reload(pages: Pages, tmp_path: Path) -> None:
+    station = register_station(pages.server, unique("Trạm Phường Bến Nghé"))
+    row = f"tr[data-station='{station['id']}']"
+    agent, _played = start_agent(pages.server, station_id=station["id"], token=station["token"],
+                                 workdir=tmp_path)
+    try:
+        page = pages.login("viewer")
+        page.goto("/stations")
+        expect(page.locator("h1")).to_have_text("Trạm")
+        assert page.locator("#register-station").count() == 0  # only admins register
+        page.evaluate("() => { window.notReloaded = true; }")
+        expect(page.locator(f"{row} .state")).to_have_text("Trực tuyến", timeout=LIVE_TIMEOUT_MS)
+        expect(page.locator(f"{row} .last-seen")).to_have_text(
+            re.compile(r"^\d\d:\d\d:\d\d \d\d/\d\d/\d{4}$"))
+        # the agent reports its clock offset with its heartbeats; "—" until the first one
+        expect(page.locator(f"{row} .clock")).to_have_text(re.compile(r"^(—|[+−±][\d,]+ m?s)$"))
+        pages.shot(page, "online")
+    finally:
+        agent.stop()
+    expect(page.locator(f"{row} .state")).to_have_text("Ngoại tuyến", timeout=LIVE_TIMEOUT_MS)
+    assert page.evaluate("() => window.notReloaded") is True  # updated in place, no reload
+    pages.shot(page, "offline")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_register_shows_the_token_once(pages: Pages, viewport: ViewportSize) -> None:
+    name = unique("Trạm Tân Định")
+    page = pages.login("admin", viewport=viewport)
+    page.goto("/stations")
+    pages.shot(page, "dashboard")
+    page.click("#register-station")
+    pages.shot(page, "register-form")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=ward]", "Phường Tân Định")
+    page.click("#station-form button[type=submit]")
+    expect(page.locator("h1")).to_have_text(f"Đã đăng ký trạm: {name}")
+    expect(page.locator("#token-warning")).to_contain_text("sẽ không được hiển thị lại")
+    token = page.input_value("#token")
+    station_id = page.inner_text("#station-id")
+    pages.shot(page, "token")
+    # the token works for the station (the agent's own API)...
+    answer = httpx.get(f"{pages.server.base}/api/v1/agent/time",
+                       headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    # ...and appears nowhere again
+    page.click("text=Quay lại danh sách trạm")
+    expect(page.locator(f"tr[data-station='{station_id}']")).to_contain_text(name)
+    assert token not in page.content()
+
+
+def test_register_refusal_keeps_the_input(pages: Pages) -> None:
+    name = unique("Trạm Đa Kao")
+    register_station(pages.server, name)
+    page = pages.login("admin", viewport=PHONE)
+    page.goto("/stations/new")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=ward]", "Phường Đa Kao")
+    page.click("#station-form button[type=submit]")
+    expect(page.locator("#form-error")).to_have_text(f"Trạm {name} đã tồn tại")
+    expect(page.locator("input[name=name]")).to_have_value(name)
+    expect(page.locator("input[name=ward]")).to_have_value("Phường Đa Kao")
+    pages.shot(page, "refused")
+
+
+def test_only_admins_register_stations(pages: Pages) -> None:
+    page = pages.login("editor")
+    answer = page.goto("/stations/new")
+    assert answer is not None and answer.status == 403
+    expect(page.locator("h1")).to_have_text("Không có quyền")
+
+
+def test_clock_offset_reads_naturally() -> None:
+    from scheduler.web.stations import clock_offset
+
+    assert clock_offset(None, "vi") == "—"
+    assert clock_offset(0, "vi") == "±0 ms"
+    assert clock_offset(120, "vi") == "+120 ms"
+    assert clock_offset(-1500, "vi") == "−1,5 s"
+    assert clock_offset(-1500, "en") == "−1.5 s"
+
+
+def test_dashboard_filters_by_ward(pages: Pages) -> None:
+    mine = register_station(pages.server, unique("Trạm Phường Cô Giang"))
+    other = register_station(pages.server, unique("Trạm Phường Cầu Kho"))
+    page = pages.login("viewer", viewport=PHONE)
+    page.goto("/stations")
+    page.fill("#station-filters input[name=ward]", mine["ward"])
+    page.click("#station-filters button[type=submit]")
+    expect(page.locator("#stations tbody tr")).to_have_count(1)
+    expect(page.locator(f"tr[data-station='{mine['id']}']")).to_be_visible()
+    assert page.locator(f"tr[data-station='{other['id']}']").count() == 0
+    # the live refresh keeps the filter
+    page.locator("#station-board").evaluate(
+        "el => new Promise(done => el.addEventListener('wardcast:updated', done, {once: true}))")
+    expect(page.locator("#stations tbody tr")).to_have_count(1)
+    pages.shot(page, "ward")
+
+
+def test_new_token_replaces_the_old_one(pages: Pages) -> None:
+    station = register_station(pages.server, unique("Trạm Phường Nguyễn Cư Trinh"))
+    page = pages.login("admin")
+    page.goto(f"/stations?ward={station['ward']}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"tr[data-station='{station['id']}'] button.rotate")
+    expect(page.locator("h1")).to_have_text(f"Mã mới cho trạm: {station['name']}")
+    token = page.input_value("#token")
+    pages.shot(page, "rotated")
+
+    def status(secret: str) -> int:
+        return httpx.get(f"{pages.server.base}/api/v1/agent/time",
+                         headers={"Authorization": f"Bearer {secret}"}).status_code
+
+    assert status(token) == 200
+    assert status(station["token"]) == 401  # the old token stopped working at once
+    viewer = pages.login("viewer")
+    viewer.goto(f"/stations?ward={station['ward']}")
+    assert viewer.locator("button.rotate").count() == 0
