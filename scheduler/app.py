@@ -12,13 +12,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from scheduler import agent_api, errors, jobs
+from scheduler import agent_api, errors, jobs, web
 from scheduler.agenda.router import router as agenda_router
 from scheduler.audit.router import router as audit_router
 from scheduler.broadcasts.router import router as broadcasts_router
 from scheduler.broker.accounts import DatabaseAccounts, DynsecAccounts
 from scheduler.bulletins.router import router as bulletins_router
-from scheduler.bulletins.storage import MediaStore
+from scheduler.bulletins.storage import open_store
 from scheduler.config import Settings, get_settings
 from scheduler.controls.router import router as controls_router
 from scheduler.db import Database
@@ -28,12 +28,13 @@ from scheduler.groups.router import router as groups_router
 from scheduler.limits import BodyLimit
 from scheduler.migrations import upgrade
 from scheduler.playbacks.router import router as playbacks_router
+from scheduler.programmes.router import router as programmes_router
 from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
 from scheduler.stations.router import router as stations_router
 from scheduler.timetables.router import router as timetables_router
 from scheduler.users.router import router as users_router
-from wardcast.protocol import SCHEDULER_CLIENT_ID
+from wardcast.protocol import SCHEDULER_CLIENT_ID, scheduler_client_id
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ async def _start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
     else:
         login = BrokerLogin(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
                             settings.mqtt_password, tls=settings.mqtt_url.startswith("mqtts"),
-                            ca_file=settings.mqtt_ca_file)
+                            ca_file=settings.mqtt_ca_file,
+                            client_id=scheduler_client_id(settings.replica_id),
+                            shared=settings.shared_subscriptions)
     dispatcher = Dispatcher(db=runtime.db, login=login, timing=_timing(settings),
                             dynsec=settings.broker == "external")
     dispatcher.start()
@@ -87,7 +90,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.callback(runtime.db.dispose)
         await _start_messaging(runtime, stack)
         scheduler = jobs.start_jobs(runtime)
-        stack.callback(scheduler.shutdown, wait=False)
+        stack.callback(jobs.stop_jobs, runtime, scheduler)
         log.info("wardcast scheduler ready")
         yield
 
@@ -97,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime = Runtime(settings=settings, db=Database(settings.sqlalchemy_url),
-                      store=MediaStore(settings.media_dir).ensure())
+                      store=open_store(settings))
     app = FastAPI(title="wardcast", version="0.1.0", lifespan=lifespan,
                   description="Broadcast scheduling for ward loudspeaker stations")
     app.state.runtime = runtime
@@ -105,11 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix="/api/v1", responses=errors.RESPONSES)
     for router in (users_router, bulletins_router, stations_router, timetables_router,
                    groups_router, agenda_router, broadcasts_router, controls_router,
-                   playbacks_router, audit_router, agent_api.router):
+                   playbacks_router, audit_router, programmes_router, agent_api.router):
         api.include_router(router)
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    web.install(app)  # the pages at / and /static
     return app
 
 
@@ -118,10 +122,19 @@ def _healthz(runtime: Runtime):  # type: ignore[no-untyped-def]
         """200 when the database and the broker connection are up."""
         checks = {"database": _db_ok(runtime), "broker": bool(
             runtime.dispatcher and runtime.dispatcher.link.connected)}
-        return JSONResponse({"status": "ok" if all(checks.values()) else "degraded", **checks},
+        return JSONResponse({"status": "ok" if all(checks.values()) else "degraded", **checks,
+                             "leader": runtime.is_leader,
+                             "replica": runtime.settings.replica_id,
+                             "ingested": _ingested(runtime)},
                             status_code=200 if all(checks.values()) else 503)
 
     return healthz
+
+
+def _ingested(runtime: Runtime) -> dict[str, int]:
+    """What this replica took in (with shared subscriptions each replica sees a share)."""
+    counters = runtime.dispatcher.counters if runtime.dispatcher else {}
+    return {"events": counters.get("events", 0), "duplicates": counters.get("duplicates", 0)}
 
 
 def _db_ok(runtime: Runtime) -> bool:

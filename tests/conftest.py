@@ -10,8 +10,19 @@ import pytest
 
 from tests.support.audio import convert, speech_wav
 from tests.support.mosquitto import Mosquitto
+from tests.support.procs import Proc
 
 POSTGRES_ENV = "WARDCAST_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes() -> Iterator[None]:
+    """Stop what a test started and left running (e.g. an agent it never stopped)."""
+    before = len(Proc.started)
+    yield
+    for proc in Proc.started[before:]:
+        proc.stop(timeout=5)
+    del Proc.started[before:]
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,8 @@ def port_open(port: int) -> bool:
 class Proc:
     """A child process whose output goes to a log file, stopped with SIGTERM then SIGKILL."""
 
+    started: list[Proc] = []  # every process the tests started, for the leak guard
+
     def __init__(self, argv: list[str], *, log: Path, env: dict[str, str] | None = None,
                  cwd: Path | None = None) -> None:
         self.argv = argv
@@ -55,6 +57,7 @@ class Proc:
             cwd=self.cwd
         )
         log.close()
+        Proc.started.append(self)
         return self
 
     @property
