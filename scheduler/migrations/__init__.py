@@ -6,9 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 HERE = Path(__file__).resolve().parent
+MIGRATION_LOCK_KEY = 0x77617265  # beside the planner's lock (leader.LOCK_KEY), never the same
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -20,5 +21,15 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema up to date."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the database schema up to date; on PostgreSQL one replica at a time."""
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    # Replicas starting together would otherwise race through the same migrations; the lock
+    # goes with this connection, so a replica that dies here frees it.
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
