@@ -5,7 +5,9 @@ soon as the previous ends if its start window is still open, and is skipped ("la
 otherwise; the same rule covers slots missed while the agent was down. The window closes
 ``late_grace_s`` after the slot, or at the item's ``play_until`` when it has one (an
 emergency: an agent that comes online during its validity plays it at once). The decoder
-starts ``preroll_s`` before the slot so the first samples are ready at the instant.
+starts ``preroll_s`` before the slot so the first samples are ready at the instant; the
+decoder of the item due after the one playing starts while it plays, so that items back to
+back (a programme with no gap) follow without a decoder's start-up delay.
 
 Only an emergency interrupts: a ``preempt`` item cuts in at its slot (at once if the slot has
 passed and its window is open). Its decoder starts while the other item still plays, so the
@@ -92,6 +94,9 @@ class Player:
         self._wake = asyncio.Event()
         self._on_air: _OnAir | None = None
         self._cutter: PlanItem | None = None  # being prepared to cut in
+        # the item due after the one on air, its decoder already started so that it follows
+        # without the decoder's start-up delay (a programme's items with no gap between them)
+        self._follower: tuple[PlanItem, Playback] | None = None
         self._tones: list[ToneRequest] = []
 
     @property
@@ -106,7 +111,8 @@ class Player:
 
     def media_in_use(self) -> set[str]:
         """Return the sha256 of the media playing now or about to cut in, if any."""
-        items = (self._on_air.item if self._on_air else None, self._cutter)
+        items = (self._on_air.item if self._on_air else None, self._cutter,
+                 self._follower[0] if self._follower else None)
         return {item.sha256 for item in items if item is not None}
 
     def stop(self, reason: str) -> str | None:
@@ -145,6 +151,10 @@ class Player:
     async def _step(self) -> None:
         """Do the next thing: watch what plays, or start, skip or wait for an item."""
         self._take_tones()
+        if self._follower is not None and (
+                not self._store.is_pending(self._follower[0].playback_id)
+                or self._too_late(self._follower[0])):
+            await self._take_follower(None)  # cancelled, played elsewhere or missed its window
         if self._on_air is not None:
             if self._on_air.task.done():
                 await self._sign_off()
@@ -211,16 +221,54 @@ class Player:
 
     async def _attempt(self, item: PlanItem) -> None:
         """Prepare a due item whose media is here and put it on air (it waits for its slot)."""
+        playback = await self._take_follower(item)
         path = self._cache.use(item.sha256)
         if path is None:
+            if playback is not None:
+                await playback.close()
             return
-        playback = await self._prepared(item, path, open_sink=True)
+        if playback is None:
+            playback = await self._prepared(item, path, open_sink=True)
         if playback is None:
             return
         if not self._store.is_pending(item.playback_id):
             await playback.close()
             return
         self._go_on_air(_OnAir(playback, item=item))
+
+    async def _prepare_follower(self, on_air: _OnAir) -> float | None:
+        """Start the decoder of the item due next, once it is due; return when to look again."""
+        if self._follower is not None or on_air.item is None:
+            return None
+        for item in self._store.pending():
+            if item.playback_id == on_air.item.playback_id or self._too_late(item):
+                continue
+            lead = seconds_until(item.scheduled_at) - self._settings.preroll_s
+            if lead > 0:
+                return lead
+            path = self._cache.use(item.sha256)
+            if path is None:
+                return None
+            playback = Playback(decode_command(path), backend=self._backend,
+                                name=playback_name(item.playback_id))
+            try:
+                await playback.prepare(open_sink=False)
+            except PlaybackError:
+                await playback.close()  # _attempt tries again, and reports it if it fails
+                return None
+            self._follower = (item, playback)
+            return None
+        return None
+
+    async def _take_follower(self, item: PlanItem | None) -> Playback | None:
+        """Return the prepared decoder if it is item's; close it otherwise."""
+        follower, self._follower = self._follower, None
+        if follower is None:
+            return None
+        if item is not None and follower[0].playback_id == item.playback_id:
+            return follower[1]
+        await follower[1].close()
+        return None
 
     async def _await_media(self, item: PlanItem) -> None:
         """Wait for an item's media until its slot, then fail it."""
@@ -281,7 +329,7 @@ class Player:
         """Wait while on_air plays, until it ends, the plan changes or something cuts in."""
         cutter = self._cutter_for(on_air)
         if cutter is None:
-            await self._wait(on_air.task, None)
+            await self._wait(on_air.task, await self._prepare_follower(on_air))
             return
         lead = seconds_until(cutter.scheduled_at) - self._settings.preroll_s
         if lead > 0:
@@ -340,6 +388,7 @@ class Player:
         for request in self._tones:
             request.answer(False, "the agent is stopping")
         self._tones.clear()
+        await self._take_follower(None)
         if self._on_air is not None:
             await self._take_off(self._on_air, None)
 

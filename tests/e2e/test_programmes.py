@@ -20,7 +20,7 @@ FINAL = {"played", "failed", "missed", "skipped", "interrupted", "cancelled"}
 WORDS = ("Một.", "Hai.", "Ba.", "Bốn.")
 GAPS_MS = (2000, 1000, 0)  # the last pair plays back to back
 TOLERANCE = timedelta(milliseconds=250)
-BACK_TO_BACK_SLACK = timedelta(seconds=1)
+BACK_TO_BACK = timedelta(milliseconds=40)
 
 
 @pytest.fixture
@@ -82,13 +82,14 @@ def test_programme_plays_its_items_in_order_with_the_gaps(server: Server, tmp_pa
     started = [datetime.fromisoformat(str(r["started_at"])) for r in rows]
     durations = [timedelta(milliseconds=int(str(b["duration_ms"]))) for b in bulletins]
     assert abs(started[0] - slot) <= TOLERANCE
-    for n, gap in enumerate(GAPS_MS[:2]):
+    for n, gap in enumerate(GAPS_MS):
         expected = durations[n] + timedelta(milliseconds=gap)
         assert abs(started[n + 1] - started[n] - expected) <= TOLERANCE, (n, rows)
-    # Back to back: the agent starts the next decoder only when the previous item ends, so
-    # the item after a zero gap starts a decoder start-up late (~0.2 s here), never early.
+    # Back to back, the next item's decoder was started while the previous one played: it
+    # follows at once, not a decoder start-up later (~50 ms idle, ~200 ms on a busy machine).
+    assert started[3] - started[2] - durations[2] <= BACK_TO_BACK, rows
     finished = [datetime.fromisoformat(str(r["finished_at"])) for r in rows]
-    assert finished[2] <= started[3] <= started[2] + durations[2] + BACK_TO_BACK_SLACK, rows
+    assert finished[2] <= started[3], rows  # never overlapping
     wavs = sorted(played.glob("*.wav"), key=lambda p: p.stat().st_mtime)
     assert [playback_of(w) for w in wavs] == [r["id"] for r in rows]  # in order, none cut
     for wav, duration in zip(wavs, durations, strict=True):
