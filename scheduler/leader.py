@@ -76,10 +76,20 @@ class Leadership:
         with self._lock:
             if self._leader and self._engine is not None:
                 log.info("replica %s gives up the planner lock", self.replica)
+                self._unlock()
             self._leader = False  # the jobs stop with the scheduler; no callback needed
             self._close()
             if self._engine is not None:
                 self._engine.dispose()
+
+    def _unlock(self) -> None:
+        """Release the lock before closing: the server ends a closed session a moment later."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+        except Exception:  # the session is gone, and the lock with it
+            log.debug("releasing the planner lock failed", exc_info=True)
 
     def _still_held(self) -> bool:
         assert self._conn is not None
