@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
@@ -51,6 +51,8 @@ def _agent_version() -> str:
 
 class Station:
     """One station's agent: owns the link, the reporter, the player and the downloads."""
+
+    _latest_plan: tuple[int, datetime] | None = None  # (revision, generated_at) applied last
 
     def __init__(self, *, settings: Settings, store: Store, http: httpx.AsyncClient,
                  boot_id: str) -> None:
@@ -127,6 +129,15 @@ class Station:
         if plan.station_id != self._settings.station:
             log.warning("dropped a plan for station %s", plan.station_id)
             return
+        latest = self._latest_plan
+        if latest is not None and plan.revision <= latest[0] and plan.generated_at < latest[1]:
+            # several scheduler replicas may answer at once, and their plans can arrive out of
+            # order: an older one must not undo a newer (a lower revision that is newer in
+            # time is a fresh scheduler database, and is taken)
+            log.info("ignored plan revision %d: older than revision %d", plan.revision,
+                     latest[0])
+            return
+        self._latest_plan = (plan.revision, plan.generated_at)
         added = self._store.replace_plan(plan.items)
         log.info("plan revision %d: %d item(s), %d new", plan.revision, len(plan.items),
                  len(added))

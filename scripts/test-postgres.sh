@@ -18,5 +18,5 @@ for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 && break; sleep 0.2; done
 "${as_pg[@]}" "psql -q -v ON_ERROR_STOP=1 -c \"DO \\\$\\\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wardcast_test') THEN
     CREATE ROLE wardcast_test LOGIN PASSWORD 'wardcast_test' CREATEDB;
-  END IF; END \\\$\\\$;\"" >&2
+  END IF; END \\\$\\\$; GRANT pg_signal_backend TO wardcast_test;\"" >&2
 echo "postgresql+psycopg://wardcast_test:wardcast_test@127.0.0.1:5432/postgres"
