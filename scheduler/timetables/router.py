@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 from scheduler.audit import service as audit
 from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.ids import IdPath, Offset
-from scheduler.playbacks import conflicts, planner
 from scheduler.playbacks.models import Playback
-from scheduler.timetables import service, targets
+from scheduler.timetables import scheduling, service, targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import (
     TimetableCreate,
@@ -21,7 +20,6 @@ from scheduler.timetables.schemas import (
     TimetableRead,
     TimetableUpdate,
 )
-from wardcast.protocol import utcnow
 
 router = APIRouter(prefix="/timetables", tags=["timetables"])
 
@@ -42,12 +40,9 @@ def _read(session: Session, timetable: Timetable) -> TimetableRead:
 def create(body: TimetableCreate, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: EditorDep) -> TimetableRead:
     """Put an approved bulletin on stations, once or recurring; plans go out at once."""
-    timetable = service.create(session=session, data=body, by=user,
-                               default_zone=runtime.settings.timezone)
-    changed = planner.plan(session=session, now=utcnow(), horizon=runtime.horizon,
-                           only=[timetable], settle=False)  # overlaps are refused instead
-    conflicts.resolve(session, timetable_id=timetable.id, priority=timetable.priority,
-                      displace=body.displace)
+    timetable, changed = scheduling.create(session=session, data=body, by=user,
+                                           default_zone=runtime.settings.timezone,
+                                           horizon=runtime.horizon)
     audit.record(session=session, actor=actor(request, user), action="timetable.create",
                  target_type="timetable", target_id=timetable.id, **body.model_dump())
     session.commit()
@@ -74,12 +69,10 @@ def read(timetable_id: IdPath, session: SessionDep, user: UserDep) -> TimetableR
 def update(timetable_id: IdPath, body: TimetableUpdate, request: Request, session: SessionDep,
            runtime: RuntimeDep, user: EditorDep) -> TimetableRead:
     """Change a timetable; slots it no longer wants become `cancelled`, plans go out at once."""
-    timetable = service.update(session=session, timetable_id=timetable_id, change=body,
-                               default_zone=runtime.settings.timezone, by=user)
-    changed = planner.replan(session=session, timetable=timetable, now=utcnow(),
-                             horizon=runtime.horizon)
-    conflicts.resolve(session, timetable_id=timetable.id, priority=timetable.priority,
-                      displace=body.displace)
+    timetable, changed = scheduling.update(session=session, timetable_id=timetable_id,
+                                           change=body, by=user,
+                                           default_zone=runtime.settings.timezone,
+                                           horizon=runtime.horizon)
     audit.record(session=session, actor=actor(request, user), action="timetable.update",
                  target_type="timetable", target_id=timetable.id,
                  **body.model_dump(exclude_unset=True))
@@ -92,8 +85,7 @@ def update(timetable_id: IdPath, body: TimetableUpdate, request: Request, sessio
 def delete(timetable_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: EditorDep) -> Response:
     """Delete a timetable; its future playbacks become `cancelled`."""
-    service.delete(session=session, timetable_id=timetable_id, by=user)
-    changed = planner.cancel_timetable(session=session, timetable_id=timetable_id, now=utcnow())
+    changed = scheduling.delete(session=session, timetable_id=timetable_id, by=user)
     audit.record(session=session, actor=actor(request, user), action="timetable.delete",
                  target_type="timetable", target_id=timetable_id)
     session.commit()

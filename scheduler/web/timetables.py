@@ -16,9 +16,8 @@ from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import DomainError, InvalidInput
 from scheduler.groups import service as groups
 from scheduler.ids import IdPath, Offset
-from scheduler.playbacks import conflicts, planner
 from scheduler.stations.models import Station
-from scheduler.timetables import service
+from scheduler.timetables import scheduling, service
 from scheduler.timetables import targets as timetable_targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import TimetableCreate, TimetableUpdate
@@ -223,13 +222,9 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Sch
                                group_ids=form.group_ids, starts_at=form.starts_at(),
                                recurrence=form.recurrence(), until=form.until_at(),
                                priority=Priority(form.priority), displace=form.displace)
-        timetable = service.create(session=session, data=body, by=user,
-                                   default_zone=runtime.settings.timezone)
-        # as the API does: overlaps are refused (below), not settled by skipping
-        changed = planner.plan(session=session, now=utcnow(), horizon=runtime.horizon,
-                               only=[timetable], settle=False)
-        conflicts.resolve(session, timetable_id=timetable.id, priority=timetable.priority,
-                          displace=body.displace)
+        timetable, changed = scheduling.create(session=session, data=body, by=user,
+                                               default_zone=runtime.settings.timezone,
+                                               horizon=runtime.horizon)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc)
     audit.record(session=session, actor=actor(request, user), action="timetable.create",
@@ -283,12 +278,10 @@ def update(timetable_id: IdPath, request: Request, session: SessionDep, runtime:
         if form.starts_at().isoformat() != timetable.starts_at_local:
             change["starts_at"] = form.starts_at()
         body = TimetableUpdate(**change)
-        timetable = service.update(session=session, timetable_id=timetable_id, change=body,
-                                   default_zone=runtime.settings.timezone, by=user)
-        changed = planner.replan(session=session, timetable=timetable, now=utcnow(),
-                                 horizon=runtime.horizon)
-        conflicts.resolve(session, timetable_id=timetable.id, priority=timetable.priority,
-                          displace=body.displace)
+        timetable, changed = scheduling.update(session=session, timetable_id=timetable_id,
+                                               change=body, by=user,
+                                               default_zone=runtime.settings.timezone,
+                                               horizon=runtime.horizon)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc, timetable_id)
     audit.record(session=session, actor=actor(request, user), action="timetable.update",
@@ -303,8 +296,7 @@ def update(timetable_id: IdPath, request: Request, session: SessionDep, runtime:
 def delete(timetable_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: SchedulerPage) -> Response:
     """Delete a timetable; its future playbacks are cancelled."""
-    service.delete(session=session, timetable_id=timetable_id, by=user)
-    changed = planner.cancel_timetable(session=session, timetable_id=timetable_id, now=utcnow())
+    changed = scheduling.delete(session=session, timetable_id=timetable_id, by=user)
     audit.record(session=session, actor=actor(request, user), action="timetable.delete",
                  target_type="timetable", target_id=timetable_id)
     session.commit()
