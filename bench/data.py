@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -13,30 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, insert, text
 
+from bench.harness import postgres_admin_url
 from scheduler.bulletins.models import Bulletin
 from scheduler.db import Database
 from scheduler.migrations import upgrade
 from scheduler.stations.models import Station
+from tests.support.postgres import fresh_database as empty_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_ENV = "WARDCAST_TEST_POSTGRES_URL"
 KINDS = ("sqlite", "postgres")
 WORK_DIR = ROOT / "test-artifacts" / "bench"
-
-
-def postgres_admin_url() -> str:
-    """Return an admin URL that may CREATE DATABASE (starting the local cluster if needed)."""
-    url = os.environ.get(POSTGRES_ENV)
-    if url:
-        return url
-    done = subprocess.run(["bash", str(ROOT / "scripts" / "test-postgres.sh")],
-                          capture_output=True, text=True, check=True)
-    os.environ[POSTGRES_ENV] = done.stdout.strip()
-    return os.environ[POSTGRES_ENV]
 
 
 @contextmanager
@@ -54,31 +39,13 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[Database]:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    admin_url = make_url(postgres_admin_url())
-    name = f"wardcast_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db = Database(admin_url.set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
-        _drop(admin, name)
-        admin.dispose()
-
-
-def _drop(admin: Engine, name: str) -> None:
-    """Drop a bench database; autovacuum (a superuser process) may hold it for a moment."""
-    for _ in range(20):
+    with empty_postgres(postgres_admin_url(), prefix="wardcast_bench") as url:
+        db = Database(url)
         try:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            return
-        except DBAPIError:
-            time.sleep(0.5)  # not a timing figure: waiting for autovacuum to let go
-    print(f"warning: could not drop database {name}; drop it by hand", file=sys.stderr)
+            upgrade(db.engine)
+            yield db
+        finally:
+            db.dispose()
 
 
 def seed_stations(engine: Engine, *, count: int, wards: int, now: datetime) -> list[int]:

@@ -17,7 +17,6 @@ import re
 import secrets
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -113,24 +112,10 @@ def postgres_admin_url() -> str:
 @contextmanager
 def fresh_postgres() -> Iterator[str]:
     """Yield the URL of a new, empty PostgreSQL database; drop it afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import DBAPIError
+    from tests.support.postgres import fresh_database
 
-    admin_url = make_url(postgres_admin_url())
-    name = f"wardcast_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        except DBAPIError as exc:  # a server that did not stop still holds it
-            print(f"warning: database {name} not dropped: {exc}", file=sys.stderr)
-        admin.dispose()
+    with fresh_database(postgres_admin_url(), prefix="wardcast_bench") as url:
+        yield url
 
 
 def listen_port() -> int:

@@ -26,8 +26,6 @@ from typing import Any
 
 import pytest
 from schemathesis.python import asgi
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from scheduler.app import create_app
 from scheduler.config import Settings
@@ -35,6 +33,7 @@ from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
 from scheduler.users import service as users
 from tests.conftest import postgres_url
+from tests.support.postgres import fresh_database
 from tests.support.procs import free_port
 
 PASSWORD = "password-123"
@@ -260,15 +259,8 @@ def fuzz_database(request: pytest.FixtureRequest,
     if request.param == "sqlite":
         yield "sqlite", f"sqlite:///{tmp_path_factory.mktemp('fuzz-db') / 'fuzz.sqlite3'}"
         return
-    admin_url = make_url(postgres_url())
-    name = f"wardcast_fuzz_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield "postgres", admin_url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(postgres_url(), prefix="wardcast_fuzz") as url:
+        yield "postgres", url
 
 
 @pytest.fixture(scope="module")

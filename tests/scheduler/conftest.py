@@ -9,14 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from scheduler.app import create_app
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.users import service as users
 from tests.conftest import postgres_url
+from tests.support.postgres import fresh_database
 from tests.support.procs import free_port
 
 PASSWORD = "password-123"
@@ -28,15 +27,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
-    admin_url = make_url(postgres_url())
-    name = f"wardcast_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield admin_url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(postgres_url(), prefix="wardcast_test") as url:
+        yield url
 
 
 @pytest.fixture
