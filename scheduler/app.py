@@ -134,7 +134,7 @@ def _healthz(runtime: Runtime):  # type: ignore[no-untyped-def]
 def _ingested(runtime: Runtime) -> dict[str, int]:
     """What this replica took in (with shared subscriptions each replica sees a share)."""
     counters = runtime.dispatcher.counters if runtime.dispatcher else {}
-    return {"events": counters.get("events", 0), "duplicates": counters.get("duplicates", 0)}
+    return {name: counters.get(name, 0) for name in ("events", "duplicates", "batch_retries")}
 
 
 def _db_ok(runtime: Runtime) -> bool:

@@ -163,6 +163,7 @@ class Dispatcher:
         except Exception:  # e.g. another replica stored one of them: take them one by one
             log.warning("batch of %d events failed; retrying one by one", len(reports),
                         exc_info=True)
+            self.counters["batch_retries"] += 1
             for report in reports:
                 try:
                     self._ingest(report.message, acks)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,8 @@ _TARGET = {
 }
 _RANK = {PlaybackStatus.PLANNED: 0, PlaybackStatus.DELIVERED: 1, PlaybackStatus.READY: 2,
          PlaybackStatus.PLAYING: 3}
+_NOT_FINAL = [Playback.__table__.c.status != literal_column(f"'{state.value}'")
+              for state in sorted(FINAL)]
 
 
 def apply_event(*, session: Session, station_id: int, event: Event) -> bool:
@@ -116,9 +118,9 @@ def _update_playbacks(session: Session, changes: dict[int, dict[str, Any]]) -> N
         groups.setdefault(tuple(sorted(change)), []).append({"pid": playback_id, **change})
     table = cast(Table, Playback.__table__)
     for columns, params in groups.items():
-        # a final state never changes, even one written (a cancel, a skip) since we read it
-        statement = (update(table).where(table.c.id == bindparam("pid"),
-                                         table.c.status.not_in([s.value for s in FINAL]))
+        # a final state never changes, even one written (a cancel, a skip) since we read it;
+        # the states are written into the SQL: an executemany cannot expand an IN list
+        statement = (update(table).where(table.c.id == bindparam("pid"), *_NOT_FINAL)
                      .values({name: bindparam(name) for name in columns}))
         session.execute(statement, params)
 

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.db import Database
 from scheduler.migrations import upgrade
 from scheduler.playbacks import ledger
-from scheduler.playbacks.models import Playback, PlaybackEvent
+from scheduler.playbacks.models import Playback, PlaybackEvent, PlaybackStatus
 from scheduler.stations.models import Station
 from wardcast.protocol import Event, EventType
 
@@ -174,3 +174,21 @@ def test_a_batch_follows_the_same_rules_as_single_events(db: Database) -> None:
         assert applied == {earlier.event_id: True, started.event_id: True,
                            finished.event_id: True, late.event_id: False,
                            foreign.event_id: False}
+
+
+def test_a_batch_moves_many_playbacks_at_once_and_never_a_final_one(db: Database) -> None:
+    # many playbacks with the same change set are one executemany: it must run, not fall back
+    with db.session() as session:
+        stations = [_station(session, f"S{n}", online=True) for n in range(3)]
+        playbacks = [_playback(session, s, NOW) for s in stations]
+        reports = [(s.id, _event(p.id, EventType.STARTED)) for s, p in zip(stations, playbacks,
+                                                                           strict=True)]
+        assert ledger.apply_events(session=session, reports=reports) == ["stored"] * 3
+        # a final state written between the batch's read and its write is never overwritten
+        session.execute(update(Playback).where(Playback.id == playbacks[0].id)
+                        .values(status=PlaybackStatus.INTERRUPTED.value))
+        ledger._update_playbacks(session, {p.id: {"status": "played", "updated_at": NOW}
+                                           for p in playbacks})
+        states = dict(session.execute(select(Playback.id, Playback.status)).tuples().all())
+    assert states == {playbacks[0].id: "interrupted", playbacks[1].id: "played",
+                      playbacks[2].id: "played"}
