@@ -174,9 +174,9 @@ def approved_bulletin(api: httpx.Client, path: Path, title: str) -> dict[str, An
 
 @dataclass
 class Fleet:
-    """A running ``wardcast simulate`` process and its stations' logins."""
+    """Running ``wardcast simulate`` processes and their stations' logins."""
 
-    proc: Proc
+    procs: list[Proc]
     logins: dict[int, str]  # station id -> token
     connect_s: float  # from process start to every station connected with its plan
 
@@ -184,36 +184,54 @@ class Fleet:
     def station_ids(self) -> list[int]:
         return sorted(self.logins)
 
+    def summaries(self) -> list[str]:
+        """Each process's own last word: its final summary (start errors as it measured)."""
+        return [proc.output().strip().splitlines()[-1].split("stopped; ", 1)[-1]
+                for proc in self.procs]
+
 
 @contextmanager
-def fleet(running: Stack, *, stations: int, prefix: str = "BENCH",
+def fleet(running: Stack, *, stations: int, processes: int = 1, prefix: str = "BENCH",
           seed: bool | None = None, timeout: float = 900) -> Iterator[Fleet]:
-    """Run the simulator with N stations and wait until all of them are connected."""
-    state = running.workdir / f"sim-{prefix}"
+    """Run the simulator with N stations, split over some processes, and wait until all of
+    them are connected with their plans.
+
+    Simulated stations are independent agents; on a 2-core machine two processes let the
+    fleet use the second core while the scheduler is idle (see docs/benchmarks.md).
+    """
+    sizes = [stations // processes + (1 if k < stations % processes else 0)
+             for k in range(processes)]
+    names = [prefix if processes == 1 else f"{prefix}{k + 1}" for k in range(processes)]
     began = time.monotonic()
-    proc = Proc(wardcast("simulate", "--server", running.server.base, "--stations",
-                         str(stations), "--username", ADMIN[0], "--password", ADMIN[1],
-                         "--mqtt", running.broker.plain_url, "--prefix", prefix,
-                         "--state-dir", str(state), "--summary", "5"),
-                log=running.workdir / f"simulate-{prefix}.log").start()
+    procs = [Proc(wardcast("simulate", "--server", running.server.base, "--stations",
+                           str(size), "--username", ADMIN[0], "--password", ADMIN[1],
+                           "--mqtt", running.broker.plain_url, "--prefix", name,
+                           "--state-dir", str(running.workdir / f"sim-{name}"),
+                           "--summary", "5"),
+                  log=running.workdir / f"simulate-{name}.log").start()
+             for size, name in zip(sizes, names, strict=True)]
     try:
-        credentials = state / "credentials.json"
-        wait_for(lambda: _alive(proc) and credentials.exists(), timeout=timeout,
-                 what="the simulator to register its stations")
-        logins = {int(c["station_id"]): str(c["token"])
-                  for c in json.loads(credentials.read_text())}
+        logins: dict[int, str] = {}
+        for proc, name in zip(procs, names, strict=True):
+            credentials = running.workdir / f"sim-{name}" / "credentials.json"
+            wait_for(lambda p=proc, c=credentials: _alive(p) and c.exists(), timeout=timeout,
+                     what="the simulator to register its stations")
+            logins |= {int(c["station_id"]): str(c["token"])
+                       for c in json.loads(credentials.read_text())}
         if seed if seed is not None else stations > SEED_ABOVE:
             seed_broker(running.broker, logins)
-        wait_for(lambda: _alive(proc)
-                 and f"all {stations} station(s) connected" in proc.output(),
-                 timeout=timeout, what=f"{stations} simulated stations to connect")
-        # Each connect asks for the station's plan: wait until every answer has arrived, so
-        # that what a benchmark measures next does not queue behind them.
-        wait_for(lambda: _alive(proc) and _plans_received(proc) >= stations, timeout=timeout,
-                 what=f"{stations} simulated stations to receive their plans")
-        yield Fleet(proc, logins, time.monotonic() - began)
+        for proc, size in zip(procs, sizes, strict=True):
+            wait_for(lambda p=proc, n=size: _alive(p)
+                     and f"all {n} station(s) connected" in p.output(),
+                     timeout=timeout, what=f"{size} simulated stations to connect")
+            # Each connect asks for the station's plan: wait until every answer has arrived,
+            # so that what a benchmark measures next does not queue behind them.
+            wait_for(lambda p=proc, n=size: _alive(p) and _plans_received(p) >= n,
+                     timeout=timeout, what=f"{size} simulated stations to receive their plans")
+        yield Fleet(procs, logins, time.monotonic() - began)
     finally:
-        proc.stop(timeout=120)
+        for proc in procs:
+            proc.stop(timeout=120)
 
 
 def _plans_received(proc: Proc) -> int:

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             made.raise_for_status()
             rows = wait_rows(api, bulletin["id"], expected=args.stations, statuses=FINAL,
                              timeout=args.lead + bulletin["duration_ms"] / 1000 + 300)
-        own_view = sim.proc.output().strip().splitlines()[-1].split("stopped; ", 1)[-1]
+        own_view = " | ".join(sim.summaries())
     statuses = Counter(str(r["status"]) for r in rows)
     errors = [abs((instant(r["started_at"]) - instant(r["scheduled_at"])).total_seconds())
               for r in rows if r["started_at"]]

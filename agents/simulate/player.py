@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from agents.clock import sleep_until
@@ -22,6 +23,7 @@ from agents.outputs import Backend, playback_name
 from agents.playback import Playback
 from agents.player import Player
 from agents.reporter import Reporter
+from agents.simulate.backlog import Backlog
 from agents.simulate.stats import Stats
 from wardcast.protocol import Event, EventType, PlanItem, utcnow
 
@@ -79,9 +81,10 @@ class SimPlayer(Player):
 
 
 class SimReporter(Reporter):
-    """The agent's Reporter, counting what it emits."""
+    """The agent's Reporter, counting what it emits and publishing from the backlog."""
 
     stats: Stats
+    backlog: Backlog
 
     def emit(self, playback_id: int, type_: EventType, *, at: datetime | None = None,
              position_ms: int | None = None, reason: str | None = None,
@@ -89,3 +92,6 @@ class SimReporter(Reporter):
         self.stats.events[type_.value] += 1
         return super().emit(playback_id, type_, at=at, position_ms=position_ms,
                             reason=reason, together=together)
+
+    def _send(self, event_id: str, payload: bytes) -> None:
+        self.backlog.later(partial(super()._send, event_id, payload))

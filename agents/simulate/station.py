@@ -10,6 +10,7 @@ from agents.clock import Clock
 from agents.commands import Commands, load_gain
 from agents.config import Settings
 from agents.outputs import GainBackend, NullBackend
+from agents.simulate.backlog import Backlog
 from agents.simulate.hub import MqttHub
 from agents.simulate.link import SimLink
 from agents.simulate.media import SharedMedia, SimCache
@@ -25,6 +26,7 @@ class Shared:
     """What every simulated station of the process shares."""
 
     hub: MqttHub
+    backlog: Backlog  # reports wait here while reads and starts go first
     media: SharedMedia
     clock: Clock  # one machine, one clock: measured once for all
     stats: Stats
@@ -46,6 +48,7 @@ class SimStation(Station):
         self.reporter = SimReporter(store=store, link=self._link, clock=self.clock,
                                     boot_id=boot_id, resend_after_s=settings.resend_after_s)
         self.reporter.stats = shared.stats
+        self.reporter.backlog = shared.backlog
         self.gain = load_gain(store)
         self.player = SimPlayer(settings=settings, store=store, cache=self._cache,
                                 backend=GainBackend(NullBackend(), self.gain),
@@ -56,11 +59,16 @@ class SimStation(Station):
                                   gain=self.gain, resync=self._request_sync)
         self._downloads: dict[str, asyncio.Task[None]] = {}
         self._stats = shared.stats
+        self._backlog = shared.backlog
 
     @property
     def online(self) -> bool:
         """Tell whether the station's MQTT session is up."""
         return self._link.connected
+
+    def publish_status(self) -> None:
+        """Publish the status once the work due now is done (see backlog.py)."""
+        self._backlog.later(super().publish_status)
 
     def _apply_plan(self, plan: Plan) -> None:
         self._stats.plans += 1

@@ -16,14 +16,14 @@ router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
 def create(body: BroadcastCreate, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: ApproverDep) -> BroadcastRead:
     """Play an approved bulletin now; an emergency interrupts whatever is playing."""
-    broadcast, playbacks = service.create(session=session, data=body, by=user)
-    station_ids = sorted({p.station_id for p in playbacks})
+    created = service.create(session=session, data=body, by=user)
+    broadcast = created.broadcast
     audit.record(session=session, actor=actor(request, user), action="broadcast.create",
                  target_type="broadcast", target_id=broadcast.id, **body.model_dump())
     session.commit()
-    runtime.push_plans(set(station_ids))
+    runtime.push_plans(set(created.station_ids))
     return BroadcastRead(id=broadcast.id, bulletin_id=broadcast.bulletin_id,
                          priority=broadcast.priority, repeat=broadcast.repeat,
                          gap_s=broadcast.gap_s, valid_until=broadcast.valid_until,
-                         created_at=broadcast.created_at, station_ids=station_ids,
-                         playback_ids=[p.id for p in playbacks])
+                         created_at=broadcast.created_at, station_ids=created.station_ids,
+                         playback_ids=created.playback_ids)

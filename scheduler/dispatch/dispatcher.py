@@ -7,7 +7,7 @@ import queue
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
@@ -31,17 +31,17 @@ DB_INT = (-(2**31), 2**31 - 1)  # every integer the ledger stores is a 32-bit co
 
 
 @dataclass(frozen=True)
-class PushPlans:
-    station_ids: frozenset[int]
-
-
-@dataclass(frozen=True)
 class DispatchTiming:
     late_grace: timedelta
     horizon: timedelta
 
 
-Work = Incoming | PushPlans
+class Wake:
+    """Put in the inbox when plans are waiting to be pushed."""
+
+
+WAKE = Wake()
+Work = Incoming | Wake
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,48 @@ class Report:
     event: protocol.Event
 
 
+@dataclass
+class Gathered:
+    """Well-formed messages of one batch that are written together, in a few statements."""
+
+    events: list[Report] = field(default_factory=list)
+    statuses: list[tuple[Incoming, int, protocol.Status]] = field(default_factory=list)
+    syncs: list[tuple[Incoming, int]] = field(default_factory=list)
+
+    def add(self, item: Work) -> bool:
+        """Take a well-formed event, status or sync request; False for anything else."""
+        if not isinstance(item, Incoming):
+            return False
+        parsed = protocol.parse_station_topic(item.topic)
+        station_id = _station_id(parsed[0]) if parsed else None
+        if parsed is None or station_id is None:
+            return False
+        try:
+            if parsed[1] is Channel.EVENTS:
+                self.events.append(Report(item, station_id, _decode(protocol.Event,
+                                                                    item.payload)))
+            elif parsed[1] is Channel.STATUS:
+                self.statuses.append((item, station_id, _decode(protocol.Status,
+                                                                item.payload)))
+            elif parsed[1] is Channel.SYNC:
+                _decode(protocol.SyncRequest, item.payload)
+                self.syncs.append((item, station_id))
+            else:
+                return False
+        except ProtocolError:
+            return False  # _ingest drops it, in its turn
+        return True
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.statuses or self.syncs)
+
+
 class Dispatcher:
-    """Ingests agent messages in arrival order and publishes plans and acks."""
+    """Ingests agent messages in arrival order and publishes plans and acks.
+
+    Plan pushes go first: an emergency for 10,000 stations must not wait behind a backlog of
+    events. Messages of one kind that arrive together are written together.
+    """
 
     def __init__(self, *, db: Database, login: BrokerLogin, timing: DispatchTiming,
                  dynsec: bool = False) -> None:
@@ -64,6 +104,8 @@ class Dispatcher:
         extra = [DYNSEC_RESPONSE_TOPIC] if dynsec else []
         self.link = SchedulerLink(login, self.inbox, extra_subscriptions=extra)
         self.counters: Counter[str] = Counter()
+        self._pushes: set[int] = set()
+        self._pushes_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
 
     def start(self) -> None:
@@ -85,32 +127,30 @@ class Dispatcher:
                           protocol.encode(command))
 
     def push_plans(self, station_ids: Iterable[int]) -> None:
-        """Ask the worker to send these stations their whole plan."""
-        ids = frozenset(station_ids)
+        """Ask the worker to send these stations their whole plan, ahead of what it ingests."""
+        ids = set(station_ids)
         if ids:
-            self.inbox.put(PushPlans(ids))
+            with self._pushes_lock:
+                self._pushes |= ids
+            self.inbox.put(WAKE)
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
+            self._push_waiting()
             acks: dict[int, list[str]] = defaultdict(list)
-            # Consecutive events share one transaction; anything else first commits them,
-            # so every message is still handled in arrival order.
-            events: list[Report] = []
+            gathered = Gathered()
             for item in batch:
                 try:
-                    report = self._as_event(item)
-                    if report is not None:
-                        events.append(report)
+                    if isinstance(item, Wake) or gathered.add(item):
                         continue
-                    self._ingest_events(events, acks)
-                    if isinstance(item, PushPlans):
-                        self._publish_plans(item.station_ids)
-                    else:
+                    self._write(gathered, acks)  # what came before is handled first
+                    gathered = Gathered()
+                    if isinstance(item, Incoming):
                         self._ingest(item, acks)
                 except Exception:  # the loop must survive anything one message does
                     log.exception("dispatcher failed on %r", item)
                     self.counters["errors"] += 1
-            self._ingest_events(events, acks)
+            self._write(gathered, acks)
             self._send_acks(acks)
 
     def _next_batch(self) -> list[Work] | None:
@@ -130,53 +170,76 @@ class Dispatcher:
             batch.append(item)
         return batch
 
-    def _as_event(self, item: Work) -> Report | None:
-        """Return a well-formed event message decoded, or None for anything else."""
-        if not isinstance(item, Incoming):
-            return None
-        parsed = protocol.parse_station_topic(item.topic)
-        if parsed is None or parsed[1] is not Channel.EVENTS:
-            return None
-        station_id = _station_id(parsed[0])
+    def _push_waiting(self) -> None:
+        with self._pushes_lock:
+            ids, self._pushes = frozenset(self._pushes), set()
+        if ids:
+            self._publish_plans(ids)
+
+    def _write(self, gathered: Gathered, acks: dict[int, list[str]]) -> None:
+        """Store gathered events and statuses, then answer the sync requests."""
+        if not gathered:
+            return
+        self._ingest_events(gathered.events, acks)
+        self._ingest_statuses(gathered.statuses, acks)
+        if gathered.syncs:
+            self._push_waiting()
+            self._publish_plans(frozenset(sid for _, sid in gathered.syncs))
+            for message, _ in gathered.syncs:
+                self.link.ack(message)
+
+    def _ingest_statuses(self, statuses: list[tuple[Incoming, int, protocol.Status]],
+                         acks: dict[int, list[str]]) -> None:
+        if not statuses:
+            return
         try:
-            event = _decode(protocol.Event, item.payload)
-        except ProtocolError:
-            return None  # _ingest drops it, in its turn
-        return None if station_id is None else Report(item, station_id, event)
+            with self.db.session() as session:
+                stations.record_statuses(session=session,
+                                         reports=[(sid, status) for _, sid, status in statuses])
+        except Exception:
+            log.warning("batch of %d statuses failed; retrying one by one", len(statuses),
+                        exc_info=True)
+            self.counters["batch_retries"] += 1
+            for message, _, _ in statuses:
+                self._ingest_one(message, acks)
+            return
+        for message, _, _ in statuses:
+            self.link.ack(message)
 
     def _ingest_events(self, events: list[Report], acks: dict[int, list[str]]) -> None:
         """Commit the waiting events in one transaction, then ack them in order."""
         if not events:
             return
-        reports = events.copy()
-        events.clear()
         try:
             with self.db.session() as session:
                 outcomes = ledger.apply_events(
-                    session=session, reports=[(r.station_id, r.event) for r in reports])
+                    session=session, reports=[(r.station_id, r.event) for r in events])
                 offsets: dict[int, int | None] = {}
-                for report in reports:  # the latest offset each station reported wins
+                for report in events:  # the latest offset each station reported wins
                     offset = report.event.clock_offset_ms
                     if offset is not None or report.station_id not in offsets:
                         offsets[report.station_id] = offset
                 stations.touch_many(session=session, offsets=offsets)
         except Exception:  # e.g. another replica stored one of them: take them one by one
-            log.warning("batch of %d events failed; retrying one by one", len(reports),
+            log.warning("batch of %d events failed; retrying one by one", len(events),
                         exc_info=True)
             self.counters["batch_retries"] += 1
-            for report in reports:
-                try:
-                    self._ingest(report.message, acks)
-                except Exception:
-                    log.exception("dispatcher failed on %r", report.message)
-                    self.counters["errors"] += 1
+            for report in events:
+                self._ingest_one(report.message, acks)
             return
-        for report, outcome in zip(reports, outcomes, strict=True):
+        for report, outcome in zip(events, outcomes, strict=True):
             self.counters["duplicates" if outcome is ledger.Outcome.DUPLICATE else "events"] += 1
             if outcome is ledger.Outcome.FOREIGN:
                 self.counters["foreign_events"] += 1
             acks[report.station_id].append(report.event.event_id)
             self.link.ack(report.message)
+
+    def _ingest_one(self, message: Incoming, acks: dict[int, list[str]]) -> None:
+        try:
+            self._ingest(message, acks)
+        except Exception:
+            log.exception("dispatcher failed on %r", message)
+            self.counters["errors"] += 1
 
     def _ingest(self, message: Incoming, acks: dict[int, list[str]]) -> None:
         if message.topic == DYNSEC_RESPONSE_TOPIC:
@@ -232,10 +295,7 @@ class Dispatcher:
 
     def _on_status(self, station_id: int, status: protocol.Status) -> None:
         with self.db.session() as session:
-            stations.record_status(session=session, station_id=station_id,
-                                   online=status.state == "online", boot_id=status.boot_id,
-                                   at=status.at, clock_offset_ms=status.clock_offset_ms,
-                                   now_playing=status.now_playing)
+            stations.record_statuses(session=session, reports=[(station_id, status)])
 
     def _send_acks(self, acks: dict[int, list[str]]) -> None:
         """Tell each agent which of its events are committed (QoS 0: it resends the rest)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
@@ -30,27 +30,36 @@ def build_plan(*, session: Session, station: Station, now: datetime, late_grace:
 
 def build_plans(*, session: Session, station_ids: Iterable[int], now: datetime,
                 late_grace: timedelta, horizon: timedelta) -> Iterator[tuple[int, Plan]]:
-    """Yield (station id, plan) for each existing station, a few hundred per query."""
+    """Yield (station id, plan) for each existing station, a few hundred per query.
+
+    Each plan gets the station's next revision; the revisions of a chunk are taken in one
+    UPDATE ... RETURNING, and the items are read as plain rows, not ORM objects.
+    """
     ids = sorted(set(station_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        stations = session.scalars(select(Station).where(Station.id.in_(chunk))).all()
-        items: dict[int, list[PlanItem]] = {station.id: [] for station in stations}
+        revisions = dict(session.execute(
+            update(Station).where(Station.id.in_(chunk))
+            .values(plan_revision=Station.plan_revision + 1)
+            .returning(Station.id, Station.plan_revision)).all())
+        items: dict[int, list[PlanItem]] = {station_id: [] for station_id in revisions}
         rows = session.execute(
-            select(Playback, Bulletin)
+            select(Playback.station_id, Playback.id, Playback.scheduled_at, Playback.priority,
+                   Playback.play_until, Playback.broadcast_id, Bulletin.id, Bulletin.title,
+                   Bulletin.duration_ms, Bulletin.sha256)
             .join(Bulletin, Bulletin.id == Playback.bulletin_id)
             .where(Playback.station_id.in_(chunk), Playback.status.in_(OPEN),
                    (Playback.scheduled_at >= now - late_grace) | (Playback.play_until >= now),
                    Playback.scheduled_at <= now + horizon)
             .order_by(Playback.station_id, Playback.scheduled_at, Playback.id))
-        for p, b in rows.tuples():
-            items[p.station_id].append(PlanItem(
-                playback_id=p.id, bulletin_id=b.id, title=b.title, scheduled_at=p.scheduled_at,
-                priority=Priority(p.priority), duration_ms=b.duration_ms, sha256=b.sha256,
-                media_path=media_path(b.sha256), play_until=p.play_until,
-                preempt=p.broadcast_id is not None and p.priority == Priority.EMERGENCY))
-        for station in sorted(stations, key=lambda s: s.id):
-            station.plan_revision += 1
-            yield station.id, Plan(station_id=str(station.id), revision=station.plan_revision,
+        for (station_id, playback_id, scheduled_at, priority, play_until, broadcast_id,
+             bulletin_id, title, duration_ms, sha256) in rows:
+            items[station_id].append(PlanItem(
+                playback_id=playback_id, bulletin_id=bulletin_id, title=title,
+                scheduled_at=scheduled_at, priority=Priority(priority), duration_ms=duration_ms,
+                sha256=sha256, media_path=media_path(sha256), play_until=play_until,
+                preempt=broadcast_id is not None and priority == Priority.EMERGENCY))
+        for station_id in sorted(revisions):
+            yield station_id, Plan(station_id=str(station_id), revision=revisions[station_id],
                                    generated_at=now, horizon_end=now + horizon,
-                                   items=items[station.id])
+                                   items=items[station_id])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,7 +14,7 @@ from scheduler import security
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
 from scheduler.stations.models import Station
 from scheduler.users.models import User
-from wardcast.protocol import utcnow
+from wardcast.protocol import Status, utcnow
 
 
 class StationNotFound(NotFound):
@@ -102,12 +103,29 @@ def get_many(*, session: Session, station_ids: list[int], field: str,
     """Return the stations with these ids, naming any that does not exist or is not yours."""
     wanted = list(dict.fromkeys(station_ids))
     found = {s.id: s for s in session.scalars(select(Station).where(Station.id.in_(wanted)))}
-    missing = [sid for sid in wanted if sid not in found]
+    _check_found(wanted, {sid: station.ward for sid, station in found.items()}, field=field,
+                 user=user)
+    return [found[sid] for sid in wanted]
+
+
+def checked_ids(*, session: Session, station_ids: list[int], field: str,
+                user: User | None = None) -> list[int]:
+    """Return these station ids once each, in order, as get_many checks them; reads only
+    ids and wards (a broadcast may name 10,000 stations)."""
+    wanted = list(dict.fromkeys(station_ids))
+    wards = dict(session.execute(select(Station.id, Station.ward)
+                                 .where(Station.id.in_(wanted))).all())
+    _check_found(wanted, wards, field=field, user=user)
+    return wanted
+
+
+def _check_found(wanted: list[int], wards: dict[int, str], *, field: str,
+                 user: User | None) -> None:
+    missing = [sid for sid in wanted if sid not in wards]
     if missing:
         raise StationNotFound(f"Không tìm thấy trạm {missing} — unknown station(s)", field=field)
-    for station in found.values():
-        check_ward(user, station.ward, field=field)
-    return [found[sid] for sid in wanted]
+    for ward in set(wards.values()):
+        check_ward(user, ward, field=field)
 
 
 def listing(*, session: Session, limit: int, offset: int,
@@ -132,25 +150,31 @@ def check_login(*, session: Session, station_id: str, token: str) -> bool:
     return station is not None and str(station.id) == station_id
 
 
-def record_status(*, session: Session, station_id: int, online: bool, boot_id: str,
-                  at: datetime | None, clock_offset_ms: int | None,
-                  now_playing: int | None) -> None:
-    """Apply an availability message; a stale offline never overrides a newer online."""
-    station = session.get(Station, station_id)
-    if station is None:
-        return
+def record_statuses(*, session: Session, reports: Sequence[tuple[int, Status]]) -> None:
+    """Apply availability messages in arrival order; a stale offline never overrides a newer
+    online. The stations are read in one query (a reconnect storm brings thousands)."""
+    found = {station.id: station for station in session.scalars(
+        select(Station).where(Station.id.in_(sorted({sid for sid, _ in reports}))))}
     now = utcnow()
-    if not online and station.boot_id not in (None, boot_id):
+    for station_id, status in reports:
+        station = found.get(station_id)
+        if station is not None:
+            _apply_status(station, status, now=now)
+
+
+def _apply_status(station: Station, status: Status, *, now: datetime) -> None:
+    online = status.state == "online"
+    if not online and station.boot_id not in (None, status.boot_id):
         return  # the will of an older boot arriving after the new boot said hello
-    if online and (not station.online or station.boot_id != boot_id):
+    if online and (not station.online or station.boot_id != status.boot_id):
         station.online_since = now
     station.online = online
-    station.boot_id = boot_id
-    station.status_at = at or now
+    station.boot_id = status.boot_id
+    station.status_at = status.at or now
     station.last_seen_at = now
-    if clock_offset_ms is not None:
-        station.clock_offset_ms = clock_offset_ms
-    station.now_playing_id = now_playing if online else None
+    if status.clock_offset_ms is not None:
+        station.clock_offset_ms = status.clock_offset_ms
+    station.now_playing_id = status.now_playing if online else None
 
 
 def touch(*, session: Session, station_id: int, clock_offset_ms: int | None) -> None:

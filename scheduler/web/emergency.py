@@ -152,16 +152,16 @@ def send(request: Request, session: SessionDep, runtime: RuntimeDep, user: Emerg
     form = _form(bulletin_id, everyone, station_ids, group_ids, repeat, gap_s, valid_minutes)
     try:
         body, _stations = _body(session, user, form)
-        broadcast, created = service.create(session=session, data=body, by=user)
+        created = service.create(session=session, data=body, by=user)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc)
     audit.record(session=session, actor=actor(request, user), action="broadcast.create",
-                 target_type="broadcast", target_id=broadcast.id, **body.model_dump())
+                 target_type="broadcast", target_id=created.broadcast.id, **body.model_dump())
     session.commit()
-    runtime.push_plans({p.station_id for p in created})
-    answer = redirect(f"/emergency/{broadcast.id}")
+    runtime.push_plans(set(created.station_ids))
+    answer = redirect(f"/emergency/{created.broadcast.id}")
     flash(answer, N_("Emergency broadcast sent to %(n)s stations."), kind="warn",
-          n=len({p.station_id for p in created}))
+          n=len(created.station_ids))
     return answer
 
 

@@ -189,6 +189,6 @@ def test_a_batch_moves_many_playbacks_at_once_and_never_a_final_one(db: Database
                         .values(status=PlaybackStatus.INTERRUPTED.value))
         ledger._update_playbacks(session, {p.id: {"status": "played", "updated_at": NOW}
                                            for p in playbacks})
-        states = dict(session.execute(select(Playback.id, Playback.status)).tuples().all())
+        states = dict(session.execute(select(Playback.id, Playback.status)).all())
     assert states == {playbacks[0].id: "interrupted", playbacks[1].id: "played",
                       playbacks[2].id: "played"}

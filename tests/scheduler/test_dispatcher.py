@@ -1,0 +1,115 @@
+"""The dispatcher's worker: plan pushes go ahead of a backlog; batches keep the rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from scheduler.db import Database
+from scheduler.dispatch.client import BrokerLogin, Incoming
+from scheduler.dispatch.dispatcher import DispatchTiming, Dispatcher
+from scheduler.migrations import upgrade
+from scheduler.playbacks.models import PlaybackEvent
+from scheduler.stations.models import Station
+from wardcast import protocol
+from wardcast.protocol import Channel, EventType
+
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
+class RecordingLink:
+    """Stands in for the broker link: records what the worker publishes and acks, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False,
+                qos: int = protocol.QOS) -> None:
+        self.calls.append(("publish", topic))
+
+    def ack(self, message: Incoming) -> None:
+        self.calls.append(("ack", message.topic))
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+def _dispatcher(db: Database) -> tuple[Dispatcher, RecordingLink]:
+    login = BrokerLogin(host="127.0.0.1", port=1, username=None, password=None)
+    dispatcher = Dispatcher(db=db, login=login, timing=DispatchTiming(
+        late_grace=timedelta(minutes=5), horizon=timedelta(hours=48)))
+    link = RecordingLink()
+    dispatcher.link = link  # type: ignore[assignment]
+    return dispatcher, link
+
+
+def _stations(db: Database, count: int) -> list[int]:
+    with db.session() as session:
+        stations = [Station(name=f"S{n}", ward="P1", timezone="Asia/Ho_Chi_Minh",
+                            created_at=NOW) for n in range(count)]
+        session.add_all(stations)
+        session.flush()
+        return [s.id for s in stations]
+
+
+def _message(station_id: int, channel: Channel, message: Any, mid: int) -> Incoming:
+    return Incoming(mid=mid, qos=1, topic=protocol.station_topic(str(station_id), channel),
+                    payload=protocol.encode(message))
+
+
+def _drain(dispatcher: Dispatcher) -> None:
+    dispatcher.inbox.put(None)
+    dispatcher._run()  # the worker's loop, on this thread, until the None
+
+
+def test_plans_are_pushed_before_a_backlog_of_events(db: Database) -> None:
+    station, other = _stations(db, 2)
+    dispatcher, link = _dispatcher(db)
+    for mid in range(1, 301):  # events for playbacks that do not exist: stored, applied to none
+        event = protocol.Event(event_id=uuid.uuid4().hex, playback_id=mid,
+                               type=EventType.ACCEPTED, at=NOW)
+        dispatcher.inbox.put(_message(other, Channel.EVENTS, event, mid))
+    dispatcher.push_plans([station])
+    _drain(dispatcher)
+    plan_topic = protocol.station_topic(str(station), Channel.PLAN)
+    assert link.calls[0] == ("publish", plan_topic)
+    assert sum(1 for kind, _ in link.calls if kind == "ack") == 300
+    assert dispatcher.counters["foreign_events"] == 300 and not dispatcher.counters["errors"]
+    with db.session() as session:
+        assert len(session.scalars(select(PlaybackEvent.id)).all()) == 300
+
+
+def test_a_batch_of_statuses_keeps_arrival_order_and_ignores_a_stale_will(db: Database) -> None:
+    first, second = _stations(db, 2)
+    dispatcher, link = _dispatcher(db)
+    hello = protocol.Status(state="online", boot_id="new", at=NOW, clock_offset_ms=7)
+    stale_will = protocol.Status(state="offline", boot_id="old")
+    bye = protocol.Status(state="offline", boot_id="b1")
+    for mid, (sid, status) in enumerate([(first, hello), (first, stale_will),
+                                         (second, protocol.Status(state="online",
+                                                                  boot_id="b1")),
+                                         (second, bye)], 1):
+        dispatcher.inbox.put(_message(sid, Channel.STATUS, status, mid))
+    sync = protocol.SyncRequest(boot_id="new", sent_at=NOW)
+    dispatcher.inbox.put(_message(first, Channel.SYNC, sync, 5))
+    dispatcher.inbox.put(Incoming(mid=6, qos=1, topic=protocol.station_topic(
+        str(first), Channel.STATUS), payload=b"{not json"))
+    _drain(dispatcher)
+    with db.session() as session:
+        one, two = session.get(Station, first), session.get(Station, second)
+        assert one is not None and two is not None
+        assert (one.online, one.boot_id, one.clock_offset_ms) == (True, "new", 7)
+        assert (two.online, two.boot_id) == (False, "b1")
+    assert ("publish", protocol.station_topic(str(first), Channel.PLAN)) in link.calls
+    assert sum(1 for kind, _ in link.calls if kind == "ack") == 6  # the bad one too, dropped
+    assert dispatcher.counters["dropped"] == 1 and not dispatcher.counters["batch_retries"]
