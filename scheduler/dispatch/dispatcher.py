@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from wardcast.protocol import Channel, ProtocolError, utcnow
 log = logging.getLogger(__name__)
 
 BATCH = 500
+MANY_PLANS = 100
 DB_INT = (-(2**31), 2**31 - 1)  # every integer the ledger stores is a 32-bit column
 
 
@@ -309,6 +311,7 @@ class Dispatcher:
         # One query per few hundred stations: an emergency to 10,000 stations must not wait
         # for 10,000 round trips before the first plan goes out.
         now = utcnow()
+        began = time.monotonic()
         with self.db.session() as session:
             for station_id, plan in build_plans(session=session, station_ids=station_ids,
                                                 now=now, late_grace=self.timing.late_grace,
@@ -316,6 +319,9 @@ class Dispatcher:
                 topic = protocol.station_topic(str(station_id), Channel.PLAN)
                 self.link.publish(topic, protocol.encode(plan), retain=True)
                 self.counters["plans"] += 1
+        if len(station_ids) >= MANY_PLANS:  # an emergency to many: say how long it took
+            log.info("published %d plans in %.0f ms", len(station_ids),
+                     (time.monotonic() - began) * 1000)
 
 
 M = TypeVar("M", bound=BaseModel)
