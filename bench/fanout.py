@@ -172,6 +172,14 @@ async def _fan_out(port: int, count: int) -> list[float]:
         if len(arrived) == count:
             all_in.set()
 
+    # The publisher runs paho's own thread, whose select() takes only descriptors below 1024:
+    # it must open its sockets before the N subscribers take thousands.
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bare-publisher",
+                            protocol=mqtt.MQTTv311)
+    publisher.max_queued_messages_set(0)
+    publisher.max_inflight_messages_set(1000)
+    publisher.connect("127.0.0.1", port)
+    publisher.loop_start()
     sessions = []
     for index in range(count):
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bare-{index}",
@@ -187,12 +195,6 @@ async def _fan_out(port: int, count: int) -> list[float]:
         hub.keep_connected(client, session, label=f"bare-{index}")
         sessions.append((client, session))
     await asyncio.wait_for(subscribed.wait(), 600)
-    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bare-publisher",
-                            protocol=mqtt.MQTTv311)
-    publisher.max_queued_messages_set(0)
-    publisher.max_inflight_messages_set(1000)
-    publisher.connect("127.0.0.1", port)
-    publisher.loop_start()
     payload = b"x" * 600  # about one plan item
     began[0] = time.monotonic()
     for index in range(count):
