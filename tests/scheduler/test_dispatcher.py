@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming
-from scheduler.dispatch.dispatcher import DispatchTiming, Dispatcher
+from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
 from scheduler.migrations import upgrade
 from scheduler.playbacks.models import PlaybackEvent
 from scheduler.stations.models import Station
