@@ -34,6 +34,7 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Edi
     """Upload audio; it is validated, loudness-normalised and stored as a pending bulletin."""
     limit = runtime.settings.max_upload_bytes
     service.check_metadata(title=title, language=language, category=category)
+    service.check_file_name(file.filename)
     scratch = upload.receive(file.file, folder=runtime.store.incoming, limit=limit)
     bulletin = service.create_from_upload(
         session=session, store=runtime.store, upload=scratch, filename=file.filename,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 import media
 from scheduler.bulletins.models import Bulletin, BulletinStatus
 from scheduler.bulletins.schemas import BulletinUpdate
-from scheduler.bulletins.storage import MediaStore, display_name
+from scheduler.bulletins.storage import MediaStore, display_name, hostile_name
 from scheduler.errors import Conflict, InvalidInput, NotFound, UnsupportedMedia
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
@@ -43,6 +43,15 @@ def check_metadata(*, title: str, language: str, category: str | None) -> tuple[
     if category is not None and len(category) > 64:
         raise InvalidInput("Chuyên mục quá dài — category is too long", field="category")
     return title, language, category
+
+
+def check_file_name(filename: str | None) -> None:
+    """Refuse a file name that is a path or carries control characters (nothing is read)."""
+    why = hostile_name(filename)
+    if why is not None:
+        raise InvalidInput(f"Tên tệp không hợp lệ: chỉ được là tên tệp, không kèm đường dẫn "
+                           f"hay ký tự điều khiển — the file name was refused: {why}",
+                           field="file")
 
 
 def create_from_upload(*, session: Session, store: MediaStore, upload: Path,

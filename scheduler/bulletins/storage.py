@@ -83,6 +83,22 @@ def open_store(settings: Settings) -> MediaStore:
     return MediaStore(settings.media_dir, remote=remote).ensure()
 
 
+def hostile_name(raw: str | None) -> str | None:
+    """Say what is wrong with a client-supplied file name that is more than a name, or None.
+
+    Browsers and phones send a bare name; a path, a `..`, a control or bidirectional-override
+    character, or a name longer than any file system takes, is refused rather than repaired.
+    """
+    name = raw or ""
+    if "/" in name or "\\" in name or name.strip() in (".", ".."):
+        return "it is a path, not a file name"
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        return "it contains control or direction-changing characters"
+    if len(name.encode()) > 255:
+        return "it is longer than 255 bytes"
+    return None
+
+
 def display_name(raw: str | None) -> str:
     """Reduce a client-supplied file name to something safe to show (never used as a path)."""
     name = unicodedata.normalize("NFC", raw or "")

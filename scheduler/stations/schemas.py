@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from scheduler.localtime import LocalTime
 
 
 class StationCreate(BaseModel):
@@ -16,8 +18,8 @@ class StationCreate(BaseModel):
 class StationUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     timezone: str | None = Field(default=None, max_length=64)
-    quiet_start: time | None = Field(default=None, description="local time, e.g. 21:30")
-    quiet_end: time | None = Field(default=None, description="local time, e.g. 05:30")
+    quiet_start: LocalTime | None = Field(default=None, description="local time, e.g. 21:30")
+    quiet_end: LocalTime | None = Field(default=None, description="local time, e.g. 05:30")
 
 
 class StationRead(BaseModel):
@@ -27,8 +29,8 @@ class StationRead(BaseModel):
     name: str
     ward: str
     timezone: str
-    quiet_start: time | None = None
-    quiet_end: time | None = None
+    quiet_start: LocalTime | None = None
+    quiet_end: LocalTime | None = None
     created_at: datetime
     online: bool
     last_seen_at: datetime | None

@@ -225,3 +225,16 @@ def test_a_one_off_inside_quiet_hours_is_refused_with_the_reason(
         "bulletin_id": bulletin_id, "station_ids": [target["id"]],
         "starts_at": night.isoformat(), "priority": "emergency"})
     assert urgent.status_code == 201
+
+
+def test_quiet_hours_are_local_times_without_a_zone(client: TestClient,
+                                                    admin: dict[str, str]) -> None:
+    target = station(client, admin, "Trạm có giờ yên tĩnh")
+    zoned = client.patch(f"/api/v1/stations/{target['id']}", headers=admin,
+                         json={"quiet_start": "21:30+07:00", "quiet_end": "05:30"})
+    assert zoned.status_code == 422 and "quiet_start" in zoned.text
+    # the schema says what is taken: OpenAPI's `format: time` would demand a zone offset
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    for model in ("StationUpdate", "StationRead", "GroupCreate", "GroupRead"):
+        field = schema[model]["properties"]["quiet_start"]
+        assert "format" not in str(field) and "pattern" in str(field), (model, field)

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from scheduler.bulletins.models import Bulletin
+from scheduler.bulletins.storage import hostile_name
 from scheduler.runtime import Runtime
 from tests.scheduler.conftest import login_as, upload
 from tests.support.audio import integrated_loudness
@@ -124,13 +125,34 @@ def test_oversize_upload_is_refused_while_streaming(client: TestClient, runtime:
     assert _bulletin_count(runtime) == 0
 
 
-def test_hostile_file_name_is_never_a_path(client: TestClient, runtime: Runtime,
-                                           admin: dict[str, str], speech_mp3: Path) -> None:
-    answer = upload(client, admin, speech_mp3, name="../../../etc/cron.d/\u202eevil.mp3")
+@pytest.mark.parametrize("name", [
+    "../../../etc/cron.d/\u202eevil.mp3", "/etc/passwd", "..\\..\\boot.ini", "..",
+    "tin\u202egpm.exe", "tin\u200fmới.mp3", "a" * 300 + ".mp3",
+])
+def test_hostile_file_name_is_refused_and_leaves_nothing(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], speech_mp3: Path,
+        name: str) -> None:
+    answer = upload(client, admin, speech_mp3, name=name)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "file" and "Tên tệp" in answer.json()["detail"]
+    assert not _files(runtime) and _bulletin_count(runtime) == 0
+
+
+def test_control_characters_in_a_name_are_refused() -> None:
+    # multipart clients percent-encode NUL and line breaks, so they are checked here directly
+    for name in ("bản tin\x00.mp3", "tin\nmới.mp3", "tin\rmới.mp3", "\x1b[31m.mp3"):
+        assert hostile_name(name) == "it contains control or direction-changing characters"
+    assert hostile_name("Bản tin sáng.mp3") is None and hostile_name(None) is None
+
+
+def test_an_ordinary_vietnamese_file_name_is_kept(client: TestClient, runtime: Runtime,
+                                                  admin: dict[str, str],
+                                                  speech_mp3: Path) -> None:
+    answer = upload(client, admin, speech_mp3, name="Bản tin sáng 28-11 (phường 3).mp3")
     assert answer.status_code == 201, answer.text
-    assert answer.json()["original_filename"] == "evil.mp3"
+    assert answer.json()["original_filename"] == "Bản tin sáng 28-11 (phường 3).mp3"
     names = {p.name for p in _files(runtime)}
-    assert not any("evil" in n for n in names)
+    assert not any("Bản tin" in n for n in names)
     assert all(p.resolve().is_relative_to(runtime.store.root.resolve()) for p in _files(runtime))
 
 
