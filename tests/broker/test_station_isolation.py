@@ -62,6 +62,35 @@ def test_a_station_cannot_read_another_stations_topics(broker: Broker, tmp_path:
     assert f"wardcast/stations/{b.id}/".encode() not in spy_log.read_bytes(), spy_log.read_text()
 
 
+def test_a_command_for_one_station_reaches_only_that_station(broker: Broker,
+                                                             tmp_path: Path) -> None:
+    a, b = broker.station(), broker.station()
+    spy_log = tmp_path / "a.log"
+    # A listens with its own login on B's command topic (and wildcards over it); A's own
+    # command topic is among them, so the client stays connected and listening
+    spy = broker.sub([a.topic(Channel.COMMAND), b.topic(Channel.COMMAND),
+                      "wardcast/stations/+/cmd", "wardcast/#", "#"],
+                     username=a.name, password=a.token, log=spy_log)
+    own = StationClient(broker, b)
+    try:
+        own.subscribe(Channel.COMMAND)
+        time.sleep(0.5)  # both subscriptions are in place
+        sent = broker.api.post(f"/stations/{b.id}/commands",
+                               json={"type": "volume", "args": {"percent": 40}})
+        assert sent.status_code == 202, sent.text
+        command_id = str(sent.json()["command_id"])
+        wait_for(lambda: any(command_id.encode() in p for p in own.got(Channel.COMMAND)),
+                 timeout=10, what="B's command")
+        time.sleep(0.5)
+        assert spy.poll() is None, spy_log.read_text()  # it was listening all along
+    finally:
+        own.close()
+        _stop(spy)
+    heard = spy_log.read_bytes()
+    assert command_id.encode() not in heard, spy_log.read_text()
+    assert f"wardcast/stations/{b.id}/".encode() not in heard, spy_log.read_text()
+
+
 def test_a_station_cannot_publish_as_another(broker: Broker, tmp_path: Path) -> None:
     a, b = broker.station(), broker.station()
     theirs = broker.playback(b)
