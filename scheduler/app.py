@@ -134,7 +134,8 @@ def _healthz(runtime: Runtime):  # type: ignore[no-untyped-def]
 def _ingested(runtime: Runtime) -> dict[str, int]:
     """What this replica took in (with shared subscriptions each replica sees a share)."""
     counters = runtime.dispatcher.counters if runtime.dispatcher else {}
-    return {name: counters.get(name, 0) for name in ("events", "duplicates", "batch_retries")}
+    return {name: counters.get(name, 0)
+            for name in ("events", "duplicates", "dropped", "foreign_events", "batch_retries")}
 
 
 def _db_ok(runtime: Runtime) -> bool:

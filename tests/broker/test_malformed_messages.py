@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pytest
 
 from tests.broker.conftest import Broker, event, status
@@ -116,3 +117,6 @@ def test_malformed_messages_are_dropped_counted_and_change_nothing(broker: Broke
         assert (row["online"], row["clock_offset_ms"], row["now_playing"]) == (False, None, None)
     assert broker.station_row(other)["last_seen_at"] is None
     assert broker.server.healthy()
+    # and counted where an operator looks
+    ingested = httpx.get(f"{broker.server.base}/healthz", timeout=5).json()["ingested"]
+    assert (ingested["dropped"], ingested["foreign_events"]) == (len(corpus), 2), ingested
