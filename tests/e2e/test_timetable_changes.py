@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.procs import wait_for
+from tests.support.procs import Proc, wait_for
 from tests.support.server import Server, start_agent, wait_status
 from wardcast.protocol import to_wire
 
@@ -34,6 +34,10 @@ class Setup:
     station_id: int
     played: Path
     bulletin: dict[str, object]
+    server: Server
+    token: str
+    workdir: Path
+    agent: Proc
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +57,11 @@ def setup(tmp_path_factory: pytest.TempPathFactory, speech: Path) -> Iterator[Se
                                 workdir=root / "agents")
     wait_for(lambda: bool(api.get(f"/stations/{station['id']}").json()["online"]),
              timeout=30, what="the agent to come online")
-    yield Setup(api=api, station_id=int(station["id"]), played=played, bulletin=bulletin)
-    agent.stop()
+    s = Setup(api=api, station_id=int(station["id"]), played=played, bulletin=bulletin,
+              server=server, token=str(station["token"]), workdir=root / "agents",
+              agent=agent)
+    yield s
+    s.agent.stop()
     server.stop()
 
 
@@ -131,3 +138,27 @@ def test_a_moved_timetable_plays_only_at_its_new_time(setup: Setup) -> None:
     assert len(_wavs(s, new["id"])) == 1, _wavs(s, new["id"])
     added = sorted(set(s.played.glob("*.wav")) - before)
     assert added == _wavs(s, new["id"]), added
+
+
+def _online(s: Setup) -> bool:
+    return bool(s.api.get(f"/stations/{s.station_id}").json()["online"])
+
+
+def test_an_agent_offline_during_a_deletion_drops_the_slot_when_it_returns(
+        setup: Setup) -> None:
+    s = setup
+    slot = _slot() + timedelta(seconds=6)
+    timetable_id = _timetable(s, slot)
+    [row] = _rows(s, timetable_id)
+    wait_for(lambda: _rows(s, timetable_id)[0]["status"] != "planned", timeout=10,
+             what="the agent to accept the slot")  # it holds the slot in its own plan
+    s.agent.stop()  # SIGTERM: it says offline and exits, its plan kept on disk
+    wait_for(lambda: not _online(s), timeout=15, what="the station to be offline")
+    assert s.api.delete(f"/timetables/{timetable_id}").status_code == 204
+    s.agent, _ = start_agent(s.server, station_id=s.station_id, token=s.token,
+                             workdir=s.workdir)
+    wait_for(lambda: _online(s), timeout=30, what="the agent to come back")
+    _sleep_until(slot + timedelta(seconds=AFTER))
+    [row] = _rows(s, timetable_id)
+    assert row["status"] == "cancelled" and row["started_at"] is None, row
+    assert not _wavs(s, row["id"]), "the agent played a slot deleted while it was offline"
