@@ -169,9 +169,11 @@ def _check(api: httpx.Client, done: list[dict[str, object]], wards: list[Ward]) 
     ledger_total = agent_total = 0
     for ward in wards:
         own = [int(str(r["id"])) for r in done if r["station_id"] == ward.station_id]
-        agent = {_key(e) for e in _agent_log(ward.state) if int(str(e["playback_id"])) in own}
-        ledger = {_key(e) for e in _ledger_events(api, own)}
-        assert agent == ledger, (agent ^ ledger)
-        ledger_total += len(ledger)
-        agent_total += len(agent)
+        # event for event: counted, so a duplicate on either side would show
+        agent = Counter(_key(e) for e in _agent_log(ward.state)
+                        if int(str(e["playback_id"])) in own)
+        ledger = Counter(_key(e) for e in _ledger_events(api, own))
+        assert agent == ledger, (agent - ledger, ledger - agent)
+        ledger_total += ledger.total()
+        agent_total += agent.total()
     print(f"events: agents recorded {agent_total}, ledger holds {ledger_total}, lost 0")
