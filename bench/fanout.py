@@ -33,7 +33,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from agents.simulate.hub import MqttHub, Session
 from bench.harness import (
     FINAL,
-    approved_bulletin,
     fleet,
     instant,
     percentiles,
@@ -41,6 +40,7 @@ from bench.harness import (
     rows_of_bulletin,
     speech_clip,
     stack,
+    upload_approved,
     wait_rows,
     workdir,
 )
@@ -73,7 +73,7 @@ def run_one(stations: int, *, processes: int) -> bool:
     work = workdir(f"fanout-{stations}")
     with stack(work, missed_grace_s="60", watchdog_interval_s="1") as running:
         api = running.api()
-        alarm = approved_bulletin(api, speech_clip(work, TEXT), "Cảnh báo lũ quét")
+        alarm = upload_approved(api, speech_clip(work, TEXT), "Cảnh báo lũ quét")
         with fleet(running, stations=stations, processes=processes) as sim:
             time.sleep(5)  # let the connect-time plan syncs drain: fan-out alone is measured
             server_log = running.server.workdir / "server.log"

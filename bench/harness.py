@@ -32,7 +32,7 @@ from scheduler.broker.acl import dynsec_station_acls
 from tests.support.audio import speech_wav
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
-from tests.support.server import ADMIN, Server, wardcast
+from tests.support.server import ADMIN, Server, upload_approved, wardcast
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK_ROOT = ROOT / "test-artifacts" / "bench"
@@ -48,9 +48,9 @@ BROKER_TUNING = (
     "max_connections -1\n"
 )
 
-__all__ = ["FINAL", "Fleet", "Stack", "WORK_ROOT", "approved_bulletin", "fleet", "ms",
-           "instant", "percentiles", "print_figures", "rows_of_bulletin", "speech_clip",
-           "stack", "wait_rows", "workdir"]
+__all__ = ["FINAL", "Fleet", "Stack", "WORK_ROOT", "fleet", "ms", "instant", "percentiles",
+           "print_figures", "rows_of_bulletin", "speech_clip", "stack", "upload_approved",
+           "wait_rows", "workdir"]
 
 
 def workdir(name: str) -> Path:
@@ -157,17 +157,6 @@ def stack(work: Path, **settings: str) -> Iterator[Stack]:
 def speech_clip(work: Path, text: str) -> Path:
     """Synthesise a short Vietnamese bulletin as WAV."""
     return speech_wav(work / f"clip-{uuid.uuid4().hex[:6]}.wav", text=text)
-
-
-def approved_bulletin(api: httpx.Client, path: Path, title: str) -> dict[str, Any]:
-    """Upload and approve a bulletin; return it."""
-    with path.open("rb") as handle:
-        made = api.post("/bulletins", files={"file": (path.name, handle)},
-                        data={"title": title, "language": "vi"})
-    made.raise_for_status()
-    bulletin: dict[str, Any] = made.json()
-    api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
-    return bulletin
 
 
 # --- the fleet ------------------------------------------------------------------------------

@@ -21,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from agents.clock import sleep_until
 from bench.harness import (
     FINAL,
-    approved_bulletin,
     fleet,
     instant,
     percentiles,
     print_figures,
     speech_clip,
     stack,
+    upload_approved,
     wait_rows,
     workdir,
 )
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     work = workdir("on-time")
     with stack(work, missed_grace_s="30", watchdog_interval_s="1") as running:
         api = running.api()
-        bulletin = approved_bulletin(api, speech_clip(work, TEXT), "Lịch cắt điện")
+        bulletin = upload_approved(api, speech_clip(work, TEXT), "Lịch cắt điện")
         with fleet(running, stations=args.stations) as sim:
             slot = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=args.lead)
             made = api.post("/timetables", json={"bulletin_id": bulletin["id"],

@@ -15,7 +15,7 @@ from agents.simulate.store import MemoryStore
 from agents.store import Store
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
-from tests.support.server import ADMIN, Server, wait_status, wardcast
+from tests.support.server import ADMIN, Server, upload_approved, wait_status, wardcast
 from wardcast.protocol import Event, EventType, PlanItem, encode, to_wire
 
 STATIONS = 20
@@ -43,16 +43,6 @@ def _logins(state: Path) -> dict[int, str]:
     path = state / "credentials.json"
     wait_for(path.exists, timeout=60, what="the simulator to register its stations")
     return {c["station_id"]: c["token"] for c in json.loads(path.read_text())}
-
-
-def _approved(api: httpx.Client, speech: Path) -> dict[str, object]:
-    with speech.open("rb") as handle:
-        made = api.post("/bulletins", files={"file": (speech.name, handle)},
-                        data={"title": "Thông báo chung", "language": "vi"})
-    assert made.status_code == 201, made.text
-    bulletin: dict[str, object] = made.json()
-    api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
-    return bulletin
 
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -115,7 +105,7 @@ def test_the_memory_outbox_keeps_events_until_confirmed(kind: str, tmp_path: Pat
 def test_simulated_stations_play_a_shared_slot_on_time_and_are_reused(
         server: Server, mosquitto: Mosquitto, tmp_path: Path, speech: Path) -> None:
     api = server.api()
-    bulletin = _approved(api, speech)
+    bulletin = upload_approved(api, speech, "Thông báo chung")
     state = tmp_path / "sim"
     first = _simulate(server, mosquitto, state, tmp_path / "sim-1.log")
     try:

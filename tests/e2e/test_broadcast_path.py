@@ -17,7 +17,7 @@ import pytest
 from tests.support.audio import integrated_loudness, wav_duration_ms
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
-from tests.support.server import Server, start_agent, wait_status
+from tests.support.server import Server, start_agent, upload_approved, wait_status
 from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.e2e
@@ -44,21 +44,11 @@ def _online(api: httpx.Client, station_id: int) -> bool:
     return bool(api.get(f"/stations/{station_id}").json()["online"])
 
 
-def _upload_approved(api: httpx.Client, path: Path, title: str) -> dict[str, object]:
-    with path.open("rb") as handle:
-        answer = api.post("/bulletins", files={"file": (path.name, handle)},
-                          data={"title": title, "language": "vi"})
-    assert answer.status_code == 201, answer.text
-    bulletin: dict[str, object] = answer.json()
-    assert api.post(f"/bulletins/{bulletin['id']}/approve").status_code == 200
-    return bulletin
-
-
 def test_bulletins_play_on_time_everywhere_and_a_stopped_station_is_missed(
         server: Server, tmp_path: Path, speech_mp3: Path, speech_m4a: Path) -> None:
     api = server.api()
-    quiet = _upload_approved(api, speech_mp3, "Thông báo (MP3, nhỏ)")
-    loud = _upload_approved(api, speech_m4a, "Thông báo (M4A, to)")
+    quiet = upload_approved(api, speech_mp3, "Thông báo (MP3, nhỏ)")
+    loud = upload_approved(api, speech_m4a, "Thông báo (M4A, to)")
     assert float(str(quiet["source_loudness_lufs"])) < float(str(loud["source_loudness_lufs"])) - 10
     stations = [api.post("/stations", json={"name": f"Phường {n}", "ward": f"P{n}"}).json()
                 for n in (1, 2, 3)]

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support.audio import speech_wav, wav_duration_ms
 from tests.support.procs import wait_for
-from tests.support.server import Server, start_agent, wait_status
+from tests.support.server import Server, start_agent, upload_approved, wait_status
 from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.e2e
@@ -27,19 +26,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
     running.stop()
 
 
-def _approved(api: httpx.Client, path: Path, title: str) -> dict[str, object]:
-    with path.open("rb") as handle:
-        bulletin: dict[str, object] = api.post("/bulletins", files={"file": (path.name, handle)},
-                                               data={"title": title, "language": "vi"}).json()
-    api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
-    return bulletin
-
-
 def test_emergency_cuts_in_and_reaches_a_late_agent(server: Server, tmp_path: Path,
                                                     speech: Path) -> None:
     api = server.api()
-    normal = _approved(api, speech, "Bản tin thường")
-    alarm = _approved(api, speech_wav(tmp_path / "alarm.wav", text="Cảnh báo lũ quét."),
+    normal = upload_approved(api, speech, "Bản tin thường")
+    alarm = upload_approved(api, speech_wav(tmp_path / "alarm.wav", text="Cảnh báo lũ quét."),
                       "Cảnh báo khẩn")
     stations = [api.post("/stations", json={"name": f"Trạm {n}", "ward": "P1"}).json()
                 for n in (1, 2, 3)]

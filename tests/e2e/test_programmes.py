@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.audio import speech_wav, wav_duration_ms
 from tests.support.procs import wait_for
-from tests.support.server import Server, start_agent, wait_status
+from tests.support.server import Server, start_agent, upload_approved, wait_status
 from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.e2e
@@ -29,17 +29,6 @@ def server(tmp_path: Path) -> Iterator[Server]:
                                                 watchdog_interval_s="0.5").start()
     yield running
     running.stop()
-
-
-def approved(api: httpx.Client, path: Path, title: str) -> dict[str, object]:
-    """Upload and approve one bulletin."""
-    with path.open("rb") as handle:
-        answer = api.post("/bulletins", files={"file": (path.name, handle)},
-                          data={"title": title, "language": "vi"})
-    assert answer.status_code == 201, answer.text
-    bulletin: dict[str, object] = answer.json()
-    api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
-    return bulletin
 
 
 def online_station(api: httpx.Client, server: Server, workdir: Path,
@@ -63,7 +52,7 @@ def playback_of(wav: Path) -> int:
 def test_programme_plays_its_items_in_order_with_the_gaps(server: Server, tmp_path: Path
                                                           ) -> None:
     api = server.api()
-    bulletins = [approved(api, speech_wav(tmp_path / f"{n}.wav", text=word), word)
+    bulletins = [upload_approved(api, speech_wav(tmp_path / f"{n}.wav", text=word), word)
                  for n, word in enumerate(WORDS)]
     programme = api.post("/programmes", json={"title": "Đếm", "items": [
         {"bulletin_id": b["id"], "gap_after_ms": gap}

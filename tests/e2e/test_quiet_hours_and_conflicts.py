@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.test_programmes import FINAL, approved, online_station, playback_of
+from tests.e2e.test_programmes import FINAL, online_station, playback_of
 from tests.support.audio import speech_wav
-from tests.support.server import Server, wait_status
+from tests.support.server import Server, upload_approved, wait_status
 from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.e2e
@@ -28,8 +28,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 def test_quiet_hours_hold_but_an_emergency_plays(server: Server, tmp_path: Path) -> None:
     api = server.api()
-    notice = approved(api, speech_wav(tmp_path / "notice.wav", text="Thông báo."), "Thường")
-    alarm = approved(api, speech_wav(tmp_path / "alarm.wav", text="Cảnh báo cháy."), "Khẩn")
+    notice = upload_approved(api, speech_wav(tmp_path / "notice.wav", text="Thông báo."), "Thường")
+    alarm = upload_approved(api, speech_wav(tmp_path / "alarm.wav", text="Cảnh báo cháy."), "Khẩn")
     station, played = online_station(api, server, tmp_path / "agents", "Trạm đêm")
     now = datetime.now(HCM).replace(second=0, microsecond=0)
     quiet_end = now + timedelta(minutes=4)
@@ -59,9 +59,9 @@ def test_quiet_hours_hold_but_an_emergency_plays(server: Server, tmp_path: Path)
 def test_a_conflict_is_refused_and_an_explicit_displacement_plays(server: Server,
                                                                   tmp_path: Path) -> None:
     api = server.api()
-    usual = approved(api, speech_wav(tmp_path / "usual.wav", text="Bản tin thường."),
+    usual = upload_approved(api, speech_wav(tmp_path / "usual.wav", text="Bản tin thường."),
                      "Thường")
-    urgent = approved(api, speech_wav(tmp_path / "urgent.wav", text="Bản tin ưu tiên."),
+    urgent = upload_approved(api, speech_wav(tmp_path / "urgent.wav", text="Bản tin ưu tiên."),
                       "Ưu tiên")
     station, played = online_station(api, server, tmp_path / "agents", "Trạm bận")
     slot = to_wire(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=15))

@@ -7,23 +7,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support.server import Server, wait_status
+from tests.support.server import Server, upload_approved, wait_status
 from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.e2e
-
-
-def _approved(api: httpx.Client, path: Path) -> int:
-    with path.open("rb") as handle:
-        made = api.post("/bulletins", files={"file": (path.name, handle)},
-                        data={"title": "Bản tin trưa", "language": "vi"})
-    assert made.status_code == 201, made.text
-    bulletin_id = int(made.json()["id"])
-    assert api.post(f"/bulletins/{bulletin_id}/approve").status_code == 200
-    return bulletin_id
 
 
 def test_a_slot_due_while_the_scheduler_was_down_is_settled_once_after(
@@ -32,7 +21,7 @@ def test_a_slot_due_while_the_scheduler_was_down_is_settled_once_after(
         missed_grace_s="1", offline_grace_s="2", watchdog_interval_s="0.5").start()
     try:
         api = server.api()
-        bulletin_id = _approved(api, speech_mp3)
+        bulletin_id = int(upload_approved(api, speech_mp3, "Bản tin trưa")["id"])
         station = api.post("/stations", json={"name": "Trạm tắt máy", "ward": "P1"}).json()
         slot = datetime.now(UTC) + timedelta(seconds=5)
         timetable = api.post("/timetables", json={

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.procs import Proc, wait_for
-from tests.support.server import Server, start_agent, wait_status
+from tests.support.server import Server, start_agent, upload_approved, wait_status
 from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.e2e
@@ -46,12 +46,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, speech: Path) -> Iterator[Se
     server = Server(root / "server").setup(missed_grace_s="3",
                                            watchdog_interval_s="0.5").start()
     api = server.api()
-    with speech.open("rb") as handle:
-        answer = api.post("/bulletins", files={"file": (speech.name, handle)},
-                          data={"title": "Thông báo đổi lịch", "language": "vi"})
-    assert answer.status_code == 201, answer.text
-    bulletin: dict[str, object] = answer.json()
-    api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
+    bulletin = upload_approved(api, speech, "Thông báo đổi lịch")
     station = api.post("/stations", json={"name": "Trạm đổi lịch", "ward": "P1"}).json()
     agent, played = start_agent(server, station_id=station["id"], token=station["token"],
                                 workdir=root / "agents")

@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from scheduler.app import create_app
 from scheduler.config import Settings
+from scheduler.db import Database
+from scheduler.migrations import upgrade
 from scheduler.runtime import Runtime
 from scheduler.users import service as users
 from tests.conftest import postgres_url
@@ -29,6 +31,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with fresh_database(postgres_url(), prefix="wardcast_test") as url:
         yield url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A migrated database on its own, for tests of the scheduler's parts without the app."""
+    database = Database(database_url)
+    upgrade(database.engine)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

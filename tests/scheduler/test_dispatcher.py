@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming
 from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
-from scheduler.migrations import upgrade
 from scheduler.playbacks.models import PlaybackEvent
 from scheduler.stations.models import Station
 from wardcast import protocol
@@ -34,14 +31,6 @@ class RecordingLink:
 
     def ack(self, message: Incoming) -> None:
         self.calls.append(("ack", message.topic))
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database.engine)
-    yield database
-    database.dispose()
 
 
 def _dispatcher(db: Database) -> tuple[Dispatcher, RecordingLink]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -19,14 +17,6 @@ from scheduler.stations.models import Station
 from wardcast.protocol import Event, EventType
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database.engine)
-    yield database
-    database.dispose()
 
 
 def _station(session: Session, name: str, *, online: bool) -> Station:

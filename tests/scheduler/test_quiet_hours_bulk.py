@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, time
-
-import pytest
 
 from scheduler.db import Database
 from scheduler.groups import service as groups
 from scheduler.groups.schemas import GroupCreate
-from scheduler.migrations import upgrade
 from scheduler.stations.models import Station
 from scheduler.users import service as users
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database.engine)
-    yield database
-    database.dispose()
 
 
 def test_bulk_lookup_matches_the_station_by_station_rule(db: Database) -> None:

@@ -6,6 +6,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -87,6 +88,19 @@ class Server:
             self.proc.kill()
 
 
+def upload_approved(api: httpx.Client, path: Path, title: str, *,
+                    language: str = "vi") -> dict[str, Any]:
+    """Upload a bulletin through the API, approve it, and return it as the upload answered."""
+    with path.open("rb") as handle:
+        answer = api.post("/bulletins", files={"file": (path.name, handle)},
+                          data={"title": title, "language": language})
+    assert answer.status_code == 201, answer.text
+    bulletin: dict[str, Any] = answer.json()
+    approved = api.post(f"/bulletins/{bulletin['id']}/approve")
+    assert approved.status_code == 200, approved.text
+    return bulletin
+
+
 def start_agent(server: Server, *, station_id: int, token: str, workdir: Path,
                 mqtt_url: str | None = None) -> tuple[Proc, Path]:
     """Start `wardcast agent` with file output; return it and its output folder."""
@@ -114,4 +128,5 @@ def wait_status(api: httpx.Client, playback_ids: list[int], statuses: set[str], 
     raise AssertionError(f"playbacks did not reach {statuses}: {rows}")
 
 
-__all__ = ["ADMIN", "Server", "free_port", "start_agent", "wait_for", "wait_status"]
+__all__ = ["ADMIN", "Server", "free_port", "start_agent", "upload_approved", "wait_for",
+           "wait_status"]
