@@ -145,8 +145,8 @@ class Dispatcher:
                 try:
                     if isinstance(item, Wake) or gathered.add(item):
                         continue
-                    self._write(gathered, acks)  # what came before is handled first
-                    gathered = Gathered()
+                    before, gathered = gathered, Gathered()
+                    self._write(before, acks)  # what came before is handled first
                     if isinstance(item, Incoming):
                         self._ingest(item, acks)
                 except Exception:  # the loop must survive anything one message does
@@ -173,10 +173,19 @@ class Dispatcher:
         return batch
 
     def _push_waiting(self) -> None:
+        """Publish the plans asked for; if that fails (the database is away), ask again with
+        the next batch rather than lose the push — and never let it stop the worker."""
         with self._pushes_lock:
             ids, self._pushes = frozenset(self._pushes), set()
-        if ids:
+        if not ids:
+            return
+        try:
             self._publish_plans(ids)
+        except Exception:
+            log.exception("could not push the plans of %d station(s); will try again", len(ids))
+            self.counters["errors"] += 1
+            with self._pushes_lock:
+                self._pushes |= ids
 
     def _write(self, gathered: Gathered, acks: dict[int, list[str]]) -> None:
         """Store gathered events and statuses, then answer the sync requests."""
@@ -186,7 +195,12 @@ class Dispatcher:
         self._ingest_statuses(gathered.statuses, acks)
         if gathered.syncs:
             self._push_waiting()
-            self._publish_plans(frozenset(sid for _, sid in gathered.syncs))
+            try:
+                self._publish_plans(frozenset(sid for _, sid in gathered.syncs))
+            except Exception:  # unacknowledged: the broker hands them back on reconnect
+                log.exception("could not answer %d sync request(s)", len(gathered.syncs))
+                self.counters["errors"] += 1
+                return
             for message, _ in gathered.syncs:
                 self.link.ack(message)
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from scheduler.db import Database
@@ -13,6 +14,7 @@ from scheduler.dispatch.client import BrokerLogin, Incoming
 from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
 from scheduler.playbacks.models import PlaybackEvent
 from scheduler.stations.models import Station
+from tests.support.procs import wait_for
 from wardcast import protocol
 from wardcast.protocol import Channel, EventType
 
@@ -102,3 +104,37 @@ def test_a_batch_of_statuses_keeps_arrival_order_and_ignores_a_stale_will(db: Da
     assert ("publish", protocol.station_topic(str(first), Channel.PLAN)) in link.calls
     assert sum(1 for kind, _ in link.calls if kind == "ack") == 6  # the bad one too, dropped
     assert dispatcher.counters["dropped"] == 1 and not dispatcher.counters["batch_retries"]
+
+
+def test_a_failed_plan_push_is_tried_again_and_the_worker_goes_on(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    station, other = _stations(db, 2)
+    dispatcher, link = _dispatcher(db)
+    real, calls = dispatcher._publish_plans, []
+
+    def database_away_once(ids: frozenset[int]) -> None:
+        calls.append(ids)
+        if len(calls) == 1:
+            raise RuntimeError("the database is away")
+        real(ids)
+
+    monkeypatch.setattr(dispatcher, "_publish_plans", database_away_once)
+    plan_topic = protocol.station_topic(str(station), Channel.PLAN)
+    event = protocol.Event(event_id=uuid.uuid4().hex, playback_id=1, type=EventType.ACCEPTED,
+                           at=NOW)
+    dispatcher.push_plans([station])
+    dispatcher.inbox.put(_message(other, Channel.EVENTS, event, 1))
+    dispatcher._thread.start()
+    try:
+        wait_for(lambda: dispatcher.counters["foreign_events"] == 1, timeout=10,
+                 what="the event after the failed push")
+        assert ("publish", plan_topic) not in link.calls and dispatcher.counters["errors"] == 1
+        # the next message that arrives brings the push round again
+        status = protocol.Status(state="online", boot_id="b", at=NOW)
+        dispatcher.inbox.put(_message(other, Channel.STATUS, status, 2))
+        wait_for(lambda: ("publish", plan_topic) in link.calls, timeout=10,
+                 what="the plan pushed on the second try")
+    finally:
+        dispatcher.inbox.put(None)
+        dispatcher._thread.join(timeout=10)
+    assert not dispatcher._thread.is_alive() and calls == [frozenset({station})] * 2
