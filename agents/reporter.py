@@ -7,6 +7,12 @@ The broker's PUBACK only records when it was last published: a broker can still 
 unconfirmed event is published again on each (re)connect, and, while connected, again when
 its last PUBACK is older than ``resend_after_s``. The scheduler ingests events idempotently,
 so a duplicate costs nothing.
+
+Events made in one turn of the loop (``accepted`` and ``downloaded`` of a plan whose media is
+cached, ``finished`` and the next item's ``started``) go out together in one message, and an
+outbox published again after a reconnect goes in batches of up to 100
+(``wardcast.protocol.EventBatch``): after hours offline that is a few messages, not
+thousands, each with its own PUBACK and ack.
 """
 
 from __future__ import annotations
@@ -15,13 +21,22 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from agents.clock import Clock
 from agents.link import Link
 from agents.store import Store
-from wardcast.protocol import Ack, Channel, Event, EventType, encode, utcnow
+from wardcast.protocol import (
+    Ack,
+    Channel,
+    Event,
+    EventType,
+    batches,
+    encode,
+    encode_event_batch,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +51,8 @@ class Reporter:
         self._clock = clock
         self._boot_id = boot_id
         self._resend_after = timedelta(seconds=resend_after_s)
-        self._in_flight: dict[int, str] = {}  # paho mid -> event id, until its PUBACK
+        self._in_flight: dict[int, list[str]] = {}  # paho mid -> event ids, until its PUBACK
+        self._waiting: list[tuple[str, bytes]] = []  # made this turn, published at its end
         self._all_confirmed = asyncio.Event()  # set when an ack leaves nothing unconfirmed
 
     def emit(self, playback_id: int, type_: EventType, *, at: datetime | None = None,
@@ -57,7 +73,9 @@ class Reporter:
         log.info("event %s playback=%d%s", type_.value, playback_id,
                  f" ({reason})" if reason else "")
         if self._link.connected:
-            self._send(event.event_id, payload)
+            if not self._waiting:
+                self._later(self._flush)
+            self._waiting.append((event.event_id, payload))
         return event
 
     def resend_all(self) -> None:
@@ -65,13 +83,11 @@ class Reporter:
         unconfirmed = self._store.unconfirmed()
         if unconfirmed:
             log.info("publishing %d unconfirmed event(s)", len(unconfirmed))
-        for event_id, payload in unconfirmed:
-            self._send(event_id, payload)
+        self._send(unconfirmed)
 
     def published(self, mid: int) -> None:
         """Record the broker's PUBACK of an event (it is not confirmed yet)."""
-        event_id = self._in_flight.pop(mid, None)
-        if event_id is not None:
+        for event_id in self._in_flight.pop(mid, ()):
             self._store.mark_published(event_id)
 
     def acked(self, ack: Ack) -> None:
@@ -79,7 +95,8 @@ class Reporter:
         confirmed = self._store.confirm(ack.event_ids)
         log.debug("scheduler confirmed %d of %d acked event(s)", confirmed, len(ack.event_ids))
         done = set(ack.event_ids)
-        self._in_flight = {m: e for m, e in self._in_flight.items() if e not in done}
+        in_flight = {m: [e for e in ids if e not in done] for m, ids in self._in_flight.items()}
+        self._in_flight = {m: ids for m, ids in in_flight.items() if ids}
         if confirmed and not self._store.unconfirmed_count():
             self._all_confirmed.set()
 
@@ -93,8 +110,7 @@ class Reporter:
             if stale:
                 log.info("re-publishing %d event(s) the scheduler has not confirmed",
                          len(stale))
-            for event_id, payload in stale:
-                self._send(event_id, payload)
+            self._send(stale)
 
     async def drain(self, within_s: float) -> bool:
         """Wait, while connected, until the scheduler confirmed every event, at most within_s."""
@@ -106,6 +122,22 @@ class Reporter:
             log.warning("%d unconfirmed event(s) kept in the outbox for next time", left)
         return left == 0
 
-    def _send(self, event_id: str, payload: bytes) -> None:
-        info = self._link.publish(Channel.EVENTS, payload)
-        self._in_flight[info.mid] = event_id
+    def _later(self, callback: Callable[[], object]) -> None:
+        """Run callback at the end of this turn of the loop (now, outside a loop)."""
+        try:
+            asyncio.get_running_loop().call_soon(callback)
+        except RuntimeError:
+            callback()
+
+    def _flush(self) -> None:
+        """Publish the events made since the last flush."""
+        waiting, self._waiting = self._waiting, []
+        if self._link.connected:  # else they wait in the outbox for the next connect
+            self._send(waiting)
+
+    def _send(self, events: Sequence[tuple[str, bytes]]) -> None:
+        """Publish (event id, payload) pairs, oldest first, as few messages as fit."""
+        for batch in batches(events):
+            info = self._link.publish(Channel.EVENTS,
+                                      encode_event_batch([payload for _, payload in batch]))
+            self._in_flight[info.mid] = [event_id for event_id, _ in batch]

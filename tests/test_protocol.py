@@ -36,3 +36,32 @@ def test_topics_are_parsed_only_when_they_are_ours() -> None:
     for topic in ("wardcast/stations/12", "wardcast/stations//events", "other/12/events",
                   "wardcast/stations/12/events/x", "wardcast/stations/12/nope"):
         assert protocol.parse_station_topic(topic) is None
+
+
+def test_an_events_message_is_one_event_or_a_batch() -> None:
+    second = GOOD.replace(b"abcdefgh12", b"abcdefgh13").replace(b'"started"', b'"finished"')
+    batch = protocol.encode_event_batch([GOOD, second])
+    assert batch.startswith(b'{"v":1,"events":[')
+    assert [e.event_id for e in protocol.decode_events(batch)] == ["abcdefgh12", "abcdefgh13"]
+    assert protocol.decode_events(GOOD) == [protocol.decode(protocol.Event, GOOD)]
+    assert protocol.encode_event_batch([GOOD]) == GOOD  # one event goes as it always did
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"v":1,"events":[]}',
+    b'{"v":1,"events":{}}',
+    b'{"v":1,"events":[' + GOOD + b',{"v":1,"event_id":"x"}]}',  # one bad event: all refused
+    b'{"v":1,"events":[' + b",".join([GOOD] * (protocol.MAX_BATCH_EVENTS + 1)) + b"]}",
+])
+def test_malformed_batches_are_refused_whole(payload: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        protocol.decode_events(payload)
+
+
+def test_batches_keep_order_and_fit_one_message() -> None:
+    small = [(str(n), GOOD) for n in range(250)]
+    assert [len(b) for b in protocol.batches(small)] == [100, 100, 50]
+    assert [i for b in protocol.batches(small) for i, _ in b] == [str(n) for n in range(250)]
+    big = [(str(n), b"x" * 2400) for n in range(100)]  # the largest events an agent can make
+    for batch in protocol.batches(big):
+        assert len(protocol.encode_event_batch([p for _, p in batch])) <= protocol.MAX_BATCH_BYTES

@@ -11,6 +11,7 @@ positive when the agent is behind: ``server_time ≈ agent_time + clock_offset_m
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
@@ -177,6 +178,41 @@ class Event(_Message):
     reason: str | None = Field(default=None, max_length=500)
 
 
+MAX_BATCH_EVENTS = 100
+MAX_BATCH_BYTES = 192 * 1024  # an event is at most ~2.3 KB: 100 of them fit below the limit
+
+
+class EventBatch(_Message):
+    """Several events in one message, oldest first: what an agent reported in one go.
+
+    An ``events`` message is either one Event or an EventBatch (``decode_events`` takes
+    both). A batch stands or falls as a whole: one malformed event drops the message.
+    """
+
+    events: list[Event] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+def encode_event_batch(payloads: Sequence[bytes]) -> bytes:
+    """Join encoded events into one message: a single event goes as it is."""
+    if len(payloads) == 1:
+        return payloads[0]
+    return b'{"v":%d,"events":[%s]}' % (PROTOCOL_VERSION, b",".join(payloads))
+
+
+def batches(items: Sequence[tuple[str, bytes]]) -> Iterator[list[tuple[str, bytes]]]:
+    """Split (event id, encoded event) pairs, in order, into batches that fit one message."""
+    batch: list[tuple[str, bytes]] = []
+    size = 0
+    for item in items:
+        if batch and (len(batch) == MAX_BATCH_EVENTS or size + len(item[1]) > MAX_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += len(item[1]) + 1
+    if batch:
+        yield batch
+
+
 class Ack(_Message):
     """The scheduler has committed these events; until then the agent keeps resending them."""
 
@@ -227,12 +263,28 @@ M = TypeVar("M", bound=BaseModel)
 
 def decode(model: type[M], payload: bytes) -> M:
     """Parse a payload, raising ProtocolError on anything malformed."""
+    _json(payload)
+    return _validated(model, payload)
+
+
+def decode_events(payload: bytes) -> list[Event]:
+    """Parse an ``events`` message, one Event or an EventBatch, into its events."""
+    data = _json(payload)
+    if isinstance(data, dict) and "events" in data:
+        return _validated(EventBatch, payload).events
+    return [_validated(Event, payload)]
+
+
+def _json(payload: bytes) -> Any:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise ProtocolError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
     try:
-        json.loads(payload)
+        return json.loads(payload)
     except ValueError as exc:  # bad UTF-8, bad JSON, or an integer too long to parse
         raise ProtocolError(f"not JSON: {exc}") from exc
+
+
+def _validated(model: type[M], payload: bytes) -> M:
     try:
         # strict: "5" is not a playback id and 1764309600 is not a time
         return model.model_validate_json(payload, strict=True)

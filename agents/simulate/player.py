@@ -14,7 +14,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 from agents.clock import sleep_until
@@ -81,7 +80,7 @@ class SimPlayer(Player):
 
 
 class SimReporter(Reporter):
-    """The agent's Reporter, counting what it emits and publishing from the backlog."""
+    """The agent's Reporter, counting what it emits publishing from the backlog."""
 
     stats: Stats
     backlog: Backlog
@@ -93,5 +92,6 @@ class SimReporter(Reporter):
         return super().emit(playback_id, type_, at=at, position_ms=position_ms,
                             reason=reason, together=together)
 
-    def _send(self, event_id: str, payload: bytes) -> None:
-        self.backlog.later(partial(super()._send, event_id, payload))
+    def _later(self, callback: Callable[[], object]) -> None:
+        # a station's reports wait in the backlog, so those made meanwhile go out together
+        self.backlog.later(callback)

@@ -73,8 +73,8 @@ class Gathered:
             return False
         try:
             if parsed[1] is Channel.EVENTS:
-                self.events.append(Report(item, station_id, _decode(protocol.Event,
-                                                                    item.payload)))
+                self.events += [Report(item, station_id, event)
+                                for event in _decode_events(item.payload)]
             elif parsed[1] is Channel.STATUS:
                 self.statuses.append((item, station_id, _decode(protocol.Status,
                                                                 item.payload)))
@@ -240,15 +240,16 @@ class Dispatcher:
             log.warning("batch of %d events failed; retrying one by one", len(events),
                         exc_info=True)
             self.counters["batch_retries"] += 1
-            for report in events:
-                self._ingest_one(report.message, acks)
+            for message in {id(r.message): r.message for r in events}.values():
+                self._ingest_one(message, acks)
             return
         for report, outcome in zip(events, outcomes, strict=True):
             self.counters["duplicates" if outcome is ledger.Outcome.DUPLICATE else "events"] += 1
             if outcome is ledger.Outcome.FOREIGN:
                 self.counters["foreign_events"] += 1
             acks[report.station_id].append(report.event.event_id)
-            self.link.ack(report.message)
+        for message in {id(r.message): r.message for r in events}.values():
+            self.link.ack(message)  # once per message: a batch's events share one
 
     def _ingest_one(self, message: Incoming, acks: dict[int, list[str]]) -> None:
         try:
@@ -277,9 +278,9 @@ class Dispatcher:
     def _handle(self, station_id: int, channel: Channel, payload: bytes,
                 acks: dict[int, list[str]]) -> None:
         if channel is Channel.EVENTS:
-            event = _decode(protocol.Event, payload)
-            self._on_event(station_id, event)
-            acks[station_id].append(event.event_id)
+            for event in _decode_events(payload):
+                self._on_event(station_id, event)
+                acks[station_id].append(event.event_id)
         elif channel is Channel.STATUS:
             self._on_status(station_id, _decode(protocol.Status, payload))
         elif channel is Channel.COMMAND_RESULT:
@@ -359,6 +360,16 @@ def _decode(model: type[M], payload: bytes) -> M:
         if isinstance(value, int) and not DB_INT[0] <= value <= DB_INT[1]:
             raise ProtocolError(f"{model.__name__}.{name} is out of range")
     return message
+
+
+def _decode_events(payload: bytes) -> list[protocol.Event]:
+    """Parse an events message (one event or a batch); see _decode."""
+    try:
+        return protocol.decode_events(payload)
+    except ProtocolError:
+        raise
+    except ValueError as exc:
+        raise ProtocolError(f"unreadable events: {exc}") from exc
 
 
 def _station_id(raw: str) -> int | None:

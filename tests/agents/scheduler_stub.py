@@ -32,6 +32,7 @@ from wardcast.protocol import (
     PlanItem,
     Status,
     decode,
+    decode_events,
     encode,
     scheduler_subscriptions,
     station_topic,
@@ -77,6 +78,7 @@ class FakeScheduler:
         self.items = plan_items
         self.events: list[Event] = []
         self.deliveries: Counter[str] = Counter()
+        self.event_messages = 0  # MQTT messages on the events topic (a batch is one)
         self.statuses: list[Status] = []
         self.results: list[CommandResult] = []
         self.syncs = 0
@@ -95,7 +97,9 @@ class FakeScheduler:
         channel = msg.topic.rsplit("/", 1)[1]
         with self._lock:
             if channel == Channel.EVENTS.value:
-                self._ingest(decode(Event, bytes(msg.payload)))
+                for event in decode_events(bytes(msg.payload)):
+                    self._ingest(event)
+                self.event_messages += 1
             elif channel == Channel.STATUS.value:
                 self.statuses.append(decode(Status, bytes(msg.payload)))
             elif channel == Channel.SYNC.value:

@@ -83,6 +83,33 @@ def test_events_are_sent_again_after_reconnect_and_restart_until_acked(
     assert scheduler.of(301) == [EventType.ACCEPTED, EventType.DOWNLOADED]
 
 
+def test_events_made_together_go_in_one_message_and_an_outbox_in_batches(
+        tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer, clips: list[Clip],
+        scheduler: FakeScheduler) -> None:
+    scheduler.acking = False
+    scheduler.items = [item(600 + n, clips[0], FAR + n) for n in range(150)]
+    agent = start_agent(mosquitto, media_server, tmp_path)
+    try:
+        wait_for(lambda: len(scheduler.events) == 300, timeout=15,
+                 what=f"150 accepted and 150 downloaded; agent log:\n{agent.output()[-3000:]}")
+        # the 150 of each kind are made in one turn each: 2 + 2 messages, not 300
+        assert scheduler.event_messages == 4
+        ids = [event.event_id for event in scheduler.events]
+        wait_for(lambda: all(local_log(tmp_path)[i]["published_at"] for i in ids),
+                 timeout=5, what="the PUBACKs of every batch")
+        restart_broker(mosquitto, scheduler)
+        wait_for(lambda: all(scheduler.delivered(i) == 2 for i in ids), timeout=10,
+                 what="the unconfirmed outbox again after the reconnect")
+        assert scheduler.event_messages == 4 + 3  # 300 unconfirmed events in batches of 100
+        scheduler.acking = True
+        scheduler.ack(ids)
+        wait_for(lambda: all(e["confirmed_at"] for e in local_log(tmp_path).values()),
+                 timeout=5, what="every event of the batches to be confirmed")
+    finally:
+        agent.stop()
+    assert [e.event_id for e in scheduler.events] == ids  # each kept its place
+
+
 def test_events_are_republished_on_a_timer_until_acked(
         tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer, clips: list[Clip],
         scheduler: FakeScheduler) -> None:

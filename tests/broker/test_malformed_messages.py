@@ -58,6 +58,12 @@ def _corpus(own: int, foreign: int) -> list[tuple[Channel, bytes]]:
         (Channel.EVENTS, js({**valid, "position_ms": 2**63})),
         (Channel.EVENTS, js({**valid, "clock_offset_ms": -(2**70)})),
         (Channel.EVENTS, js({**valid, "padding": "x" * (MAX_PAYLOAD_BYTES + 1)})),
+        # batches: one bad event drops the whole message; empty, over 100, not a list
+        (Channel.EVENTS, js({"v": 1, "events": [valid, {**valid, "at": NAIVE}]})),
+        (Channel.EVENTS, js({"v": 1, "events": [valid, {**valid, "playback_id": 2**40}]})),
+        (Channel.EVENTS, js({"v": 1, "events": []})),
+        (Channel.EVENTS, js({"v": 1, "events": [valid] * 101})),
+        (Channel.EVENTS, js({"v": 1, "events": valid})),
         # statuses
         (Channel.STATUS, js(status("dancing"))),
         (Channel.STATUS, js({k: v for k, v in status().items() if k != "boot_id"})),

@@ -138,3 +138,27 @@ def test_a_failed_plan_push_is_tried_again_and_the_worker_goes_on(
         dispatcher.inbox.put(None)
         dispatcher._thread.join(timeout=10)
     assert not dispatcher._thread.is_alive() and calls == [frozenset({station})] * 2
+
+
+def test_a_batch_message_stores_each_event_and_is_acked_once(db: Database) -> None:
+    _, other = _stations(db, 2)
+    dispatcher, link = _dispatcher(db)
+    events = [protocol.Event(event_id=uuid.uuid4().hex, playback_id=n, type=EventType.ACCEPTED,
+                             at=NOW) for n in range(1, 151)]
+    payloads = [protocol.encode(e) for e in events]
+    topic = protocol.station_topic(str(other), Channel.EVENTS)
+    for mid, chunk in enumerate(protocol.batches([(e.event_id, p) for e, p
+                                                  in zip(events, payloads, strict=True)]), 1):
+        batch = protocol.encode_event_batch([p for _, p in chunk])
+        dispatcher.inbox.put(Incoming(mid=mid, qos=1, topic=topic, payload=batch))
+    # a batch with one malformed event is dropped whole, and acked so the broker forgets it
+    bad = protocol.encode_event_batch([payloads[0], b'{"v": 1, "event_id": "x"}'])
+    dispatcher.inbox.put(Incoming(mid=9, qos=1, topic=topic, payload=bad))
+    _drain(dispatcher)
+    assert [kind for kind, _ in link.calls].count("ack") == 3  # 150 events in 2 messages + bad
+    assert dispatcher.counters["events"] == 150 and dispatcher.counters["dropped"] == 1
+    assert not dispatcher.counters["batch_retries"] and not dispatcher.counters["errors"]
+    with db.session() as session:
+        stored = set(session.scalars(select(PlaybackEvent.event_id)).all())
+    assert stored == {e.event_id for e in events}
+    assert ("publish", protocol.station_topic(str(other), Channel.ACK)) in link.calls
