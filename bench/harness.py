@@ -276,16 +276,29 @@ def rows_of_bulletin(api: httpx.Client, bulletin_id: int) -> list[dict[str, Any]
 
 def wait_rows(api: httpx.Client, bulletin_id: int, *, expected: int, statuses: set[str],
               timeout: float, poll_s: float = 1.0) -> list[dict[str, Any]]:
-    """Poll until a bulletin's expected rows all have one of the statuses; return them."""
+    """Wait until a bulletin's expected rows all have one of the statuses; return them.
+
+    While waiting it asks only for counts (one row per status): reading all 10,000 rows
+    every second would load the scheduler it measures.
+    """
     deadline = time.monotonic() + timeout
-    rows: list[dict[str, Any]] = []
+    done = 0
     while time.monotonic() < deadline:
-        rows = rows_of_bulletin(api, bulletin_id)
-        if len(rows) >= expected and all(r["status"] in statuses for r in rows):
-            return rows
+        done = sum(count_rows(api, bulletin_id, status=status) for status in statuses)
+        if done >= expected:
+            rows = rows_of_bulletin(api, bulletin_id)
+            if len(rows) >= expected and all(r["status"] in statuses for r in rows):
+                return rows
         time.sleep(poll_s)
-    done = sum(r["status"] in statuses for r in rows)
     raise TimeoutError(f"only {done} of {expected} playbacks reached {sorted(statuses)}")
+
+
+def count_rows(api: httpx.Client, bulletin_id: int, *, status: str) -> int:
+    """Return how many playbacks of a bulletin have a status."""
+    page = api.get("/playbacks", params={"bulletin_id": bulletin_id, "status": status,
+                                         "limit": 1})
+    page.raise_for_status()
+    return int(page.json()["total"])
 
 
 def instant(value: object) -> datetime:

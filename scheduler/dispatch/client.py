@@ -18,6 +18,11 @@ from wardcast import protocol
 
 log = logging.getLogger(__name__)
 
+# QoS 1 messages paho lets out before their PUBACK (its default is 20). An emergency to
+# 10,000 stations is 10,000 plans at once: with 100 in flight they left 100 per round trip
+# to the broker, behind the same thread's event ingestion.
+INFLIGHT = 20_000
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -67,7 +72,7 @@ class SchedulerLink:
         if login.tls:
             self.client.tls_set_context(broker_ssl_context(login.ca_file))
         self.client.max_queued_messages_set(0)
-        self.client.max_inflight_messages_set(100)
+        self.client.max_inflight_messages_set(INFLIGHT)
         self.client.reconnect_delay_set(1, 15)
         self.client.on_connect = self._on_connect
         self.client.on_connect_fail = self._on_connect_fail
