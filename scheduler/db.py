@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     ColumnElement,
     DateTime,
     Engine,
@@ -55,16 +56,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def id_in(session: Session, column: QueryableAttribute[int], ids: list[int]
-          ) -> ColumnElement[bool]:
-    """``column IN ids`` for hundreds of ids; on PostgreSQL one array parameter.
+def in_list(session: Session, column: QueryableAttribute[Any], values: Sequence[Any]
+            ) -> ColumnElement[bool]:
+    """``column IN values`` for hundreds of values; on PostgreSQL one array parameter.
 
     An IN list of 500 parameters is a new statement text for the driver to parse (psycopg
     does not cache it) and for PostgreSQL to plan, every time; ``= ANY(array)`` is one.
+    Integers go as bigint, so an id too large for the column matches nothing, as in an IN.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
-    return column.in_(ids)
+        kind = column.type
+        item = BigInteger() if isinstance(kind, Integer) else kind
+        return column == any_(bindparam(None, list(values), type_=ARRAY(item)))
+    return column.in_(values)
 
 
 def make_engine(url: str) -> Engine:

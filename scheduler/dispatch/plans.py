@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
-from scheduler.db import id_in
+from scheduler.db import in_list
 from scheduler.playbacks.models import OPEN, Playback
 from scheduler.stations.models import Station
 from wardcast.protocol import Plan, PlanItem, Priority
@@ -40,7 +40,7 @@ def build_plans(*, session: Session, station_ids: Iterable[int], now: datetime,
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         revisions = dict(session.execute(
-            update(Station).where(id_in(session, Station.id, chunk))
+            update(Station).where(in_list(session, Station.id, chunk))
             .values(plan_revision=Station.plan_revision + 1)
             .returning(Station.id, Station.plan_revision)).all())
         items: dict[int, list[PlanItem]] = {station_id: [] for station_id in revisions}
@@ -49,7 +49,7 @@ def build_plans(*, session: Session, station_ids: Iterable[int], now: datetime,
                    Playback.play_until, Playback.broadcast_id, Bulletin.id, Bulletin.title,
                    Bulletin.duration_ms, Bulletin.sha256)
             .join(Bulletin, Bulletin.id == Playback.bulletin_id)
-            .where(id_in(session, Playback.station_id, chunk), Playback.status.in_(OPEN),
+            .where(in_list(session, Playback.station_id, chunk), Playback.status.in_(OPEN),
                    (Playback.scheduled_at >= now - late_grace) | (Playback.play_until >= now),
                    Playback.scheduled_at <= now + horizon)
             .order_by(Playback.station_id, Playback.scheduled_at, Playback.id))

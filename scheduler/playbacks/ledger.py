@@ -12,7 +12,7 @@ from sqlalchemy import Table, bindparam, func, insert, literal_column, select, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scheduler.db import UtcDateTime
+from scheduler.db import UtcDateTime, in_list
 from scheduler.playbacks.models import FINAL, NOT_STARTED, Playback, PlaybackEvent, PlaybackStatus
 from scheduler.stations.models import Station
 from wardcast.protocol import Event, EventType, utcnow
@@ -140,7 +140,7 @@ def _chunked(session: Session, query: Any, column: Any, values: list[Any], *,
     unique = sorted(set(values))
     found: list[Any] = []
     for start in range(0, len(unique), 500):
-        chunk = query.where(column.in_(unique[start:start + 500]))
+        chunk = query.where(in_list(session, column, unique[start:start + 500]))
         found.extend(session.scalars(chunk) if scalars else session.execute(chunk))
     return found
 

@@ -11,6 +11,7 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from scheduler import security
+from scheduler.db import in_list
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
 from scheduler.stations.models import Station
 from scheduler.users.models import User
@@ -102,7 +103,8 @@ def get_many(*, session: Session, station_ids: list[int], field: str,
              user: User | None = None) -> list[Station]:
     """Return the stations with these ids, naming any that does not exist or is not yours."""
     wanted = list(dict.fromkeys(station_ids))
-    found = {s.id: s for s in session.scalars(select(Station).where(Station.id.in_(wanted)))}
+    found = {s.id: s for s in session.scalars(
+        select(Station).where(in_list(session, Station.id, wanted)))}
     _check_found(wanted, {sid: station.ward for sid, station in found.items()}, field=field,
                  user=user)
     return [found[sid] for sid in wanted]
@@ -114,7 +116,7 @@ def checked_ids(*, session: Session, station_ids: list[int], field: str,
     ids and wards (a broadcast may name 10,000 stations)."""
     wanted = list(dict.fromkeys(station_ids))
     wards = dict(session.execute(select(Station.id, Station.ward)
-                                 .where(Station.id.in_(wanted))).all())
+                                 .where(in_list(session, Station.id, wanted))).all())
     _check_found(wanted, wards, field=field, user=user)
     return wanted
 
@@ -154,7 +156,7 @@ def record_statuses(*, session: Session, reports: Sequence[tuple[int, Status]]) 
     """Apply availability messages in arrival order; a stale offline never overrides a newer
     online. The stations are read in one query (a reconnect storm brings thousands)."""
     found = {station.id: station for station in session.scalars(
-        select(Station).where(Station.id.in_(sorted({sid for sid, _ in reports}))))}
+        select(Station).where(in_list(session, Station.id, sorted({sid for sid, _ in reports}))))}
     now = utcnow()
     for station_id, status in reports:
         station = found.get(station_id)
