@@ -92,6 +92,7 @@ class Player:
         self._clock = clock
         self._on_change = on_change
         self._wake = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None  # _wait's, while it waits for wake()
         self._on_air: _OnAir | None = None
         self._cutter: PlanItem | None = None  # being prepared to cut in
         # the item due after the one on air, its decoder already started so that it follows
@@ -108,6 +109,9 @@ class Player:
     def wake(self) -> None:
         """Look at the plan again (it changed, or media arrived)."""
         self._wake.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)  # _wait returns on the loop's next turn
 
     def media_in_use(self) -> set[str]:
         """Return the sha256 of the media playing now or about to cut in, if any."""
@@ -430,22 +434,45 @@ class Player:
 
     async def _woken_within(self, seconds: float | None) -> bool:
         """Wait up to seconds (forever when None); return True when woken early."""
+        # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its own, which
+        # costs two more turns of the loop between a wake-up and the start it leads to.
         try:
-            await asyncio.wait_for(self._wake.wait(), None if seconds is None else max(seconds, 0))
+            async with asyncio.timeout(None if seconds is None else max(seconds, 0)):
+                await self._wake.wait()
         except TimeoutError:
             return False
         return True
 
     async def _wait(self, task: asyncio.Task[None], seconds: float | None, *,
                     wake: bool = True) -> None:
-        """Wait until task ends, seconds pass, or (unless told not to) the player is woken."""
-        waker = asyncio.ensure_future(self._wake.wait())
+        """Wait until task ends, seconds pass, or (unless told not to) the player is woken.
+
+        No task of its own: one future, released by the task's done callback, a timer or
+        wake(). While on air this runs at every wake-up, and a waiting task (with
+        asyncio.wait's callbacks) cost two more turns of the loop between a wake-up and what
+        it leads to.
+        """
+        if task.done() or (wake and self._wake.is_set()):
+            return  # woken since run() cleared the flag: look again at once
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+
+        def release(_: object = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        task.add_done_callback(release)
+        timer = None if seconds is None else loop.call_later(max(seconds, 0), release)
+        if wake:
+            self._waiter = waiter
         try:
-            await asyncio.wait({task, waker} if wake else {task},
-                               timeout=None if seconds is None else max(seconds, 0),
-                               return_when=asyncio.FIRST_COMPLETED)
+            await waiter
         finally:
-            waker.cancel()
+            task.remove_done_callback(release)
+            if timer is not None:
+                timer.cancel()
+            if self._waiter is waiter:
+                self._waiter = None
 
     def _started(self, item: PlanItem, at: datetime) -> None:
         """Record and report the instant the first sample went out."""

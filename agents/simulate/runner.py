@@ -87,13 +87,16 @@ async def run(config: SimConfig) -> int:
 async def _shared(stack: AsyncExitStack, config: SimConfig, first: Credentials) -> Shared:
     """Build what the stations share: the hub, the media cache and the clock."""
     # Media and time are fetched with the first station's token: any station may read them.
-    http = await stack.enter_async_context(httpx.AsyncClient(
-        base_url=config.server, timeout=HTTP_TIMEOUT,
-        headers={"Authorization": f"Bearer {first.token}"}))
+    def client() -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=config.server, timeout=HTTP_TIMEOUT,
+                                 headers={"Authorization": f"Bearer {first.token}"})
+
+    http = await stack.enter_async_context(client())
     hub = MqttHub(connect_limit=config.connect_limit)
     stack.push_async_callback(hub.close)
     _background(stack, hub.run())
-    media = SharedMedia(config.state_dir / "media", http=http)
+    # media is downloaded on a thread of its own (see SharedMedia), with a client of its own
+    media = SharedMedia(config.state_dir / "media", make_http=client)
     stack.push_async_callback(media.close)
     clock = Clock(http, interval_s=config.clock_interval_s)
     _background(stack, clock.run())

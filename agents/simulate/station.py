@@ -57,9 +57,11 @@ class SimStation(Station):
         self.player.stats = shared.stats
         self._commands = Commands(store=store, link=self._link, player=self.player,
                                   gain=self.gain, resync=self._request_sync)
-        self._downloads: dict[str, asyncio.Task[None]] = {}
+        self._downloads: dict[str, asyncio.Task[None]] = {}  # stays empty: see _fetch_missing
+        self._media = shared.media
         self._stats = shared.stats
         self._backlog = shared.backlog
+        self._status_waiting = False
 
     @property
     def online(self) -> bool:
@@ -67,8 +69,40 @@ class SimStation(Station):
         return self._link.connected
 
     def publish_status(self) -> None:
-        """Publish the status once the work due now is done (see backlog.py)."""
-        self._backlog.later(super().publish_status)
+        """Publish the status once the work due now is done (see backlog.py).
+
+        A status is retained and read when it is published, so one already waiting says
+        the latest: a second is not queued behind it.
+        """
+        if not self._status_waiting:
+            self._status_waiting = True
+            self._backlog.later(self._publish_status_now)
+
+    def _publish_status_now(self) -> None:
+        self._status_waiting = False
+        super().publish_status()
+
+    def _fetch_missing(self) -> None:
+        """Ask the shared media for every pending item's file that is not whole yet.
+
+        No download task per station: SharedMedia downloads each file once and calls every
+        station waiting for it in one pass of the loop. A failed download calls nobody; the
+        next plan asks again (as the agent retries a download on its next plan).
+        """
+        for item in self._store.pending():
+            if self._cache.path(item.sha256) is not None:
+                self._media_ready(item.sha256)
+            else:  # at most once per sha256: SharedMedia keeps each callback once
+                self._media.want(item.sha256, item.media_path, self._shared_media_ready)
+
+    def _shared_media_ready(self, sha256: str) -> None:
+        """Take a file the shared download made whole, if a pending item still needs it."""
+        if self._cache.path(sha256) is None:
+            return
+        if not any(item.sha256 == sha256 for item in self._store.pending()):
+            return
+        self._media_ready(sha256)
+        self.player.wake()
 
     def _apply_plan(self, plan: Plan) -> None:
         self._stats.plans += 1
