@@ -14,7 +14,7 @@ from scheduler.playbacks.models import OPEN, Playback
 from scheduler.stations.models import Station
 from wardcast.protocol import Plan, PlanItem, Priority
 
-CHUNK = 500  # stations per query: bounded IN lists, and a fan-out to 10,000 is 20 queries
+CHUNK = 500  # stations per query: the first plans go out early; 10,000 stations are 20 chunks
 
 
 def media_path(sha256: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -59,8 +59,13 @@ class EmergencyForm:
         return int(self.bulletin_id)
 
 
-def _form(bulletin_id: str, everyone: str, station_ids: list[str], group_ids: list[str],
-          repeat: str, gap_s: str, valid_minutes: str) -> EmergencyForm:
+def _posted(bulletin_id: Annotated[str, Form(max_length=20)] = "",
+            everyone: Annotated[str, Form(max_length=8)] = "",
+            station_ids: Ids = [], group_ids: Ids = [],  # noqa: B006 - FastAPI copies defaults
+            repeat: Annotated[str, Form(max_length=8)] = "1",
+            gap_s: Annotated[str, Form(max_length=12)] = "0",
+            valid_minutes: Annotated[str, Form(max_length=12)] = "30") -> EmergencyForm:
+    """Read the emergency form as posted to the confirm step and to the send."""
     def number(text: str, default: float) -> float:
         try:
             return float(text.replace(",", "."))
@@ -71,6 +76,9 @@ def _form(bulletin_id: str, everyone: str, station_ids: list[str], group_ids: li
                          station_ids=targets.ids(station_ids), group_ids=targets.ids(group_ids),
                          repeat=int(number(repeat, 1)), gap_s=number(gap_s, 0),
                          valid_minutes=number(valid_minutes, 30))
+
+
+PostedForm = Annotated[EmergencyForm, Depends(_posted)]
 
 
 def _targets(session: Session, user: User, form: EmergencyForm) -> list[Station]:
@@ -123,14 +131,8 @@ def choose(request: Request, session: SessionDep, user: EmergencyPage) -> HTMLRe
 
 @router.post("/emergency/confirm", response_class=HTMLResponse)
 def confirm(request: Request, session: SessionDep, user: EmergencyPage,
-            bulletin_id: Annotated[str, Form(max_length=20)] = "",
-            everyone: Annotated[str, Form(max_length=8)] = "",
-            station_ids: Ids = [], group_ids: Ids = [],  # noqa: B006 - FastAPI copies defaults
-            repeat: Annotated[str, Form(max_length=8)] = "1",
-            gap_s: Annotated[str, Form(max_length=12)] = "0",
-            valid_minutes: Annotated[str, Form(max_length=12)] = "30") -> HTMLResponse:
+            form: PostedForm) -> HTMLResponse:
     """Say exactly what will play where, and ask once more before sending."""
-    form = _form(bulletin_id, everyone, station_ids, group_ids, repeat, gap_s, valid_minutes)
     try:
         body, stations = _body(session, user, form)
         bulletin = bulletins.get_approved(session=session, bulletin_id=body.bulletin_id)
@@ -142,14 +144,8 @@ def confirm(request: Request, session: SessionDep, user: EmergencyPage,
 
 @router.post("/emergency")
 def send(request: Request, session: SessionDep, runtime: RuntimeDep, user: EmergencyPage,
-         bulletin_id: Annotated[str, Form(max_length=20)] = "",
-         everyone: Annotated[str, Form(max_length=8)] = "",
-         station_ids: Ids = [], group_ids: Ids = [],  # noqa: B006
-         repeat: Annotated[str, Form(max_length=8)] = "1",
-         gap_s: Annotated[str, Form(max_length=12)] = "0",
-         valid_minutes: Annotated[str, Form(max_length=12)] = "30") -> Response:
+         form: PostedForm) -> Response:
     """Send the emergency broadcast now, then watch it."""
-    form = _form(bulletin_id, everyone, station_ids, group_ids, repeat, gap_s, valid_minutes)
     try:
         body, _stations = _body(session, user, form)
         created = service.create(session=session, data=body, by=user)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,14 +15,6 @@ from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.e2e
 FINAL = {"played", "failed", "missed", "skipped", "interrupted", "cancelled"}
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path / "server").setup(missed_grace_s="3",
-                                                watchdog_interval_s="0.5").start()
-    yield running
-    running.stop()
 
 
 def test_emergency_cuts_in_and_reaches_a_late_agent(server: Server, tmp_path: Path,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,14 +20,6 @@ WORDS = ("Một.", "Hai.", "Ba.", "Bốn.")
 GAPS_MS = (2000, 1000, 0)  # the last pair plays back to back
 TOLERANCE = timedelta(milliseconds=250)
 BACK_TO_BACK = timedelta(milliseconds=40)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path / "server").setup(missed_grace_s="3",
-                                                watchdog_interval_s="0.5").start()
-    yield running
-    running.stop()
 
 
 def online_station(api: httpx.Client, server: Server, workdir: Path,

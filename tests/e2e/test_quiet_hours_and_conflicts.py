@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,14 +15,6 @@ from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.e2e
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path / "server").setup(missed_grace_s="3",
-                                                watchdog_interval_s="0.5").start()
-    yield running
-    running.stop()
 
 
 def test_quiet_hours_hold_but_an_emergency_plays(server: Server, tmp_path: Path) -> None:
