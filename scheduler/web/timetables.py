@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -105,9 +105,17 @@ def _until_day(timetable: Timetable) -> str:
     return fmt.local(timetable.until, zone).date().isoformat()
 
 
-def _form(what: str, station_ids: list[str], group_ids: list[str], day: str, at: str,
-          repeat: str, weekdays: list[str], rule: str, until: str, priority: str,
-          displace: str) -> TimetableForm:
+def _posted(what: Annotated[str, Form(max_length=24)] = "",
+            station_ids: Ids = [], group_ids: Ids = [],  # noqa: B006 - FastAPI copies defaults
+            day: Annotated[str, Form(max_length=10)] = "",
+            at: Annotated[str, Form(max_length=8)] = "",
+            repeat: Annotated[str, Form(max_length=10)] = "once",
+            weekdays: Ids = [],  # noqa: B006
+            rule: Annotated[str, Form(max_length=1000)] = "",
+            until: Annotated[str, Form(max_length=10)] = "",
+            priority: Annotated[str, Form(max_length=16)] = "normal",
+            displace: Annotated[str, Form(max_length=8)] = "") -> TimetableForm:
+    """Read the editor as posted, to create a timetable or to change one."""
     return TimetableForm(
         what=what.strip(), station_ids=targets.ids(station_ids),
         group_ids=targets.ids(group_ids), day=day, at=at,
@@ -115,6 +123,9 @@ def _form(what: str, station_ids: list[str], group_ids: list[str], day: str, at:
         weekdays=[d for d in weekdays if d in picker.WEEKDAYS], rule=rule.strip(),
         until=until, priority=priority if priority in set(Priority) else Priority.NORMAL.value,
         displace=bool(displace))
+
+
+PostedForm = Annotated[TimetableForm, Depends(_posted)]
 
 
 def _editor(request: Request, session: Session, user: User, form: TimetableForm, *,
@@ -202,19 +213,8 @@ def new(request: Request, session: SessionDep, runtime: RuntimeDep, user: Schedu
 
 @router.post("/timetables", response_class=HTMLResponse)
 def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: SchedulerPage,
-           what: Annotated[str, Form(max_length=24)] = "",
-           station_ids: Ids = [], group_ids: Ids = [],  # noqa: B006 - FastAPI copies defaults
-           day: Annotated[str, Form(max_length=10)] = "",
-           at: Annotated[str, Form(max_length=8)] = "",
-           repeat: Annotated[str, Form(max_length=10)] = "once",
-           weekdays: Ids = [],  # noqa: B006
-           rule: Annotated[str, Form(max_length=1000)] = "",
-           until: Annotated[str, Form(max_length=10)] = "",
-           priority: Annotated[str, Form(max_length=16)] = "normal",
-           displace: Annotated[str, Form(max_length=8)] = "") -> Response:
+           form: PostedForm) -> Response:
     """Save a new timetable; a refusal (conflict, past start…) keeps the form as typed."""
-    form = _form(what, station_ids, group_ids, day, at, repeat, weekdays, rule, until,
-                 priority, displace)
     try:
         bulletin_id, programme_id = form.content()
         body = TimetableCreate(bulletin_id=bulletin_id, programme_id=programme_id,
@@ -253,20 +253,8 @@ def edit(timetable_id: IdPath, request: Request, session: SessionDep,
 
 @router.post("/timetables/{timetable_id}", response_class=HTMLResponse)
 def update(timetable_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
-           user: SchedulerPage,
-           what: Annotated[str, Form(max_length=24)] = "",
-           station_ids: Ids = [], group_ids: Ids = [],  # noqa: B006
-           day: Annotated[str, Form(max_length=10)] = "",
-           at: Annotated[str, Form(max_length=8)] = "",
-           repeat: Annotated[str, Form(max_length=10)] = "once",
-           weekdays: Ids = [],  # noqa: B006
-           rule: Annotated[str, Form(max_length=1000)] = "",
-           until: Annotated[str, Form(max_length=10)] = "",
-           priority: Annotated[str, Form(max_length=16)] = "normal",
-           displace: Annotated[str, Form(max_length=8)] = "") -> Response:
+           user: SchedulerPage, form: PostedForm) -> Response:
     """Change a timetable; its future slots are re-planned at once."""
-    form = _form(what, station_ids, group_ids, day, at, repeat, weekdays, rule, until,
-                 priority, displace)
     try:
         timetable = service.get(session=session, timetable_id=timetable_id, user=user)
         change: dict[str, Any] = {
