@@ -25,6 +25,7 @@ def test_a_good_event_round_trips() -> None:
     GOOD.replace(b'"playback_id":3', b'"playback_id":1099511627776'),
     GOOD.replace(b'"started"', b'"exploded"'),
     b"\xff\xfe", b"[]", b"null", b"{}", b'{"v":1', b" " * (protocol.MAX_PAYLOAD_BYTES + 1),
+    b"[" * 100_000, b'{"v":1,"at":' * 30_000,
 ])
 def test_malformed_events_are_refused(payload: bytes) -> None:
     with pytest.raises(ProtocolError):

@@ -282,6 +282,8 @@ def _json(payload: bytes) -> Any:
         return json.loads(payload)
     except ValueError as exc:  # bad UTF-8, bad JSON, or an integer too long to parse
         raise ProtocolError(f"not JSON: {exc}") from exc
+    except RecursionError as exc:  # "[[[[…" a hundred thousand deep fits in the size limit
+        raise ProtocolError("JSON nested too deeply") from exc
 
 
 def _validated(model: type[M], payload: bytes) -> M:

@@ -39,6 +39,8 @@ def _corpus(own: int, foreign: int) -> list[tuple[Channel, bytes]]:
             (channel, b"{\"v\": 1, \"type\": \"started\""),  # cut short
             (channel, js({"v": 1})),  # every required field missing
             (channel, b"{\"playback_id\": " + b"9" * 5000 + b"}"),  # over Python's int limit
+            (channel, b"[" * 100_000),  # nested past Python's recursion limit
+            (channel, b"{\"v\": 1, \"events\": " + b"[" * 50_000),
         ]
     items += [
         # events
