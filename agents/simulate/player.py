@@ -80,7 +80,7 @@ class SimPlayer(Player):
 
 
 class SimReporter(Reporter):
-    """The agent's Reporter, counting what it emits publishing from the backlog."""
+    """The agent's Reporter, counting what it emits and publishing from the backlog."""
 
     stats: Stats
     backlog: Backlog

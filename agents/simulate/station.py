@@ -96,11 +96,7 @@ class SimStation(Station):
                 self._media.want(item.sha256, item.media_path, self._shared_media_ready)
 
     def _shared_media_ready(self, sha256: str) -> None:
-        """Take a file the shared download made whole, if a pending item still needs it."""
-        if self._cache.path(sha256) is None:
-            return
-        if not any(item.sha256 == sha256 for item in self._store.pending()):
-            return
+        """Take a file the shared download made whole (reported for the items still pending)."""
         self._media_ready(sha256)
         self.player.wake()
 

@@ -74,7 +74,7 @@ class Gathered:
         try:
             if parsed[1] is Channel.EVENTS:
                 self.events += [Report(item, station_id, event)
-                                for event in _decode_events(item.payload)]
+                                for event in protocol.decode_events(item.payload)]
             elif parsed[1] is Channel.STATUS:
                 self.statuses.append((item, station_id, _decode(protocol.Status,
                                                                 item.payload)))
@@ -240,7 +240,7 @@ class Dispatcher:
             log.warning("batch of %d events failed; retrying one by one", len(events),
                         exc_info=True)
             self.counters["batch_retries"] += 1
-            for message in {id(r.message): r.message for r in events}.values():
+            for message in _messages(events):
                 self._ingest_one(message, acks)
             return
         for report, outcome in zip(events, outcomes, strict=True):
@@ -248,7 +248,7 @@ class Dispatcher:
             if outcome is ledger.Outcome.FOREIGN:
                 self.counters["foreign_events"] += 1
             acks[report.station_id].append(report.event.event_id)
-        for message in {id(r.message): r.message for r in events}.values():
+        for message in _messages(events):
             self.link.ack(message)  # once per message: a batch's events share one
 
     def _ingest_one(self, message: Incoming, acks: dict[int, list[str]]) -> None:
@@ -278,7 +278,7 @@ class Dispatcher:
     def _handle(self, station_id: int, channel: Channel, payload: bytes,
                 acks: dict[int, list[str]]) -> None:
         if channel is Channel.EVENTS:
-            for event in _decode_events(payload):
+            for event in protocol.decode_events(payload):
                 self._on_event(station_id, event)
                 acks[station_id].append(event.event_id)
         elif channel is Channel.STATUS:
@@ -362,14 +362,9 @@ def _decode(model: type[M], payload: bytes) -> M:
     return message
 
 
-def _decode_events(payload: bytes) -> list[protocol.Event]:
-    """Parse an events message (one event or a batch); see _decode."""
-    try:
-        return protocol.decode_events(payload)
-    except ProtocolError:
-        raise
-    except ValueError as exc:
-        raise ProtocolError(f"unreadable events: {exc}") from exc
+def _messages(reports: list[Report]) -> list[Incoming]:
+    """The MQTT messages the reports came in, each once, in order."""
+    return list({id(r.message): r.message for r in reports}.values())
 
 
 def _station_id(raw: str) -> int | None:
