@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint typecheck pytest install install-test clean
 
+# python3-venv (from scripts/system-deps.sh) must be there before the venv can be made
 $(BIN)/python:
+	bash scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
