@@ -102,6 +102,7 @@ class SimStation(Station):
 
     def _apply_plan(self, plan: Plan) -> None:
         self._stats.plans += 1
+        self._backlog.hold()  # a burst of plans (an emergency): reports wait for its end
         super()._apply_plan(plan)
 
     async def heartbeat(self) -> None:

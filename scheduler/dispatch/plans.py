@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
-from scheduler.db import in_list
+from scheduler.db import in_list, plan_with_values
 from scheduler.playbacks.models import OPEN, Playback
 from scheduler.stations.models import Station
 from wardcast.protocol import Plan, PlanItem, Priority
@@ -37,6 +37,7 @@ def build_plans(*, session: Session, station_ids: Iterable[int], now: datetime,
     UPDATE ... RETURNING, and the items are read as plain rows, not ORM objects.
     """
     ids = sorted(set(station_ids))
+    plan_with_values(session)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         revisions = dict(session.execute(
