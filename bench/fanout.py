@@ -4,7 +4,8 @@
 
 For each fleet size: a real stack (Mosquitto, PostgreSQL, ``wardcast serve``), N simulated
 stations split over ``--processes`` ``wardcast simulate`` processes (one asyncio thread each:
-two use both cores of a 2-core machine), all connected and idle. Then one
+the default two use both cores of a 2-core machine, as stations on their own PCs would),
+all connected and idle. Then one
 ``POST /broadcasts`` to every station; the figures are started_at (the stations' clock, the
 same machine's) minus the instant before the call, from the ledger. The new bulletin's media
 is fetched at that moment, once, by the simulator's shared cache.
@@ -56,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
     parser.add_argument("--stations", default="1000,10000",
                         help="comma-separated fleet sizes (default 1000,10000)")
-    parser.add_argument("--processes", type=int, default=1,
-                        help="simulator processes the stations are split over (default 1)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="simulator processes the stations are split over (default 2)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20 stations")
     args = parser.parse_args(argv)
     sizes = [20] if args.quick else [int(n) for n in args.stations.split(",")]

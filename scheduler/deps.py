@@ -37,7 +37,10 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session commits before the response is sent. With FastAPI's default
+# (since 0.118) it committed after: a client could be told 201 for work a failed commit then
+# lost, and a token or a row it had just been given could be missing from its next request.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
