@@ -38,6 +38,7 @@ class Backlog:
         self._quiet_s = quiet_s
         self._most_s = most_s
         self._quiet_at = 0.0
+        self._held_at = 0.0
 
     def __len__(self) -> int:
         return len(self._waiting)
@@ -49,7 +50,12 @@ class Backlog:
 
     def hold(self) -> None:
         """Time-critical work arrived (a plan): let reports wait until it has been quiet."""
-        self._quiet_at = time.monotonic() + self._quiet_s
+        self._held_at = time.monotonic()
+        self._quiet_at = self._held_at + self._quiet_s
+
+    def quiet_for(self) -> float:
+        """Seconds since the last plan arrived, or 0 while reports are still waiting."""
+        return 0.0 if self._waiting else time.monotonic() - self._held_at
 
     async def run(self) -> None:
         """Drain the backlog for ever, yielding to the loop after every slice."""

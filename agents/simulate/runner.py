@@ -27,6 +27,8 @@ from agents.simulate.stats import Stats
 
 log = logging.getLogger(__name__)
 
+SETTLE_AFTER_S = 3.0  # after a burst of plans, the heap is settled once no plan came for this
+
 HTTP_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 FDS_SPARE = 200  # files, pipes and the HTTP pool besides one socket per station
 BUILD_BATCH = 200  # stations built between two yields to the loop
@@ -143,13 +145,18 @@ async def _build(stack: AsyncExitStack, config: SimConfig, shared: Shared,
 async def _summaries(config: SimConfig, shared: Shared, stations: list[SimStation]) -> None:
     """Log a summary every interval, and once when every station is first connected."""
     loop = asyncio.get_running_loop()
-    announced, last = False, loop.time()
+    announced, last, settled = False, loop.time(), 0
     while True:
         await asyncio.sleep(1.0)
         if not announced and all(s.online for s in stations):
             announced = True
             log.info("all %d station(s) connected", len(stations))
             _settle_heap()
+            settled = shared.stats.plans
+        elif (announced and shared.stats.plans != settled
+              and shared.backlog.quiet_for() >= SETTLE_AFTER_S):
+            _settle_heap()  # what a burst of plans left behind, once the burst is over
+            settled = shared.stats.plans
         if loop.time() - last >= config.summary_s:
             last = loop.time()
             log.info("%s", _summary(shared, stations))
@@ -160,6 +167,8 @@ def _settle_heap() -> None:
 
     Ten thousand stations are millions of long-lived objects; each full collection would walk
     them all and stall every station for a good part of a second, mid-broadcast perhaps.
+    Done once all are connected, and again after each burst of plans (an emergency leaves
+    10,000 stations' plans, records and reports behind), while the fleet is idle.
     """
     gc.collect()
     gc.freeze()

@@ -73,3 +73,21 @@ def test_a_report_waits_at_most_most_s_however_many_plans_arrive() -> None:
 
     ran = asyncio.run(main())
     assert len(ran) == 2 and all(0.5 <= t < 1.0 for t in ran)
+
+
+def test_quiet_for_counts_from_the_last_plan_once_the_reports_are_out() -> None:
+    async def main() -> tuple[float, float, float]:
+        backlog = Backlog(quiet_s=0.05, most_s=10)
+        runner = asyncio.create_task(backlog.run())
+        backlog.hold()
+        backlog.later(lambda: None)
+        waiting = backlog.quiet_for()  # a report waits: not quiet
+        await asyncio.sleep(0.3)
+        sent = backlog.quiet_for()
+        backlog.hold()
+        again = backlog.quiet_for()
+        runner.cancel()
+        return waiting, sent, again
+
+    waiting, sent, again = asyncio.run(main())
+    assert waiting == 0.0 and sent >= 0.25 and again < 0.05
