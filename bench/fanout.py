@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,9 @@ class Round:
     rows: list[dict[str, Any]]
     asked: datetime
 
+    @cached_property
     def delays(self) -> list[float]:
+        """Each started station's delay from the call (s)."""
         return [(instant(r["started_at"]) - self.asked).total_seconds() for r in self.rows
                 if r["started_at"]]
 
@@ -114,7 +117,7 @@ def run_one(stations: int, *, processes: int, repeat: int = 1) -> bool:
         own_view = " | ".join(sim.summaries())
     floor = _bare_fanout(work, stations)
     first = rounds[0]
-    delays = first.delays()
+    delays = first.delays
     statuses = Counter(str(r["status"]) for r in first.rows)
     ours = percentiles(delays or [float("nan")])
     base = percentiles(floor or [float("nan")])
@@ -135,16 +138,16 @@ def run_one(stations: int, *, processes: int, repeat: int = 1) -> bool:
     for number, later in enumerate(rounds[1:], 2):
         figures.append((f"broadcast {number}: call / push / p50 / p99 / max",
                         f"{later.call_s * 1000:.0f} ms / {_pushed(later)} / "
-                        + _triple(percentiles(later.delays() or [float("nan")]))
-                        + ("" if len(later.delays()) == stations
-                           else f" ({len(later.delays())} of {stations} started)")))
+                        + _triple(percentiles(later.delays or [float("nan")]))
+                        + ("" if len(later.delays) == stations
+                           else f" ({len(later.delays)} of {stations} started)")))
     if len(rounds) > 1:
-        p99s = [percentiles(r.delays() or [float("nan")])["p99"] for r in rounds]
+        p99s = [percentiles(r.delays or [float("nan")])["p99"] for r in rounds]
         figures.append((f"p99 over the {len(rounds)} broadcasts: median / worst",
                         f"{statistics.median(p99s) * 1000:.0f} / {max(p99s) * 1000:.0f} ms"))
     figures.append(("simulator's own summary (start − slot)", own_view))
     print_figures(f"Benchmark 2 — emergency fan-out to {stations} stations", figures)
-    return all(len(r.delays()) == stations for r in rounds)
+    return all(len(r.delays) == stations for r in rounds)
 
 
 def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, number: int,

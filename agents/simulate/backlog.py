@@ -37,8 +37,7 @@ class Backlog:
         self._more = asyncio.Event()
         self._quiet_s = quiet_s
         self._most_s = most_s
-        self._quiet_at = 0.0
-        self._held_at = 0.0
+        self._held_at = 0.0  # when the last plan arrived
 
     def __len__(self) -> int:
         return len(self._waiting)
@@ -51,7 +50,6 @@ class Backlog:
     def hold(self) -> None:
         """Time-critical work arrived (a plan): let reports wait until it has been quiet."""
         self._held_at = time.monotonic()
-        self._quiet_at = self._held_at + self._quiet_s
 
     def quiet_for(self) -> float:
         """Seconds since the last plan arrived, or 0 while reports are still waiting."""
@@ -76,7 +74,7 @@ class Backlog:
         """Wait while plans keep arriving, unless the oldest report has waited MOST_S."""
         while self._waiting:
             now = time.monotonic()
-            due = min(self._quiet_at, self._waiting[0][0] + self._most_s)
+            due = min(self._held_at + self._quiet_s, self._waiting[0][0] + self._most_s)
             if due <= now:
                 return
             await asyncio.sleep(due - now)
