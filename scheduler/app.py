@@ -121,7 +121,7 @@ def _healthz(runtime: Runtime):  # type: ignore[no-untyped-def]
     def healthz() -> JSONResponse:
         """200 when the database and the broker connection are up."""
         checks = {"database": _db_ok(runtime), "broker": bool(
-            runtime.dispatcher and runtime.dispatcher.link.connected)}
+            runtime.dispatcher and runtime.dispatcher.connected)}
         return JSONResponse({"status": "ok" if all(checks.values()) else "degraded", **checks,
                              "leader": runtime.is_leader,
                              "replica": runtime.settings.replica_id,

@@ -19,6 +19,7 @@ from scheduler.controls import service as controls
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming, SchedulerLink
 from scheduler.dispatch.plans import build_plans
+from scheduler.dispatch.sender import Sender
 from scheduler.playbacks import ledger
 from scheduler.playbacks.models import Playback
 from scheduler.stations import service as stations
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 MANY_PLANS = 100
+SERVICE_EVERY = 500  # plans of a push between two reads of the broker's answers
+IDLE_SERVICE_S = 1.0  # an idle worker still reads its sending connection this often
 DB_INT = (-(2**31), 2**31 - 1)  # every integer the ledger stores is a 32-bit column
 
 
@@ -95,7 +98,9 @@ class Dispatcher:
     """Ingests agent messages in arrival order and publishes plans and acks.
 
     Plan pushes go first: an emergency for 10,000 stations must not wait behind a backlog of
-    events. Messages of one kind that arrive together are written together.
+    events. Messages of one kind that arrive together are written together. What the worker
+    sends (plans, acks) goes out on its own connection, written by its own thread (sender.py);
+    `link` receives, and carries what other threads publish (commands, broker administration).
     """
 
     def __init__(self, *, db: Database, login: BrokerLogin, timing: DispatchTiming,
@@ -105,6 +110,7 @@ class Dispatcher:
         self.inbox: queue.Queue[Work | None] = queue.Queue()
         extra = [DYNSEC_RESPONSE_TOPIC] if dynsec else []
         self.link = SchedulerLink(login, self.inbox, extra_subscriptions=extra)
+        self.sender = Sender(login)
         self.counters: Counter[str] = Counter()
         self._pushes: set[int] = set()
         self._pushes_lock = threading.Lock()
@@ -117,7 +123,12 @@ class Dispatcher:
     def stop(self) -> None:
         self.link.stop()
         self.inbox.put(None)
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=15)
+
+    @property
+    def connected(self) -> bool:
+        """Both connections to the broker are up."""
+        return self.link.connected and self.sender.connected
 
     def publish(self, topic: str, payload: bytes) -> None:
         """Publish a QoS 1 message (used for broker administration)."""
@@ -137,6 +148,13 @@ class Dispatcher:
             self.inbox.put(WAKE)
 
     def _run(self) -> None:
+        self.sender.open()
+        try:
+            self._work()
+        finally:
+            self.sender.close()
+
+    def _work(self) -> None:
         while (batch := self._next_batch()) is not None:
             self._push_waiting()
             acks: dict[int, list[str]] = defaultdict(list)
@@ -154,10 +172,17 @@ class Dispatcher:
                     self.counters["errors"] += 1
             self._write(gathered, acks)
             self._send_acks(acks)
+            self.sender.flush()
 
     def _next_batch(self) -> list[Work] | None:
-        """Block for one item, then take whatever else is already waiting (up to BATCH)."""
-        first = self.inbox.get()
+        """Block for one item, then take whatever else is already waiting (up to BATCH);
+        while nothing comes, keep the sending connection serviced."""
+        while True:
+            try:
+                first = self.inbox.get(timeout=IDLE_SERVICE_S)
+                break
+            except queue.Empty:
+                self.sender.service()
         if first is None:
             return None
         batch = [first]
@@ -319,8 +344,8 @@ class Dispatcher:
         for station_id, event_ids in acks.items():
             for start in range(0, len(event_ids), 1000):
                 ack = protocol.Ack(event_ids=event_ids[start:start + 1000])
-                self.link.publish(protocol.station_topic(str(station_id), Channel.ACK),
-                                  protocol.encode(ack), qos=0)
+                self.sender.publish(protocol.station_topic(str(station_id), Channel.ACK),
+                                    protocol.encode(ack), qos=0)
 
     def _publish_plans(self, station_ids: frozenset[int]) -> None:
         # One query per few hundred stations: an emergency to 10,000 stations must not wait
@@ -328,12 +353,15 @@ class Dispatcher:
         now = utcnow()
         began = time.monotonic()
         with self.db.session() as session:
-            for station_id, plan in build_plans(session=session, station_ids=station_ids,
-                                                now=now, late_grace=self.timing.late_grace,
-                                                horizon=self.timing.horizon):
+            for count, (station_id, plan) in enumerate(build_plans(
+                    session=session, station_ids=station_ids, now=now,
+                    late_grace=self.timing.late_grace, horizon=self.timing.horizon), 1):
                 topic = protocol.station_topic(str(station_id), Channel.PLAN)
-                self.link.publish(topic, protocol.encode(plan), retain=True)
+                self.sender.publish(topic, protocol.encode(plan), retain=True)
                 self.counters["plans"] += 1
+                if count % SERVICE_EVERY == 0:  # take in the PUBACKs, write what waits
+                    self.sender.service()
+        self.sender.flush()
         if len(station_ids) >= MANY_PLANS:  # an emergency to many: say how long it took
             log.info("published %d plans in %.0f ms", len(station_ids),
                      (time.monotonic() - began) * 1000)

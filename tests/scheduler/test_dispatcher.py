@@ -22,7 +22,8 @@ NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
 
 class RecordingLink:
-    """Stands in for the broker link: records what the worker publishes and acks, in order."""
+    """Stands in for both broker connections: records what the worker publishes and acks, in
+    order."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
@@ -34,13 +35,25 @@ class RecordingLink:
     def ack(self, message: Incoming) -> None:
         self.calls.append(("ack", message.topic))
 
+    def open(self) -> None:
+        """Nothing to connect."""
+
+    def close(self) -> None:
+        """Nothing to disconnect."""
+
+    def service(self, timeout: float = 0.0) -> None:
+        """Nothing to read."""
+
+    def flush(self) -> None:
+        """Nothing waits."""
+
 
 def _dispatcher(db: Database) -> tuple[Dispatcher, RecordingLink]:
     login = BrokerLogin(host="127.0.0.1", port=1, username=None, password=None)
     dispatcher = Dispatcher(db=db, login=login, timing=DispatchTiming(
         late_grace=timedelta(minutes=5), horizon=timedelta(hours=48)))
     link = RecordingLink()
-    dispatcher.link = link  # type: ignore[assignment]
+    dispatcher.link = dispatcher.sender = link  # type: ignore[assignment]
     return dispatcher, link
 
 
