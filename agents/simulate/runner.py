@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import resource
 import signal
@@ -19,6 +18,7 @@ import httpx
 from agents.clock import Clock
 from agents.config import Output, Settings, SettingsError
 from agents.simulate.backlog import Backlog
+from agents.simulate.heap import MOST_PAUSED_S, Heap
 from agents.simulate.hub import MqttHub
 from agents.simulate.media import SharedMedia
 from agents.simulate.register import Credentials, login, register_all, save
@@ -104,7 +104,8 @@ async def _shared(stack: AsyncExitStack, config: SimConfig, first: Credentials) 
     _background(stack, clock.run())
     backlog = Backlog()
     _background(stack, backlog.run())
-    return Shared(hub=hub, backlog=backlog, media=media, clock=clock, stats=Stats())
+    return Shared(hub=hub, backlog=backlog, media=media, clock=clock, stats=Stats(),
+                  heap=Heap())
 
 
 async def _build(stack: AsyncExitStack, config: SimConfig, shared: Shared,
@@ -143,7 +144,8 @@ async def _build(stack: AsyncExitStack, config: SimConfig, shared: Shared,
 
 
 async def _summaries(config: SimConfig, shared: Shared, stations: list[SimStation]) -> None:
-    """Log a summary every interval, and once when every station is first connected."""
+    """Log a summary every interval, and once when every station is first connected; settle
+    the heap then, and after each burst of plans (heap.py)."""
     loop = asyncio.get_running_loop()
     announced, last, settled = False, loop.time(), 0
     while True:
@@ -151,27 +153,16 @@ async def _summaries(config: SimConfig, shared: Shared, stations: list[SimStatio
         if not announced and all(s.online for s in stations):
             announced = True
             log.info("all %d station(s) connected", len(stations))
-            _settle_heap()
+            shared.heap.settle()
             settled = shared.stats.plans
-        elif (announced and shared.stats.plans != settled
-              and shared.backlog.quiet_for() >= SETTLE_AFTER_S):
-            _settle_heap()  # what a burst of plans left behind, once the burst is over
+        elif announced and shared.stats.plans != settled and (
+                shared.backlog.quiet_for() >= SETTLE_AFTER_S
+                or shared.heap.paused_for() >= MOST_PAUSED_S):
+            shared.heap.settle()  # what a burst of plans left behind, once it is over
             settled = shared.stats.plans
         if loop.time() - last >= config.summary_s:
             last = loop.time()
             log.info("%s", _summary(shared, stations))
-
-
-def _settle_heap() -> None:
-    """Take what every station holds for good out of the garbage collector's full passes.
-
-    Ten thousand stations are millions of long-lived objects; each full collection would walk
-    them all and stall every station for a good part of a second, mid-broadcast perhaps.
-    Done once all are connected, and again after each burst of plans (an emergency leaves
-    10,000 stations' plans, records and reports behind), while the fleet is idle.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def _summary(shared: Shared, stations: list[SimStation]) -> str:

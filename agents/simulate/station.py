@@ -11,6 +11,7 @@ from agents.commands import Commands, load_gain
 from agents.config import Settings
 from agents.outputs import GainBackend, NullBackend
 from agents.simulate.backlog import Backlog
+from agents.simulate.heap import Heap
 from agents.simulate.hub import MqttHub
 from agents.simulate.link import SimLink
 from agents.simulate.media import SharedMedia, SimCache
@@ -30,6 +31,7 @@ class Shared:
     media: SharedMedia
     clock: Clock  # one machine, one clock: measured once for all
     stats: Stats
+    heap: Heap  # the collector pauses for a burst of plans
 
 
 class SimStation(Station):
@@ -61,6 +63,7 @@ class SimStation(Station):
         self._media = shared.media
         self._stats = shared.stats
         self._backlog = shared.backlog
+        self._heap = shared.heap
         self._status_waiting = False
 
     @property
@@ -103,6 +106,7 @@ class SimStation(Station):
     def _apply_plan(self, plan: Plan) -> None:
         self._stats.plans += 1
         self._backlog.hold()  # a burst of plans (an emergency): reports wait for its end
+        self._heap.pause()
         super()._apply_plan(plan)
 
     async def heartbeat(self) -> None:
