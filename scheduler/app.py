@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -91,6 +92,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _start_messaging(runtime, stack)
         scheduler = jobs.start_jobs(runtime)
         stack.callback(jobs.stop_jobs, runtime, scheduler)
+        # What start-up built lives as long as the process: keep it out of the collector's
+        # full passes (two of them over it had taken 0.3-0.4 s of a 10,000-station push).
+        gc.collect()
+        gc.freeze()
+        stack.callback(gc.unfreeze)  # an app stopped in a longer process (tests) gives it back
         log.info("wardcast scheduler ready")
         yield
 

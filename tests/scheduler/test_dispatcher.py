@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming
-from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
+from scheduler.dispatch.dispatcher import MANY_PLANS, Dispatcher, DispatchTiming
 from scheduler.playbacks.models import PlaybackEvent
 from scheduler.stations.models import Station
 from tests.support.procs import wait_for
@@ -175,3 +176,26 @@ def test_a_batch_message_stores_each_event_and_is_acked_once(db: Database) -> No
         stored = set(session.scalars(select(PlaybackEvent.event_id)).all())
     assert stored == {e.event_id for e in events}
     assert ("publish", protocol.station_topic(str(other), Channel.ACK)) in link.calls
+
+
+def test_a_push_of_many_plans_runs_without_the_cyclic_collector(db: Database) -> None:
+    """Full collections over the scheduler's heap had stalled every thread mid-push."""
+    stations = _stations(db, MANY_PLANS + 3)
+    many, few = stations[:MANY_PLANS], stations[MANY_PLANS:]
+    dispatcher, link = _dispatcher(db)
+    collector: list[bool] = []
+    recorded = link.publish
+
+    def publish(topic: str, payload: bytes, *, retain: bool = False,
+                qos: int = protocol.QOS) -> None:
+        collector.append(gc.isenabled())
+        recorded(topic, payload, retain=retain, qos=qos)
+
+    link.publish = publish  # type: ignore[method-assign]
+    dispatcher.push_plans(many)
+    _drain(dispatcher)
+    assert collector == [False] * MANY_PLANS and gc.isenabled()
+    collector.clear()
+    dispatcher.push_plans(few)  # a few plans: nothing to gain, nothing paused
+    _drain(dispatcher)
+    assert collector == [True] * 3 and gc.isenabled()
