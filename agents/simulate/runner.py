@@ -155,10 +155,12 @@ async def _summaries(config: SimConfig, shared: Shared, stations: list[SimStatio
             log.info("all %d station(s) connected", len(stations))
             shared.heap.settle()
             settled = shared.stats.plans
-        elif announced and shared.stats.plans != settled and (
-                shared.backlog.quiet_for() >= SETTLE_AFTER_S
-                or shared.heap.paused_for() >= MOST_PAUSED_S):
-            shared.heap.settle()  # what a burst of plans left behind, once it is over
+        elif shared.heap.paused_for() >= MOST_PAUSED_S or (
+                announced and shared.stats.plans != settled
+                and shared.backlog.quiet_for() >= SETTLE_AFTER_S):
+            # what a burst of plans left behind, once it is over; and never paused for long,
+            # even while some stations have not connected yet
+            shared.heap.settle()
             settled = shared.stats.plans
         if loop.time() - last >= config.summary_s:
             last = loop.time()

@@ -362,7 +362,7 @@ class Dispatcher:
                 self.sender.publish(topic, protocol.encode(plan), retain=True)
                 self.counters["plans"] += 1
                 if count % SERVICE_EVERY == 0:  # take in the PUBACKs, write what waits
-                    self.sender.service()
+                    self.sender.service(reconnect=False)  # (not with a transaction open)
         self.sender.flush()
         if len(station_ids) >= MANY_PLANS:  # an emergency to many: say how long it took
             log.info("published %d plans in %.0f ms", len(station_ids),

@@ -7,9 +7,11 @@ thread through a socket pair, and the two threads handed the GIL to each other f
 message: 10,000 QoS 1 plans took 1.4-2.1 s of CPU (4.3 s of wall time on a busy 2-core
 machine) where the same messages written inline take 0.44 s (0.9 s); docs/benchmarks.md.
 
-What is published while the connection is down waits in paho (QoS 1) and goes out once it is
-back; the dispatcher's thread brings it back, with a growing delay, whenever it calls
-``service``.
+While the connection is down (or not yet confirmed by the broker) a plan is held here, the
+latest one per topic — a plan replaces the one before it — and published once the broker has
+accepted the connection, after what paho itself resends; so an older plan never lands after
+a newer one, and an outage of any length holds one plan per station, no more. Acks (QoS 0)
+are not held: an agent resends every event the scheduler has not confirmed.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 30
 RETRY_S = (1.0, 15.0)  # first and longest wait between two connection attempts
+CONNECT_TIMEOUT_S = 2.0  # TCP connect and TLS handshake: the worker waits this long at most
 CONNECT_WAIT_S = 2.0  # how long opening the connection waits for the broker's CONNACK
-FLUSH_S = 10.0  # how long a flush may block on a broker that does not read
+FLUSH_S = 2.0  # how long a flush may block on a broker that does not read
+ACCEPTED = (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)  # kept
 
 
 def sender_client_id(client_id: str) -> str:
@@ -52,10 +56,12 @@ class Sender:
             self.client.username_pw_set(login.username, login.password)
         if login.tls:
             self.client.tls_set_context(broker_ssl_context(login.ca_file))
+        self.client.connect_timeout = CONNECT_TIMEOUT_S
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(0)  # unlimited: a push goes out whole
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self._held: dict[str, tuple[bytes, bool]] = {}  # topic -> (payload, retain)
         self._retry_at = 0.0
         self._retry_s = RETRY_S[0]
         self._opened = False
@@ -63,6 +69,11 @@ class Sender:
     @property
     def connected(self) -> bool:
         return self.client.is_connected()
+
+    @property
+    def held(self) -> int:
+        """Plans waiting for the connection (one per topic at most)."""
+        return len(self._held)
 
     def open(self) -> None:
         """Connect, waiting a moment for the broker's answer; a failure is retried later."""
@@ -72,7 +83,7 @@ class Sender:
         deadline = time.monotonic() + CONNECT_WAIT_S
         while (self.client.socket() is not None and not self.connected
                and time.monotonic() < deadline):
-            self.service(timeout=0.05)
+            self.service(timeout=0.05, reconnect=False)
 
     def close(self) -> None:
         """Write what is queued, then disconnect."""
@@ -80,47 +91,76 @@ class Sender:
             return
         self.flush()
         self._opened = False
+        if self._held:
+            log.warning("%d plan(s) not sent: the broker was away when the scheduler stopped "
+                        "(each station asks for its plan when it connects)", len(self._held))
         self.client.disconnect()  # written at once: there is no network thread
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False,
                 qos: int = protocol.QOS) -> None:
-        """Write a message now if the socket takes it (else at the next service or flush)."""
+        """Write a message now if the socket takes it (else at the next service or flush);
+        while the connection is down, hold a QoS 1 message (the latest per topic)."""
+        if not self.connected or self._held:
+            if qos > 0:
+                self._held.pop(topic, None)  # the latest goes last
+                self._held[topic] = (payload, retain)
+            return
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+        if info.rc not in ACCEPTED:
             log.warning("publish to %s failed: %s", topic, mqtt.error_string(info.rc))
 
-    def service(self, timeout: float = 0.0) -> None:
-        """Read the broker's answers, write what waits, keep the connection alive, and bring
-        it back when it is down and its next attempt is due."""
+    def service(self, timeout: float = 0.0, *, reconnect: bool = True) -> None:
+        """Read the broker's answers, write what waits, keep the connection alive; send what
+        was held once the broker has taken the connection; and bring the connection back
+        when it is down and its next attempt is due (unless reconnect is False)."""
         if not self._opened:
             return
+        try:
+            self._service(timeout, reconnect=reconnect)
+        except Exception:  # never let the connection stop the worker that drives it
+            log.exception("the sending connection to the broker failed")
+
+    def flush(self) -> None:
+        """Block until every queued message is written (at most FLUSH_S), then take in the
+        PUBACKs that have come (and reconnect, if due: call it outside a transaction)."""
+        deadline = time.monotonic() + FLUSH_S
+        while (self.client.want_write() and self.client.socket() is not None
+               and time.monotonic() < deadline):
+            self.service(timeout=0.05, reconnect=False)
+        if self.client.want_write() and self.client.socket() is not None:
+            log.warning("the broker has not read the scheduler's messages for %.0f s", FLUSH_S)
+        self.service()
+
+    def _service(self, timeout: float, *, reconnect: bool) -> None:
         sock = self.client.socket()
         if sock is None:
-            self._reconnect()
+            if reconnect:
+                self._reconnect()
             return
+        # TLS may hold decrypted bytes that select cannot see (paho's own loop checks too)
+        pending = bool(getattr(sock, "pending", lambda: 0)())
         wants_write = self.client.want_write()
         try:
-            readable, writable, _ = select.select([sock], [sock] if wants_write else [], [],
-                                                  timeout)
-        except (OSError, ValueError):  # closed under us: the next call reconnects
-            return
-        if readable:
+            readable, writable, _ = select.select(
+                [sock], [sock] if wants_write else [], [], 0.0 if pending else timeout)
+        except (OSError, ValueError):  # closed under us: paho sees it on its next read
+            readable, writable = [sock], []
+        if readable or pending:
             self.client.loop_read()
         if writable and self.client.socket() is not None:
             self.client.loop_write()
         if self.client.socket() is not None:
             self.client.loop_misc()
+        if self._held and self.connected:
+            self._release()
 
-    def flush(self) -> None:
-        """Block until every queued message is written (at most FLUSH_S), then take in the
-        PUBACKs that have come."""
-        deadline = time.monotonic() + FLUSH_S
-        while (self.client.want_write() and self.client.socket() is not None
-               and time.monotonic() < deadline):
-            self.service(timeout=0.05)
-        if self.client.want_write() and self.client.socket() is not None:
-            log.warning("the broker has not read the scheduler's messages for %.0f s", FLUSH_S)
-        self.service()
+    def _release(self) -> None:
+        """Publish the held plans, now that the broker has taken the connection (and paho
+        has resent what it had in flight)."""
+        held, self._held = self._held, {}
+        for topic, (payload, retain) in held.items():
+            self.publish(topic, payload, retain=retain)
+        log.info("sent %d plan(s) held while the broker was away", len(held))
 
     def _reconnect(self) -> None:
         now = time.monotonic()

@@ -98,3 +98,28 @@ def test_the_runner_settles_after_a_burst_and_never_pauses_for_long(
     assert asyncio.run(main()) == [("all connected", True), ("during the burst", False),
                                    ("quiet for a second", True),
                                    ("trickle, settled: True", True)]
+
+
+class _Offline:
+    online = False
+
+
+def test_the_collector_comes_back_even_while_a_station_never_connects(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "MOST_PAUSED_S", 1.5)
+    config = SimpleNamespace(summary_s=3600)
+
+    async def main() -> tuple[bool, bool]:
+        heap = Heap()
+        heap.pause()  # the connect-time sync of the stations that did connect
+        task = asyncio.create_task(runner._summaries(
+            config, _shared(heap, Backlog(), Stats()), [_Online(), _Offline()]))  # type: ignore[arg-type, list-item]
+        try:
+            await asyncio.sleep(1.2)
+            before = gc.isenabled()
+            await asyncio.sleep(1.3)
+            return before, gc.isenabled()
+        finally:
+            task.cancel()
+
+    assert asyncio.run(main()) == (False, True)
