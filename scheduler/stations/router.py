@@ -10,7 +10,7 @@ from scheduler.audit import service as audit
 from scheduler.deps import AdminDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import planner
-from scheduler.stations import service
+from scheduler.stations import service, tokens
 from scheduler.stations.schemas import (
     StationCreate,
     StationList,
@@ -27,15 +27,10 @@ router = APIRouter(prefix="/stations", tags=["stations"])
 def register(body: StationCreate, request: Request, session: SessionDep, runtime: RuntimeDep,
              user: AdminDep) -> StationWithToken:
     """Register a station; its token is shown only in this answer."""
-    ward = body.ward.strip()
-    service.check_ward(user, ward, field="ward")
-    station, token = service.register(session=session, name=body.name.strip(), ward=ward,
-                                      timezone=body.timezone or runtime.settings.timezone)
-    audit.record(session=session, actor=actor(request, user), action="station.register",
-                 target_type="station", target_id=station.id, name=station.name, ward=ward)
-    session.commit()
-    if runtime.accounts:
-        runtime.accounts.station_created(station.id, token)
+    station, token = tokens.register(session=session, runtime=runtime,
+                                     actor=actor(request, user), user=user,
+                                     name=body.name.strip(), ward=body.ward.strip(),
+                                     timezone=body.timezone)
     return StationWithToken(**StationRead.model_validate(station).model_dump(), token=token)
 
 
@@ -43,12 +38,8 @@ def register(body: StationCreate, request: Request, session: SessionDep, runtime
 def rotate(station_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: AdminDep) -> StationWithToken:
     """Issue a new token; the old one stops working at once."""
-    station, token = service.rotate_token(session=session, station_id=station_id, user=user)
-    audit.record(session=session, actor=actor(request, user), action="station.rotate_token",
-                 target_type="station", target_id=station.id)
-    session.commit()
-    if runtime.accounts:
-        runtime.accounts.token_changed(station.id, token)
+    station, token = tokens.rotate(session=session, runtime=runtime, actor=actor(request, user),
+                                   user=user, station_id=station_id)
     return StationWithToken(**StationRead.model_validate(station).model_dump(), token=token)
 
 

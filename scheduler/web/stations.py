@@ -10,13 +10,12 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from scheduler.audit import service as audit
 from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import DomainError, InvalidInput, NotFound
 from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import NOT_STARTED, PlaybackStatus
-from scheduler.stations import service
+from scheduler.stations import service, tokens
 from scheduler.stations.models import Station
 from scheduler.users.models import User
 from scheduler.web import format as fmt
@@ -144,19 +143,14 @@ def register(request: Request, session: SessionDep, runtime: RuntimeDep, user: A
         if not name or not ward:
             raise InvalidInput("Cần nhập tên trạm và phường — name and ward are required",
                               field="name")
-        service.check_ward(user, ward, field="ward")
-        station, token = service.register(session=session, name=name, ward=ward,
-                                          timezone=timezone or runtime.settings.timezone)
+        station, token = tokens.register(session=session, runtime=runtime,
+                                         actor=actor(request, user), user=user, name=name,
+                                         ward=ward, timezone=timezone)
     except DomainError as exc:
         session.rollback()
         return render(request, "stations/new.html", status_code=exc.status_code,
                       error=fmt.in_language(str(exc), lang=language(request)), name=name,
                       ward=ward, timezone=timezone or runtime.settings.timezone)
-    audit.record(session=session, actor=actor(request, user), action="station.register",
-                 target_type="station", target_id=station.id, name=station.name, ward=ward)
-    session.commit()
-    if runtime.accounts:
-        runtime.accounts.station_created(station.id, token)
     answer = render(request, "stations/token.html", station=station, token=token,
                     server=str(request.base_url).rstrip("/"))
     # the token must not linger in any cache, nor come back with the browser's Back button
@@ -168,12 +162,8 @@ def register(request: Request, session: SessionDep, runtime: RuntimeDep, user: A
 def rotate(station_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: AdminPage) -> Response:
     """Issue a new token (the old one stops working at once) and show it this once."""
-    station, token = service.rotate_token(session=session, station_id=station_id, user=user)
-    audit.record(session=session, actor=actor(request, user), action="station.rotate_token",
-                 target_type="station", target_id=station.id)
-    session.commit()
-    if runtime.accounts:
-        runtime.accounts.token_changed(station.id, token)
+    station, token = tokens.rotate(session=session, runtime=runtime, actor=actor(request, user),
+                                   user=user, station_id=station_id)
     answer = render(request, "stations/token.html", station=station, token=token, rotated=True,
                     server=str(request.base_url).rstrip("/"))
     answer.headers["Cache-Control"] = "no-store"
