@@ -30,8 +30,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     horizon_hours: float = Field(default=48.0, gt=0, le=24 * 31)
     # After its slot, a playback with no start report is `missed` once this has passed and
-    # the station is online (or came back without reporting it).
-    missed_grace_s: float = Field(default=30.0, gt=0)
+    # the station is online (or came back without reporting it). Longer than the broker
+    # takes to notice a link that died without a word (1.5 x the agents' 30 s keepalive, then
+    # the station's will makes it offline): else a slot played during such a silence would be
+    # declared missed while its report could not get through (tests/faults/test_silent_link).
+    missed_grace_s: float = Field(default=60.0, gt=0)
     # A station that is offline may be playing from its plan; its unreported slots are
     # only declared `missed` after this long (or when it reconnects without reporting them).
     offline_grace_s: float = Field(default=6 * 3600.0, gt=0)

@@ -18,6 +18,7 @@ class LinkProxy:
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._silent = False
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     def start(self) -> LinkProxy:
@@ -29,12 +30,21 @@ class LinkProxy:
         asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)  # type: ignore[arg-type]
 
     def restore(self) -> None:
-        """Accept and forward connections again."""
+        """Accept and forward connections again (a silenced one is dropped: the peers' state
+        no longer matches)."""
+        if self._silent:
+            self._silent = False
+            self._call(self._close())
         self._call(self._listen())
 
     def cut(self) -> None:
         """Drop every connection and refuse new ones, as a dead 3G link would."""
         self._call(self._close())
+
+    def silence(self) -> None:
+        """Keep every connection open but carry nothing, either way, as a 3G link that dies
+        without a word; new connections are taken and left silent too."""
+        self._silent = True
 
     def stop(self) -> None:
         self.cut()
@@ -66,6 +76,8 @@ class LinkProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
+                if self._silent:
+                    continue  # swallowed
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()
