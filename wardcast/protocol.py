@@ -66,6 +66,11 @@ def scheduler_client_id(replica_id: str | None = None) -> str:
     return f"{SCHEDULER_CLIENT_ID}-{replica_id}" if replica_id else SCHEDULER_CLIENT_ID
 
 
+def sending_client_id(client_id: str) -> str:
+    """Return the client id of a scheduler's publish-only connection, beside its own."""
+    return f"{client_id}-out"
+
+
 def shared_subscription(topic_filter: str, group: str = SHARE_GROUP) -> str:
     """Return the shared form of a filter: the broker hands each message to one member."""
     return f"$share/{group}/{topic_filter}"

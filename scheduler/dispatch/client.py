@@ -50,6 +50,13 @@ class BrokerLogin:
     # Several replicas: agent messages come through `$share/...` so each lands once.
     shared: bool = False
 
+    def present(self, client: mqtt.Client) -> None:
+        """Give a paho client this login's credentials and, with tls, its TLS context."""
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set_context(broker_ssl_context(self.ca_file))
+
 
 class SchedulerLink:
     """Connects with a persistent session, subscribes, and queues what arrives."""
@@ -67,10 +74,7 @@ class SchedulerLink:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=login.client_id,
             clean_session=login.shared, protocol=mqtt.MQTTv311, manual_ack=True)
-        if login.username:
-            self.client.username_pw_set(login.username, login.password)
-        if login.tls:
-            self.client.tls_set_context(broker_ssl_context(login.ca_file))
+        login.present(self.client)
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(INFLIGHT)
         self.client.reconnect_delay_set(1, 15)

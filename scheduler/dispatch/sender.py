@@ -24,7 +24,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from scheduler.dispatch.client import BrokerLogin, broker_ssl_context
+from scheduler.dispatch.client import BrokerLogin
 from wardcast import protocol
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,6 @@ FLUSH_S = 2.0  # how long a flush may block on a broker that does not read
 ACCEPTED = (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)  # kept
 
 
-def sender_client_id(client_id: str) -> str:
-    """The sending connection's client id, next to the receiving one's (one per replica)."""
-    return f"{client_id}-out"
-
-
 class Sender:
     """A publish-only connection, driven by the one thread that uses it (the dispatcher's)."""
 
@@ -50,12 +45,9 @@ class Sender:
         # No subscriptions and nothing to keep: a clean session. QoS 1 messages not yet
         # acknowledged by the broker are resent by paho after a reconnect.
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id=sender_client_id(login.client_id),
+                                  client_id=protocol.sending_client_id(login.client_id),
                                   clean_session=True, protocol=mqtt.MQTTv311)
-        if login.username:
-            self.client.username_pw_set(login.username, login.password)
-        if login.tls:
-            self.client.tls_set_context(broker_ssl_context(login.ca_file))
+        login.present(self.client)
         self.client.connect_timeout = CONNECT_TIMEOUT_S
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(0)  # unlimited: a push goes out whole
@@ -163,22 +155,24 @@ class Sender:
         log.info("sent %d plan(s) held while the broker was away", len(held))
 
     def _reconnect(self) -> None:
-        now = time.monotonic()
-        if now < self._retry_at:
+        if time.monotonic() < self._retry_at:
             return
         try:
             self.client.reconnect()
         except (OSError, ValueError) as exc:
             log.debug("cannot connect the sending connection to the broker: %s", exc)
-            self._retry_at = now + self._retry_s
-            self._retry_s = min(self._retry_s * 2, RETRY_S[1])
+            self._back_off()
+
+    def _back_off(self) -> None:
+        """Try again after the current wait, and wait twice as long the time after."""
+        self._retry_at = time.monotonic() + self._retry_s
+        self._retry_s = min(self._retry_s * 2, RETRY_S[1])
 
     def _on_connect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
                     _props: Any) -> None:
         if reason.is_failure:
             log.error("broker refused the scheduler's sending connection: %s", reason)
-            self._retry_at = time.monotonic() + self._retry_s
-            self._retry_s = min(self._retry_s * 2, RETRY_S[1])
+            self._back_off()
             return
         self._retry_s = RETRY_S[0]
         log.info("sending connection to the broker is up")

@@ -26,7 +26,7 @@ from tests.support.audio import speech_wav
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
 from tests.support.proxy import LinkProxy
-from tests.support.server import Server, start_agent, wait_status, wardcast
+from tests.support.server import Server, start_agent, upload_approved, wait_status, wardcast
 from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.faults
@@ -87,11 +87,8 @@ def _run(tmp_path: Path, cleanup: ExitStack) -> None:
     cleanup.callback(server.stop)
     api = server.api()
     clip = speech_wav(tmp_path / "clip.wav", text="Thông báo của phường về lịch tiêm chủng.")
-    with clip.open("rb") as handle:
-        bulletin = api.post("/bulletins", files={"file": ("clip.wav", handle)},
-                            data={"title": "Tin ngắn", "language": "vi"}).json()
+    bulletin = upload_approved(api, clip, "Tin ngắn")
     assert 2000 < bulletin["duration_ms"] < (GAP_S - 2) * 1000, bulletin
-    api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
 
     wards: list[Ward] = []
     for n in range(3):

@@ -21,7 +21,7 @@ from tests.support.audio import speech_wav
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import wait_for
 from tests.support.proxy import LinkProxy
-from tests.support.server import Server, start_agent, wait_status
+from tests.support.server import Server, start_agent, upload_approved, wait_status
 from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.faults
@@ -38,11 +38,8 @@ def test_a_silent_link_loses_nothing_and_marks_nothing_missed(tmp_path: Path) ->
                                                    watchdog_interval_s="1").start()
         cleanup.callback(server.stop)
         api = server.api()
-        clip = speech_wav(tmp_path / "clip.wav", text="Thông báo ngắn.")
-        with clip.open("rb") as handle:
-            bulletin = api.post("/bulletins", files={"file": ("clip.wav", handle)},
-                                data={"title": "Tin", "language": "vi"}).json()
-        api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
+        bulletin = upload_approved(
+            api, speech_wav(tmp_path / "clip.wav", text="Thông báo ngắn."), "Tin")
         st = api.post("/stations", json={"name": "Xã im lặng", "ward": "X"}).json()
         proxy = LinkProxy(broker.port).start()
         proc, _played = start_agent(server, station_id=st["id"], token=st["token"],
