@@ -1,8 +1,10 @@
 """Benchmark 2: emergency fan-out, from the API call to every station's ``started`` event.
 
-    python -m bench.fanout [--stations 1000,10000] [--processes 2] [--quick]
+    python -m bench.fanout [--stations 1000,10000] [--processes 2] [--install I] [--quick]
 
-For each fleet size: a real stack (Mosquitto, PostgreSQL, ``wardcast serve``), N simulated
+For each fleet size: a real stack (``--install production``: Mosquitto with dynamic security,
+PostgreSQL, ``wardcast serve``; ``default``: ``wardcast serve`` as a new user runs it, with the
+Mosquitto it supervises and SQLite; ``amqtt``: the same without a mosquitto binary), N simulated
 stations split over ``--processes`` ``wardcast simulate`` processes (one asyncio thread each:
 the default two use both cores of a 2-core machine, as stations on their own PCs would),
 all connected and idle. Then one
@@ -45,6 +47,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from agents.simulate.hub import MqttHub, Session
 from bench.harness import (
     FINAL,
+    INSTALLS,
     Fleet,
     Stack,
     fleet,
@@ -75,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="emergency broadcasts per fleet size, one after another on the "
                              "same connected fleet (default 1); each is reported")
+    parser.add_argument("--install", choices=INSTALLS, default="production",
+                        help="what the scheduler runs on (default production)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20 stations")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -82,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [20] if args.quick else [int(n) for n in args.stations.split(",")]
     ok = True
     for size in sizes:
-        ok = run_one(size, processes=args.processes, repeat=args.repeat) and ok
+        ok = run_one(size, processes=args.processes, repeat=args.repeat,
+                     install=args.install) and ok
     return 0 if ok else 1
 
 
@@ -102,13 +108,14 @@ class Round:
                 if r["started_at"]]
 
 
-def run_one(stations: int, *, processes: int, repeat: int = 1) -> bool:
+def run_one(stations: int, *, processes: int, repeat: int = 1,
+            install: str = "production") -> bool:
     """Measure one fleet size (repeat broadcasts) and its baseline; print the figures;
     True if every station started every time."""
     timeout_s = 300 + stations / 20
     work = workdir(f"fanout-{stations}")
     rounds: list[Round] = []
-    with stack(work, missed_grace_s="60", watchdog_interval_s="1") as running:
+    with stack(work, install=install, missed_grace_s="60", watchdog_interval_s="1") as running:
         api = running.api()
         with fleet(running, stations=stations, processes=processes) as sim:
             for number in range(1, repeat + 1):
@@ -146,7 +153,8 @@ def run_one(stations: int, *, processes: int, repeat: int = 1) -> bool:
         figures.append((f"p99 over the {len(rounds)} broadcasts: median / worst",
                         f"{statistics.median(p99s) * 1000:.0f} / {max(p99s) * 1000:.0f} ms"))
     figures.append(("simulator's own summary (start − slot)", own_view))
-    print_figures(f"Benchmark 2 — emergency fan-out to {stations} stations", figures)
+    print_figures(f"Benchmark 2 — emergency fan-out to {stations} stations ({install} install)",
+                  figures)
     return all(len(r.delays) == stations for r in rounds)
 
 

@@ -62,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
                              for n in (1, 2))
         agent = Proc(wardcast("agent", "--server", running.server.base, "--station",
                               str(agent_st["id"]), "--token", agent_st["token"],
-                              "--mqtt", running.broker.plain_url, "--output", "null",
+                              "--mqtt", running.mqtt_url, "--output", "null",
                               "--state-dir", str(work / "agent")), log=work / "agent.log")
         topics = [station_topic(str(bare_st["id"]), c) for c in AGENT_SUBSCRIBES]
         bare = Proc([sys.executable, "-c", BARE_CLIENT, "127.0.0.1",
-                     str(running.broker.port), str(bare_st["id"]), bare_st["token"], *topics],
+                     str(running.mqtt_port), str(bare_st["id"]), bare_st["token"], *topics],
                     log=work / "bare.log")
         try:
             agent.start()

@@ -48,9 +48,9 @@ BROKER_TUNING = (
     "max_connections -1\n"
 )
 
-__all__ = ["FINAL", "Fleet", "Stack", "WORK_ROOT", "fleet", "ms", "instant", "percentiles",
-           "print_figures", "rows_of_bulletin", "speech_clip", "stack", "upload_approved",
-           "wait_rows", "workdir"]
+__all__ = ["FINAL", "INSTALLS", "Fleet", "Stack", "WORK_ROOT", "fleet", "ms", "instant",
+           "percentiles", "print_figures", "rows_of_bulletin", "speech_clip", "stack",
+           "upload_approved", "wait_rows", "workdir"]
 
 
 def workdir(name: str) -> Path:
@@ -87,17 +87,33 @@ def print_figures(title: str, rows: Sequence[tuple[str, str]]) -> None:
 
 # --- the stack ------------------------------------------------------------------------------
 
+# What a benchmark runs on: `production` is Mosquitto with dynamic security and PostgreSQL;
+# `default` is what a new user gets from `wardcast serve` (the Mosquitto it runs itself,
+# SQLite); `amqtt` is the default install on a machine without a mosquitto binary.
+INSTALLS = ("production", "default", "amqtt")
+
+
 @dataclass
 class Stack:
-    """Mosquitto, PostgreSQL and the scheduler, running."""
+    """The broker, the database and the scheduler, running."""
 
     workdir: Path
-    broker: Mosquitto
+    broker: Mosquitto | None  # the external one (production); None: `wardcast serve`'s own
     server: Server
-    database_url: str
+    database_url: str | None  # None: the default SQLite file in the data dir
+    install: str = "production"
 
     def api(self) -> httpx.Client:
         return self.server.api()
+
+    @property
+    def mqtt_url(self) -> str:
+        """Where stations connect."""
+        return self.broker.plain_url if self.broker else self.server.mqtt_url
+
+    @property
+    def mqtt_port(self) -> int:
+        return self.broker.port if self.broker else self.server.mqtt_port
 
 
 def postgres_admin_url() -> str:
@@ -135,8 +151,19 @@ def listen_port() -> int:
 
 
 @contextmanager
-def stack(work: Path, **settings: str) -> Iterator[Stack]:
-    """Run Mosquitto, a fresh PostgreSQL database and ``wardcast serve``."""
+def stack(work: Path, *, install: str = "production", **settings: str) -> Iterator[Stack]:
+    """Run the broker, the database and ``wardcast serve`` of one install (INSTALLS)."""
+    if install not in INSTALLS:
+        raise ValueError(f"unknown install {install!r}: one of {', '.join(INSTALLS)}")
+    if install != "production":
+        server = Server(work / "server", mqtt_port=listen_port()).setup(
+            embedded_broker="mosquitto" if install == "default" else "amqtt", **settings)
+        try:
+            server.start()
+            yield Stack(work, None, server, None, install)
+        finally:
+            server.stop()
+        return
     with fresh_postgres() as database_url:
         broker = Mosquitto(work / "mosquitto", port=listen_port()).setup()
         conf = broker.workdir / "mosquitto.conf"
@@ -194,7 +221,7 @@ def fleet(running: Stack, *, stations: int, processes: int = 1, prefix: str = "B
     began = time.monotonic()
     procs = [Proc(wardcast("simulate", "--server", running.server.base, "--stations",
                            str(size), "--username", ADMIN[0], "--password", ADMIN[1],
-                           "--mqtt", running.broker.plain_url, "--prefix", name,
+                           "--mqtt", running.mqtt_url, "--prefix", name,
                            "--state-dir", str(running.workdir / f"sim-{name}"),
                            "--summary", "5"),
                   log=running.workdir / f"simulate-{name}.log").start()
@@ -207,7 +234,8 @@ def fleet(running: Stack, *, stations: int, processes: int = 1, prefix: str = "B
                      what="the simulator to register its stations")
             logins |= {int(c["station_id"]): str(c["token"])
                        for c in json.loads(credentials.read_text())}
-        if seed if seed is not None else stations > SEED_ABOVE:
+        # dynsec only: `wardcast serve`'s own broker takes thousands of logins as they come
+        if running.broker and (seed if seed is not None else stations > SEED_ABOVE):
             seed_broker(running.broker, logins)
         for proc, size in zip(procs, sizes, strict=True):
             wait_for(lambda p=proc, n=size: _alive(p)

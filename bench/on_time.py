@@ -1,12 +1,14 @@
 """Benchmark 1: on-time start across a fleet for one slot they all share.
 
-    python -m bench.on_time [--stations 1000] [--lead 60] [--quick]
+    python -m bench.on_time [--stations 1000] [--lead 60] [--install I] [--quick]
 
-A real stack (Mosquitto, PostgreSQL, ``wardcast serve``) and one ``wardcast simulate``
-process with N stations. One timetable puts every station on the same slot ``--lead``
-seconds ahead; the figures are |started_at − scheduled_at| from the ledger, as the stations
-reported them (the wire carries milliseconds). The baseline, in the same run: N bare asyncio
-timers in this process waiting for one instant with the agent's own ``sleep_until``.
+A real stack (``--install production``: Mosquitto, PostgreSQL, ``wardcast serve``;
+``default``: ``wardcast serve`` with its own Mosquitto and SQLite; ``amqtt``: without a
+mosquitto binary) and one ``wardcast simulate`` process with N stations. One timetable puts
+every station on the same slot ``--lead`` seconds ahead; the figures are
+|started_at − scheduled_at| from the ledger, as the stations reported them (the wire carries
+milliseconds). The baseline, in the same run: N bare asyncio timers in this process waiting
+for one instant with the agent's own ``sleep_until``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from agents.clock import sleep_until
 from bench.harness import (
     FINAL,
+    INSTALLS,
     fleet,
     instant,
     percentiles,
@@ -41,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stations", type=int, default=1000)
     parser.add_argument("--lead", type=float, default=60.0,
                         help="seconds from the timetable to the shared slot (default 60)")
+    parser.add_argument("--install", choices=INSTALLS, default="production",
+                        help="what the scheduler runs on (default production)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 20 stations, 15 s lead (unless given)")
     args = parser.parse_args(argv)
@@ -48,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         args.stations = 20 if args.stations == 1000 else args.stations
         args.lead = 15.0 if args.lead == 60.0 else args.lead
     work = workdir("on-time")
-    with stack(work, missed_grace_s="30", watchdog_interval_s="1") as running:
+    with stack(work, install=args.install, missed_grace_s="30",
+               watchdog_interval_s="1") as running:
         api = running.api()
         bulletin = upload_approved(api, speech_clip(work, TEXT), "Lịch cắt điện")
         with fleet(running, stations=args.stations) as sim:
@@ -68,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     # The ledger carries milliseconds; the simulator measures its own starts in microseconds.
     found = re.search(r"p99 ([0-9.]+) ms", own_view)
     own_p99 = float(found.group(1)) / 1000 if found else float("nan")
-    print_figures(f"Benchmark 1 — on-time start, {args.stations} stations, one shared slot", [
+    print_figures(f"Benchmark 1 — on-time start, {args.stations} stations, one shared slot "
+                  f"({args.install} install)", [
         ("stations registered, connected, plans synced in", f"{sim.connect_s:.1f} s"),
         ("playbacks by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
         ("|start − slot| from the ledger, p50 / p99 / max", _triple(ours)),

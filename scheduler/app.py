@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
@@ -17,70 +15,23 @@ from scheduler import agent_api, errors, jobs, web
 from scheduler.agenda.router import router as agenda_router
 from scheduler.audit.router import router as audit_router
 from scheduler.broadcasts.router import router as broadcasts_router
-from scheduler.broker.accounts import DatabaseAccounts, DynsecAccounts
 from scheduler.bulletins.router import router as bulletins_router
 from scheduler.bulletins.storage import open_store
 from scheduler.config import Settings, get_settings
 from scheduler.controls.router import router as controls_router
 from scheduler.db import Database
-from scheduler.dispatch.client import BrokerLogin
-from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
 from scheduler.groups.router import router as groups_router
 from scheduler.limits import BodyLimit
+from scheduler.messaging import start_messaging
 from scheduler.migrations import upgrade
 from scheduler.playbacks.router import router as playbacks_router
 from scheduler.programmes.router import router as programmes_router
 from scheduler.runtime import Runtime
-from scheduler.stations import service as stations
 from scheduler.stations.router import router as stations_router
 from scheduler.timetables.router import router as timetables_router
 from scheduler.users.router import router as users_router
-from wardcast.protocol import SCHEDULER_CLIENT_ID, scheduler_client_id
 
 log = logging.getLogger(__name__)
-
-
-def _timing(settings: Settings) -> DispatchTiming:
-    return DispatchTiming(late_grace=timedelta(seconds=settings.late_grace_s),
-                          horizon=timedelta(hours=settings.horizon_hours))
-
-
-async def _start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
-    settings = runtime.settings
-    if settings.broker == "embedded":
-        import asyncio
-
-        from scheduler.broker.embedded import Gate, session_kicker, start_broker
-
-        secret = secrets.token_urlsafe(24)
-        db = runtime.db
-
-        def check_station(username: str, password: str) -> bool:
-            with db.session() as session:
-                return stations.check_login(session=session, station_id=username, token=password)
-
-        broker = await start_broker(host=settings.mqtt_host, port=settings.mqtt_port,
-                                    gate=Gate(scheduler_password=secret,
-                                              check_station=check_station))
-        stack.push_async_callback(broker.shutdown)
-        login = BrokerLogin(settings.mqtt_host, settings.mqtt_port, SCHEDULER_CLIENT_ID, secret)
-        runtime.accounts = DatabaseAccounts(
-            kick=session_kicker(broker, asyncio.get_running_loop()))
-    else:
-        login = BrokerLogin(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
-                            settings.mqtt_password, tls=settings.mqtt_url.startswith("mqtts"),
-                            ca_file=settings.mqtt_ca_file,
-                            client_id=scheduler_client_id(settings.replica_id),
-                            shared=settings.shared_subscriptions)
-    dispatcher = Dispatcher(db=runtime.db, login=login, timing=_timing(settings),
-                            dynsec=settings.broker == "external")
-    dispatcher.start()
-    stack.callback(dispatcher.stop)
-    runtime.dispatcher = dispatcher
-    if settings.broker == "external":
-        runtime.accounts = DynsecAccounts(dispatcher.publish, login.username or "")
-    assert runtime.accounts is not None
-    runtime.accounts.prepare()
 
 
 @asynccontextmanager
@@ -89,7 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         upgrade(runtime.db.engine)
         stack.callback(runtime.db.dispose)
-        await _start_messaging(runtime, stack)
+        await start_messaging(runtime, stack)
         scheduler = jobs.start_jobs(runtime)
         stack.callback(jobs.stop_jobs, runtime, scheduler)
         # What start-up built lives as long as the process: keep it out of the collector's

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./wardcast-data")
     database_url: str | None = None
     broker: Literal["embedded", "external"] = "embedded"
+    # Which broker `embedded` runs: Mosquitto (supervised) where its binary is found, else
+    # amqtt in-process (fit for a few hundred stations); or one of them on purpose.
+    embedded_broker: Literal["auto", "mosquitto", "amqtt"] = "auto"
+    mosquitto_binary: Path | None = None  # None: `mosquitto` on PATH, /usr/sbin, /usr/local/sbin
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     # PEM CA bundle that signed the broker's certificate, for an mqtts:// mqtt_url (without
     # it: the system's trust store). The broker's certificate and host name are always checked.

@@ -76,10 +76,16 @@ def current_user(request: Request, session: SessionDep, credentials: Credentials
     return user
 
 
-def current_station(session: SessionDep, credentials: Credentials) -> Station:
-    station = stations.by_token(session=session, token=_token(credentials))
+def current_station(session: SessionDep, credentials: Credentials,
+                    runtime: RuntimeDep) -> Station:
+    token = _token(credentials)
+    station = stations.by_token(session=session, token=token)
     if station is None:
         raise NotAuthenticated("Mã trạm không hợp lệ — invalid station token")
+    if stations.remember_broker_password(station=station, token=token):
+        session.commit()  # the broker reads its logins from the database
+        if runtime.accounts is not None:
+            runtime.accounts.login_known(station.id)
     return station
 
 

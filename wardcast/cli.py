@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="wardcast", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING …")
+    parser.add_argument("--library-log-level", default="WARNING", metavar="LEVEL",
+                        help="the level of the libraries' own logs (amqtt, Alembic, "
+                             "APScheduler …); default WARNING")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the central scheduler (API, broker, jobs)")
@@ -145,11 +148,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Our own loggers follow --log-level; every library's stays at --library-log-level (WARNING):
+# amqtt's state machine alone wrote 11,000 INFO lines in three minutes at 1,000 stations, and
+# `users create` printed Alembic's plugin list.
+OUR_LOGGERS = ("wardcast", "scheduler", "agents", "media", "bench")
+
+
+def configure_logging(level: str, library_level: str = "WARNING") -> None:
+    """Log ours at level and everything else at library_level, one format for both."""
+    logging.basicConfig(level=library_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(level.upper())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the wardcast command line."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=getattr(args, "log_level", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.library_log_level)
     func: Callable[[argparse.Namespace], int] = args.func
     return func(args)
 

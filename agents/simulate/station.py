@@ -103,6 +103,10 @@ class SimStation(Station):
         self._media_ready(sha256)
         self.player.wake()
 
+    def connected(self) -> None:
+        self._stats.connects += 1  # one more than the stations: a reconnect (and its sync)
+        super().connected()
+
     def _apply_plan(self, plan: Plan) -> None:
         self._stats.plans += 1
         self._backlog.hold()  # a burst of plans (an emergency): reports wait for its end

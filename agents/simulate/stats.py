@@ -13,6 +13,7 @@ class Stats:
     events: Counter[str] = field(default_factory=Counter)
     start_errors_ms: list[float] = field(default_factory=list)
     plans: int = 0  # plan messages applied
+    connects: int = 0  # MQTT sessions made, the first of each station included
 
     def start_error(self, milliseconds: float) -> None:
         self.start_errors_ms.append(milliseconds)
@@ -20,7 +21,8 @@ class Stats:
     def summary(self, *, stations: int, connected: int, downloads: int) -> str:
         """One line: connections, events by type, start-time error percentiles."""
         counted = " ".join(f"{kind}={n}" for kind, n in sorted(self.events.items())) or "none"
-        return (f"stations connected {connected}/{stations}; plans received {self.plans}; "
+        return (f"stations connected {connected}/{stations}; connections made {self.connects}; "
+                f"plans received {self.plans}; "
                 f"media downloads {downloads}; events {counted}; "
                 f"start error {describe(self.start_errors_ms)}")
 

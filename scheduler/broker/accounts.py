@@ -1,17 +1,22 @@
 """Keep the broker's station logins in step with the database.
 
-The embedded broker asks the database directly, so it needs nothing here. Mosquitto is told
-through its dynamic-security plugin: one client and one role per station.
+amqtt (the fallback embedded broker) asks the database directly, so it needs nothing here.
+The Mosquitto that `wardcast serve` runs reads a password file written from the database and
+reloaded on SIGHUP. An external Mosquitto is told through its dynamic-security plugin: one
+client and one role per station.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from scheduler.broker.acl import dynsec_scheduler_acls, dynsec_station_acls
+from scheduler.broker.passwords import write_password_file
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,7 @@ class StationAccounts(Protocol):
     def station_created(self, station_id: int, token: str) -> None: ...
     def token_changed(self, station_id: int, token: str) -> None: ...
     def station_revoked(self, station_id: int) -> None: ...
+    def login_known(self, station_id: int) -> None: ...
 
 
 Kick = Callable[[str], None]
@@ -49,6 +55,9 @@ class DatabaseAccounts:
 
     def station_revoked(self, station_id: int) -> None:
         self._kick(str(station_id))
+
+    def login_known(self, station_id: int) -> None:
+        return None
 
 
 class DynsecAccounts:
@@ -90,6 +99,86 @@ class DynsecAccounts:
     def station_revoked(self, station_id: int) -> None:
         """Disable the login, which also drops its connection."""
         self._send({"command": "disableClient", "username": str(station_id)})
+
+    def login_known(self, station_id: int) -> None:
+        return None  # the dynsec client was made with the token itself
+
+
+LoadLogins = Callable[[], list[tuple[str, str]]]
+
+
+class PasswordFileAccounts:
+    """Rewrite the supervised Mosquitto's password file from the database, then reload it.
+
+    Every change rewrites the whole file (a line per station, written in milliseconds even
+    for 10,000) and sends one SIGHUP: on reload Mosquitto also drops any connection whose
+    password no longer checks out, so a rotated or revoked token is cut at once. Changes
+    that arrive together share one rewrite; a rotation or revocation waits for it, so the
+    old session is gone when the API answers.
+    """
+
+    def __init__(self, *, path: Path, load: LoadLogins, reload: Callable[[], None]) -> None:
+        self._path, self._load, self._reload = path, load, reload
+        self._changed = threading.Condition()
+        self._wanted = 0  # generation asked for
+        self._written = 0  # generation on disk and signalled
+        self._stopping = False
+        self._worker: threading.Thread | None = None
+
+    def prepare(self) -> None:
+        """Write the file once now (before the broker starts) and start the writer."""
+        self.write()
+        self._worker = threading.Thread(target=self._run, name="broker-accounts", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout=5)
+
+    def write(self) -> int:
+        """Write every station's login now; return how many there are."""
+        return write_password_file(self._path, self._load())
+
+    def station_created(self, station_id: int, token: str) -> None:
+        self._request(wait=False)
+
+    def token_changed(self, station_id: int, token: str) -> None:
+        self._request(wait=True)
+
+    def station_revoked(self, station_id: int) -> None:
+        self._request(wait=True)
+
+    def login_known(self, station_id: int) -> None:
+        self._request(wait=False)
+
+    def _request(self, *, wait: bool, timeout: float = 10.0) -> None:
+        with self._changed:
+            self._wanted += 1
+            generation = self._wanted
+            self._changed.notify_all()
+            if wait and not self._changed.wait_for(
+                    lambda: self._written >= generation or self._stopping, timeout=timeout):
+                log.error("the broker's password file was not rewritten within %ss", timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._wanted > self._written or self._stopping)
+                if self._stopping:
+                    return
+                generation = self._wanted
+            try:
+                count = self.write()
+                self._reload()
+                log.debug("broker password file rewritten: %d station logins", count)
+            except Exception:  # a failed rewrite is logged and tried again with the next change
+                log.exception("could not rewrite the broker's password file")
+            with self._changed:
+                self._written = max(self._written, generation)
+                self._changed.notify_all()
 
 
 def log_dynsec_response(payload: bytes) -> None:

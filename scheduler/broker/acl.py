@@ -39,3 +39,19 @@ def dynsec_scheduler_acls() -> list[dict[str, object]]:
     """What the scheduler's own login may send: plans and commands to every station."""
     return [{"acltype": "publishClientSend", "topic": station_topic("+", channel), "allow": True}
             for channel in SCHEDULER_SENDS]
+
+
+def mosquitto_station_acl() -> list[str]:
+    """The same rules as a Mosquitto acl_file: one pattern per channel for every station.
+
+    `%u` is the login's username, i.e. the station id; the supervised broker also makes it the
+    client id (use_username_as_clientid)."""
+    return ([f"pattern read {station_topic('%u', c)}" for c in AGENT_SUBSCRIBES]
+            + [f"pattern write {station_topic('%u', c)}" for c in AGENT_PUBLISHES])
+
+
+def mosquitto_scheduler_acl(username: str) -> list[str]:
+    """The scheduler's login reads what stations send and sends them plans and commands."""
+    return ([f"user {username}"]
+            + [f"topic read {station_topic('+', c)}" for c in AGENT_PUBLISHES]
+            + [f"topic write {station_topic('+', c)}" for c in SCHEDULER_SENDS])

@@ -22,6 +22,9 @@ class Station(Base):
     quiet_end: Mapped[time | None] = mapped_column(Time())
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     token_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # the token hashed as Mosquitto checks it, for the broker `wardcast serve` runs itself
+    # (scheduler/broker/passwords.py); None for a token issued before it was kept
+    broker_password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # availability, from the agent's retained status, heartbeats and events
     online: Mapped[bool] = mapped_column(default=False)

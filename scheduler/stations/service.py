@@ -11,6 +11,7 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from scheduler import security
+from scheduler.broker.passwords import mosquitto_hash
 from scheduler.db import in_list
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
 from scheduler.stations.models import Station
@@ -39,7 +40,7 @@ def register(*, session: Session, name: str, ward: str, timezone: str) -> tuple[
     token = security.new_token("wcs")
     station = Station(name=name, ward=ward, timezone=check_timezone(timezone),
                       token_hash=security.token_hash(token), token_issued_at=utcnow(),
-                      created_at=utcnow())
+                      broker_password_hash=mosquitto_hash(token), created_at=utcnow())
     session.add(station)
     session.flush()
     return station, token
@@ -52,6 +53,7 @@ def rotate_token(*, session: Session, station_id: int,
     token = security.new_token("wcs")
     station.token_hash = security.token_hash(token)
     station.token_issued_at = utcnow()
+    station.broker_password_hash = mosquitto_hash(token)
     return station, token
 
 
@@ -78,6 +80,7 @@ def revoke(*, session: Session, station_id: int, user: User | None = None) -> St
     station = get(session=session, station_id=station_id, user=user)
     station.token_hash = None
     station.token_issued_at = None
+    station.broker_password_hash = None
     station.online = False
     return station
 
@@ -144,6 +147,26 @@ def listing(*, session: Session, limit: int, offset: int,
 def by_token(*, session: Session, token: str) -> Station | None:
     """Return the station a token belongs to, if any."""
     return session.scalar(select(Station).where(Station.token_hash == security.token_hash(token)))
+
+
+def remember_broker_password(*, station: Station, token: str) -> bool:
+    """Keep the broker hash of a token issued before it was stored; True if it was missing.
+
+    Such a station can log in to the supervised Mosquitto only once its hash is known, which
+    is the first time its agent shows its token over HTTP (it reads the clock at start and
+    every few minutes)."""
+    if station.broker_password_hash is not None:
+        return False
+    station.broker_password_hash = mosquitto_hash(token)
+    return True
+
+
+def broker_logins(*, session: Session) -> list[tuple[str, str]]:
+    """Return (username, Mosquitto hash) of every station that may log in to the broker."""
+    rows = session.execute(select(Station.id, Station.broker_password_hash).where(
+        Station.token_hash.is_not(None), Station.broker_password_hash.is_not(None))
+        .order_by(Station.id))
+    return [(str(station_id), str(hashed)) for station_id, hashed in rows]
 
 
 def check_login(*, session: Session, station_id: str, token: str) -> bool:

@@ -16,8 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(("command", "title"), [
     (["bench.on_time"], "Benchmark 1 — on-time start, 20 stations"),
     (["bench.fanout", "--repeat", "2"], "Benchmark 2 — emergency fan-out to 20 stations"),
+    (["bench.fanout", "--install", "default"],
+     "Benchmark 2 — emergency fan-out to 20 stations (default install)"),
+    (["bench.on_time", "--install", "default"],
+     "Benchmark 1 — on-time start, 20 stations, one shared slot (default install)"),
     (["bench.footprint"], "Benchmark 6 — idle footprint"),
-], ids=["on_time", "fanout", "footprint"])
+], ids=["on_time", "fanout", "fanout-default", "on_time-default", "footprint"])
 def test_benchmark_runs_at_tiny_scale(command: list[str], title: str) -> None:
     done = subprocess.run([sys.executable, "-m", *command, "--quick"], cwd=ROOT,
                           capture_output=True, text=True, timeout=240)

@@ -1,7 +1,10 @@
 """A running scheduler on each broker, and station logins driven with the real mosquitto clients.
 
-One scheduler per broker kind for the whole package (starting one costs seconds); every test
-makes its own stations, so tests do not see each other's state.
+The kinds: `mosquitto` (an external Mosquitto with dynamic security, as deploy/ ships it),
+`embedded` (the Mosquitto `wardcast serve` runs itself: password file and ACL patterns) and
+`amqtt` (the in-process fallback where no Mosquitto binary exists). One scheduler per kind for
+the whole package (starting one costs seconds); every test makes its own stations, so tests
+do not see each other's state.
 """
 
 from __future__ import annotations
@@ -54,6 +57,18 @@ class Broker:
     @property
     def port(self) -> int:
         return self.server.mqtt_port
+
+    @property
+    def renames_client_ids(self) -> bool:
+        """The supervised Mosquitto takes any client id a station sends as its own station id
+        (use_username_as_clientid) where the others refuse the login."""
+        return self.kind == "embedded"
+
+    @property
+    def refuses_foreign_subscriptions(self) -> bool:
+        """Dynamic security and amqtt refuse the SUBSCRIBE itself; Mosquitto's acl_file grants
+        it and then delivers nothing the login may not read."""
+        return self.kind != "embedded"
 
     def _login(self, username: str | None, password: str | None,
                client_id: str | None) -> list[str]:
@@ -189,7 +204,7 @@ def status(state: str = "online", **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-@pytest.fixture(scope="package", params=["mosquitto", "embedded"])
+@pytest.fixture(scope="package", params=["mosquitto", "embedded", "amqtt"])
 def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
            speech_mp3: Path) -> Iterator[Broker]:
     workdir = tmp_path_factory.mktemp(f"broker-{request.param}")
@@ -198,7 +213,9 @@ def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if request.param == "mosquitto":
         mosquitto = Mosquitto(workdir / "mosquitto").setup().start()
         external = mosquitto.url
-    server = Server(workdir / "server").setup(external_mqtt_url=external).start()
+    choice = {"embedded_broker": "amqtt"} if request.param == "amqtt" else {
+        "embedded_broker": "mosquitto"} if request.param == "embedded" else {}
+    server = Server(workdir / "server").setup(external_mqtt_url=external, **choice).start()
     try:
         api = server.api()
         with speech_mp3.open("rb") as handle:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -128,3 +130,32 @@ def test_malformed_messages_are_dropped_counted_and_change_nothing(broker: Broke
     # and counted where an operator looks
     ingested = httpx.get(f"{broker.server.base}/healthz", timeout=5).json()["ingested"]
     assert (ingested["dropped"], ingested["foreign_events"]) == (len(corpus), 2), ingested
+
+
+def _rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("channel", [Channel.EVENTS, Channel.STATUS])
+def test_a_packet_far_over_the_protocols_bound_is_refused_by_the_broker(
+        broker: Broker, channel: Channel) -> None:
+    """A station's 20 MB publish on its own topic (retained, for status) is not taken: the
+    broker closes the connection before it is acknowledged, and holds none of it."""
+    sender = broker.station()
+    server = broker.server.proc
+    assert server is not None and server.popen is not None
+    before = _rss_kib(server.popen.pid)
+    huge = b"x" * (20 * 1024 * 1024)
+    extra = ["-r"] if channel is Channel.STATUS else []
+    done = subprocess.run(
+        ["mosquitto_pub", *broker._login(sender.name, sender.token, sender.name),
+         "-t", sender.topic(channel), "-s", *extra], input=huge, capture_output=True,
+        timeout=60)
+    assert done.returncode != 0, done  # no PUBACK: the publish was not accepted
+    # the scheduler (and the amqtt broker inside it) did not take the 20 MB in
+    assert _rss_kib(server.popen.pid) - before < 10 * 1024
+    broker.pub_as(sender, sender.topic(Channel.STATUS), status())
+    wait_for(lambda: bool(broker.station_row(sender)["online"]), timeout=15,
+             what="the station's next, normal status")
+    assert broker.server.healthy()

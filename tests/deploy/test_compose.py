@@ -25,7 +25,7 @@ import yaml
 
 from tests.support.mosquitto import dynsec_plugin
 from tests.support.procs import Proc, free_port, port_open, wait_for
-from wardcast.protocol import AGENT_PUBLISHES, station_topic
+from wardcast.protocol import AGENT_PUBLISHES, MAX_PAYLOAD_BYTES, station_topic
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -373,6 +373,8 @@ def test_mosquitto_conf_settings(compose: dict[str, Any]) -> None:
     assert int(opts["max_queued_bytes"][0]) > 0
     assert opts["persistent_client_expiration"] == ["14d"]
     assert int(opts["max_inflight_messages"][0]) > 0
+    # the protocol's largest message passes, a runaway one does not (issue 14)
+    assert MAX_PAYLOAD_BYTES < int(opts["max_packet_size"][0]) <= MAX_PAYLOAD_BYTES + 8192
     # TLS only: no plain listener (see the comment in mosquitto.conf).
     assert opts["listener"] == ["8883"]
     assert opts["cafile"] == [f"{CERTS_DIR}ca.crt"]

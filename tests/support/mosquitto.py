@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.procs import Proc, free_port, port_open, wait_for
+from wardcast.protocol import MAX_PAYLOAD_BYTES
 
 DYNSEC_PLUGIN_PATHS = (
     "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
@@ -73,6 +74,7 @@ class Mosquitto:
             "autosave_interval 1\n"
             "max_queued_messages 100000\n"
             "max_inflight_messages 0\n"
+            f"max_packet_size {MAX_PAYLOAD_BYTES + 4096}\n"  # as deploy/mosquitto/mosquitto.conf
             f"plugin {dynsec_plugin()}\n"
             f"plugin_opt_config_file {dynsec}\n"
         )

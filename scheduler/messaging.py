@@ -1,0 +1,126 @@
+"""Start the scheduler's messaging: the broker it runs (if any), its login, the dispatcher.
+
+WARDCAST_BROKER=embedded runs Mosquitto, supervised, where its binary exists (and amqtt,
+in-process, where it does not, saying so); `external` uses the broker at WARDCAST_MQTT_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+from datetime import timedelta
+
+from scheduler.broker.accounts import DatabaseAccounts, DynsecAccounts, PasswordFileAccounts
+from scheduler.broker.mosquitto import (
+    Layout,
+    find_mosquitto,
+    free_loopback_port,
+    new_scheduler_secret,
+)
+from scheduler.broker.supervisor import Supervised
+from scheduler.config import Settings
+from scheduler.dispatch.client import BrokerLogin
+from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
+from scheduler.runtime import Runtime
+from scheduler.stations import service as stations
+from wardcast.protocol import SCHEDULER_CLIENT_ID, scheduler_client_id
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 15.0
+
+
+async def start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
+    """Start the broker wardcast runs (if any), then the dispatcher; stop them in reverse."""
+    settings = runtime.settings
+    if settings.broker == "external":
+        login = BrokerLogin(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
+                            settings.mqtt_password, tls=settings.mqtt_tls,
+                            ca_file=settings.mqtt_ca_file,
+                            client_id=scheduler_client_id(settings.replica_id),
+                            shared=settings.shared_subscriptions)
+    elif settings.embedded_broker != "amqtt" and (
+            binary := find_mosquitto(settings.mosquitto_binary)) is not None:
+        login = await asyncio.to_thread(_start_mosquitto, runtime, stack, str(binary))
+    elif settings.embedded_broker == "mosquitto":
+        raise RuntimeError("WARDCAST_EMBEDDED_BROKER=mosquitto but no mosquitto binary was "
+                           "found (apt-get install mosquitto, or set WARDCAST_MOSQUITTO_BINARY)")
+    else:
+        log.warning("no mosquitto binary found: running the in-process amqtt broker instead, "
+                    "which is fit for a few hundred stations (apt-get install mosquitto for "
+                    "more; docs/benchmarks.md)")
+        login = await _start_amqtt(runtime, stack)
+    dispatcher = Dispatcher(db=runtime.db, login=login, timing=_timing(settings),
+                            dynsec=settings.broker == "external")
+    dispatcher.start()
+    stack.callback(dispatcher.stop)
+    runtime.dispatcher = dispatcher
+    if settings.broker == "external":
+        runtime.accounts = DynsecAccounts(dispatcher.publish, login.username or "")
+        runtime.accounts.prepare()
+
+
+def _timing(settings: Settings) -> DispatchTiming:
+    return DispatchTiming(late_grace=timedelta(seconds=settings.late_grace_s),
+                          horizon=timedelta(hours=settings.horizon_hours))
+
+
+def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> BrokerLogin:
+    """Write the broker's files from the database, start it, and return the scheduler's login."""
+    settings = runtime.settings
+    secret = new_scheduler_secret()
+    layout = Layout(folder=settings.data_dir / "broker", host=settings.mqtt_host,
+                    port=settings.mqtt_port, scheduler_port=free_loopback_port())
+    layout.write(scheduler_password=secret)
+    db = runtime.db
+
+    def load() -> list[tuple[str, str]]:
+        with db.session() as session:
+            return stations.broker_logins(session=session)
+
+    broker = Supervised([binary, "-c", str(layout.config)], name="mosquitto",
+                        ready=[(_reachable(layout.host), layout.port),
+                               ("127.0.0.1", layout.scheduler_port)],
+                        output=logging.getLogger("wardcast.mosquitto"),
+                        # as root it keeps root ("user root"): its files are the scheduler's
+                        benign=["Warning: Mosquitto should not be run as root"])
+    accounts = PasswordFileAccounts(path=layout.station_passwords, load=load,
+                                    reload=lambda: _reload(broker))
+    accounts.prepare()  # the station logins are on disk before the broker reads them
+    stack.callback(accounts.stop)
+    broker.start(timeout=START_TIMEOUT_S)
+    stack.callback(broker.stop)
+    runtime.accounts = accounts
+    log.info("embedded broker: mosquitto (%s) for stations on %s:%s", binary, layout.host,
+             layout.port)
+    return BrokerLogin("127.0.0.1", layout.scheduler_port, SCHEDULER_CLIENT_ID, secret)
+
+
+def _reload(broker: Supervised) -> None:
+    # A broker that is (re)starting reads the file anyway when it comes up.
+    broker.signal(signal.SIGHUP)
+
+
+def _reachable(host: str) -> str:
+    """Where to check a listener bound to host: a wildcard address answers on loopback."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
+async def _start_amqtt(runtime: Runtime, stack: AsyncExitStack) -> BrokerLogin:
+    from scheduler.broker.embedded import Gate, session_kicker, start_broker
+
+    settings = runtime.settings
+    secret = new_scheduler_secret()
+    db = runtime.db
+
+    def check_station(username: str, password: str) -> bool:
+        with db.session() as session:
+            return stations.check_login(session=session, station_id=username, token=password)
+
+    broker = await start_broker(host=settings.mqtt_host, port=settings.mqtt_port,
+                                gate=Gate(scheduler_password=secret, check_station=check_station))
+    stack.push_async_callback(broker.shutdown)
+    runtime.accounts = DatabaseAccounts(kick=session_kicker(broker, asyncio.get_running_loop()))
+    return BrokerLogin(settings.mqtt_host, settings.mqtt_port, SCHEDULER_CLIENT_ID, secret)
