@@ -11,6 +11,7 @@ import logging
 import signal
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from pathlib import Path
 
 from scheduler.broker.accounts import DatabaseAccounts, DynsecAccounts, PasswordFileAccounts
 from scheduler.broker.mosquitto import (
@@ -41,16 +42,9 @@ async def start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
                             ca_file=settings.mqtt_ca_file,
                             client_id=scheduler_client_id(settings.replica_id),
                             shared=settings.shared_subscriptions)
-    elif settings.embedded_broker != "amqtt" and (
-            binary := find_mosquitto(settings.mosquitto_binary)) is not None:
+    elif (binary := embedded_mosquitto(settings)) is not None:
         login = await asyncio.to_thread(_start_mosquitto, runtime, stack, str(binary))
-    elif settings.embedded_broker == "mosquitto":
-        raise RuntimeError("WARDCAST_EMBEDDED_BROKER=mosquitto but no mosquitto binary was "
-                           "found (apt-get install mosquitto, or set WARDCAST_MOSQUITTO_BINARY)")
     else:
-        log.warning("no mosquitto binary found: running the in-process amqtt broker instead, "
-                    "which is fit for a few hundred stations (apt-get install mosquitto for "
-                    "more; docs/benchmarks.md)")
         login = await _start_amqtt(runtime, stack)
     dispatcher = Dispatcher(db=runtime.db, login=login, timing=_timing(settings),
                             dynsec=settings.broker == "external")
@@ -60,6 +54,27 @@ async def start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
     if settings.broker == "external":
         runtime.accounts = DynsecAccounts(dispatcher.publish, login.username or "")
         runtime.accounts.prepare()
+
+
+def embedded_mosquitto(settings: Settings) -> Path | None:
+    """Return the Mosquitto binary the embedded broker runs, or None for amqtt (saying why).
+
+    A binary that was asked for by name or path and is not there is a configuration error,
+    not a reason to carry a province on amqtt."""
+    if settings.embedded_broker == "amqtt":
+        log.info("embedded broker: amqtt, as WARDCAST_EMBEDDED_BROKER asks")
+        return None
+    binary = find_mosquitto(settings.mosquitto_binary)
+    if binary is not None:
+        return binary
+    if settings.mosquitto_binary is not None or settings.embedded_broker == "mosquitto":
+        raise RuntimeError(
+            f"no executable mosquitto at {settings.mosquitto_binary or 'PATH or /usr/sbin'}: "
+            "apt-get install mosquitto, or set WARDCAST_MOSQUITTO_BINARY to its path")
+    log.warning("no mosquitto binary found: running the in-process amqtt broker instead, "
+                "which is fit for a few hundred stations (apt-get install mosquitto for more; "
+                "docs/benchmarks.md)")
+    return None
 
 
 def _timing(settings: Settings) -> DispatchTiming:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install the system packages wardcast needs (Debian/Ubuntu), only those that are missing.
-#   scripts/system-deps.sh          runtime: ffmpeg (+ espeak-ng for the demo's sample voice)
-#   scripts/system-deps.sh --test   also mosquitto, its clients, PostgreSQL, sox, openssl,
+#   scripts/system-deps.sh          runtime: ffmpeg, mosquitto (the broker `wardcast serve` runs
+#                                   by default), espeak-ng (the demo's sample voice)
+#   scripts/system-deps.sh --test   also mosquitto's clients, PostgreSQL, sox, openssl,
 #                                   chromium (the browser tests drive it with Playwright)
 set -euo pipefail
 
-want=(ffmpeg espeak-ng python3-venv)
+want=(ffmpeg mosquitto espeak-ng python3-venv)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(mosquitto mosquitto-clients postgresql sox openssl make chromium)
+  want+=(mosquitto-clients postgresql sox openssl make chromium)
 fi
 
 missing=()
@@ -20,8 +21,8 @@ if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
 echo "Installing system packages: ${missing[*]}"
 "${sudo[@]}" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The Debian package starts a system-wide mosquitto on port 1883; wardcast's embedded broker
-# and the tests bring their own, so keep the system one out of the way.
+# The Debian package starts a system-wide mosquitto on port 1883; `wardcast serve` runs its own
+# (and so do the tests), so keep the system one out of the way.
 if [[ " ${missing[*]} " == *" mosquitto "* ]]; then
   "${sudo[@]}" systemctl disable --now mosquitto >/dev/null 2>&1 || "${sudo[@]}" service mosquitto stop >/dev/null 2>&1 || true
 fi

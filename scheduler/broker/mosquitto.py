@@ -39,14 +39,15 @@ SEARCH = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 4096
 
 
-def find_mosquitto(configured: Path | None = None) -> Path | None:
+def find_mosquitto(configured: Path | None = None, *,
+                   search: Iterable[str] = SEARCH) -> Path | None:
     """Return the Mosquitto binary to run: the configured one, else on PATH or in sbin."""
     if configured is not None:
-        return configured if os.access(configured, os.X_OK) else None
+        return configured if configured.is_file() and os.access(configured, os.X_OK) else None
     found = shutil.which("mosquitto")
     if found:
         return Path(found)
-    return next((Path(p) for p in SEARCH if os.access(p, os.X_OK)), None)
+    return next((Path(p) for p in search if os.access(p, os.X_OK)), None)
 
 
 @dataclass(frozen=True)
