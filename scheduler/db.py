@@ -23,6 +23,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -92,13 +93,27 @@ def plan_with_values(session: Session) -> None:
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine; SQLite gets WAL, a busy timeout and foreign keys."""
+# A request takes its connection in a dependency (the login check) on one of the thread pool's
+# 40 threads and finishes on another; with fewer connections than threads, requests that hold
+# one wait for a thread while every thread waits for a connection (64 registrations at once
+# timed out after 30 s). So: a connection for every thread, and some for the dispatcher, the
+# jobs and the leader's lock.
+POOL_SIZE, MAX_OVERFLOW = 10, 40
+
+
+def make_engine(url: str, *, pooled: bool = True) -> Engine:
+    """Create the engine; SQLite gets WAL, a busy timeout and foreign keys.
+
+    pooled=False opens a connection per use: for a background worker that must make progress
+    even while every pooled connection is held by requests waiting for it."""
+    extra: dict[str, Any] = ({"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW} if pooled
+                             else {"poolclass": NullPool})
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               **extra)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=pooled, **extra)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -113,8 +128,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """The engine and a session factory, owned by the app's lifespan."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, *, pooled: bool = True) -> None:
+        self.engine = make_engine(url, pooled=pooled)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

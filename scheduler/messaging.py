@@ -22,6 +22,7 @@ from scheduler.broker.mosquitto import (
 )
 from scheduler.broker.supervisor import Supervised
 from scheduler.config import Settings
+from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin
 from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
 from scheduler.runtime import Runtime
@@ -89,7 +90,11 @@ def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> Br
     layout = Layout(folder=settings.data_dir / "broker", host=settings.mqtt_host,
                     port=settings.mqtt_port, scheduler_port=free_loopback_port())
     layout.write(scheduler_password=secret)
-    db = runtime.db
+    # Its own connections: requests wait for this writer with theirs, and once every pooled
+    # connection was held by a request that had no thread left to finish on, the writer waited
+    # for them and they for it (64 stations registered at once).
+    db = Database(settings.sqlalchemy_url, pooled=False)
+    stack.callback(db.dispose)
 
     def load() -> list[tuple[str, str]]:
         with db.session() as session:

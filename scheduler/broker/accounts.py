@@ -113,8 +113,8 @@ class PasswordFileAccounts:
     Every change rewrites the whole file (a line per station, written in milliseconds even
     for 10,000) and sends one SIGHUP: on reload Mosquitto also drops any connection whose
     password no longer checks out, so a rotated or revoked token is cut at once. Changes
-    that arrive together share one rewrite; a rotation or revocation waits for it, so the
-    old session is gone when the API answers.
+    that arrive together share one rewrite, and the API answers once it is done: a new
+    station's token works at once, a rotated one's old session is already gone.
     """
 
     def __init__(self, *, path: Path, load: LoadLogins, reload: Callable[[], None]) -> None:
@@ -143,7 +143,7 @@ class PasswordFileAccounts:
         return write_password_file(self._path, self._load())
 
     def station_created(self, station_id: int, token: str) -> None:
-        self._request(wait=False)
+        self._request(wait=True)
 
     def token_changed(self, station_id: int, token: str) -> None:
         self._request(wait=True)

@@ -6,6 +6,7 @@ Real processes: `wardcast serve`, its mosquitto child, mosquitto_sub/pub as stat
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sqlite3
@@ -142,3 +143,33 @@ def test_without_a_mosquitto_binary_the_default_says_it_falls_back_to_amqtt(
                   {"mosquitto_binary": tmp_path / "no-such-mosquitto"}):
         with pytest.raises(RuntimeError, match="no executable mosquitto"):
             embedded_mosquitto(Settings(data_dir=tmp_path, **asked))  # type: ignore[arg-type]
+
+
+def test_many_stations_registered_at_once_can_all_log_in(server: Server) -> None:
+    """64 registrations in flight together (as `wardcast simulate` makes them): each answers
+    once its login is on the broker, and none waits on the password-file writer.
+
+    The writer once took its connection from the requests' pool: requests that held one had
+    no thread left to finish on, every thread was waiting for the writer, and each answered
+    only after a 10 s timeout, its station refused by the broker meanwhile."""
+    async def register_all() -> list[tuple[int, str]]:
+        async with httpx.AsyncClient(base_url=f"{server.base}/api/v1", timeout=60,
+                                     headers={"Authorization": f"Bearer {server.token}"}
+                                     ) as client:
+            gate = asyncio.Semaphore(64)
+
+            async def one(number: int) -> tuple[int, str]:
+                async with gate:
+                    made = await client.post("/stations", json={"name": f"Trạm loạt {number}",
+                                                                "ward": "Phường Thành Nhất"})
+                assert made.status_code == 201, made.text
+                return int(made.json()["id"]), str(made.json()["token"])
+
+            return await asyncio.gather(*(one(n) for n in range(1, 201)))
+
+    server.api()  # logs in: server.token
+    made = asyncio.run(register_all())
+    for station in made[::20]:
+        assert _can_log_in(server, *station)  # at once: no wait_for
+    assert server.proc is not None
+    assert " ERROR " not in server.proc.output(), server.proc.output()[-3000:]
