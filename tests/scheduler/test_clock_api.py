@@ -1,6 +1,6 @@
 """The clock over the API: the time route is stamped as the request comes in and as the answer
 leaves, so the time a busy scheduler keeps a request waiting is no part of the agent's round
-trip."""
+trip; the station list shows each clock's offset, its uncertainty, and whether it is off."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import anyio.to_thread
 from fastapi.testclient import TestClient
 
 from agents.clock import sample
+from scheduler.runtime import Runtime
+from scheduler.stations.models import Station
 from tests.scheduler.conftest import station
 from wardcast.protocol import TIME_PATH, ServerTime, decode
 
@@ -61,3 +63,20 @@ def test_only_a_station_may_ask(client: TestClient, admin: dict[str, str]) -> No
     assert client.get(TIME_PATH).status_code == 401
     assert client.get(TIME_PATH, headers=admin).status_code == 401
 
+
+def test_the_station_list_shows_the_uncertainty_and_flags_only_a_clock_surely_off(
+        client: TestClient, runtime: Runtime, admin: dict[str, str]) -> None:
+    readings = {"a": (1500, 600), "b": (-1500, 400), "c": (-1200, None), "d": (None, None)}
+    ids = {name: station(client, admin, f"Trạm {name}")["id"] for name in readings}
+    with runtime.db.session() as session:
+        for name, (offset, uncertainty) in readings.items():
+            row = session.get(Station, ids[name])
+            assert row is not None
+            row.clock_offset_ms, row.clock_uncertainty_ms = offset, uncertainty
+    items = {s["id"]: s for s in client.get("/api/v1/stations", headers=admin).json()["items"]}
+    shown = {name: (items[ids[name]]["clock_offset_ms"], items[ids[name]]["clock_uncertainty_ms"],
+                    items[ids[name]]["clock_off"]) for name in readings}
+    assert shown == {"a": (1500, 600, False), "b": (-1500, 400, True), "c": (-1200, None, True),
+                     "d": (None, None, False)}
+    one = client.get(f"/api/v1/stations/{ids['b']}", headers=admin).json()
+    assert (one["clock_uncertainty_ms"], one["clock_off"]) == (400, True)
