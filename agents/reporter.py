@@ -65,7 +65,8 @@ class Reporter:
         """
         event = Event(event_id=uuid.uuid4().hex, playback_id=playback_id, type=type_,
                       at=at or utcnow(), clock_offset_ms=self._clock.offset_ms,
-                      boot_id=self._boot_id, position_ms=position_ms, reason=reason)
+                      clock_uncertainty_ms=self._clock.uncertainty_ms, boot_id=self._boot_id,
+                      position_ms=position_ms, reason=reason)
         payload = encode(event)
         with self._store.transaction():
             together()

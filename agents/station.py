@@ -206,6 +206,7 @@ class Station:
     def _status(self, *, online: bool) -> bytes:
         return encode(Status(state="online" if online else "offline", boot_id=self._boot_id,
                              at=utcnow(), clock_offset_ms=self.clock.offset_ms,
+                             clock_uncertainty_ms=self.clock.uncertainty_ms,
                              now_playing=self.player.now_playing if online else None))
 
     def publish_status(self) -> None:

@@ -2,26 +2,59 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scheduler.bulletins.router import AUDIO
 from scheduler.bulletins.serving import distribution
-from scheduler.deps import RuntimeDep, StationDep
-from wardcast.protocol import UtcDateTime, utcnow
+from scheduler.deps import Credentials, RuntimeDep, StationDep, current_station, get_runtime
+from wardcast.protocol import TIME_PATH, ServerTime
 
 router = APIRouter(tags=["agents"])
+RECEIVED = "time_received"  # request.state: when the time request reached the app
 
 
-class ServerTime(BaseModel):
-    server_time: UtcDateTime
+class ReceiveStamp:
+    """ASGI middleware: stamp a time request as it enters, before anything can queue it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == TIME_PATH:
+            scope.setdefault("state", {})[RECEIVED] = time.time()
+        await self.app(scope, receive, send)
 
 
+# async, and no dependency that needs a thread: the wait for one (tens of ms when the pool is
+# busy) would fall between the stamps and the wire, where no agent can tell it from the trip.
 @router.get("/agent/time")
-def server_time(_station: StationDep) -> ServerTime:
-    """The scheduler's clock, for the agent's offset estimate."""
-    return ServerTime(server_time=utcnow())
+async def server_time(request: Request, credentials: Credentials) -> ServerTime:
+    """The scheduler's clock, NTP-style: when the request came in, when the answer left."""
+    received = getattr(request.state, RECEIVED, None) or time.time()
+    await run_in_threadpool(_check_station, request, credentials)
+    # nothing after this stamp waits: FastAPI serialises an async route's answer and hands
+    # it to the socket in this same step of the event loop
+    return _answer(received, time.time())
+
+
+def _check_station(request: Request, credentials: Credentials) -> None:
+    """Refuse anything but a station's token, in a session of its own (closed here)."""
+    with get_runtime(request).db.session() as session:
+        current_station(session, credentials)
+
+
+def _answer(received: float, sent: float) -> ServerTime:
+    def at(stamp: float) -> datetime:
+        return datetime.fromtimestamp(stamp, UTC)
+
+    return ServerTime(server_time=at((received + sent) / 2), receive_time=at(received),
+                      transmit_time=at(sent))
 
 
 @router.get("/media/{sha256}", response_class=FileResponse, responses=AUDIO)

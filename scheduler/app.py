@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(agent_api.ReceiveStamp)  # added last: the outermost, so the earliest
     web.install(app)  # the pages at / and /static
     return app
 

@@ -24,6 +24,9 @@ def test_a_good_event_round_trips() -> None:
     GOOD.replace(b'"playback_id":3', b'"playback_id":' + b"9" * 5000),
     GOOD.replace(b'"playback_id":3', b'"playback_id":1099511627776'),
     GOOD.replace(b'"started"', b'"exploded"'),
+    GOOD.replace(b'"type"', b'"clock_uncertainty_ms":-1,"type"'),
+    GOOD.replace(b'"type"', b'"clock_uncertainty_ms":2147483648,"type"'),
+    GOOD.replace(b'"type"', b'"clock_uncertainty_ms":"3","type"'),
     b"\xff\xfe", b"[]", b"null", b"{}", b'{"v":1', b" " * (protocol.MAX_PAYLOAD_BYTES + 1),
     b"[" * 100_000, b'{"v":1,"at":' * 30_000,
 ])
@@ -66,3 +69,14 @@ def test_batches_keep_order_and_fit_one_message() -> None:
     big = [(str(n), b"x" * 2400) for n in range(100)]  # the largest events an agent can make
     for batch in protocol.batches(big):
         assert len(protocol.encode_event_batch([p for _, p in batch])) <= protocol.MAX_BATCH_BYTES
+
+
+def test_clock_readings_are_optional_and_bounded_on_status_too() -> None:
+    older = b'{"v":1,"state":"online","boot_id":"b","clock_offset_ms":-12}'
+    status = protocol.decode(protocol.Status, older)
+    assert (status.clock_offset_ms, status.clock_uncertainty_ms) == (-12, None)
+    newer = older.replace(b"-12", b'-12,"clock_uncertainty_ms":3')
+    assert protocol.decode(protocol.Status, newer).clock_uncertainty_ms == 3
+    for bad in (b'"clock_uncertainty_ms":-1', b'"clock_offset_ms":2147483648'):
+        with pytest.raises(ProtocolError):
+            protocol.decode(protocol.Status, older.replace(b'"clock_offset_ms":-12', bad))

@@ -5,7 +5,8 @@ It must stay light (pydantic only) because the agent imports it. See docs/protoc
 
 Timestamps are UTC on the wire, ISO 8601 with a ``Z`` suffix. Every timestamp an agent sends
 is its own clock's; it says how far that clock is from the scheduler's (``clock_offset_ms``,
-positive when the agent is behind: ``server_time ≈ agent_time + clock_offset_ms``).
+positive when the agent is behind: ``server_time ≈ agent_time + clock_offset_ms``) and how
+sure it is of that (``clock_uncertainty_ms``: the true offset is within that of the reported).
 """
 
 from __future__ import annotations
@@ -105,6 +106,51 @@ def to_wire(value: datetime) -> str:
 UtcDateTime = Annotated[AwareDatetime, PlainSerializer(to_wire, return_type=str)]
 
 
+def to_wire_us(value: datetime) -> str:
+    """Format an aware datetime as ISO 8601 UTC with microseconds and a Z (clock readings)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime on the wire")
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# a clock reading: a millisecond step would be a millisecond of error in every offset
+PreciseUtcDateTime = Annotated[AwareDatetime, PlainSerializer(to_wire_us, return_type=str)]
+DB_INT = 2**31 - 1  # ids and counters fit the database's 32-bit integer columns
+ClockOffsetMs = Annotated[int, Field(ge=-DB_INT, le=DB_INT)]
+ClockUncertaintyMs = Annotated[int, Field(ge=0, le=DB_INT)]
+CLOCK_LIMIT_MS = 1000  # a clock surely further off than this makes slots audibly early or late
+
+
+def clock_off(offset_ms: int | None, uncertainty_ms: int | None) -> bool:
+    """Tell whether a clock is surely over the limit: off by more than it might be wrong by.
+
+    An offset without an uncertainty (from an older agent) is taken as exact.
+    """
+    if offset_ms is None:
+        return False
+    return abs(offset_ms) - (uncertainty_ms or 0) > CLOCK_LIMIT_MS
+
+
+TIME_PATH = "/api/v1/agent/time"  # HTTP, not MQTT: a round trip the agent times itself
+
+
+class ServerTime(BaseModel):
+    """The answer of ``GET /api/v1/agent/time``: the scheduler's clock, NTP-style.
+
+    ``receive_time`` is stamped as the request reaches the scheduler, ``transmit_time`` as
+    the answer leaves it, so the time the scheduler held the request (waiting for a thread,
+    checking the token) is no part of the round trip. ``server_time`` is their midpoint: an
+    agent that reads only that (older agents) gets the same offset from one sample. Older
+    schedulers send ``server_time`` alone, in milliseconds, stamped anywhere in the stay.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    server_time: PreciseUtcDateTime
+    receive_time: PreciseUtcDateTime | None = None
+    transmit_time: PreciseUtcDateTime | None = None
+
+
 class Priority(StrEnum):
     NORMAL = "normal"
     PRIORITY = "priority"
@@ -165,11 +211,9 @@ class Status(_Message):
     state: Literal["online", "offline"]
     boot_id: str
     at: UtcDateTime | None = None
-    clock_offset_ms: int | None = None
+    clock_offset_ms: ClockOffsetMs | None = None
+    clock_uncertainty_ms: ClockUncertaintyMs | None = None
     now_playing: int | None = None  # playback id
-
-
-DB_INT = 2**31 - 1  # ids and counters fit the database's 32-bit integer columns
 
 
 class Event(_Message):
@@ -177,7 +221,8 @@ class Event(_Message):
     playback_id: int = Field(ge=1, le=DB_INT)
     type: EventType
     at: UtcDateTime  # the agent's clock
-    clock_offset_ms: int | None = Field(default=None, ge=-DB_INT, le=DB_INT)
+    clock_offset_ms: ClockOffsetMs | None = None
+    clock_uncertainty_ms: ClockUncertaintyMs | None = None
     boot_id: str = Field(default="", max_length=64)
     position_ms: int | None = Field(default=None, ge=0, le=DB_INT)  # how far playback got
     reason: str | None = Field(default=None, max_length=500)

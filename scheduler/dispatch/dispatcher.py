@@ -257,12 +257,12 @@ class Dispatcher:
             with self.db.session() as session:
                 outcomes = ledger.apply_events(
                     session=session, reports=[(r.station_id, r.event) for r in events])
-                offsets: dict[int, int | None] = {}
-                for report in events:  # the latest offset each station reported wins
-                    offset = report.event.clock_offset_ms
-                    if offset is not None or report.station_id not in offsets:
-                        offsets[report.station_id] = offset
-                stations.touch_many(session=session, offsets=offsets)
+                clocks: dict[int, stations.ClockReading | None] = {}
+                for report in events:  # the latest clock each station reported wins
+                    clock = stations.clock_reading(report.event)
+                    if clock is not None or report.station_id not in clocks:
+                        clocks[report.station_id] = clock
+                stations.touch_many(session=session, clocks=clocks)
         except Exception:  # e.g. another replica stored one of them: take them one by one
             log.warning("batch of %d events failed; retrying one by one", len(events),
                         exc_info=True)
@@ -329,7 +329,7 @@ class Dispatcher:
         with self.db.session() as session:
             fresh = ledger.apply_event(session=session, station_id=station_id, event=event)
             stations.touch(session=session, station_id=station_id,
-                           clock_offset_ms=event.clock_offset_ms)
+                           clock=stations.clock_reading(event))
             # apply_event loaded the playback, so this asks the identity map, not the database
             foreign = fresh and getattr(session.get(Playback, event.playback_id), "station_id",
                                         None) != station_id

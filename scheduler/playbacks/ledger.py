@@ -45,7 +45,8 @@ def apply_event(*, session: Session, station_id: int, event: Event) -> bool:
     row = PlaybackEvent(
         event_id=event.event_id, playback_id=event.playback_id, station_id=station_id,
         type=event.type.value, at=event.at, received_at=utcnow(),
-        clock_offset_ms=event.clock_offset_ms, position_ms=event.position_ms,
+        clock_offset_ms=event.clock_offset_ms,
+        clock_uncertainty_ms=event.clock_uncertainty_ms, position_ms=event.position_ms,
         boot_id=event.boot_id or None, reason=event.reason, applied=False)
     try:
         with session.begin_nested():
@@ -130,6 +131,7 @@ def _event_row(station_id: int, event: Event, *, received: datetime,
     return {"event_id": event.event_id, "playback_id": event.playback_id,
             "station_id": station_id, "type": event.type.value, "at": event.at,
             "received_at": received, "clock_offset_ms": event.clock_offset_ms,
+            "clock_uncertainty_ms": event.clock_uncertainty_ms,
             "position_ms": event.position_ms, "boot_id": event.boot_id or None,
             "reason": event.reason, "applied": applied}
 

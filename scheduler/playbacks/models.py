@@ -80,6 +80,7 @@ class PlaybackEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     clock_offset_ms: Mapped[int | None]
+    clock_uncertainty_ms: Mapped[int | None]
     position_ms: Mapped[int | None]
     boot_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(500))

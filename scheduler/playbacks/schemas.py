@@ -47,6 +47,7 @@ class PlaybackEventRead(BaseModel):
     at: datetime
     received_at: datetime
     clock_offset_ms: int | None
+    clock_uncertainty_ms: int | None = None
     position_ms: int | None
     boot_id: str | None
     reason: str | None

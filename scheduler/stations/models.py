@@ -34,5 +34,6 @@ class Station(Base):
     status_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     clock_offset_ms: Mapped[int | None]
+    clock_uncertainty_ms: Mapped[int | None]  # None: an older agent, which does not say
     now_playing_id: Mapped[int | None]
     plan_revision: Mapped[int] = mapped_column(default=0)

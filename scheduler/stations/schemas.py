@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
 
 from scheduler.localtime import LocalTime
+from wardcast import protocol
 
 
 class StationCreate(BaseModel):
@@ -34,9 +35,19 @@ class StationRead(BaseModel):
     created_at: datetime
     online: bool
     last_seen_at: datetime | None
-    clock_offset_ms: int | None
+    clock_offset_ms: int | None = Field(
+        description="as the agent last measured it: scheduler time ≈ agent time + offset")
+    clock_uncertainty_ms: int | None = Field(
+        default=None, description="the true offset is within this of clock_offset_ms "
+                                  "(null from older agents)")
     now_playing: int | None = Field(
         default=None, validation_alias=AliasChoices("now_playing_id", "now_playing"))
+
+    @computed_field(  # type: ignore[prop-decorator]  # pydantic's documented form
+        description="the clock is surely over 1 s off: |offset| − uncertainty > 1 s")
+    @property
+    def clock_off(self) -> bool:
+        return protocol.clock_off(self.clock_offset_ms, self.clock_uncertainty_ms)
 
 
 class StationWithToken(StationRead):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, time
-from typing import cast
+from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, bindparam, func, select
@@ -16,7 +16,7 @@ from scheduler.db import in_list
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
 from scheduler.stations.models import Station
 from scheduler.users.models import User
-from wardcast.protocol import Status, utcnow
+from wardcast.protocol import Event, Status, utcnow
 
 
 class StationNotFound(NotFound):
@@ -197,32 +197,53 @@ def _apply_status(station: Station, status: Status, *, now: datetime) -> None:
     station.boot_id = status.boot_id
     station.status_at = status.at or now
     station.last_seen_at = now
-    if status.clock_offset_ms is not None:
-        station.clock_offset_ms = status.clock_offset_ms
+    if (clock := clock_reading(status)) is not None:
+        _set_clock(station, clock)
     station.now_playing_id = status.now_playing if online else None
 
 
-def touch(*, session: Session, station_id: int, clock_offset_ms: int | None) -> None:
+class ClockReading(NamedTuple):
+    """A station's clock offset and how far it may be wrong (None from older agents)."""
+
+    offset_ms: int
+    uncertainty_ms: int | None
+
+
+def clock_reading(message: Event | Status) -> ClockReading | None:
+    """Return the clock reading an event or a status carries, if any."""
+    if message.clock_offset_ms is None:
+        return None
+    return ClockReading(message.clock_offset_ms, message.clock_uncertainty_ms)
+
+
+def _set_clock(station: Station, clock: ClockReading) -> None:
+    # both at once: an older agent's offset must not keep a newer agent's uncertainty
+    station.clock_offset_ms, station.clock_uncertainty_ms = clock
+
+
+def touch(*, session: Session, station_id: int, clock: ClockReading | None) -> None:
     """Note that a station was heard from just now."""
     station = session.get(Station, station_id)
     if station is None:
         return
     station.last_seen_at = utcnow()
-    if clock_offset_ms is not None:
-        station.clock_offset_ms = clock_offset_ms
+    if clock is not None:
+        _set_clock(station, clock)
 
 
-def touch_many(*, session: Session, offsets: dict[int, int | None]) -> None:
-    """Note that these stations were heard from just now, with their latest clock offsets."""
+def touch_many(*, session: Session, clocks: dict[int, ClockReading | None]) -> None:
+    """Note that these stations were heard from just now, with their latest clock readings."""
     now = utcnow()
     table = cast(Table, Station.__table__)
-    known = [{"sid": sid, "seen": now, "offset": off} for sid, off in offsets.items()
-             if off is not None]
-    unknown = [{"sid": sid, "seen": now} for sid, off in offsets.items() if off is None]
+    known = [{"sid": sid, "seen": now, "offset": clock.offset_ms,
+              "uncertainty": clock.uncertainty_ms}
+             for sid, clock in clocks.items() if clock is not None]
+    unknown = [{"sid": sid, "seen": now} for sid, clock in clocks.items() if clock is None]
     where = table.c.id == bindparam("sid")
     if known:
         session.execute(table.update().where(where).values(
-            last_seen_at=bindparam("seen"), clock_offset_ms=bindparam("offset")), known)
+            last_seen_at=bindparam("seen"), clock_offset_ms=bindparam("offset"),
+            clock_uncertainty_ms=bindparam("uncertainty")), known)
     if unknown:
         session.execute(table.update().where(where).values(last_seen_at=bindparam("seen")),
                         unknown)

@@ -23,13 +23,11 @@ from scheduler.web.names import Names
 from scheduler.web.paging import Pager
 from scheduler.web.session import AdminPage, PageUser
 from scheduler.web.templating import language, render
-from wardcast.protocol import utcnow
+from wardcast.protocol import clock_off, utcnow
 
 router = APIRouter()
 PAGE_SIZE = 100  # an old office PC redraws this many rows every few seconds without strain
 MAX_UPCOMING = 20000
-# a clock this far off makes slots start noticeably early or late
-CLOCK_WARNING_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -43,8 +41,8 @@ class Row:
 
     @property
     def clock_warning(self) -> bool:
-        offset = self.station.clock_offset_ms
-        return offset is not None and abs(offset) >= CLOCK_WARNING_MS
+        """Tell whether the clock is surely over the limit (protocol.clock_off)."""
+        return clock_off(self.station.clock_offset_ms, self.station.clock_uncertainty_ms)
 
 
 def clock_offset(ms: int | None, lang: str) -> str:
@@ -52,10 +50,19 @@ def clock_offset(ms: int | None, lang: str) -> str:
     if ms is None:
         return "—"
     sign = "+" if ms > 0 else ("−" if ms < 0 else "±")
-    if abs(ms) < 1000:
-        return f"{sign}{abs(ms)} ms"
-    text = f"{abs(ms) / 1000:.1f}"
-    return f"{sign}{text.replace('.', ',') if lang == 'vi' else text} s"
+    return sign + _magnitude(abs(ms), lang)
+
+
+def clock_uncertainty(ms: int | None, lang: str) -> str:
+    """Show how far an offset may be wrong as "±4 ms", or nothing when the agent did not say."""
+    return "" if ms is None else "±" + _magnitude(ms, lang)
+
+
+def _magnitude(ms: int, lang: str) -> str:
+    if ms < 1000:
+        return f"{ms} ms"
+    text = f"{ms / 1000:.1f}"
+    return f"{text.replace('.', ',') if lang == 'vi' else text} s"
 
 
 def board(*, session: Session, user: User, horizon_end: datetime, ward: str | None,
@@ -99,7 +106,8 @@ def _board_context(request: Request, session: Session, user: User, horizon_end: 
     lang = language(request)
     pager = Pager("/stations", {"ward": ward or ""}, total, offset, PAGE_SIZE)
     return {"rows": rows, "online": sum(1 for r in rows if r.station.online), "ward": ward,
-            "offset_text": lambda ms: clock_offset(ms, lang), "checked_at": utcnow(),
+            "offset_text": lambda ms: clock_offset(ms, lang),
+            "uncertainty_text": lambda ms: clock_uncertainty(ms, lang), "checked_at": utcnow(),
             "pager": pager, "fragment": "/stations/fragment?" + pager.query(
                 offset=str(offset) if offset else "")}
 

@@ -14,6 +14,7 @@ from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming
 from scheduler.dispatch.dispatcher import MANY_PLANS, Dispatcher, DispatchTiming
 from scheduler.playbacks.models import PlaybackEvent
+from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from tests.support.procs import wait_for
 from wardcast import protocol
@@ -199,3 +200,35 @@ def test_a_push_of_many_plans_runs_without_the_cyclic_collector(db: Database) ->
     dispatcher.push_plans(few)  # a few plans: nothing to gain, nothing paused
     _drain(dispatcher)
     assert collector == [True] * 3 and gc.isenabled()
+
+
+def test_clock_readings_are_stored_with_their_uncertainty(db: Database) -> None:
+    newer, mixed = _stations(db, 2)
+    dispatcher, _ = _dispatcher(db)
+    hello = protocol.Status(state="online", boot_id="b", clock_offset_ms=12,
+                            clock_uncertainty_ms=3)
+    measured = protocol.Event(event_id=uuid.uuid4().hex, playback_id=1, type=EventType.ACCEPTED,
+                              at=NOW, clock_offset_ms=40, clock_uncertainty_ms=4)
+    # then the station's agent is replaced by an older one, which sends no uncertainty
+    older = protocol.Event(event_id=uuid.uuid4().hex, playback_id=2, type=EventType.ACCEPTED,
+                           at=NOW, clock_offset_ms=-7)
+
+    def clocks() -> dict[int, tuple[int | None, int | None]]:
+        with db.session() as session:
+            return {s.id: (s.clock_offset_ms, s.clock_uncertainty_ms)
+                    for s in session.scalars(select(Station))}
+
+    dispatcher.inbox.put(_message(newer, Channel.STATUS, hello, 1))
+    dispatcher.inbox.put(_message(mixed, Channel.EVENTS, measured, 2))
+    _drain(dispatcher)
+    assert clocks() == {newer: (12, 3), mixed: (40, 4)}
+    dispatcher.inbox.put(_message(mixed, Channel.EVENTS, older, 3))
+    _drain(dispatcher)
+    assert clocks() == {newer: (12, 3), mixed: (-7, None)}  # no stale uncertainty kept
+    with db.session() as session:
+        events = {e.event_id: (e.clock_offset_ms, e.clock_uncertainty_ms)
+                  for e in session.scalars(select(PlaybackEvent))}
+        # the path of one event at a time (a batch that failed is taken apart)
+        stations.touch(session=session, station_id=newer, clock=stations.clock_reading(older))
+    assert events == {measured.event_id: (40, 4), older.event_id: (-7, None)}
+    assert clocks()[newer] == (-7, None)

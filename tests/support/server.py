@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,14 +103,14 @@ def upload_approved(api: httpx.Client, path: Path, title: str, *,
 
 
 def start_agent(server: Server, *, station_id: int, token: str, workdir: Path,
-                mqtt_url: str | None = None) -> tuple[Proc, Path]:
+                mqtt_url: str | None = None, extra: Sequence[str] = ()) -> tuple[Proc, Path]:
     """Start `wardcast agent` with file output; return it and its output folder."""
     played = workdir / f"played-{station_id}"
     played.mkdir(parents=True, exist_ok=True)
     proc = Proc(wardcast("agent", "--server", server.base, "--station", str(station_id),
                          "--token", token, "--mqtt", mqtt_url or server.mqtt_url,
                          "--output", f"file:{played}",
-                         "--state-dir", str(workdir / f"state-{station_id}")),
+                         "--state-dir", str(workdir / f"state-{station_id}"), *extra),
                 log=workdir / f"agent-{station_id}.log").start()
     return proc, played
 

@@ -102,6 +102,30 @@ def test_clock_offset_reads_naturally() -> None:
     assert clock_offset(-1500, "en") == "−1.5 s"
 
 
+def test_the_uncertainty_reads_as_plus_or_minus() -> None:
+    from scheduler.web.stations import clock_uncertainty
+
+    assert clock_uncertainty(None, "vi") == ""  # an older agent does not say
+    assert clock_uncertainty(4, "vi") == "±4 ms"
+    assert clock_uncertainty(1500, "vi") == "±1,5 s"
+
+
+@pytest.mark.parametrize(("offset", "uncertainty", "warn"), [
+    (None, None, False),
+    (1500, 600, False),  # might be 900 ms: not surely off
+    (-1500, 400, True),
+    (-1200, None, True),  # from an older agent: taken as exact
+    (1000, 0, False),  # the limit itself, as the agent has it
+])
+def test_the_dashboard_warns_of_a_clock_only_when_surely_over_a_second(
+        offset: int | None, uncertainty: int | None, warn: bool) -> None:
+    from scheduler.stations.models import Station
+    from scheduler.web.stations import Row
+
+    station = Station(clock_offset_ms=offset, clock_uncertainty_ms=uncertainty)
+    assert Row(station, None, 0, 0).clock_warning is warn
+
+
 def test_dashboard_filters_by_ward(pages: Pages) -> None:
     mine = register_station(pages.server, unique("Trạm Phường Cô Giang"))
     other = register_station(pages.server, unique("Trạm Phường Cầu Kho"))
