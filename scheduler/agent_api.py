@@ -45,8 +45,9 @@ async def server_time(request: Request, credentials: Credentials) -> ServerTime:
 
 def _check_station(request: Request, credentials: Credentials) -> None:
     """Refuse anything but a station's token, in a session of its own (closed here)."""
-    with get_runtime(request).db.session() as session:
-        current_station(session, credentials)
+    runtime = get_runtime(request)
+    with runtime.db.session() as session:
+        current_station(session, credentials, runtime)
 
 
 def _answer(received: float, sent: float) -> ServerTime:
