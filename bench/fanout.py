@@ -100,6 +100,9 @@ class Round:
     pushed_ms: float | None
     rows: list[dict[str, Any]]
     asked: datetime
+    delivered: int  # plans the stations counted during the round (the broadcast's: N)
+    reconnects: int  # sessions the stations made during the round (a sync hides a loss)
+    trouble: list[str]  # the server log's errors and warnings during the round
 
     @cached_property
     def delays(self) -> list[float]:
@@ -134,6 +137,9 @@ def run_one(stations: int, *, processes: int, repeat: int = 1,
         ("POST /broadcasts answered in", f"{first.call_s * 1000:.0f} ms"),
         ("then every plan handed to the broker in", _pushed(first)),
         ("playbacks by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
+        ("plans delivered to the stations / sent", f"{first.delivered} / {stations}"),
+        ("reconnections during the broadcast", str(first.reconnects)),
+        ("errors and warnings in the server log", _said(first.trouble)),
         ("started, in the ledger", f"{len(delays)} of {stations}"
          + ("" if len(delays) == stations else f" (gave up after {timeout_s:.0f} s)")),
         ("call → started p50 / p99 / max" + ("" if len(delays) == stations
@@ -147,7 +153,9 @@ def run_one(stations: int, *, processes: int, repeat: int = 1,
                         f"{later.call_s * 1000:.0f} ms / {_pushed(later)} / "
                         + _triple(percentiles(later.delays or [float("nan")]))
                         + ("" if len(later.delays) == stations
-                           else f" ({len(later.delays)} of {stations} started)")))
+                           else f" ({len(later.delays)} of {stations} started)")
+                        + f"; delivered {later.delivered}, reconnections {later.reconnects}"
+                        f", log trouble {len(later.trouble)}"))
     if len(rounds) > 1:
         p99s = [percentiles(r.delays or [float("nan")])["p99"] for r in rounds]
         figures.append((f"p99 over the {len(rounds)} broadcasts: median / worst",
@@ -155,7 +163,12 @@ def run_one(stations: int, *, processes: int, repeat: int = 1,
     figures.append(("simulator's own summary (start − slot)", own_view))
     print_figures(f"Benchmark 2 — emergency fan-out to {stations} stations ({install} install)",
                   figures)
-    return all(len(r.delays) == stations for r in rounds)
+    return all(len(r.delays) == stations and r.delivered == stations and not r.reconnects
+               and not r.trouble for r in rounds)
+
+
+def _said(trouble: list[str]) -> str:
+    return "none" if not trouble else f"{len(trouble)}, first: {trouble[0][:160]}"
 
 
 def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, number: int,
@@ -170,6 +183,7 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
     time.sleep(5)  # let the upload and the connect-time plan syncs drain: fan-out alone
     server_log = running.server.workdir / "server.log"
     log_mark = server_log.stat().st_size
+    before = sim.counts()
     asked = utcnow()
     began = time.monotonic()
     made = api.post("/broadcasts", json={"bulletin_id": alarm["id"],
@@ -184,10 +198,23 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
         wait_rows(api, alarm["id"], expected=stations, statuses=FINAL, timeout=timeout_s)
     except TimeoutError:  # report how far it got rather than nothing
         rows = rows_of_bulletin(api, alarm["id"])
+    with contextlib.suppress(TimeoutError):  # the summaries come every few seconds
+        wait_for(lambda: sim.counts().plans >= before.plans + stations, timeout=30,
+                 what="the simulators' summaries to count the broadcast's plans")
+    after = sim.counts()
     with server_log.open("rb") as handle:
         handle.seek(log_mark)
-        pushed = _plans_published_ms(handle.read().decode(errors="replace"), stations)
-    return Round(call_s, pushed, rows, asked)
+        logged = handle.read().decode(errors="replace")
+    return Round(call_s, _plans_published_ms(logged, stations), rows, asked,
+                 delivered=after.plans - before.plans,
+                 reconnects=after.connects - before.connects, trouble=_trouble(logged))
+
+
+def _trouble(log_text: str) -> list[str]:
+    """Return the log lines that say something went wrong (errors, warnings, tracebacks)."""
+    return [line for line in log_text.splitlines()
+            if any(mark in line for mark in (" ERROR ", " WARNING ", " CRITICAL ",
+                                             "Traceback", "not broadcasted"))]
 
 
 def _pushed(measured: Round) -> str:

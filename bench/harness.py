@@ -13,7 +13,6 @@ import json
 import math
 import os
 import random
-import re
 import secrets
 import socket
 import subprocess
@@ -28,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from agents.simulate.stats import Counts, last_counts
 from scheduler.broker.acl import dynsec_station_acls
 from tests.support.audio import speech_wav
 from tests.support.mosquitto import Mosquitto
@@ -200,6 +200,11 @@ class Fleet:
     def station_ids(self) -> list[int]:
         return sorted(self.logins)
 
+    def counts(self) -> Counts:
+        """Every process's latest summary counts, added up."""
+        each = [last_counts(proc.output()) or Counts(0, 0, 0) for proc in self.procs]
+        return Counts(*(sum(column) for column in zip(*each, strict=True)))
+
     def summaries(self) -> list[str]:
         """Each process's own last word: its final summary (start errors as it measured)."""
         return [proc.output().strip().splitlines()[-1].split("stopped; ", 1)[-1]
@@ -253,8 +258,8 @@ def fleet(running: Stack, *, stations: int, processes: int = 1, prefix: str = "B
 
 def _plans_received(proc: Proc) -> int:
     """Return the plans the simulator counted in its latest summary line."""
-    counts = re.findall(r"plans received (\d+)", proc.output()[-20000:])
-    return int(counts[-1]) if counts else 0
+    counts = last_counts(proc.output())
+    return counts.plans if counts else 0
 
 
 def _alive(proc: Proc) -> bool:

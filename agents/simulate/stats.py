@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass
@@ -41,3 +43,21 @@ def describe(errors_ms: list[float]) -> str:
     absolute = [abs(e) for e in errors_ms]
     return (f"p50 {percentile(absolute, 0.5):.1f} ms, p99 {percentile(absolute, 0.99):.1f} ms, "
             f"max {max(absolute):.1f} ms over {len(absolute)} start(s)")
+
+
+class Counts(NamedTuple):
+    """What one summary line counted (tests and benchmarks read the simulator's log)."""
+
+    connected: int
+    connects: int
+    plans: int
+
+
+_COUNTS = re.compile(r"stations connected (\d+)/\d+; connections made (\d+); "
+                     r"plans received (\d+)")
+
+
+def last_counts(log_text: str) -> Counts | None:
+    """Return the counts of the last summary in a simulator's log, if it wrote one yet."""
+    found = _COUNTS.findall(log_text)
+    return Counts(*map(int, found[-1])) if found else None

@@ -13,12 +13,12 @@ stations is `python -m bench.fanout --install default` (docs/benchmarks.md).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import httpx
 import pytest
 
+from agents.simulate.stats import Counts, last_counts
 from tests.support.audio import speech_wav
 from tests.support.procs import Proc, wait_for
 from tests.support.server import ADMIN, Server, upload_approved, wardcast
@@ -39,15 +39,9 @@ def _simulate(server: Server, work: Path, prefix: str, stations: int) -> Proc:
                 log=work / f"simulate-{prefix}.log").start()
 
 
-def _counts(sim: Proc) -> tuple[int, int, int]:
+def _counts(sim: Proc) -> Counts:
     """(stations connected, connections made, plans received) from the latest summary."""
-    # the whole log: a broadcast's events alone (four lines a station) outgrow any tail
-    found = re.findall(r"stations connected (\d+)/\d+; connections made (\d+); "
-                       r"plans received (\d+)", sim.output())
-    if not found:
-        return (0, 0, 0)
-    connected, connects, plans = found[-1]
-    return int(connected), int(connects), int(plans)
+    return last_counts(sim.output()) or Counts(0, 0, 0)
 
 
 def _started(api: httpx.Client, bulletin_id: int) -> int:
