@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from scheduler import agent_api, errors, jobs, web
 from scheduler.agenda.router import router as agenda_router
@@ -70,6 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    if settings.trusted_proxy_list:
+        # the one place a forwarded client address is believed (`serve` turns uvicorn's own
+        # handling off: it trusted X-Forwarded-For from 127.0.0.1 by default)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.add_middleware(agent_api.ReceiveStamp)  # added last: the outermost, so the earliest
     web.install(app)  # the pages at / and /static
     return app

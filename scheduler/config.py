@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     # Slots that passed less than this ago are still sent to agents (they may start late).
     late_grace_s: float = Field(default=5.0, ge=0)
     token_ttl_hours: float = Field(default=12.0, gt=0)
+    # Reverse proxies (IPs or CIDRs, comma-separated) allowed to name the client in
+    # X-Forwarded-For / -Proto; from any other peer the socket's address counts, or a guesser
+    # could rotate the header to dodge the login throttle. Empty: trust no one.
+    trusted_proxies: str = ""
     watchdog_interval_s: float = Field(default=2.0, gt=0)
     planner_interval_s: float = Field(default=300.0, gt=0)
     log_level: str = "INFO"
@@ -69,6 +74,17 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        for entry in _entries(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"expected IP addresses or CIDR networks separated by commas, "
+                                 f"got {entry!r}") from exc
+        return value
+
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url(cls, value: str) -> str:
@@ -83,6 +99,10 @@ class Settings(BaseSettings):
         if value is not None and (urlsplit(value).scheme != "s3" or not urlsplit(value).netloc):
             raise ValueError(f"expected s3://bucket or s3://bucket/prefix, got {value!r}")
         return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _entries(self.trusted_proxies)
 
     @property
     def mqtt_tls(self) -> bool:
@@ -114,6 +134,10 @@ class Settings(BaseSettings):
     @property
     def mqtt_password(self) -> str | None:
         return urlsplit(self.mqtt_url).password
+
+
+def _entries(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 @lru_cache

@@ -68,6 +68,11 @@ def _bearer_or_cookie(request: Request, credentials: HTTPAuthorizationCredential
     return _token(credentials)
 
 
+def presented_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The token this request was authenticated with (Bearer header or the pages' cookie)."""
+    return _bearer_or_cookie(request, credentials)
+
+
 def current_user(request: Request, session: SessionDep, credentials: Credentials) -> User:
     user = users.user_for_token(session=session, token=_bearer_or_cookie(request, credentials))
     if user is None:

@@ -16,8 +16,11 @@ def _serve(args: argparse.Namespace) -> int:
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("error: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)  # noqa: T201
         return 2
+    # proxy_headers=False: uvicorn would take X-Forwarded-For from any local peer (its default
+    # FORWARDED_ALLOW_IPS is 127.0.0.1); the app believes only WARDCAST_TRUSTED_PROXIES
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level.lower(),
-                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
+                proxy_headers=False)
     return 0
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from scheduler.audit import service
 from scheduler.deps import AdminDep, SessionDep
 from scheduler.ids import Offset
+from scheduler.stations import service as stations
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -41,15 +42,18 @@ class AuditList(BaseModel):
 
 
 @router.get("")
-def listing(session: SessionDep, _admin: AdminDep, username: str | None = None,
+def listing(session: SessionDep, admin: AdminDep, username: str | None = None,
             action: str | None = None, target_type: str | None = None,
             target_id: str | None = None,
             start: Annotated[datetime | None, Query(alias="from")] = None,
             end: Annotated[datetime | None, Query(alias="to")] = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Offset = 0) -> AuditList:
-    """Who changed what, when, and from where; newest first."""
+    """Who changed what, when, and from where; newest first. An admin limited to some wards
+    reads what they did and what was done to their wards' stations."""
+    scope = (service.Scope(user_id=admin.id, station_ids=stations.ids_in_wards(
+        session=session, wards=admin.wards)) if admin.wards is not None else None)
     rows, total = service.listing(session=session, limit=limit, offset=offset,
                                   username=username, action=action, target_type=target_type,
-                                  target_id=target_id, start=start, end=end)
+                                  target_id=target_id, start=start, end=end, scope=scope)
     return AuditList(items=[AuditRead.model_validate(r) for r in rows], total=total)

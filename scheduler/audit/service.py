@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.audit.models import AuditEvent
+from scheduler.db import in_list
 from wardcast.protocol import utcnow
 
 
@@ -36,12 +37,27 @@ def record(*, session: Session, actor: Actor, action: str, target_type: str,
         detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)))
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What of the log a ward-limited admin reads: what they did, and what was done to the
+    stations of their wards (the rest may name other wards, their stations and users)."""
+
+    user_id: int
+    station_ids: list[int]
+
+
 def listing(*, session: Session, limit: int, offset: int, username: str | None = None,
             action: str | None = None, target_type: str | None = None,
             target_id: str | None = None, start: datetime | None = None,
-            end: datetime | None = None) -> tuple[list[AuditEvent], int]:
-    """Return a page of the audit log, newest first, and the total."""
+            end: datetime | None = None, scope: Scope | None = None
+            ) -> tuple[list[AuditEvent], int]:
+    """Return a page of the audit log (within a scope, if given), newest first, and the
+    total."""
     query = select(AuditEvent)
+    if scope is not None:
+        query = query.where((AuditEvent.user_id == scope.user_id) | (
+            (AuditEvent.target_type == "station")
+            & in_list(session, AuditEvent.target_id, [str(i) for i in scope.station_ids])))
     for column, value in ((AuditEvent.username, username), (AuditEvent.action, action),
                           (AuditEvent.target_type, target_type),
                           (AuditEvent.target_id, target_id)):

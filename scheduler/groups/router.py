@@ -22,9 +22,10 @@ from wardcast.protocol import utcnow
 router = APIRouter(prefix="/groups", tags=["groups"])
 
 
-def _read(group: StationGroup) -> GroupRead:
+def _read(group: StationGroup, wards: frozenset[str] | None = None) -> GroupRead:
+    """A group as a user sees it: a ward-limited one sees only their own members."""
     return GroupRead(id=group.id, name=group.name, kind=group.kind, parent_id=group.parent_id,
-                     station_ids=sorted(s.id for s in group.stations),
+                     station_ids=service.members_in(group, wards),
                      quiet_start=group.quiet_start, quiet_end=group.quiet_end,
                      created_at=group.created_at)
 
@@ -36,7 +37,7 @@ def create(body: GroupCreate, request: Request, session: SessionDep,
     group = service.create(session=session, data=body, by=user)
     audit.record(session=session, actor=actor(request, user), action="group.create",
                  target_type="group", target_id=group.id, **body.model_dump())
-    return _read(group)
+    return _read(group, user.wards)
 
 
 @router.patch("/{group_id}")
@@ -55,7 +56,7 @@ def update(group_id: IdPath, body: GroupUpdate, request: Request, session: Sessi
                  target_type="group", target_id=group.id, **body.model_dump(exclude_unset=True))
     session.commit()
     runtime.push_plans(changed)
-    return _read(group)
+    return _read(group, user.wards)
 
 
 def _retarget(session: Session, runtime: Runtime) -> set[int]:
@@ -72,20 +73,24 @@ def _retarget(session: Session, runtime: Runtime) -> set[int]:
 
 
 @router.get("")
-def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+def listing(session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Offset = 0) -> GroupList:
-    """All groups."""
-    rows, total = service.listing(session=session, limit=limit, offset=offset)
-    return GroupList(items=[_read(g) for g in rows], total=total)
+    """All groups; a ward-limited user sees those reaching their wards, with their own
+    stations only."""
+    rows, total = service.listing(session=session, limit=limit, offset=offset,
+                                  wards=user.wards)
+    return GroupList(items=[_read(g, user.wards) for g in rows], total=total)
 
 
 @router.get("/{group_id}")
-def read(group_id: IdPath, session: SessionDep, _user: UserDep) -> GroupRead:
+def read(group_id: IdPath, session: SessionDep, user: UserDep) -> GroupRead:
     """One group, with its direct members."""
-    return _read(service.get(session=session, group_id=group_id))
+    return _read(service.get(session=session, group_id=group_id, user=user), user.wards)
 
 
 @router.get("/{group_id}/stations")
-def stations(group_id: IdPath, session: SessionDep, _user: UserDep) -> list[int]:
-    """Every station in the group and its sub-groups."""
-    return service.station_ids(session=session, group_ids=[group_id], field="group_id")
+def stations(group_id: IdPath, session: SessionDep, user: UserDep) -> list[int]:
+    """Every station in the group and its sub-groups (of your wards, if you are limited)."""
+    service.get(session=session, group_id=group_id, user=user)
+    return service.station_ids(session=session, group_ids=[group_id], field="group_id",
+                               wards=user.wards)

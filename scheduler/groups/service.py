@@ -21,12 +21,34 @@ class GroupNotFound(NotFound):
     code = "group_not_found"
 
 
-def get(*, session: Session, group_id: int, field: str = "group_id") -> StationGroup:
+def get(*, session: Session, group_id: int, field: str = "group_id",
+        user: User | None = None) -> StationGroup:
+    """Return a group (one a ward-limited user may see, if a user is given)."""
     group = session.get(StationGroup, group_id)
     if group is None:
         raise GroupNotFound(f"Không tìm thấy nhóm trạm {group_id} — group not found",
                             field=field)
+    seen = visible_ids(session=session, wards=user.wards) if user is not None else None
+    if seen is not None and group_id not in seen:
+        raise stations.OutsideWards("Nhóm trạm này nằm ngoài các phường của bạn — this group "
+                                    "is outside your wards", field=field)
     return group
+
+
+def visible_ids(*, session: Session, wards: frozenset[str] | None) -> set[int] | None:
+    """Return the groups that reach a station of these wards, with the groups above them
+    (None: every group, for a user with no ward limit)."""
+    if wards is None:
+        return None
+    found: set[int] = set()
+    level = set(session.scalars(
+        select(group_members.c.group_id).join(Station, Station.id == group_members.c.station_id)
+        .where(Station.ward.in_(sorted(wards))).distinct()))
+    parents = dict(session.execute(select(StationGroup.id, StationGroup.parent_id)).all())
+    while level:
+        found |= level
+        level = {p for g in level if (p := parents.get(g)) is not None} - found
+    return found
 
 
 def _check_quiet(start: time | None, end: time | None) -> None:
@@ -63,8 +85,12 @@ def create(*, session: Session, data: GroupCreate, by: User) -> StationGroup:
 
 
 def update(*, session: Session, group_id: int, change: GroupUpdate, by: User) -> StationGroup:
-    """Rename, re-parent, change members or quiet hours."""
-    group = get(session=session, group_id=group_id)
+    """Rename, re-parent, change members or quiet hours (a ward-limited admin: only a group
+    whose stations, with its sub-groups', are all in their wards)."""
+    group = get(session=session, group_id=group_id, user=by)
+    if by.wards is not None:
+        stations.get_many(session=session, field="group_id", user=by,
+                          station_ids=station_ids(session=session, group_ids=[group_id]))
     given = change.model_fields_set
     if change.name is not None and change.name.strip() != group.name:
         if session.scalar(select(StationGroup).where(StationGroup.name == change.name.strip())):
@@ -84,10 +110,15 @@ def update(*, session: Session, group_id: int, change: GroupUpdate, by: User) ->
     return group
 
 
-def listing(*, session: Session, limit: int, offset: int) -> tuple[list[StationGroup], int]:
-    total = session.scalar(select(func.count()).select_from(StationGroup)) or 0
-    rows = session.scalars(select(StationGroup).order_by(StationGroup.id).limit(limit)
-                           .offset(offset))
+def listing(*, session: Session, limit: int, offset: int,
+            wards: frozenset[str] | None = None) -> tuple[list[StationGroup], int]:
+    """Return a page of groups (those reaching the given wards, if any) and the total."""
+    query = select(StationGroup)
+    seen = visible_ids(session=session, wards=wards)
+    if seen is not None:
+        query = query.where(StationGroup.id.in_(sorted(seen)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(StationGroup.id).limit(limit).offset(offset))
     return list(rows), total
 
 
@@ -102,13 +133,23 @@ def _descendants(session: Session, group_ids: Iterable[int]) -> set[int]:
     return found
 
 
-def station_ids(*, session: Session, group_ids: list[int], field: str = "group_ids") -> list[int]:
-    """Return the stations of these groups and of all their sub-groups."""
+def station_ids(*, session: Session, group_ids: list[int], field: str = "group_ids",
+                wards: frozenset[str] | None = None) -> list[int]:
+    """Return the stations of these groups and of all their sub-groups (only those of the
+    given wards, if any)."""
     for group_id in group_ids:
         get(session=session, group_id=group_id, field=field)
     every = _descendants(session, group_ids)
-    return sorted(set(session.scalars(select(group_members.c.station_id)
-                                      .where(group_members.c.group_id.in_(every)))))
+    query = select(group_members.c.station_id).where(group_members.c.group_id.in_(every))
+    if wards is not None:
+        query = query.join(Station, Station.id == group_members.c.station_id).where(
+            Station.ward.in_(sorted(wards)))
+    return sorted(set(session.scalars(query)))
+
+
+def members_in(group: StationGroup, wards: frozenset[str] | None) -> list[int]:
+    """Return a group's direct members (only those of the given wards, if any)."""
+    return sorted(s.id for s in group.stations if wards is None or s.ward in wards)
 
 
 def quiet_hours(*, session: Session, station: Station) -> tuple[time, time] | None:

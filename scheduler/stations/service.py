@@ -85,11 +85,27 @@ def revoke(*, session: Session, station_id: int, user: User | None = None) -> St
     return station
 
 
+class OutsideWards(Forbidden):
+    """A ward-limited user reached for something of another ward. The message never names
+    that ward (nor its stations): the user may not know what lies outside their own."""
+
+    code = "outside_wards"
+
+
 def check_ward(user: User | None, ward: str, *, field: str = "station_id") -> None:
     """Refuse a user limited to other wards."""
     if user is not None and not user.may_touch(ward):
-        raise Forbidden(f"Trạm thuộc {ward}, không thuộc phường bạn quản lý — "
-                        "this station is outside your wards", field=field)
+        if field == "ward":  # the user named the ward themselves
+            raise OutsideWards("Phường này nằm ngoài phạm vi của bạn — this ward is outside "
+                               "your wards", field=field)
+        raise OutsideWards("Trạm này thuộc phường ngoài phạm vi của bạn — this station is "
+                           "outside your wards", field=field)
+
+
+def ids_in_wards(*, session: Session, wards: frozenset[str]) -> list[int]:
+    """Return the ids of the stations of these wards."""
+    return list(session.scalars(select(Station.id).where(Station.ward.in_(sorted(wards)))
+                                .order_by(Station.id)))
 
 
 def get(*, session: Session, station_id: int, user: User | None = None) -> Station:

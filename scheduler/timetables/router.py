@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
 from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep, actor
+from scheduler.groups import service as groups
 from scheduler.ids import IdPath, Offset
-from scheduler.playbacks.models import Playback
 from scheduler.timetables import scheduling, service, targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import (
@@ -20,20 +19,27 @@ from scheduler.timetables.schemas import (
     TimetableRead,
     TimetableUpdate,
 )
+from scheduler.users.models import User
 
 router = APIRouter(prefix="/timetables", tags=["timetables"])
 
 
-def _read(session: Session, timetable: Timetable) -> TimetableRead:
-    planned = session.scalar(select(func.count()).where(Playback.timetable_id == timetable.id))
+def _read(session: Session, timetable: Timetable, user: User) -> TimetableRead:
+    """A timetable as a user sees it: a ward-limited one sees only their own stations (and
+    the groups reaching them), and how many stations of other wards it also plays on."""
+    own, others = service.own_stations(timetable, user.wards)
+    seen_groups = groups.visible_ids(session=session, wards=user.wards)
     return TimetableRead(
         id=timetable.id, bulletin_id=timetable.bulletin_id, programme_id=timetable.programme_id,
-        station_ids=[s.id for s in timetable.stations],
-        group_ids=targets.group_ids(session=session, timetable=timetable),
+        station_ids=[s.id for s in own], other_stations=others,
+        group_ids=[g for g in targets.group_ids(session=session, timetable=timetable)
+                   if seen_groups is None or g in seen_groups],
         starts_at=timetable.starts_at,
         floating=timetable.floating, recurrence=timetable.recurrence, until=timetable.until,
         priority=timetable.priority, created_at=timetable.created_at,
-        deleted_at=timetable.deleted_at, planned=planned or 0)
+        deleted_at=timetable.deleted_at,
+        planned=service.planned(session=session, timetable=timetable,
+                                station_ids=[s.id for s in own] if others else None))
 
 
 @router.post("", status_code=201)
@@ -47,22 +53,24 @@ def create(body: TimetableCreate, request: Request, session: SessionDep, runtime
                  target_type="timetable", target_id=timetable.id, **body.model_dump())
     session.commit()
     runtime.push_plans(changed)
-    return _read(session, timetable)
+    return _read(session, timetable, user)
 
 
 @router.get("")
 def listing(session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
             offset: Offset = 0) -> TimetableList:
-    """List live timetables, newest first."""
+    """List live timetables, newest first; a ward-limited user sees those playing in their
+    wards, with only their own stations."""
     rows, total = service.listing(session=session, limit=limit, offset=offset,
                                   wards=user.wards)
-    return TimetableList(items=[_read(session, t) for t in rows], total=total)
+    return TimetableList(items=[_read(session, t, user) for t in rows], total=total)
 
 
 @router.get("/{timetable_id}")
 def read(timetable_id: IdPath, session: SessionDep, user: UserDep) -> TimetableRead:
     """One timetable."""
-    return _read(session, service.get(session=session, timetable_id=timetable_id, user=user))
+    return _read(session, service.visible(session=session, timetable_id=timetable_id,
+                                          user=user), user)
 
 
 @router.patch("/{timetable_id}")
@@ -78,7 +86,7 @@ def update(timetable_id: IdPath, body: TimetableUpdate, request: Request, sessio
                  **body.model_dump(exclude_unset=True))
     session.commit()
     runtime.push_plans(changed)
-    return _read(session, timetable)
+    return _read(session, timetable, user)
 
 
 @router.delete("/{timetable_id}", status_code=204)

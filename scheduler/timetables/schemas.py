@@ -62,6 +62,9 @@ class TimetableRead(BaseModel):
     bulletin_id: int | None
     programme_id: int | None = None
     station_ids: list[int]
+    other_stations: int = Field(default=0, description="stations outside your wards it also "
+                                "plays on, which `station_ids` leaves out (0 for a user "
+                                "limited to no ward)")
     group_ids: list[int] = Field(default_factory=list, description="groups it follows: a "
                                  "station joining or leaving one gains or loses its slots")
     starts_at: datetime

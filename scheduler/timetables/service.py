@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins import service as bulletins
+from scheduler.db import in_list
 from scheduler.errors import InvalidInput, NotFound
+from scheduler.playbacks.models import Playback
 from scheduler.programmes import service as programmes
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
@@ -141,15 +143,50 @@ def _check_future(targets: list[Station], *, wall: datetime, starts_at: datetime
                 f"for station {station.id}", field="starts_at")
 
 
-def get(*, session: Session, timetable_id: int, user: User | None = None) -> Timetable:
-    """Return a live timetable; a ward-limited user only one whose stations are all theirs."""
+def _live(session: Session, timetable_id: int) -> Timetable:
     timetable = session.get(Timetable, timetable_id)
     if timetable is None or timetable.deleted_at is not None:
         raise TimetableNotFound(f"Không tìm thấy lịch phát {timetable_id} — timetable not found",
                                 field="timetable_id")
-    for station in timetable.stations:
-        stations.check_ward(user, station.ward, field="timetable_id")
     return timetable
+
+
+def get(*, session: Session, timetable_id: int, user: User | None = None) -> Timetable:
+    """Return a live timetable to change; a ward-limited user only one whose stations are
+    all theirs."""
+    timetable = _live(session, timetable_id)
+    if user is not None and not all(user.may_touch(s.ward) for s in timetable.stations):
+        raise stations.OutsideWards("Lịch phát này còn phát ở trạm thuộc phường ngoài phạm vi "
+                                    "của bạn — this timetable also plays on stations outside "
+                                    "your wards", field="timetable_id")
+    return timetable
+
+
+def visible(*, session: Session, timetable_id: int, user: User) -> Timetable:
+    """Return a live timetable to read: a ward-limited user's must play in one of their
+    wards (what it plays elsewhere is theirs to see only as a count, see `own_stations`)."""
+    timetable = _live(session, timetable_id)
+    if timetable.stations and not any(user.may_touch(s.ward) for s in timetable.stations):
+        raise stations.OutsideWards("Lịch phát này không phát ở phường nào của bạn — this "
+                                    "timetable plays in none of your wards",
+                                    field="timetable_id")
+    return timetable
+
+
+def own_stations(timetable: Timetable, wards: frozenset[str] | None
+                 ) -> tuple[list[Station], int]:
+    """Return the timetable's stations in these wards (all, for None) and how many others
+    it plays on: a ward-limited user may know that much of other wards, not which."""
+    own = [s for s in timetable.stations if wards is None or s.ward in wards]
+    return own, len(timetable.stations) - len(own)
+
+
+def planned(*, session: Session, timetable: Timetable, station_ids: list[int] | None) -> int:
+    """Count the playbacks planned for a timetable (on these stations only, if given)."""
+    query = select(func.count()).where(Playback.timetable_id == timetable.id)
+    if station_ids is not None:
+        query = query.where(in_list(session, Playback.station_id, station_ids))
+    return session.scalar(query) or 0
 
 
 def delete(*, session: Session, timetable_id: int, by: User) -> Timetable:

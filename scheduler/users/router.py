@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from scheduler.audit import service as audit
-from scheduler.deps import RuntimeDep, SessionDep, SuperAdminDep, UserDep, actor
+from scheduler.deps import (
+    Credentials,
+    RuntimeDep,
+    SessionDep,
+    SuperAdminDep,
+    UserDep,
+    actor,
+    presented_token,
+)
 from scheduler.ids import IdPath, Offset
 from scheduler.users import service
-from scheduler.users.models import Role, User
+from scheduler.users.models import ApiToken, Role, User
 
 router = APIRouter(tags=["users"])
 
@@ -73,6 +81,33 @@ class ApiTokenCreated(ApiTokenRead):
     token: str
 
 
+class UserTokenRead(BaseModel):
+    """A user's token as an admin sees it: what it is, never its secret."""
+
+    id: int
+    kind: Literal["session", "api"] = Field(description="a login session (`wcu_`) or a "
+                                                        "named token for scripts (`wca_`)")
+    name: str | None
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = Field(description="named tokens only, to 5 minutes")
+
+    @classmethod
+    def of(cls, row: ApiToken) -> UserTokenRead:
+        return cls(id=row.id, kind="session" if row.name is None else "api", name=row.name,
+                   created_at=row.created_at, expires_at=row.expires_at,
+                   last_used_at=row.last_used_at)
+
+
+class TokensRevoked(BaseModel):
+    revoked: int
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
+
+
 @router.post("/auth/token")
 def token(request: Request, session: SessionDep, runtime: RuntimeDep,
           username: Annotated[str, Form(max_length=64)],
@@ -115,7 +150,8 @@ def create(body: UserCreate, request: Request, session: SessionDep,
 @router.patch("/users/{user_id}")
 def update(user_id: IdPath, body: UserUpdate, request: Request, session: SessionDep,
            admin: SuperAdminDep) -> UserRead:
-    """Change a user's role, password, ward limits, or deactivate them."""
+    """Change a user's role, password, ward limits, or deactivate them; a new password and a
+    (de/re)activation revoke every login session and API token the user had."""
     user = service.update_user(session=session, user_id=user_id,
                                role=body.role.value if body.role else None,
                                password=body.password, active=body.active, wards=body.wards)
@@ -158,3 +194,44 @@ def revoke_token(token_id: IdPath, request: Request, session: SessionDep,
     audit.record(session=session, actor=actor(request, user), action="token.revoke",
                  target_type="api_token", target_id=token_id)
     return Response(status_code=204)
+
+
+@router.post("/users/me/password", status_code=204)
+def change_password(body: PasswordChange, request: Request, session: SessionDep,
+                    user: UserDep, credentials: Credentials) -> Response:
+    """Change your password; your other login sessions and your API tokens stop working."""
+    host = request.client.host if request.client else None
+    service.change_own_password(session=session, user=user, current=body.current_password,
+                                new=body.new_password, remote_addr=host,
+                                keep_token=presented_token(request, credentials))
+    audit.record(session=session, actor=actor(request, user), action="user.password",
+                 target_type="user", target_id=user.id)
+    return Response(status_code=204)
+
+
+@router.get("/users/{user_id}/tokens")
+def user_tokens(user_id: IdPath, session: SessionDep,
+                _admin: SuperAdminDep) -> list[UserTokenRead]:
+    """A user's live login sessions and API tokens (never their secrets)."""
+    return [UserTokenRead.of(t) for t in service.live_tokens(session=session, user_id=user_id)]
+
+
+@router.delete("/users/{user_id}/tokens/{token_id}", status_code=204)
+def revoke_user_token(user_id: IdPath, token_id: IdPath, request: Request, session: SessionDep,
+                      admin: SuperAdminDep) -> Response:
+    """Revoke one of a user's login sessions or API tokens."""
+    row = service.revoke_token_of(session=session, user_id=user_id, token_id=token_id)
+    audit.record(session=session, actor=actor(request, admin), action="token.revoke",
+                 target_type="api_token", target_id=token_id, user_id=user_id, name=row.name)
+    return Response(status_code=204)
+
+
+@router.delete("/users/{user_id}/tokens")
+def revoke_user_tokens(user_id: IdPath, request: Request, session: SessionDep,
+                       admin: SuperAdminDep) -> TokensRevoked:
+    """Revoke every login session and API token of a user (they must log in again)."""
+    service.get(session=session, user_id=user_id)
+    revoked = service.revoke_tokens(session=session, user_id=user_id)
+    audit.record(session=session, actor=actor(request, admin), action="token.revoke_all",
+                 target_type="user", target_id=user_id, revoked=revoked)
+    return TokensRevoked(revoked=revoked)

@@ -65,15 +65,47 @@ def update_user(*, session: Session, user_id: int, role: str | None = None,
     if password is not None:
         _check_password(password)
         user.password_hash = security.hash_password(password)
+    flipped = active is not None and active != user.active
     if active is not None:
         user.active = active
     if wards is not None:
         user.ward_rows = [UserWard(ward=w) for w in sorted(set(wards))]
-    if password is not None or active is False:
-        session.execute(delete(ApiToken).where(ApiToken.user_id == user.id,
-                                               ApiToken.name.is_(None)))
+    # A new password or a (de/re)activation ends every way in the old credentials gave:
+    # sessions and scripts' tokens alike. A role or ward change does not: tokens carry no
+    # rights, each request reads them from the user row.
+    if password is not None or flipped:
+        revoke_tokens(session=session, user_id=user.id)
     session.flush()
     return user
+
+
+def change_own_password(*, session: Session, user: User, current: str, new: str,
+                        keep_token: str | None, remote_addr: str | None = None) -> None:
+    """Change one's own password (the current one is checked and throttled like a login);
+    every token but the login session making the change stops working."""
+    now = utcnow()
+    key = throttle.key_for(user.username, remote_addr)
+    throttle.check(session=session, key=key, now=now)
+    if not security.verify_password(user.password_hash, current):
+        throttle.failed(session=session, key=key, now=now)
+        session.commit()  # the failure must count even though the request fails
+        raise InvalidInput("Mật khẩu hiện tại không đúng — the current password is wrong",
+                           field="current_password", code="wrong_password")
+    throttle.succeeded(session=session, key=key)
+    _check_password(new)
+    user.password_hash = security.hash_password(new)
+    kept = security.token_hash(keep_token) if keep_token else None
+    revoke_tokens(session=session, user_id=user.id, keep_session=kept)
+    session.flush()
+
+
+def revoke_tokens(*, session: Session, user_id: int, keep_session: str | None = None) -> int:
+    """Revoke every token of a user (but the login session with this hash); return how many."""
+    query = delete(ApiToken).where(ApiToken.user_id == user_id)
+    if keep_session is not None:
+        query = query.where(~((ApiToken.token_hash == keep_session) & ApiToken.name.is_(None)))
+    result = session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def get(*, session: Session, user_id: int) -> User:
@@ -134,12 +166,30 @@ def api_tokens(*, session: Session, user: User) -> list[ApiToken]:
         ApiToken.user_id == user.id, ApiToken.name.is_not(None)).order_by(ApiToken.id)))
 
 
+def live_tokens(*, session: Session, user_id: int) -> list[ApiToken]:
+    """Return a user's unexpired tokens, login sessions and named ones, oldest first."""
+    get(session=session, user_id=user_id)
+    return list(session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user_id, ApiToken.expires_at >= utcnow()).order_by(ApiToken.id)))
+
+
 def revoke_api_token(*, session: Session, user: User, token_id: int) -> None:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id or row.name is None:
         raise NotFound(f"Không tìm thấy mã truy cập {token_id} — token not found",
                        field="token_id")
     session.delete(row)
+
+
+def revoke_token_of(*, session: Session, user_id: int, token_id: int) -> ApiToken:
+    """Revoke one token (a login session or a named one) of a user; return what it was."""
+    get(session=session, user_id=user_id)
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound(f"Không tìm thấy mã truy cập {token_id} — token not found",
+                       field="token_id")
+    session.delete(row)
+    return row
 
 
 def logout(*, session: Session, token: str) -> None:

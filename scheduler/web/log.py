@@ -107,7 +107,7 @@ def log_page(request: Request, session: SessionDep, user: PageUser,
     rows, total = playbacks.listing(session=session, limit=PAGE_SIZE, offset=offset,
                                     filters=query.filters(session=session, user=user, zone=zone))
     station_rows, _ = stations.listing(session=session, limit=1000, offset=0, wards=user.wards)
-    group_rows, _ = groups.listing(session=session, limit=500, offset=0)
+    group_rows, _ = groups.listing(session=session, limit=500, offset=0, wards=user.wards)
     bulletin_rows, _ = bulletins.listing(session=session, limit=200, offset=0, status=None,
                                          language=None)
     return render(request, "log/list.html", rows=rows, names=Names(session), query=query,

@@ -20,12 +20,26 @@ MAX_CHOICES = 2000
 
 
 @dataclass(frozen=True)
+class GroupChoice:
+    """A group as a user may pick it: its name and how many of their stations it holds."""
+
+    id: int
+    name: str
+    size: int
+
+    @classmethod
+    def of(cls, group: StationGroup, wards: frozenset[str] | None) -> GroupChoice:
+        return cls(id=group.id, name=group.name, size=len(groups.members_in(group, wards)))
+
+
+@dataclass(frozen=True)
 class Choices:
-    """What a form may pick from: approved bulletins, programmes, the user's stations, groups."""
+    """What a form may pick from: approved bulletins, programmes, the user's stations, the
+    groups reaching them."""
 
     bulletins: list[Bulletin]
     stations: list[Station]
-    groups: list[StationGroup]
+    groups: list[GroupChoice]
     programmes: list[Programme]
 
 
@@ -35,9 +49,11 @@ def choices(*, session: Session, user: User) -> Choices:
                                     status=BulletinStatus.APPROVED.value, language=None)
     visible, _ = stations.listing(session=session, limit=MAX_CHOICES, offset=0,
                                   wards=user.wards)
-    every_group, _ = groups.listing(session=session, limit=MAX_CHOICES, offset=0)
+    reaching, _ = groups.listing(session=session, limit=MAX_CHOICES, offset=0,
+                                 wards=user.wards)
     live_programmes, _ = programmes.listing(session=session, limit=MAX_CHOICES, offset=0)
-    return Choices(bulletins=approved, stations=visible, groups=every_group,
+    return Choices(bulletins=approved, stations=visible,
+                   groups=[GroupChoice.of(g, user.wards) for g in reaching],
                    programmes=live_programmes)
 
 

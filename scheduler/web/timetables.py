@@ -195,6 +195,7 @@ def calendar(request: Request, session: SessionDep, runtime: RuntimeDep, user: P
                   monday=monday, previous=(monday - timedelta(days=7)).isoformat(),
                   next=(monday + timedelta(days=7)).isoformat(), rows=rows,
                   names=Names(session), describe=lambda r: picker.describe(r, lang=lang),
+                  own=lambda t: service.own_stations(t, user.wards),
                   pager=Pager("/timetables", {**picked, "week": monday.isoformat()}, total,
                               offset, PAGE_SIZE))
 

@@ -55,6 +55,18 @@ class World:
         assert answer.status_code == 201, answer.text
         return int(answer.json()["id"])
 
+    def someones_token(self) -> tuple[int, int]:
+        """A fresh user with one login session: (user id, token id)."""
+        username = uuid.uuid4().hex[:12]
+        created = self.client.post("/api/v1/users", headers=self.admin, json={
+            "username": username, "password": PASSWORD, "role": "viewer"})
+        assert created.status_code == 201, created.text
+        self.client.post("/api/v1/auth/token", data={"username": username,
+                                                     "password": PASSWORD})
+        user_id = int(created.json()["id"])
+        tokens = self.client.get(f"/api/v1/users/{user_id}/tokens", headers=self.admin).json()
+        return user_id, int(tokens[0]["id"])
+
     def own_token(self, headers: dict[str, str]) -> int:
         """An API token of the user making the request (every role may make one)."""
         answer = self.client.post("/api/v1/users/me/tokens", headers=headers,
@@ -125,6 +137,15 @@ MATRIX: list[tuple[str, str, str, Call, set[str]]] = [
     ("revoke an own API token", "DELETE", "/users/me/tokens/{token_id}",
      lambda w, h: w.client.delete(f"/api/v1/users/me/tokens/{w.own_token(h)}", headers=h),
      set(ROLES)),
+    ("change one's own password", "POST", "/users/me/password",
+     lambda w, h: w.client.post("/api/v1/users/me/password", headers=h, json={
+         "current_password": PASSWORD, "new_password": PASSWORD}), set(ROLES)),
+    ("revoke a user's token", "DELETE", "/users/{user_id}/tokens/{token_id}",
+     lambda w, h: w.client.delete("/api/v1/users/{}/tokens/{}".format(*w.someones_token()),
+                                  headers=h), {"admin"}),
+    ("revoke all of a user's tokens", "DELETE", "/users/{user_id}/tokens",
+     lambda w, h: w.client.delete(f"/api/v1/users/{w.someones_token()[0]}/tokens", headers=h),
+     {"admin"}),
     ("edit a station", "PATCH", "/stations/{station_id}",
      lambda w, h: w.client.patch(f"/api/v1/stations/{w.home['id']}", headers=h,
                                  json={"name": uuid.uuid4().hex}), {"admin"}),
