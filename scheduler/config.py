@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # A station that is offline may be playing from its plan; its unreported slots are
     # only declared `missed` after this long (or when it reconnects without reporting them).
     offline_grace_s: float = Field(default=6 * 3600.0, gt=0)
+    # A slot whose station still lacks its plan or its media this long before it is "at risk"
+    # (GET /playbacks?at_risk=true, the dashboard, the home page): time to act on it.
+    at_risk_lead_s: float = Field(default=600.0, ge=0, le=7 * 24 * 3600.0)
     # Slots that passed less than this ago are still sent to agents (they may start late).
     late_grace_s: float = Field(default=5.0, ge=0)
     token_ttl_hours: float = Field(default=12.0, gt=0)

@@ -35,6 +35,11 @@ class Runtime:
     def horizon(self) -> timedelta:
         return timedelta(hours=self.settings.horizon_hours)
 
+    @property
+    def at_risk_lead(self) -> timedelta:
+        """How long before its slot a playback the station is not ready for is at risk."""
+        return timedelta(seconds=self.settings.at_risk_lead_s)
+
     def push_plans(self, station_ids: set[int]) -> None:
         if self.dispatcher is not None:
             self.dispatcher.push_plans(station_ids)

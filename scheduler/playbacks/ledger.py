@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.db import UtcDateTime, in_list
+from scheduler.playbacks import reasons
 from scheduler.playbacks.models import FINAL, NOT_STARTED, Playback, PlaybackEvent, PlaybackStatus
 from scheduler.stations.models import Station
 from wardcast.protocol import Event, EventType, utcnow
@@ -159,7 +160,7 @@ def _changes(status: str, event: Event, *, now: datetime) -> dict[str, Any] | No
     current = PlaybackStatus(status)
     if current in FINAL:
         return None
-    target = _TARGET[event.type]
+    target = _target(event)
     if target not in FINAL and _RANK[target] <= _RANK[current]:
         return None
     change: dict[str, Any] = {"status": target.value, "updated_at": now}
@@ -173,20 +174,17 @@ def _changes(status: str, event: Event, *, now: datetime) -> dict[str, Any] | No
     return change
 
 
+def _target(event: Event) -> PlaybackStatus:
+    """Return where an event moves a playback: a skip because the slot passed is `missed`."""
+    # a slot that did not go out on air at its time is missed, whatever the agent did with it
+    # afterwards; the agent's own reason stays in the ledger's reason
+    if event.type is EventType.SKIPPED and reasons.code(event.reason) in reasons.MISSED_SKIPS:
+        return PlaybackStatus.MISSED
+    return _TARGET[event.type]
+
+
 def _default_reason(kind: EventType) -> str:
     return {EventType.FINISHED: "played to the end"}.get(kind, kind.value)
-
-
-def finalize(*, session: Session, playback_ids: list[int], status: PlaybackStatus,
-             reason: str) -> int:
-    """Move open playbacks to a final state; return how many moved."""
-    if not playback_ids:
-        return 0
-    result = session.execute(
-        update(Playback)
-        .where(Playback.id.in_(playback_ids), Playback.status.in_(NOT_STARTED))
-        .values(status=status.value, reason=reason, updated_at=utcnow()))
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def watchdog(*, session: Session, now: datetime, grace: timedelta,
@@ -195,20 +193,46 @@ def watchdog(*, session: Session, now: datetime, grace: timedelta,
 
     An online station that has been online for the whole grace would have reported a start
     by now (its agent resends every unconfirmed event as soon as it connects). An offline
-    station may be playing from its plan, so its slots wait for the longer offline grace.
+    station may be playing from its plan, so its slots wait for the longer offline grace;
+    unless the plan never reached it: no `accepted`, and offline since before the playback
+    was made (or never heard from), so it cannot be playing it.
     """
     latest_start = func.coalesce(Playback.play_until, Playback.scheduled_at,
                                  type_=UtcDateTime())
     due = session.execute(
-        select(Playback.id, latest_start, Station.online, Station.online_since)
+        select(Playback.id, latest_start, Playback.status, Playback.created_at, Station.online,
+               Station.online_since, Station.last_seen_at)
         .join(Station, Station.id == Playback.station_id)
         .where(Playback.status.in_(NOT_STARTED), latest_start < now - grace)
     ).all()
     settled = now - grace
-    online = [pid for pid, _at, up, since in due if up and (since is None or since <= settled)]
-    stale = [pid for pid, at, up, _since in due if not up and at < now - offline_grace]
-    moved = finalize(session=session, playback_ids=online, status=PlaybackStatus.MISSED,
-                     reason="no start reported while the station was online")
-    moved += finalize(session=session, playback_ids=stale, status=PlaybackStatus.MISSED,
-                      reason="station offline at the slot and no report since")
-    return moved
+    missed: dict[int, str] = {}
+    undelivered: dict[int, str] = {}
+    for pid, at, status, created_at, up, since, last_seen in due:
+        if up and (since is None or since <= settled):
+            missed[pid] = reasons.no_start_reported()
+        elif (not up and status == PlaybackStatus.PLANNED.value
+              and (last_seen is None or last_seen < created_at)):
+            undelivered[pid] = reasons.plan_not_delivered(last_seen)
+        elif not up and at < now - offline_grace:
+            missed[pid] = reasons.offline_no_report()
+    # an `accepted` that lands meanwhile proves the plan did reach the station after all
+    return (_miss(session, missed, among=NOT_STARTED, now=now)
+            + _miss(session, undelivered, among=(PlaybackStatus.PLANNED.value,), now=now))
+
+
+def _miss(session: Session, why: dict[int, str], *, among: Sequence[str],
+          now: datetime) -> int:
+    """Make these playbacks `missed`, each with its reason, if still in one of these states."""
+    if not why:
+        return 0
+    table = cast(Table, Playback.__table__)
+    # literal states: an executemany cannot expand an IN list of bound values
+    statement = (update(table)
+                 .where(table.c.id == bindparam("pid"),
+                        table.c.status.in_([literal_column(f"'{state}'") for state in among]))
+                 .values(status=PlaybackStatus.MISSED.value, reason=bindparam("why"),
+                         updated_at=now))
+    result = session.execute(statement, [{"pid": pid, "why": reason}
+                                         for pid, reason in why.items()])
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -29,6 +29,8 @@ FINAL = frozenset({PlaybackStatus.PLAYED, PlaybackStatus.FAILED, PlaybackStatus.
 OPEN = tuple(s.value for s in PlaybackStatus if s not in FINAL)
 NOT_STARTED = (PlaybackStatus.PLANNED.value, PlaybackStatus.DELIVERED.value,
                PlaybackStatus.READY.value)
+# the station lacks the plan (`planned`: no `accepted` yet) or the media (not yet `ready`)
+UNPREPARED = (PlaybackStatus.PLANNED.value, PlaybackStatus.DELIVERED.value)
 
 
 class Playback(Base):

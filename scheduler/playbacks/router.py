@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from scheduler.deps import SessionDep, UserDep
+from scheduler.deps import RuntimeDep, SessionDep, UserDep
 from scheduler.errors import InvalidInput
 from scheduler.groups import service as groups
 from scheduler.ids import IdPath, IdQuery, Offset
@@ -26,16 +26,22 @@ router = APIRouter(prefix="/playbacks", tags=["playbacks"])
 
 @router.get("", response_model=PlaybackList, responses={
     200: {"content": {"text/csv": {}}, "description": "the log; CSV with ?format=csv"}})
-def listing(session: SessionDep, user: UserDep, station_id: IdQuery = None,
+def listing(session: SessionDep, user: UserDep, runtime: RuntimeDep,
+            station_id: IdQuery = None,
             bulletin_id: IdQuery = None, group_id: IdQuery = None,
             programme_id: IdQuery = None,
             status: PlaybackStatus | None = None,
+            at_risk: Annotated[bool, Query(description=(
+                "only open playbacks whose station still lacks the plan (`planned`) or the "
+                "media (`delivered`) with the slot less than WARDCAST_AT_RISK_LEAD_S ahead "
+                "(default 10 minutes), or already past"))] = False,
             start: Annotated[datetime | None, Query(alias="from")] = None,
             end: Annotated[datetime | None, Query(alias="to")] = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Offset = 0,
             format: Literal["json", "csv"] = "json") -> PlaybackList | StreamingResponse:
-    """List playbacks by slot (of a group's stations too); `?format=csv` gives every row."""
+    """List playbacks by slot (of a group's stations too); `?format=csv` gives every row;
+    `?at_risk=true` only those at risk of being missed."""
     for name, value in (("from", start), ("to", end)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"Thời điểm {name} cần múi giờ — {name} needs a UTC offset or Z",
@@ -44,7 +50,9 @@ def listing(session: SessionDep, user: UserDep, station_id: IdQuery = None,
                                         field="group_id")) if group_id else None)
     filters = service.PlaybackFilter(station_id=station_id, bulletin_id=bulletin_id,
                                      status=status, start=start, end=end, wards=user.wards,
-                                     station_ids=members, programme_id=programme_id)
+                                     station_ids=members, programme_id=programme_id,
+                                     at_risk_by=service.at_risk_by(runtime.at_risk_lead)
+                                     if at_risk else None)
     if format == "csv":
         rows = list(service.csv_rows(session=session, filters=filters))
         return StreamingResponse(iter(rows), media_type="text/csv; charset=utf-8",

@@ -6,19 +6,31 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from scheduler.db import in_list
 from scheduler.errors import NotFound
-from scheduler.playbacks.models import Playback, PlaybackEvent, PlaybackStatus
+from scheduler.playbacks.models import UNPREPARED, Playback, PlaybackEvent, PlaybackStatus
 from scheduler.playbacks.schemas import CSV_COLUMNS, PlaybackRead
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from scheduler.users.models import User
-from wardcast.protocol import to_wire
+from wardcast.protocol import to_wire, utcnow
+
+
+def at_risk_by(lead: timedelta) -> datetime:
+    """Return the instant up to which an unprepared slot is at risk, from now."""
+    return utcnow() + lead
+
+
+def at_risk(by: datetime) -> ColumnElement[bool]:
+    """Playbacks whose station still lacks the plan or the media, with the slot before `by`
+    (a slot already past included: it is still open, and may yet be declared missed)."""
+    return and_(Playback.status.in_(UNPREPARED), Playback.scheduled_at <= by)
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class PlaybackFilter:
     wards: frozenset[str] | None = None  # a ward-limited user sees only these
     station_ids: tuple[int, ...] | None = None  # e.g. the stations of a group
     programme_id: int | None = None
+    at_risk_by: datetime | None = None  # only those at risk (see at_risk) by this instant
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         if self.wards is not None:
@@ -50,6 +63,8 @@ class PlaybackFilter:
             query = query.where(Playback.scheduled_at >= self.start)
         if self.end is not None:
             query = query.where(Playback.scheduled_at < self.end)
+        if self.at_risk_by is not None:
+            query = query.where(at_risk(self.at_risk_by))
         return query
 
 
@@ -61,6 +76,17 @@ def listing(*, session: Session, filters: PlaybackFilter, limit: int,
     rows = session.scalars(query.order_by(Playback.scheduled_at, Playback.id)
                            .limit(limit).offset(offset))
     return list(rows), total
+
+
+def at_risk_counts(*, session: Session, station_ids: list[int], by: datetime) -> dict[int, int]:
+    """Return how many playbacks are at risk by `by` on each of these stations (if any)."""
+    if not station_ids:
+        return {}
+    rows = session.execute(
+        select(Playback.station_id, func.count())
+        .where(in_list(session, Playback.station_id, station_ids), at_risk(by))
+        .group_by(Playback.station_id))
+    return {station_id: int(count) for station_id, count in rows}
 
 
 def csv_rows(*, session: Session, filters: PlaybackFilter) -> Iterator[str]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
 from scheduler.deps import AdminDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import planner
+from scheduler.playbacks import service as playbacks
 from scheduler.stations import service, tokens
+from scheduler.stations.models import Station
 from scheduler.stations.schemas import (
     StationCreate,
     StationList,
@@ -76,16 +80,26 @@ def revoke(station_id: IdPath, request: Request, session: SessionDep, runtime: R
 
 
 @router.get("")
-def listing(session: SessionDep, user: UserDep,
+def listing(session: SessionDep, runtime: RuntimeDep, user: UserDep,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Offset = 0) -> StationList:
-    """List the stations you may see, with their availability."""
+    """List the stations you may see, with their availability and playbacks at risk."""
     rows, total = service.listing(session=session, limit=limit, offset=offset, wards=user.wards)
-    return StationList(items=[StationRead.model_validate(s) for s in rows], total=total)
+    return StationList(items=_with_risk(session, runtime.at_risk_lead, rows), total=total)
 
 
 @router.get("/{station_id}")
-def read(station_id: IdPath, session: SessionDep, user: UserDep) -> StationRead:
+def read(station_id: IdPath, session: SessionDep, runtime: RuntimeDep,
+         user: UserDep) -> StationRead:
     """One station."""
-    return StationRead.model_validate(service.get(session=session, station_id=station_id,
-                                                  user=user))
+    [station] = _with_risk(session, runtime.at_risk_lead,
+                           [service.get(session=session, station_id=station_id, user=user)])
+    return station
+
+
+def _with_risk(session: Session, lead: timedelta, stations: list[Station]) -> list[StationRead]:
+    """Read stations with how many of their playbacks are at risk now."""
+    counts = playbacks.at_risk_counts(session=session, station_ids=[s.id for s in stations],
+                                      by=playbacks.at_risk_by(lead))
+    return [StationRead.model_validate(s).model_copy(update={"at_risk": counts.get(s.id, 0)})
+            for s in stations]

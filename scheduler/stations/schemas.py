@@ -42,6 +42,10 @@ class StationRead(BaseModel):
                                   "(null from older agents)")
     now_playing: int | None = Field(
         default=None, validation_alias=AliasChoices("now_playing_id", "now_playing"))
+    at_risk: int = Field(
+        default=0, description="open playbacks whose plan or media the station still lacks "
+                               "less than WARDCAST_AT_RISK_LEAD_S before their slot, or after "
+                               "it (GET /playbacks?at_risk=true&station_id=...)")
 
     @computed_field(  # type: ignore[prop-decorator]  # pydantic's documented form
         description="the clock is surely over 1 s off: |offset| − uncertainty > 1 s")

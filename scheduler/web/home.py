@@ -1,4 +1,5 @@
-"""The home page: what went wrong in the last 24 hours stands out, with links onwards."""
+"""The home page: what went wrong in the last 24 hours and what is at risk now stand out,
+with links onwards."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from scheduler.deps import SessionDep
+from scheduler.deps import RuntimeDep, SessionDep
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import Playback, PlaybackStatus
 from scheduler.web import format as fmt
@@ -18,17 +19,25 @@ from wardcast.protocol import utcnow
 
 router = APIRouter()
 TROUBLE = (PlaybackStatus.MISSED, PlaybackStatus.FAILED)
+SHOWN = 20
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
-    """Home: missed and failed playbacks of the last 24 h, then where to go next."""
+def home(request: Request, session: SessionDep, runtime: RuntimeDep,
+         user: PageUser) -> HTMLResponse:
+    """Home: missed and failed playbacks of the last 24 h, those at risk now, then where to go
+    next."""
     since = utcnow() - timedelta(hours=24)
     trouble: dict[str, tuple[list[Playback], int]] = {}
     for status in TROUBLE:
         filters = playbacks.PlaybackFilter(status=status, start=since, wards=user.wards)
-        rows, total = playbacks.listing(session=session, filters=filters, limit=20, offset=0)
+        rows, total = playbacks.listing(session=session, filters=filters, limit=SHOWN, offset=0)
         trouble[status.value] = (rows, total)
-    zone = request.app.state.runtime.settings.timezone
-    return render(request, "home.html", trouble=trouble, names=Names(session),
+    at_risk = playbacks.listing(session=session, limit=SHOWN, offset=0,
+                                filters=playbacks.PlaybackFilter(
+                                    at_risk_by=playbacks.at_risk_by(runtime.at_risk_lead),
+                                    wards=user.wards))
+    zone = runtime.settings.timezone
+    return render(request, "home.html", trouble=trouble, at_risk=at_risk, names=Names(session),
+                  lead_minutes=round(runtime.settings.at_risk_lead_s / 60),
                   since_input=fmt.local(since, zone).strftime("%Y-%m-%dT%H:%M"))

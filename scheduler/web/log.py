@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins import service as bulletins
-from scheduler.deps import SessionDep
+from scheduler.deps import RuntimeDep, SessionDep
 from scheduler.errors import InvalidInput
 from scheduler.groups import service as groups
 from scheduler.ids import DB_INT, Offset
@@ -42,11 +42,12 @@ class LogQuery:
     group_id: str = ""
     bulletin_id: str = ""
     status: str = ""
+    at_risk: str = ""  # "1": only playbacks at risk of being missed
 
     def form(self) -> dict[str, str]:
         return {"from": self.start, "to": self.end, "station_id": self.station_id,
                 "group_id": self.group_id, "bulletin_id": self.bulletin_id,
-                "status": self.status}
+                "status": self.status, "at_risk": self.at_risk}
 
     def instants(self, zone: str) -> tuple[datetime | None, datetime | None]:
         """The first and last day, in the zone, as UTC instants (the last day included)."""
@@ -57,7 +58,8 @@ class LogQuery:
                 datetime.combine(end + timedelta(days=1), datetime.min.time(), tz)
                 if end else None)
 
-    def filters(self, *, session: Session, user: User, zone: str) -> playbacks.PlaybackFilter:
+    def filters(self, *, session: Session, user: User, zone: str,
+                at_risk_lead: timedelta) -> playbacks.PlaybackFilter:
         start, end = self.instants(zone)
         group = _id(self.group_id, "group_id")
         members = (tuple(groups.station_ids(session=session, group_ids=[group],
@@ -66,14 +68,16 @@ class LogQuery:
             station_id=_id(self.station_id, "station_id"), station_ids=members,
             bulletin_id=_id(self.bulletin_id, "bulletin_id"), start=start, end=end,
             status=PlaybackStatus(self.status) if self.status in set(PlaybackStatus) else None,
-            wards=user.wards)
+            wards=user.wards,
+            at_risk_by=playbacks.at_risk_by(at_risk_lead) if self.at_risk else None)
 
     def csv_url(self, zone: str) -> str:
         """The API address that downloads the same rows as CSV."""
         start, end = self.instants(zone)
         params = {"format": "csv", "station_id": self.station_id, "group_id": self.group_id,
                   "bulletin_id": self.bulletin_id, "status": self.status,
-                  "from": to_wire(start) if start else "", "to": to_wire(end) if end else ""}
+                  "from": to_wire(start) if start else "", "to": to_wire(end) if end else "",
+                  "at_risk": "true" if self.at_risk else ""}
         return "/api/v1/playbacks?" + urlencode({k: v for k, v in params.items() if v})
 
 
@@ -96,16 +100,19 @@ def _day(value: str, field: str) -> date | None:
 
 
 @router.get("/log", response_class=HTMLResponse)
-def log_page(request: Request, session: SessionDep, user: PageUser,
+def log_page(request: Request, session: SessionDep, runtime: RuntimeDep, user: PageUser,
              start: Annotated[str, Query(alias="from", max_length=40)] = "",
              end: Annotated[str, Query(alias="to", max_length=40)] = "",
              station_id: Field = "", group_id: Field = "", bulletin_id: Field = "",
-             status: Field = "", offset: Offset = 0) -> HTMLResponse:
+             status: Field = "", at_risk: Annotated[str, Query(max_length=5)] = "",
+             offset: Offset = 0) -> HTMLResponse:
     """The playback log, filtered and paged; each slot in its station's time."""
-    zone = request.app.state.runtime.settings.timezone
-    query = LogQuery(start, end, station_id, group_id, bulletin_id, status)
+    zone = runtime.settings.timezone
+    query = LogQuery(start, end, station_id, group_id, bulletin_id, status,
+                     "1" if at_risk else "")
     rows, total = playbacks.listing(session=session, limit=PAGE_SIZE, offset=offset,
-                                    filters=query.filters(session=session, user=user, zone=zone))
+                                    filters=query.filters(session=session, user=user, zone=zone,
+                                                          at_risk_lead=runtime.at_risk_lead))
     station_rows, _ = stations.listing(session=session, limit=1000, offset=0, wards=user.wards)
     group_rows, _ = groups.listing(session=session, limit=500, offset=0, wards=user.wards)
     bulletin_rows, _ = bulletins.listing(session=session, limit=200, offset=0, status=None,

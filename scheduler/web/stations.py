@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -14,7 +14,8 @@ from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import DomainError, InvalidInput, NotFound
 from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import service as playbacks
-from scheduler.playbacks.models import NOT_STARTED, PlaybackStatus
+from scheduler.playbacks.models import NOT_STARTED, Playback, PlaybackStatus
+from scheduler.runtime import Runtime
 from scheduler.stations import service, tokens
 from scheduler.stations.models import Station
 from scheduler.users.models import User
@@ -38,6 +39,7 @@ class Row:
     now_playing: str | None
     ready: int  # upcoming items whose audio the agent has cached
     upcoming: int  # upcoming items not yet started
+    at_risk: list[Playback] = field(default_factory=list)  # its plan or audio missing, soon
 
     @property
     def clock_warning(self) -> bool:
@@ -65,10 +67,11 @@ def _magnitude(ms: int, lang: str) -> str:
     return f"{text.replace('.', ',') if lang == 'vi' else text} s"
 
 
-def board(*, session: Session, user: User, horizon_end: datetime, ward: str | None,
-          offset: int) -> tuple[list[Row], int]:
-    """A page of the stations a user may see (of one ward, if given), with what they play and
-    how much of their coming audio they have cached; and how many stations there are."""
+def board(*, session: Session, user: User, horizon_end: datetime, at_risk_lead: timedelta,
+          ward: str | None, offset: int) -> tuple[list[Row], int]:
+    """A page of the stations a user may see (of one ward, if given), with what they play, how
+    much of their coming audio they have cached and what is at risk of being missed; and how
+    many stations there are."""
     wards = user.wards
     if ward:
         wards = frozenset({ward}) & wards if wards is not None else frozenset({ward})
@@ -84,6 +87,13 @@ def board(*, session: Session, user: User, horizon_end: datetime, ward: str | No
             waiting[playback.station_id] = waiting.get(playback.station_id, 0) + 1
             if playback.status == PlaybackStatus.READY.value:
                 ready[playback.station_id] = ready.get(playback.station_id, 0) + 1
+    risky, _ = playbacks.listing(
+        session=session, limit=MAX_UPCOMING, offset=0,
+        filters=playbacks.PlaybackFilter(at_risk_by=playbacks.at_risk_by(at_risk_lead),
+                                         station_ids=tuple(s.id for s in rows)))
+    at_risk: dict[int, list[Playback]] = {}
+    for playback in risky:
+        at_risk.setdefault(playback.station_id, []).append(playback)
     names = Names(session)
     answer = []
     for station in rows:
@@ -94,18 +104,20 @@ def board(*, session: Session, user: User, horizon_end: datetime, ward: str | No
                 title = names.bulletin(playing.bulletin_id)
             except NotFound:
                 title = f"#{station.now_playing_id}"
-        answer.append(Row(station, title, ready.get(station.id, 0), waiting.get(station.id, 0)))
+        answer.append(Row(station, title, ready.get(station.id, 0), waiting.get(station.id, 0),
+                          at_risk.get(station.id, [])))
     return answer, total
 
 
-def _board_context(request: Request, session: Session, user: User, horizon_end: datetime,
+def _board_context(request: Request, session: Session, runtime: Runtime, user: User,
                    ward: str | None, offset: int) -> dict[str, Any]:
     ward = (ward or "").strip() or None
-    rows, total = board(session=session, user=user, horizon_end=horizon_end, ward=ward,
-                        offset=offset)
+    rows, total = board(session=session, user=user, horizon_end=utcnow() + runtime.horizon,
+                        at_risk_lead=runtime.at_risk_lead, ward=ward, offset=offset)
     lang = language(request)
     pager = Pager("/stations", {"ward": ward or ""}, total, offset, PAGE_SIZE)
     return {"rows": rows, "online": sum(1 for r in rows if r.station.online), "ward": ward,
+            "names": Names(session), "at_risk": sum(len(r.at_risk) for r in rows),
             "offset_text": lambda ms: clock_offset(ms, lang),
             "uncertainty_text": lambda ms: clock_uncertainty(ms, lang), "checked_at": utcnow(),
             "pager": pager, "fragment": "/stations/fragment?" + pager.query(
@@ -119,7 +131,7 @@ Ward = Annotated[str | None, Query(max_length=120)]
 def dashboard(request: Request, session: SessionDep, runtime: RuntimeDep, user: PageUser,
               ward: Ward = None, offset: Offset = 0) -> HTMLResponse:
     """The live station dashboard (its table refreshes itself every few seconds)."""
-    context = _board_context(request, session, user, utcnow() + runtime.horizon, ward, offset)
+    context = _board_context(request, session, runtime, user, ward, offset)
     return render(request, "stations/list.html", **context)
 
 
@@ -127,7 +139,7 @@ def dashboard(request: Request, session: SessionDep, runtime: RuntimeDep, user: 
 def dashboard_fragment(request: Request, session: SessionDep, runtime: RuntimeDep,
                        user: PageUser, ward: Ward = None, offset: Offset = 0) -> HTMLResponse:
     """Only the dashboard's table, for the page to poll."""
-    context = _board_context(request, session, user, utcnow() + runtime.horizon, ward, offset)
+    context = _board_context(request, session, runtime, user, ward, offset)
     answer = render(request, "stations/board.html", **context)
     answer.headers["Cache-Control"] = "no-store"
     return answer

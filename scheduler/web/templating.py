@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from scheduler.runtime import Runtime
-from scheduler.web import HERE, i18n
+from scheduler.web import HERE, i18n, reasons
 from scheduler.web import format as fmt
 from scheduler.web.session import Viewer, can
 
@@ -86,6 +86,7 @@ def render(request: Request, template: str, *, status_code: int = 200,
         short=lambda moment, tz=zone: fmt.short(moment, zone=tz, lang=lang),
         level=lambda value, unit="LUFS": fmt.level(value, lang=lang, unit=unit),
         message_for=lambda message: fmt.in_language(message, lang=lang),
+        reason=lambda text, tz=zone: reasons.label(text, zone=tz, lang=lang),
         **context)
     response = HTMLResponse(page, status_code=status_code)
     if flashes:

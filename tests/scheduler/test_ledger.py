@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from scheduler.bulletins.models import Bulletin
 from scheduler.db import Database
 from scheduler.migrations import upgrade
-from scheduler.playbacks import ledger
+from scheduler.playbacks import ledger, reasons
 from scheduler.playbacks.models import Playback, PlaybackEvent, PlaybackStatus
 from scheduler.stations.models import Station
 from wardcast.protocol import Event, EventType
@@ -27,7 +27,8 @@ def _station(session: Session, name: str, *, online: bool) -> Station:
     return station
 
 
-def _playback(session: Session, station: Station, at: datetime) -> Playback:
+def _playback(session: Session, station: Station, at: datetime, *,
+              created: datetime = NOW - timedelta(days=1)) -> Playback:
     bulletin = Bulletin(title="t", language="vi", status="approved", duration_ms=1000,
                         sha256="a" * 64, size_bytes=1, loudness_lufs=-16, true_peak_dbtp=-2,
                         source_loudness_lufs=-20, source_duration_ms=1000, source_format="wav",
@@ -36,7 +37,8 @@ def _playback(session: Session, station: Station, at: datetime) -> Playback:
     session.add(bulletin)
     session.flush()
     playback = Playback(station_id=station.id, bulletin_id=bulletin.id, scheduled_at=at,
-                        priority="normal", status="planned", created_at=NOW, updated_at=NOW)
+                        priority="normal", status="planned", created_at=created,
+                        updated_at=created)
     session.add(playback)
     session.flush()
     return playback
@@ -92,6 +94,8 @@ def test_watchdog_waits_longer_for_offline_stations(db: Database) -> None:
         up, down = _station(session, "up", online=True), _station(session, "down", online=False)
         slot = NOW - timedelta(minutes=5)
         p_up, p_down = _playback(session, up, slot), _playback(session, down, slot)
+        # it went offline after its playbacks were made: it may hold the plan and play offline
+        down.last_seen_at = slot - timedelta(minutes=30)
         p_future = _playback(session, up, NOW + timedelta(minutes=5))
         assert ledger.watchdog(session=session, now=NOW, grace=grace,
                                offline_grace=offline_grace) == 1
@@ -101,7 +105,7 @@ def test_watchdog_waits_longer_for_offline_stations(db: Database) -> None:
         assert ledger.watchdog(session=session, now=NOW + timedelta(hours=7), grace=grace,
                                offline_grace=offline_grace) == 2
         session.refresh(p_down)
-        assert p_down.status == "missed" and "offline" in (p_down.reason or "")
+        assert (p_down.status, reasons.code(p_down.reason)) == ("missed", "offline_no_report")
 
 
 def test_a_station_just_back_online_gets_time_to_report(db: Database) -> None:
@@ -182,3 +186,79 @@ def test_a_batch_moves_many_playbacks_at_once_and_never_a_final_one(db: Database
         states = dict(session.execute(select(Playback.id, Playback.status)).all())
     assert states == {playbacks[0].id: "interrupted", playbacks[1].id: "played",
                       playbacks[2].id: "played"}
+
+
+def test_a_plan_that_never_reached_an_offline_station_is_missed_at_the_grace(
+        db: Database) -> None:
+    grace, offline_grace = timedelta(seconds=30), timedelta(hours=6)
+    slot = NOW - timedelta(minutes=5)
+    made = slot - timedelta(hours=2)
+    with db.session() as session:
+        never = _station(session, "never connected", online=False)
+        gone = _station(session, "gone before the plan", online=False)
+        gone.last_seen_at = made - timedelta(hours=1, microseconds=250)
+        after = _station(session, "gone after the plan", online=False)
+        after.last_seen_at = made + timedelta(minutes=1)
+        p_never, p_gone, p_after = (_playback(session, s, slot, created=made)
+                                    for s in (never, gone, after))
+        # the agent accepted it (the plan did reach it, e.g. before the station was moved)
+        p_accepted = _playback(session, gone, slot + timedelta(minutes=1), created=made)
+        p_accepted.status = PlaybackStatus.DELIVERED.value
+        p_soon = _playback(session, never, NOW - timedelta(seconds=10), created=made)
+        assert ledger.watchdog(session=session, now=NOW, grace=grace,
+                               offline_grace=offline_grace) == 2
+        for p in (p_never, p_gone, p_after, p_accepted, p_soon):
+            session.refresh(p)
+        assert (p_never.status, p_never.reason) == (
+            "missed", "plan_not_delivered: the plan never reached the station; never connected")
+        assert (p_gone.status, p_gone.reason) == (
+            "missed", "plan_not_delivered: the plan never reached the station; "
+                      "offline since 2026-11-28T02:54:59Z")
+        assert reasons.offline_since(p_gone.reason) == datetime(2026, 11, 28, 2, 54, 59,
+                                                                tzinfo=UTC)
+        # uncertain: it may be playing from a plan it holds, so the offline grace holds
+        assert [p.status for p in (p_after, p_accepted, p_soon)] == ["planned", "delivered",
+                                                                      "planned"]
+        assert ledger.watchdog(session=session, now=NOW + grace, grace=grace,
+                               offline_grace=offline_grace) == 1
+        session.refresh(p_soon)
+        assert reasons.code(p_soon.reason) == "plan_not_delivered"
+        assert ledger.watchdog(session=session, now=NOW + timedelta(hours=7), grace=grace,
+                               offline_grace=offline_grace) == 2
+        for p in (p_after, p_accepted):
+            session.refresh(p)
+            assert (p.status, reasons.code(p.reason)) == ("missed", "offline_no_report")
+
+
+def test_an_accepted_plan_is_not_declared_undelivered(db: Database) -> None:
+    # an `accepted` committed between the watchdog's read and its write wins
+    with db.session() as session:
+        station = _station(session, "A", online=False)
+        playback = _playback(session, station, NOW - timedelta(minutes=5))
+        playback.status = PlaybackStatus.DELIVERED.value
+        session.flush()
+        assert ledger._miss(session, {playback.id: reasons.plan_not_delivered(None)},
+                            among=(PlaybackStatus.PLANNED.value,), now=NOW) == 0
+        session.refresh(playback)
+        assert playback.status == "delivered"
+
+
+def test_a_late_skip_is_missed_with_the_agents_reason_a_decision_stays_skipped(
+        db: Database) -> None:
+    with db.session() as session:
+        station = _station(session, "A", online=True)
+        one, two, three, four = (_playback(session, station, NOW + timedelta(minutes=n))
+                                 for n in range(4))
+        ledger.apply_event(session=session, station_id=station.id,
+                           event=_event(one.id, EventType.SKIPPED, reason="late"))
+        ledger.apply_event(session=session, station_id=station.id,
+                           event=_event(two.id, EventType.SKIPPED, reason="quiet_hours"))
+        ledger.apply_events(session=session, reports=[
+            (station.id, _event(three.id, EventType.ACCEPTED)),
+            (station.id, _event(three.id, EventType.SKIPPED, reason="late")),
+            (station.id, _event(four.id, EventType.SKIPPED, reason="cancelled by operator"))])
+        session.expire_all()
+        assert [(p.status, p.reason) for p in (one, two, three, four)] == [
+            ("missed", "late"), ("skipped", "quiet_hours"), ("missed", "late"),
+            ("skipped", "cancelled by operator")]
+        assert one.finished_at == NOW + timedelta(milliseconds=12)

@@ -1,0 +1,56 @@
+"""Why a playback ended as it did, in the reader's language (the API keeps the stored text).
+
+A reason starts with a machine code ("late", "plan_not_delivered: ...") or is one of the
+fixed phrases the scheduler writes; anything else (an agent's error text) is shown as is.
+"""
+
+from __future__ import annotations
+
+from scheduler.playbacks import reasons
+from scheduler.web import format as fmt
+from scheduler.web import i18n
+from scheduler.web.i18n import N_
+
+BY_CODE = {
+    reasons.LATE: N_("The slot passed before the station could play it"),
+    reasons.NO_START_REPORTED: N_("The station was online but reported no start"),
+    reasons.OFFLINE_NO_REPORT: N_("The station was offline at the slot and has not reported "
+                                  "since"),
+    "preempted": N_("Gave way to a playback of higher priority"),
+    "expired": N_("Outside the bulletin's broadcast dates"),
+    "agent_restarted": N_("The station's agent restarted while playing"),
+    "agent_stopped": N_("The station's agent was stopped while playing"),
+    "media_unavailable": N_("The station could not get the audio file"),
+}
+BY_PHRASE = {
+    "played to the end": N_("Played to the end"),
+    "timetable deleted": N_("The timetable was deleted"),
+    "timetable changed": N_("The timetable was changed"),
+    "programme changed": N_("The programme was changed"),
+    "station left the timetable's group": N_("The station left the timetable's group"),
+    "station settings changed (quiet hours or time zone)": N_(
+        "The station's quiet hours or time zone changed"),
+    # written before reasons began with a code
+    "no start reported while the station was online": BY_CODE[reasons.NO_START_REPORTED],
+    "station offline at the slot and no report since": BY_CODE[reasons.OFFLINE_NO_REPORT],
+}
+NEVER_CONNECTED = N_("The plan never reached the station: it has never connected")
+OFFLINE_SINCE = N_("The plan never reached the station: offline since %(time)s")
+
+
+def label(reason: str | None, *, zone: str, lang: str) -> str:
+    """Say a stored reason in the reader's language; times in the given (station's) zone."""
+    if not reason:
+        return ""
+    if reason in BY_PHRASE:
+        return i18n.gettext(lang, BY_PHRASE[reason])
+    code = reasons.code(reason)
+    if code == reasons.PLAN_NOT_DELIVERED:
+        since = reasons.offline_since(reason)
+        if since is None:
+            return i18n.gettext(lang, NEVER_CONNECTED)
+        return i18n.gettext(lang, OFFLINE_SINCE) % {
+            "time": fmt.short(since, zone=zone, lang=lang)}
+    if code in BY_CODE:
+        return i18n.gettext(lang, BY_CODE[code])
+    return reason
