@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,16 @@ class UnsupportedMedia(DomainError):
     code = "unsupported_media"
 
 
+# the type of a validation error whose message is already "Tiếng Việt — English"
+_BILINGUAL = "wardcast."
+
+
+def bilingual_error(code: str, message: str) -> PydanticCustomError:
+    """A validation error (for pydantic validators) whose message reads "Tiếng Việt — English";
+    the answer names the field in both halves and carries ``code``."""
+    return PydanticCustomError(_BILINGUAL + code, message)
+
+
 def _body(exc: DomainError) -> dict[str, object]:
     body: dict[str, object] = {"detail": str(exc), "code": exc.code}
     if exc.field:
@@ -105,8 +116,15 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(location) or None
     message = first.get("msg", "invalid input")
-    detail = f"Dữ liệu không hợp lệ ở trường {field} — invalid {field}: {message}"
-    body = {"detail": detail, "code": "invalid", "field": field, "errors": _plain(errors)}
+    kind = str(first.get("type", ""))
+    code = "invalid"
+    if kind.startswith(_BILINGUAL):
+        vietnamese, _, english = message.partition(" — ")
+        detail = f"Trường {field}: {vietnamese} — {field}: {english}"
+        code = kind.removeprefix(_BILINGUAL)
+    else:
+        detail = f"Dữ liệu không hợp lệ ở trường {field} — invalid {field}: {message}"
+    body = {"detail": detail, "code": code, "field": field, "errors": _plain(errors)}
     return JSONResponse(body, status_code=422)
 
 

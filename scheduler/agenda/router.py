@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -12,6 +12,7 @@ from scheduler.agenda import ical, service
 from scheduler.deps import Credentials, SessionDep, UserDep
 from scheduler.errors import NotAuthenticated
 from scheduler.ids import IdPath
+from scheduler.instants import AwareInstant
 from scheduler.stations import service as stations
 from scheduler.users import service as users
 from wardcast.protocol import utcnow
@@ -31,8 +32,8 @@ class Agenda(BaseModel):
 
 @router.get("/{station_id}/agenda")
 def agenda(station_id: IdPath, session: SessionDep, user: UserDep,
-           start: Annotated[datetime, Query(alias="from")],
-           end: Annotated[datetime, Query(alias="to")]) -> Agenda:
+           start: Annotated[AwareInstant, Query(alias="from")],
+           end: Annotated[AwareInstant, Query(alias="to")]) -> Agenda:
     """What the station will play in [from, to): planned playbacks, then projected ones."""
     station = stations.get(session=session, station_id=station_id, user=user)
     items = service.agenda(session=session, station=station, start=start, end=end)
