@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from scheduler import agent_api, errors, jobs, web
+from scheduler import agent_api, deps, errors, jobs, web
 from scheduler.agenda.router import router as agenda_router
 from scheduler.audit.router import router as audit_router
 from scheduler.broadcasts.router import router as broadcasts_router
@@ -69,7 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    # JSON and forms are small; only an upload may be large, and only a known user's is read
+    app.add_middleware(BodyLimit, limit=settings.max_json_bytes,
+                       uploads={f"{api.prefix}/bulletins": settings.max_upload_bytes},
+                       gate=deps.known_user_gate)
     app.add_middleware(agent_api.ReceiveStamp)  # added last: the outermost, so the earliest
     web.install(app)  # the pages at / and /static
     return app

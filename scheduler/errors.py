@@ -100,13 +100,18 @@ def _body(exc: DomainError) -> dict[str, object]:
     return body
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
+def response(exc: DomainError) -> JSONResponse:
+    """The JSON answer for a domain error (also for middleware, outside the handlers)."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return JSONResponse(_body(exc), status_code=exc.status_code, headers=headers)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return response(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
