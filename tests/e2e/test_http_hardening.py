@@ -1,14 +1,17 @@
-"""A real `wardcast serve` refuses large bodies before reading them."""
+"""A real `wardcast serve` refuses large bodies before reading them, and its access log never
+shows a token (uvicorn logs each request line with its query string)."""
 
 from __future__ import annotations
 
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.procs import wait_for
 from tests.support.server import Server
 
 pytestmark = pytest.mark.e2e
@@ -64,3 +67,29 @@ def test_large_bodies_are_refused_before_they_are_read(served: Server) -> None:
     finally:
         json_request.close()
         upload_request.close()
+
+
+def test_no_token_reaches_the_access_log(served: Server) -> None:
+    api = served.api()
+    login_token = str(api.headers["Authorization"]).removeprefix("Bearer ")
+    station = api.post("/stations", json={"name": "Trạm nhật ký", "ward": "P1"}).json()
+    api_token = api.post("/users/me/tokens", json={"name": "lịch"}).json()["token"]
+    feed = api.post("/feeds", json={"station_id": station["id"]}).json()
+    old = f"{served.base}/api/v1/stations/{station['id']}/calendar.ics"
+    for token in (api_token, login_token):
+        assert httpx.get(old, params={"token": token}).status_code == 401
+    assert httpx.get(f"{served.base}/api/v1/users/me",
+                     params={"note": api_token}).status_code == 401
+    assert httpx.get(feed["url"]).status_code == 200
+    assert api.delete(f"/feeds/{feed['id']}").status_code == 204
+    assert httpx.get(feed["url"]).status_code == 401
+
+    log = Path(served.workdir / "server.log")
+    wait_for(lambda: log.read_text().count("/calendar.ics") >= 4, timeout=30,
+             what="the access log lines of the calendar requests")
+    text = log.read_text()
+    assert f'"GET /api/v1/stations/{station["id"]}/calendar.ics?token=*** HTTP/1.1" 401' in text
+    assert '"GET /api/v1/feeds/***/calendar.ics HTTP/1.1" 200' in text
+    for secret in (login_token, api_token, feed["token"]):
+        assert secret not in text
+        assert secret[4:24] not in text  # nor a recognisable part of it
