@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from scheduler import agent_api, errors, jobs, web
+from scheduler import accesslog, agent_api, deps, errors, jobs, web
 from scheduler.agenda.router import router as agenda_router
 from scheduler.audit.router import router as audit_router
 from scheduler.broadcasts.router import router as broadcasts_router
@@ -21,6 +21,7 @@ from scheduler.bulletins.storage import open_store
 from scheduler.config import Settings, get_settings
 from scheduler.controls.router import router as controls_router
 from scheduler.db import Database
+from scheduler.feeds.router import router as feeds_router
 from scheduler.groups.router import router as groups_router
 from scheduler.limits import BodyLimit
 from scheduler.messaging import start_messaging
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
+    accesslog.install()  # here, after the server configured its logging, before any request
     async with AsyncExitStack() as stack:
         upgrade(runtime.db.engine)
         stack.callback(runtime.db.dispose)
@@ -66,11 +68,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix="/api/v1", responses=errors.RESPONSES)
     for router in (users_router, bulletins_router, stations_router, timetables_router,
                    groups_router, agenda_router, broadcasts_router, controls_router,
-                   playbacks_router, audit_router, programmes_router, agent_api.router):
+                   playbacks_router, audit_router, programmes_router, feeds_router,
+                   agent_api.router):
         api.include_router(router)
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    # JSON and forms are small; only an upload may be large, and only a known user's is read
+    app.add_middleware(BodyLimit, limit=settings.max_json_bytes,
+                       uploads={f"{api.prefix}/bulletins": settings.max_upload_bytes},
+                       gate=deps.known_user_gate)
     if settings.trusted_proxy_list:
         # the one place a forwarded client address is believed (`serve` turns uvicorn's own
         # handling off: it trusted X-Forwarded-For from 127.0.0.1 by default)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     loudness_target: float = Field(default=-16.0, ge=-40.0, le=-5.0)
     true_peak: float = Field(default=-1.5, ge=-9.0, le=0.0)
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    # Every other body (JSON, forms); 20,000 station ids are about 0.2 MB of JSON.
+    max_json_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
     horizon_hours: float = Field(default=48.0, gt=0, le=24 * 31)
     # After its slot, a playback with no start report is `missed` once this has passed and
     # the station is online (or came back without reporting it). Longer than the broker

@@ -8,10 +8,14 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.types import Scope
 
 from scheduler.audit.service import Actor
-from scheduler.errors import Forbidden, NotAuthenticated
+from scheduler.errors import DomainError, Forbidden, NotAuthenticated, response
 from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
@@ -92,6 +96,26 @@ def current_station(session: SessionDep, credentials: Credentials,
         if runtime.accounts is not None:
             runtime.accounts.login_known(station.id)
     return station
+
+
+async def known_user_gate(scope: Scope) -> Response | None:
+    """Refuse a request whose token or login cookie is not a valid user's, before its body is
+    read (the upload routes' bodies may be hundreds of megabytes)."""
+    request = Request(scope)
+    scheme, value = get_authorization_scheme_param(request.headers.get("authorization"))
+    credentials = (HTTPAuthorizationCredentials(scheme=scheme, credentials=value)
+                   if scheme.lower() == "bearer" and value else None)  # as HTTPBearer reads it
+
+    def check() -> None:
+        runtime: Runtime = request.app.state.runtime
+        with runtime.db.session() as session:
+            current_user(request, session, credentials)
+
+    try:
+        await run_in_threadpool(check)
+    except DomainError as exc:
+        return response(exc)
+    return None
 
 
 UserDep = Annotated[User, Depends(current_user)]

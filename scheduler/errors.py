@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,16 @@ class UnsupportedMedia(DomainError):
     code = "unsupported_media"
 
 
+# the type of a validation error whose message is already "Tiếng Việt — English"
+_BILINGUAL = "wardcast."
+
+
+def bilingual_error(code: str, message: str) -> PydanticCustomError:
+    """A validation error (for pydantic validators) whose message reads "Tiếng Việt — English";
+    the answer names the field in both halves and carries ``code``."""
+    return PydanticCustomError(_BILINGUAL + code, message)
+
+
 def _body(exc: DomainError) -> dict[str, object]:
     body: dict[str, object] = {"detail": str(exc), "code": exc.code}
     if exc.field:
@@ -89,13 +100,18 @@ def _body(exc: DomainError) -> dict[str, object]:
     return body
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
+def response(exc: DomainError) -> JSONResponse:
+    """The JSON answer for a domain error (also for middleware, outside the handlers)."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return JSONResponse(_body(exc), status_code=exc.status_code, headers=headers)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return response(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -105,8 +121,15 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(location) or None
     message = first.get("msg", "invalid input")
-    detail = f"Dữ liệu không hợp lệ ở trường {field} — invalid {field}: {message}"
-    body = {"detail": detail, "code": "invalid", "field": field, "errors": _plain(errors)}
+    kind = str(first.get("type", ""))
+    code = "invalid"
+    if kind.startswith(_BILINGUAL):
+        vietnamese, _, english = message.partition(" — ")
+        detail = f"Trường {field}: {vietnamese} — {field}: {english}"
+        code = kind.removeprefix(_BILINGUAL)
+    else:
+        detail = f"Dữ liệu không hợp lệ ở trường {field} — invalid {field}: {message}"
+    body = {"detail": detail, "code": code, "field": field, "errors": _plain(errors)}
     return JSONResponse(body, status_code=422)
 
 

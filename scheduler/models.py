@@ -4,6 +4,7 @@ from scheduler.audit.models import AuditEvent
 from scheduler.broadcasts.models import Broadcast
 from scheduler.bulletins.models import Bulletin
 from scheduler.controls.models import StationCommand
+from scheduler.feeds.models import CalendarFeed
 from scheduler.groups.models import StationGroup, group_members
 from scheduler.playbacks.models import Playback, PlaybackEvent
 from scheduler.programmes.models import Programme, ProgrammeItem
@@ -11,7 +12,8 @@ from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable, timetable_stations
 from scheduler.users.models import ApiToken, LoginThrottle, User, UserWard
 
-__all__ = ["ApiToken", "AuditEvent", "Broadcast", "Bulletin", "LoginThrottle", "Playback",
+__all__ = ["ApiToken", "AuditEvent", "Broadcast", "Bulletin", "CalendarFeed", "LoginThrottle",
+           "Playback",
            "PlaybackEvent", "Programme", "ProgrammeItem", "Station", "StationCommand",
            "StationGroup", "Timetable", "User", "UserWard", "group_members",
            "timetable_stations"]

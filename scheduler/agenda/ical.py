@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from fastapi import Response
 from icalendar import Calendar, Event
 
 from scheduler.agenda.service import AgendaItem
@@ -33,3 +34,12 @@ def feed(station: Station, items: list[AgendaItem]) -> bytes:
                                  + (f" · {item.status}" if item.status else ""))
         calendar.add_component(event)
     return bytes(calendar.to_ical())
+
+
+def response(station: Station, items: list[AgendaItem]) -> Response:
+    """The feed as an answer calendar apps take (an inline .ics named after the station)."""
+    return Response(feed(station, items), media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f'inline; filename="station-{station.id}.ics"',
+                             # a feed is private to whoever holds its address
+                             "Cache-Control": "private, no-store"})

@@ -16,6 +16,9 @@ from scheduler.stations.models import Station
 from scheduler.timetables import service as timetables
 
 MAX_WINDOW = timedelta(days=92)
+# what a calendar feed shows around now
+FEED_PAST = timedelta(days=7)
+FEED_AHEAD = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -70,3 +73,8 @@ def agenda(*, session: Session, station: Station, start: datetime,
                                         bulletin.duration_ms, timetable.priority, timetable.id,
                                         None, None, want.programme_id, want.position))
     return sorted(items, key=lambda i: (i.scheduled_at, i.playback_id or 0))
+
+
+def feed_items(*, session: Session, station: Station, now: datetime) -> list[AgendaItem]:
+    """What a station's calendar feed shows: a week back, a month ahead."""
+    return agenda(session=session, station=station, start=now - FEED_PAST, end=now + FEED_AHEAD)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from scheduler.audit import service
 from scheduler.deps import AdminDep, SessionDep
 from scheduler.ids import Offset
+from scheduler.instants import AwareInstant
 from scheduler.stations import service as stations
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -45,8 +46,8 @@ class AuditList(BaseModel):
 def listing(session: SessionDep, admin: AdminDep, username: str | None = None,
             action: str | None = None, target_type: str | None = None,
             target_id: str | None = None,
-            start: Annotated[datetime | None, Query(alias="from")] = None,
-            end: Annotated[datetime | None, Query(alias="to")] = None,
+            start: Annotated[AwareInstant | None, Query(alias="from")] = None,
+            end: Annotated[AwareInstant | None, Query(alias="to")] = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Offset = 0) -> AuditList:
     """Who changed what, when, and from where; newest first. An admin limited to some wards

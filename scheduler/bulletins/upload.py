@@ -6,14 +6,10 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from scheduler.errors import InvalidInput, PayloadTooLarge
+from scheduler.errors import InvalidInput
+from scheduler.limits import too_large
 
 CHUNK = 1 << 20
-
-
-def too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"Tệp vượt quá giới hạn {limit // (1024 * 1024)} MB — "
-                           f"file is larger than {limit} bytes", field="file")
 
 
 def receive(source: BinaryIO, *, folder: Path, limit: int) -> Path:
@@ -25,7 +21,7 @@ def receive(source: BinaryIO, *, folder: Path, limit: int) -> Path:
             for chunk in iter(lambda: source.read(CHUNK), b""):
                 size += len(chunk)
                 if size > limit:
-                    raise too_large(limit)
+                    raise too_large(limit, upload=True)
                 out.write(chunk)
         if size == 0:
             raise InvalidInput("Tệp tải lên trống — the uploaded file is empty", field="file",

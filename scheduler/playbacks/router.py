@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from scheduler.deps import RuntimeDep, SessionDep, UserDep
-from scheduler.errors import InvalidInput
 from scheduler.groups import service as groups
 from scheduler.ids import IdPath, IdQuery, Offset
+from scheduler.instants import AwareInstant
 from scheduler.playbacks import service
 from scheduler.playbacks.models import PlaybackStatus
 from scheduler.playbacks.schemas import (
@@ -35,17 +34,13 @@ def listing(session: SessionDep, user: UserDep, runtime: RuntimeDep,
                 "only open playbacks whose station still lacks the plan (`planned`) or the "
                 "media (`delivered`) with the slot less than WARDCAST_AT_RISK_LEAD_S ahead "
                 "(default 10 minutes), or already past"))] = False,
-            start: Annotated[datetime | None, Query(alias="from")] = None,
-            end: Annotated[datetime | None, Query(alias="to")] = None,
+            start: Annotated[AwareInstant | None, Query(alias="from")] = None,
+            end: Annotated[AwareInstant | None, Query(alias="to")] = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Offset = 0,
             format: Literal["json", "csv"] = "json") -> PlaybackList | StreamingResponse:
     """List playbacks by slot (of a group's stations too); `?format=csv` gives every row;
     `?at_risk=true` only those at risk of being missed."""
-    for name, value in (("from", start), ("to", end)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidInput(f"Thời điểm {name} cần múi giờ — {name} needs a UTC offset or Z",
-                               field=name)
     members = (tuple(groups.station_ids(session=session, group_ids=[group_id],
                                         field="group_id")) if group_id else None)
     filters = service.PlaybackFilter(station_id=station_id, bulletin_id=bulletin_id,

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scheduler.ids import Id
+from scheduler.instants import Instant
 from wardcast.protocol import Priority
 
 
@@ -16,12 +17,12 @@ class TimetableCreate(BaseModel):
     station_ids: list[Id] = Field(default_factory=list, max_length=20000)
     group_ids: list[Id] = Field(default_factory=list, max_length=1000,
                                  description="groups (with their sub-groups) to target too")
-    starts_at: datetime = Field(description="ISO 8601; without an offset it is a wall time in "
+    starts_at: Instant = Field(description="ISO 8601; without an offset it is a wall time in "
                                             "each station's own time zone")
     recurrence: str | None = Field(default=None, max_length=1000,
                                    description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,TU,"
                                                "WE,TH,FR;BYHOUR=6,17;BYMINUTE=0")
-    until: datetime | None = None
+    until: Instant | None = None
     priority: Priority = Priority.NORMAL
     displace: bool = Field(default=False, description="let this timetable displace overlapping "
                                                       "items of lower priority")
@@ -41,9 +42,9 @@ class TimetableUpdate(BaseModel):
     programme_id: Id | None = Field(default=None, description="play this programme instead")
     station_ids: list[Id] | None = Field(default=None, max_length=20000)
     group_ids: list[Id] | None = Field(default=None, max_length=1000)
-    starts_at: datetime | None = None
+    starts_at: Instant | None = None
     recurrence: str | None = Field(default=None, max_length=1000)
-    until: datetime | None = None
+    until: Instant | None = None
     priority: Priority | None = None
     displace: bool = False
 

@@ -17,6 +17,7 @@ from scheduler.deps import RuntimeDep, SessionDep
 from scheduler.errors import InvalidInput
 from scheduler.groups import service as groups
 from scheduler.ids import DB_INT, Offset
+from scheduler.instants import check_day
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import PlaybackStatus
 from scheduler.stations import service as stations
@@ -93,10 +94,11 @@ def _day(value: str, field: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        day = date.fromisoformat(value[:10])
     except ValueError as exc:
         raise InvalidInput(f"Ngày không hợp lệ ở trường {field} (dd/mm/yyyy) — invalid date "
                            f"in {field}", field=field) from exc
+    return check_day(day, field=field)
 
 
 @router.get("/log", response_class=HTMLResponse)

@@ -16,6 +16,7 @@ from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import DomainError, InvalidInput
 from scheduler.groups import service as groups
 from scheduler.ids import IdPath, Offset
+from scheduler.instants import check_day
 from scheduler.stations.models import Station
 from scheduler.timetables import scheduling, service
 from scheduler.timetables import targets as timetable_targets
@@ -70,10 +71,11 @@ class TimetableForm:
     def starts_at(self) -> datetime:
         """The wall-clock start: without an offset it is local time at each station."""
         try:
-            return datetime.combine(date.fromisoformat(self.day), time.fromisoformat(self.at))
+            day, at = date.fromisoformat(self.day), time.fromisoformat(self.at)
         except ValueError as exc:
             raise InvalidInput("Cần chọn ngày và giờ phát — choose a start date and time",
                                field="starts_at") from exc
+        return datetime.combine(check_day(day, field="starts_at"), at)
 
     def recurrence(self) -> str | None:
         return picker.rule_for(repeat=self.repeat, weekdays=self.weekdays, custom=self.rule,
@@ -84,10 +86,11 @@ class TimetableForm:
         if not self.until or self.repeat == "once":
             return None
         try:
-            return datetime.combine(date.fromisoformat(self.until), time(23, 59, 59))
+            day = date.fromisoformat(self.until)
         except ValueError as exc:
             raise InvalidInput("Ngày kết thúc không hợp lệ — invalid until date",
                                field="until") from exc
+        return datetime.combine(check_day(day, field="until"), time(23, 59, 59))
 
     def content(self) -> tuple[int | None, int | None]:
         """The chosen (bulletin_id, programme_id): exactly one of them is set."""

@@ -10,6 +10,7 @@ from babel.dates import format_date
 from sqlalchemy.orm import Session
 
 from scheduler.agenda import service as agenda
+from scheduler.instants import check_day
 from scheduler.stations.models import Station
 
 DAYS = 7
@@ -44,12 +45,15 @@ def monday_of(day: date) -> date:
 
 
 def week_start(value: str | None, *, zone: str, now: datetime) -> date:
-    """Read a `week` parameter (any day of it, yyyy-mm-dd); default: this week in the zone."""
+    """Read a `week` parameter (any day of it, yyyy-mm-dd); default: this week in the zone.
+
+    A day that is no date shows this week; a date outside the years wardcast works with is
+    refused (its week's end, in UTC, could not be computed)."""
     try:
         chosen = date.fromisoformat(value) if value else now.astimezone(ZoneInfo(zone)).date()
     except ValueError:
         chosen = now.astimezone(ZoneInfo(zone)).date()
-    return monday_of(chosen)
+    return monday_of(check_day(chosen, field="week"))
 
 
 def week(*, session: Session, stations: list[Station], monday: date, zone: str, lang: str,

@@ -334,6 +334,8 @@ def _create_fixtures(env: FuzzEnv, speech: Path) -> None:
         env.ids.update(playback_id=playbacks["items"][0]["id"])
     token = ok(c.post(f"{API}/users/me/tokens", headers=h, json={"name": "fuzz"}), 201)
     env.ids.update(token_id=token["id"])
+    feed = ok(c.post(f"{API}/feeds", headers=h, json={"station_id": station["id"]}), 201)
+    env.ids.update(feed_id=feed["id"], token=feed["token"])
     # The dispatcher's broker link must be up, or /healthz answers 503 for a reason of our own.
     deadline = time.monotonic() + 15
     while c.get("/healthz").status_code != 200:

@@ -47,9 +47,9 @@ def test_month_agenda_matches_ledger_and_ical(client: TestClient, runtime: Runti
     assert [(r["id"], r["scheduled_at"]) for r in ledger] == [
         (i["playback_id"], i["scheduled_at"]) for i in planned["items"]]
 
-    token = client.post("/api/v1/users/me/tokens", headers=admin,
-                        json={"name": "lịch"}).json()["token"]
-    feed = client.get(f"/api/v1/stations/{yangon['id']}/calendar.ics", params={"token": token})
+    address = client.post("/api/v1/feeds", headers=admin,
+                          json={"station_id": yangon["id"], "name": "lịch"}).json()["url"]
+    feed = client.get(address)
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
     events = list(Calendar.from_ical(feed.content).walk("VEVENT"))
     starts = {c.decoded("dtstart") for c in events}

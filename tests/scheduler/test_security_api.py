@@ -67,6 +67,17 @@ class World:
         tokens = self.client.get(f"/api/v1/users/{user_id}/tokens", headers=self.admin).json()
         return user_id, int(tokens[0]["id"])
 
+    def own_feed(self, headers: dict[str, str]) -> int:
+        """A calendar feed of the user making the request, of a station of their wards."""
+        for ward in ("Phường 1", "P2"):
+            target = self.client.post("/api/v1/stations", headers=self.admin, json={
+                "name": uuid.uuid4().hex, "ward": ward}).json()
+            answer = self.client.post("/api/v1/feeds", headers=headers,
+                                      json={"station_id": target["id"]})
+            if answer.status_code == 201:
+                return int(answer.json()["id"])
+        raise AssertionError(answer.text)
+
     def own_token(self, headers: dict[str, str]) -> int:
         """An API token of the user making the request (every role may make one)."""
         answer = self.client.post("/api/v1/users/me/tokens", headers=headers,
@@ -173,6 +184,11 @@ MATRIX: list[tuple[str, str, str, Call, set[str]]] = [
     ("delete a programme", "DELETE", "/programmes/{programme_id}",
      lambda w, h: w.client.delete(f"/api/v1/programmes/{w.programme()}", headers=h),
      {"admin", "editor", "editor@P2"}),
+    ("make a calendar feed", "POST", "/feeds",
+     lambda w, h: w.client.post("/api/v1/feeds", headers=h, json={"station_id": w.home["id"]}),
+     set(ROLES) - {"editor@P2"}),
+    ("revoke an own calendar feed", "DELETE", "/feeds/{feed_id}",
+     lambda w, h: w.client.delete(f"/api/v1/feeds/{w.own_feed(h)}", headers=h), set(ROLES)),
 ]
 
 # Mutating routes under /api/v1 deliberately left out of MATRIX, each with its reason.

@@ -71,6 +71,31 @@ def test_register_shows_the_token_once(pages: Pages, viewport: ViewportSize) -> 
     assert token not in page.content()
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_the_dashboard_gives_a_calendar_address(pages: Pages, viewport: ViewportSize) -> None:
+    name = unique("Trạm Bến Thành")
+    station = register_station(pages.server, name)
+    page = pages.login("viewer", viewport=viewport)
+    page.goto("/stations")
+    page.click(f"tr[data-station='{station['id']}'] a.calendar")
+    expect(page.locator("h1")).to_have_text(f"Lịch phát: {name}")
+    expect(page.locator("#no-feeds")).to_be_visible()
+    page.fill("#feed-form input[name=name]", "Điện thoại chủ tịch")
+    page.click("#new-feed")
+    expect(page.locator("#feed-created")).to_contain_text("sẽ không được hiển thị lại")
+    address = page.input_value("#feed-url")
+    pages.shot(page, "feed")
+    answer = httpx.get(address)  # what a calendar app does: no header, no cookie
+    assert answer.status_code == 200 and f"wardcast – {name}" in answer.text
+    page.goto(f"/stations/{station['id']}/feeds")
+    expect(page.locator("#feeds")).to_contain_text("Điện thoại chủ tịch")
+    assert address not in page.content()  # shown once
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#feeds button.revoke")
+    expect(page.locator(".flash")).to_contain_text("Đã thu hồi địa chỉ lịch")
+    assert httpx.get(address).status_code == 401
+
+
 def test_register_refusal_keeps_the_input(pages: Pages) -> None:
     name = unique("Trạm Đa Kao")
     register_station(pages.server, name)
