@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import String, Time
+from sqlalchemy import ForeignKey, Index, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, UtcDateTime
@@ -37,3 +37,20 @@ class Station(Base):
     clock_uncertainty_ms: Mapped[int | None]  # None: an older agent, which does not say
     now_playing_id: Mapped[int | None]
     plan_revision: Mapped[int] = mapped_column(default=0)
+
+
+class StationSpell(Base):
+    """One stretch of time a station was online: the history availability is computed from.
+
+    Opened when the station comes online; closed when it goes offline, at the last time it
+    was heard from (a will reaches us up to 1.5 keepalives after the link died). An open
+    spell (online_until None) runs to now.
+    """
+
+    __tablename__ = "station_spells"
+    __table_args__ = (Index("ix_station_spells_station_from", "station_id", "online_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    online_from: Mapped[datetime] = mapped_column(UtcDateTime())
+    online_until: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -14,6 +14,7 @@ from scheduler import security
 from scheduler.broker.passwords import mosquitto_hash
 from scheduler.db import in_list
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
+from scheduler.stations import availability
 from scheduler.stations.models import Station
 from scheduler.users.models import User
 from wardcast.protocol import Event, Status, utcnow
@@ -81,6 +82,8 @@ def revoke(*, session: Session, station_id: int, user: User | None = None) -> St
     station.token_hash = None
     station.token_issued_at = None
     station.broker_password_hash = None
+    if station.online:
+        availability.close(session=session, station_ids=[station.id], at=utcnow())
     station.online = False
     return station
 
@@ -197,18 +200,22 @@ def record_statuses(*, session: Session, reports: Sequence[tuple[int, Status]]) 
     found = {station.id: station for station in session.scalars(
         select(Station).where(in_list(session, Station.id, sorted({sid for sid, _ in reports}))))}
     now = utcnow()
+    spells = availability.Spells()
     for station_id, status in reports:
         station = found.get(station_id)
         if station is not None:
-            _apply_status(station, status, now=now)
+            _apply_status(station, status, now=now, spells=spells)
+    spells.write(session=session)
 
 
-def _apply_status(station: Station, status: Status, *, now: datetime) -> None:
+def _apply_status(station: Station, status: Status, *, now: datetime,
+                  spells: availability.Spells) -> None:
     online = status.state == "online"
     if not online and station.boot_id not in (None, status.boot_id):
         return  # the will of an older boot arriving after the new boot said hello
     if online and (not station.online or station.boot_id != status.boot_id):
         station.online_since = now
+    spells.note(station, online=online, now=now)
     station.online = online
     station.boot_id = status.boot_id
     station.status_at = status.at or now
