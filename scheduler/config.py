@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Slots that passed less than this ago are still sent to agents (they may start late).
     late_grace_s: float = Field(default=5.0, ge=0)
     token_ttl_hours: float = Field(default=12.0, gt=0)
+    # Who uploads a bulletin never approves it, admins included (false: admins may).
+    two_person_rule: bool = True
     watchdog_interval_s: float = Field(default=2.0, gt=0)
     planner_interval_s: float = Field(default=300.0, gt=0)
     log_level: str = "INFO"
