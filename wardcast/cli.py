@@ -28,9 +28,10 @@ def _users_create(args: argparse.Namespace) -> int:
     from scheduler.errors import DomainError
     from scheduler.migrations import upgrade
     from scheduler.users import service
+    from wardcast.private import private_dir
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     db = Database(settings.sqlalchemy_url)
     upgrade(db.engine)
     try:
@@ -54,9 +55,10 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     from scheduler.config import get_settings
     from scheduler.db import Database
     from scheduler.migrations import upgrade
+    from wardcast.private import private_dir
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     db = Database(settings.sqlalchemy_url)
     upgrade(db.engine)
     db.dispose()

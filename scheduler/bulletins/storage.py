@@ -14,6 +14,7 @@ from pathlib import Path
 from scheduler.bulletins.s3 import MediaStoreDown, S3Media
 from scheduler.config import Settings
 from scheduler.errors import DomainError
+from wardcast.private import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ class MediaStore:
         self.incoming = root / "incoming"
 
     def ensure(self) -> MediaStore:
-        for folder in (self.dist, self.originals, self.incoming):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Make the folders, private to this user (pending uploads are not for all to read)."""
+        for folder in (self.root, self.dist, self.originals, self.incoming):
+            private_dir(folder)
         return self
 
     def dist_path(self, sha256: str) -> Path:
