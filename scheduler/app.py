@@ -41,6 +41,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         upgrade(runtime.db.engine)
         stack.callback(runtime.db.dispose)
+        runtime.store.scratch.open()  # made by create_app; again if an app is started twice
+        stack.callback(runtime.store.scratch.close)
         await start_messaging(runtime, stack)
         scheduler = jobs.start_jobs(runtime)
         stack.callback(jobs.stop_jobs, runtime, scheduler)

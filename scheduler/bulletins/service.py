@@ -86,8 +86,8 @@ def create_from_upload(*, session: Session, store: MediaStore, upload: Path,
 def _process(upload: Path, *, store: MediaStore, target_lufs: float,
              true_peak: float) -> media.ProcessedAudio:
     try:
-        return media.process_upload(upload, work_dir=store.dist, target_lufs=target_lufs,
-                                    true_peak_dbtp=true_peak)
+        return media.process_upload(upload, work_dir=store.dist, scratch_dir=store.incoming,
+                                    target_lufs=target_lufs, true_peak_dbtp=true_peak)
     except media.NotAudio as exc:
         raise UnsupportedMedia(str(exc), field="file", code=exc.code) from exc
     except media.MediaError as exc:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import unicodedata
 from pathlib import Path
 
 from scheduler.bulletins.s3 import MediaStoreDown, S3Media
+from scheduler.bulletins.scratch import Scratch
 from scheduler.config import Settings
 from scheduler.errors import DomainError
 from wardcast.private import private_dir
@@ -36,12 +38,20 @@ class MediaStore:
         self.remote = remote
         self.dist = root / "dist"
         self.originals = root / "originals"
-        self.incoming = root / "incoming"
+        self.scratch = Scratch(root / "incoming")
+
+    @property
+    def incoming(self) -> Path:
+        """This process's scratch folder for uploads being received and processed."""
+        return self.scratch.folder
 
     def ensure(self) -> MediaStore:
-        """Make the folders, private to this user (pending uploads are not for all to read)."""
-        for folder in (self.root, self.dist, self.originals, self.incoming):
+        """Make the folders, private to this user, and clear what killed processes left."""
+        for folder in (self.root, self.dist, self.originals):
             private_dir(folder)
+        for stale in self.dist.glob(".upload-*"):  # where earlier versions processed uploads
+            shutil.rmtree(stale, ignore_errors=True)
+        self.scratch.open()
         return self
 
     def dist_path(self, sha256: str) -> Path:

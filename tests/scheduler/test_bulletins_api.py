@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from scheduler.app import create_app
 from scheduler.bulletins.models import Bulletin
+from scheduler.bulletins.scratch import LOCK_SUFFIX
 from scheduler.bulletins.storage import hostile_name
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
@@ -20,7 +21,9 @@ from tests.support.audio import integrated_loudness
 
 
 def _files(runtime: Runtime) -> set[Path]:
-    return {p for p in runtime.store.root.rglob("*") if p.is_file()}
+    """Files under the media folder, but the lock of this process's scratch folder."""
+    return {p for p in runtime.store.root.rglob("*") if p.is_file()
+            and not p.name.endswith(LOCK_SUFFIX)}
 
 
 def _bulletin_count(runtime: Runtime) -> int:
