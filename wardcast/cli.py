@@ -12,12 +12,18 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from scheduler.app import create_app
+    from scheduler.config import get_settings
+    from scheduler.http_timeouts import slow_client_protocol
 
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("error: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)  # noqa: T201
         return 2
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level.lower(),
-                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+    settings = get_settings()
+    protocol = slow_client_protocol(header_timeout_s=settings.http_header_timeout_s,
+                                    body_timeout_s=settings.http_body_timeout_s)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, http=protocol,
+                log_level=args.log_level.lower(), ssl_certfile=args.ssl_certfile,
+                ssl_keyfile=args.ssl_keyfile)
     return 0
 
 
