@@ -17,6 +17,7 @@ from agents.config import (
     parse_mqtt,
     parse_output,
     parse_server,
+    read_token_file,
 )
 from agents.eventlog import EventLogUnavailable, read_event_log, write_csv, write_json
 from agents.runner import run
@@ -32,8 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", required=True,
                         help="scheduler base URL, https://H:P (or http://H:P)")
     parser.add_argument("--station", required=True, help="station id (MQTT username)")
-    parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
-                        help=f"station token (default: ${TOKEN_ENV})")
+    token = parser.add_mutually_exclusive_group()
+    token.add_argument("--token-file", type=Path, metavar="FILE",
+                       help="read the station token from this file (readable by this user "
+                            "only); best, with the environment variable")
+    token.add_argument("--token", default=None,
+                       help=f"station token (default: ${TOKEN_ENV}); on the command line it "
+                            "is visible to every user of this PC in `ps`: prefer --token-file "
+                            f"or ${TOKEN_ENV}")
     parser.add_argument("--mqtt", default=None,
                         help="broker, mqtts://H:P (TLS, port 8883 by default) or mqtt://H:P "
                              "(default: the server's host; mqtts on 8883 when the server is "
@@ -71,10 +78,24 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output format (default csv)")
 
 
+def station_token(args: argparse.Namespace) -> str:
+    """Return the token: from --token-file, --token (said to be unwise) or $TOKEN_ENV."""
+    if args.token_file is not None:
+        return read_token_file(args.token_file)
+    if args.token:
+        log.warning("the station token was given with --token: every user of this PC can "
+                    "read it in the process list (ps); use --token-file FILE or $%s",
+                    TOKEN_ENV)
+        return str(args.token)
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise SettingsError(f"a token is needed: --token-file FILE, ${TOKEN_ENV} or --token")
+    return token
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """Build checked settings from parsed arguments."""
-    if not args.token:
-        raise SettingsError(f"a token is needed: --token or ${TOKEN_ENV}")
+    token = station_token(args)
     if args.late_grace < 0 or args.heartbeat <= 0 or args.clock_interval <= 0:
         raise SettingsError("--late-grace must be >= 0, --heartbeat and --clock-interval > 0")
     if args.resend_after <= 0 or args.cache_max_mb < 0:
@@ -83,7 +104,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     ca_file = parse_ca_file(args.ca_file, server=server)
     host, port, tls = parse_mqtt(args.mqtt, server=server, ca_file=ca_file)
     state_dir = args.state_dir or Path(f"wardcast-agent-{args.station}")
-    return Settings(server=server, station=args.station, token=args.token, mqtt_host=host,
+    return Settings(server=server, station=args.station, token=token, mqtt_host=host,
                     mqtt_port=port, mqtt_tls=tls, ca_file=ca_file,
                     output=parse_output(args.output), state_dir=state_dir,
                     late_grace_s=args.late_grace, heartbeat_s=args.heartbeat,

@@ -160,7 +160,8 @@ class Clock:
 def _log_refusal(exc: httpx.HTTPStatusError) -> None:
     """Say clearly when the scheduler refuses the station's token."""
     if exc.response.status_code in (401, 403):
-        log.error("scheduler refused the station token (HTTP %d); check --token",
+        log.error("scheduler refused the station token (HTTP %d); check --token-file, "
+                  "$WARDCAST_AGENT_TOKEN or --token",
                   exc.response.status_code)
     else:
         log.warning("cannot read the scheduler's time: %s", exc)

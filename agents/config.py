@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MQTT_PORT = 1883
 DEFAULT_MQTTS_PORT = 8883
@@ -65,6 +68,22 @@ class Settings:
 def database_path(state_dir: Path) -> Path:
     """Return the agent's SQLite database inside a state directory."""
     return state_dir / "agent.sqlite3"
+
+
+def read_token_file(path: Path) -> str:
+    """Return the token in a file (its first line), warning when others may read the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read the token file {path}: {exc}") from exc
+    token = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not token:
+        raise SettingsError(f"the token file {path} is empty")
+    if mode & 0o077:
+        log.warning("the token file %s can be read by other users (mode %o): chmod 600 %s",
+                    path, mode & 0o777, path)
+    return token
 
 
 def parse_output(spec: str) -> Output:

@@ -14,6 +14,7 @@ from typing import TextIO
 from urllib.parse import quote
 
 from agents.schema import EVENT_LOG_COLUMNS
+from wardcast.csvcells import safe_row
 
 Row = tuple[object, ...]
 
@@ -38,10 +39,13 @@ def read_event_log(database: Path) -> list[Row]:
 
 
 def write_csv(rows: list[Row], out: TextIO) -> None:
-    """Write the log as CSV with a header line; empty fields for missing values."""
+    """Write the log as CSV with a header line; empty fields for missing values.
+
+    Text that a spreadsheet would run as a formula (a reason, say) is quoted (csvcells).
+    """
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EVENT_LOG_COLUMNS)
-    writer.writerows(rows)
+    writer.writerows(safe_row(row) for row in rows)
 
 
 def write_json(rows: list[Row], out: TextIO) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from agents import schema
+from wardcast.private import private_dir, private_sqlite
 from wardcast.protocol import Event, PlanItem, to_wire, utcnow
 
 
@@ -22,7 +23,8 @@ class Store:
     """One SQLite database in WAL mode."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # the state dir: plan, proof of play, media cache
+        private_sqlite(path)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from media.errors import DecodeTimeout
+from media.lifetime import die_with_parent
 
 # Demuxers we accept for uploads, by ffmpeg's format names. Anything else (playlists, images,
 # concat lists, text) is refused before it is parsed; phone recorders and browsers produce these.
@@ -51,10 +53,14 @@ def input_args(path: Path) -> list[str]:
 
 
 def run(argv: list[str], *, deadline: Deadline) -> Run:
-    """Run a command to completion, killing it and raising DecodeTimeout past the deadline."""
+    """Run a command to completion, killing it and raising DecodeTimeout past the deadline.
+
+    The command dies with this process too, even one killed by SIGKILL (media.lifetime).
+    """
     try:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=deadline.remaining(), check=False)
+                              timeout=deadline.remaining(), check=False,
+                              preexec_fn=die_with_parent(signal.SIGKILL))
     except subprocess.TimeoutExpired as exc:  # subprocess.run has already killed the child
         raise DecodeTimeout(f"{argv[0]} ran past its time limit") from exc
     return Run(done.returncode, done.stdout.decode("utf-8", "replace"),

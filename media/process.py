@@ -64,15 +64,19 @@ class _Targets:
 
 def process_upload(source: Path, *, work_dir: Path, target_lufs: float = -16.0,
                    true_peak_dbtp: float = -1.5, timeout_s: float = 600.0,
-                   max_duration_s: float = 4 * 3600) -> ProcessedAudio:
-    """Validate, normalise and encode an upload into ``work_dir/<sha256>.opus``."""
+                   max_duration_s: float = 4 * 3600,
+                   scratch_dir: Path | None = None) -> ProcessedAudio:
+    """Validate, normalise and encode an upload into ``work_dir/<sha256>.opus``.
+
+    Temporary files go to scratch_dir (default: work_dir), on work_dir's file system.
+    """
     deadline = Deadline(timeout_s)
     if source.stat().st_size == 0:
         raise EmptyFile("0 bytes")
     work_dir.mkdir(parents=True, exist_ok=True)
     targets = _Targets(target_lufs, true_peak_dbtp, max_duration_s)
     # Everything temporary lives in one private directory that is removed however we leave.
-    with tempfile.TemporaryDirectory(dir=work_dir, prefix=".upload-") as tmp:
+    with tempfile.TemporaryDirectory(dir=scratch_dir or work_dir, prefix=".upload-") as tmp:
         # A neutral name: ffmpeg must recognise the format from the bytes, not the suffix.
         staged = Path(tmp) / "input"
         staged.symlink_to(source.resolve())

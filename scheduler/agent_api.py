@@ -11,9 +11,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scheduler.bulletins.router import AUDIO
-from scheduler.bulletins.serving import distribution
-from scheduler.deps import Credentials, RuntimeDep, StationDep, current_station, get_runtime
-from wardcast.protocol import TIME_PATH, ServerTime
+from scheduler.bulletins.serving import distribution, not_in_plan
+from scheduler.deps import (
+    Credentials,
+    RuntimeDep,
+    SessionDep,
+    StationDep,
+    current_station,
+    get_runtime,
+)
+from scheduler.dispatch import plans
+from wardcast.protocol import TIME_PATH, ServerTime, utcnow
 
 router = APIRouter(tags=["agents"])
 RECEIVED = "time_received"  # request.state: when the time request reached the app
@@ -59,6 +67,10 @@ def _answer(received: float, sent: float) -> ServerTime:
 
 
 @router.get("/media/{sha256}", response_class=FileResponse, responses=AUDIO)
-def media(sha256: str, request: Request, runtime: RuntimeDep, _station: StationDep) -> Response:
-    """A distribution file by its sha256 (Range and ETag supported)."""
+def media(sha256: str, request: Request, session: SessionDep, runtime: RuntimeDep,
+          station: StationDep) -> Response:
+    """A distribution file of the station's own plan, by its sha256 (Range and ETag)."""
+    if not plans.needs_media(session=session, station_id=station.id, sha256=sha256,
+                             now=utcnow()):
+        raise not_in_plan()
     return distribution(store=runtime.store, sha256=sha256, request=request)

@@ -32,6 +32,7 @@ from scheduler.runtime import Runtime
 from scheduler.stations.router import router as stations_router
 from scheduler.timetables.router import router as timetables_router
 from scheduler.users.router import router as users_router
+from wardcast.private import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         upgrade(runtime.db.engine)
         stack.callback(runtime.db.dispose)
+        runtime.store.scratch.open()  # made by create_app; again if an app is started twice
+        stack.callback(runtime.store.scratch.close)
         await start_messaging(runtime, stack)
         scheduler = jobs.start_jobs(runtime)
         stack.callback(jobs.stop_jobs, runtime, scheduler)
@@ -58,7 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; long-lived parts start in the lifespan."""
     settings = settings or get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # the database, media, the broker's logins
     runtime = Runtime(settings=settings, db=Database(settings.sqlalchemy_url),
                       store=open_store(settings))
     app = FastAPI(title="wardcast", version="0.1.0", lifespan=lifespan,

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # X-Forwarded-For / -Proto; from any other peer the socket's address counts, or a guesser
     # could rotate the header to dodge the login throttle. Empty: trust no one.
     trusted_proxies: str = ""
+    # Who uploads a bulletin never approves it, admins included (false: admins may).
+    two_person_rule: bool = True
+    # Slow HTTP clients (scheduler/http_timeouts.py): a request head must be complete this
+    # long after the connection (or its first byte), a request body must not stall this long.
+    http_header_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     watchdog_interval_s: float = Field(default=2.0, gt=0)
     planner_interval_s: float = Field(default=300.0, gt=0)
     log_level: str = "INFO"

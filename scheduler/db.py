@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -22,9 +23,12 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from wardcast.private import private_sqlite
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -109,11 +113,21 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
     extra: dict[str, Any] = ({"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW} if pooled
                              else {"poolclass": NullPool})
     if url.startswith("sqlite"):
+        _private_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **extra)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=pooled, **extra)
+
+
+def _private_file(url: str) -> None:
+    """Keep a SQLite database file and its -wal/-shm readable by this user only."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        if path.parent.is_dir():  # else SQLite says what is wrong
+            private_sqlite(path)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -18,6 +18,8 @@ from wardcast.protocol import to_wire, utcnow
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"
+# the second person of the two-person rule: the demo's admin uploads, this user approves
+DEMO_APPROVER = "demo-approver"
 SAMPLE_TEXT = (
     "Đài truyền thanh phường xin thông báo. Đây là bản tin thử nghiệm của hệ thống wardcast. "
     "Chúc bà con một ngày tốt lành."
@@ -75,12 +77,24 @@ def _schedule_sample(api: httpx.Client, folder: Path, station_ids: list[int],
                                 "category": "demo"}, timeout=120)
     answer.raise_for_status()
     bulletin = answer.json()
-    api.post(f"/bulletins/{bulletin['id']}/approve").raise_for_status()
+    _approve_as_second_person(api, int(bulletin["id"]))
     starts_at = utcnow().replace(microsecond=0) + timedelta(seconds=lead)
     api.post("/timetables", json={"bulletin_id": bulletin["id"], "station_ids": station_ids,
                                   "starts_at": to_wire(starts_at),
                                   "priority": "normal"}).raise_for_status()
     return to_wire(starts_at)
+
+
+def _approve_as_second_person(api: httpx.Client, bulletin_id: int) -> None:
+    """Approve as DEMO_APPROVER (made on first use): who uploads never approves."""
+    made = api.post("/users", json={"username": DEMO_APPROVER, "password": DEMO_PASSWORD,
+                                    "role": "approver"})
+    if made.status_code != 409:  # 409: made by an earlier run in this folder
+        made.raise_for_status()
+    login = api.post("/auth/token", data={"username": DEMO_APPROVER, "password": DEMO_PASSWORD})
+    login.raise_for_status()
+    api.post(f"/bulletins/{bulletin_id}/approve", headers={
+        "Authorization": f"Bearer {login.json()['access_token']}"}).raise_for_status()
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -113,10 +127,12 @@ def run_demo(args: argparse.Namespace) -> int:
             with (root / f"agent-{station_id}.log").open("ab") as log:
                 children.append(subprocess.Popen(
                     _wardcast("agent", "--server", base, "--station", str(station_id),
-                              "--token", secret, "--mqtt", f"mqtt://127.0.0.1:{args.mqtt_port}",
+                              "--mqtt", f"mqtt://127.0.0.1:{args.mqtt_port}",
                               "--output", f"file:{played}",
                               "--state-dir", str(root / "agents" / str(station_id))),
-                    env=env, stdout=log, stderr=subprocess.STDOUT))
+                    # the token in the environment: the command line is visible to `ps`
+                    env={**env, "WARDCAST_AGENT_TOKEN": secret}, stdout=log,
+                    stderr=subprocess.STDOUT))
         slot = _schedule_sample(api, root, station_ids, args.lead_seconds)
         _announce(base, root, slot, len(station_ids))
         stop = {signal.SIGINT, signal.SIGTERM}
@@ -135,6 +151,7 @@ def _announce(base: str, root: Path, slot: str, stations: int) -> None:
         "",
         "wardcast demo is running.",
         f"  API and its documentation: {base}/docs   (log in as {DEMO_USER} / {DEMO_PASSWORD})",
+        f"  a second user approves what {DEMO_USER} uploads: {DEMO_APPROVER} / {DEMO_PASSWORD}",
         f"  {stations} simulated stations; a sample bulletin plays on all of them at {slot}",
         f"  played audio (one WAV per playback): {root / 'played'}",
         f"  playback log: {base}/api/v1/playbacks  (CSV: ?format=csv)",

@@ -12,15 +12,20 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from scheduler.app import create_app
+    from scheduler.config import get_settings
+    from scheduler.http_timeouts import slow_client_protocol
 
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("error: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)  # noqa: T201
         return 2
+    settings = get_settings()
+    protocol = slow_client_protocol(header_timeout_s=settings.http_header_timeout_s,
+                                    body_timeout_s=settings.http_body_timeout_s)
     # proxy_headers=False: uvicorn would take X-Forwarded-For from any local peer (its default
     # FORWARDED_ALLOW_IPS is 127.0.0.1); the app believes only WARDCAST_TRUSTED_PROXIES
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level.lower(),
-                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
-                proxy_headers=False)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, http=protocol,
+                log_level=args.log_level.lower(), ssl_certfile=args.ssl_certfile,
+                ssl_keyfile=args.ssl_keyfile, proxy_headers=False)
     return 0
 
 
@@ -31,9 +36,10 @@ def _users_create(args: argparse.Namespace) -> int:
     from scheduler.errors import DomainError
     from scheduler.migrations import upgrade
     from scheduler.users import service
+    from wardcast.private import private_dir
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     db = Database(settings.sqlalchemy_url)
     upgrade(db.engine)
     try:
@@ -57,9 +63,10 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     from scheduler.config import get_settings
     from scheduler.db import Database
     from scheduler.migrations import upgrade
+    from wardcast.private import private_dir
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     db = Database(settings.sqlalchemy_url)
     upgrade(db.engine)
     db.dispose()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import signal
 import socket
@@ -13,22 +11,16 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
+from media.lifetime import die_with_parent
+
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
 RESTART_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 STOP_TIMEOUT_S = 5.0
-# Loaded now: the child runs _die_with_parent between fork and exec, where it must not import.
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
 class BrokerStartError(RuntimeError):
     """The broker did not start; the message says why, with its own last words."""
-
-
-def _die_with_parent() -> None:
-    """In the child: be sent SIGTERM when the thread that started it ends (or is killed)."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def listening(host: str, port: int) -> bool:
@@ -129,9 +121,8 @@ class Supervised:
         self._ready.clear()  # a child not yet listening has no SIGHUP handler: it would die
         proc = subprocess.Popen(self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                # one prctl call through a preloaded libc: nothing that
-                                # could wait on a lock another thread held at fork
-                                preexec_fn=_die_with_parent)
+                                # SIGTERM, so that Mosquitto saves its persistence file
+                                preexec_fn=die_with_parent(signal.SIGTERM))
         with self._lock:
             self._proc = proc
         watcher = threading.Thread(target=self._wait_ready, args=(proc,), daemon=True,

@@ -93,10 +93,11 @@ def update(bulletin_id: IdPath, body: BulletinUpdate, request: Request, session:
 
 
 @router.post("/{bulletin_id}/approve")
-def approve(bulletin_id: IdPath, request: Request, session: SessionDep,
+def approve(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
             user: ApproverDep) -> BulletinRead:
-    """Approve a pending bulletin so it can be scheduled."""
-    bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=True)
+    """Approve a pending bulletin so it can be scheduled (not one you uploaded yourself)."""
+    bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=True,
+                              two_person_rule=runtime.settings.two_person_rule)
     audit.record(session=session, actor=actor(request, user), action="bulletin.approve",
                  target_type="bulletin", target_id=bulletin.id, sha256=bulletin.sha256)
     return BulletinRead.model_validate(bulletin)
@@ -104,9 +105,10 @@ def approve(bulletin_id: IdPath, request: Request, session: SessionDep,
 
 @router.post("/{bulletin_id}/reject")
 def reject(bulletin_id: IdPath, body: RejectBody, request: Request, session: SessionDep,
-           user: ApproverDep) -> BulletinRead:
+           runtime: RuntimeDep, user: ApproverDep) -> BulletinRead:
     """Reject a pending bulletin with a reason."""
     bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=False,
+                              two_person_rule=runtime.settings.two_person_rule,
                               reason=body.reason)
     audit.record(session=session, actor=actor(request, user), action="bulletin.reject",
                  target_type="bulletin", target_id=bulletin.id, reason=body.reason)

@@ -14,7 +14,7 @@ import media
 from scheduler.bulletins.models import Bulletin, BulletinStatus
 from scheduler.bulletins.schemas import BulletinUpdate
 from scheduler.bulletins.storage import MediaStore, display_name, hostile_name
-from scheduler.errors import Conflict, InvalidInput, NotFound, UnsupportedMedia
+from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound, UnsupportedMedia
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
 
@@ -86,8 +86,8 @@ def create_from_upload(*, session: Session, store: MediaStore, upload: Path,
 def _process(upload: Path, *, store: MediaStore, target_lufs: float,
              true_peak: float) -> media.ProcessedAudio:
     try:
-        return media.process_upload(upload, work_dir=store.dist, target_lufs=target_lufs,
-                                    true_peak_dbtp=true_peak)
+        return media.process_upload(upload, work_dir=store.dist, scratch_dir=store.incoming,
+                                    target_lufs=target_lufs, true_peak_dbtp=true_peak)
     except media.NotAudio as exc:
         raise UnsupportedMedia(str(exc), field="file", code=exc.code) from exc
     except media.MediaError as exc:
@@ -124,18 +124,33 @@ def get_approved(*, session: Session, bulletin_id: int, field: str = "bulletin_i
     return bulletin
 
 
+class OwnUpload(Forbidden):
+    """The two-person rule: the user who uploaded a bulletin may not approve it."""
+
+    code = "two_person_rule"
+
+
 def review(*, session: Session, bulletin_id: int, by: User, approve: bool,
-           reason: str | None = None) -> Bulletin:
-    """Approve or reject a pending bulletin."""
+           two_person_rule: bool, reason: str | None = None) -> Bulletin:
+    """Approve or reject a pending bulletin (approve: never the uploader's own, by the rule)."""
     bulletin = get(session=session, bulletin_id=bulletin_id)
     if bulletin.status != BulletinStatus.PENDING:
         raise Conflict(f"Bản tin đã ở trạng thái {bulletin.status} — bulletin is already "
                        f"{bulletin.status}", field="status")
+    if approve and two_person_rule and uploaded_by(bulletin, by):
+        raise OwnUpload("Không được tự duyệt bản tin do chính mình tải lên: cần một người "
+                        "duyệt khác — the two-person rule: a bulletin must be approved by "
+                        "someone other than the user who uploaded it")
     bulletin.status = (BulletinStatus.APPROVED if approve else BulletinStatus.REJECTED).value
     bulletin.reviewed_at = utcnow()
     bulletin.reviewed_by_id = by.id
     bulletin.reject_reason = None if approve else reason
     return bulletin
+
+
+def uploaded_by(bulletin: Bulletin, user: User) -> bool:
+    """Tell whether this user uploaded the bulletin."""
+    return bulletin.created_by_id is not None and bulletin.created_by_id == user.id
 
 
 def listing(*, session: Session, limit: int, offset: int, status: str | None,

@@ -21,6 +21,12 @@ def _missing() -> NotFound:
     return NotFound("Không tìm thấy tệp âm thanh — media not found", field="sha256")
 
 
+def not_in_plan() -> NotFound:
+    """What a station hears for audio that is not in its plan (as if there were none)."""
+    return NotFound("Không có tệp âm thanh này trong kế hoạch phát của trạm — no media with "
+                    "this sha256 in the station's plan", field="sha256")
+
+
 def opus_file(path: Path, sha256: str) -> FileResponse:
     """Serve a distribution file on disk with its sha256 as the ETag."""
     return FileResponse(path, media_type=DIST_TYPE, headers={"ETag": f'"{sha256}"',

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import unicodedata
 from pathlib import Path
 
 from scheduler.bulletins.s3 import MediaStoreDown, S3Media
+from scheduler.bulletins.scratch import Scratch
 from scheduler.config import Settings
 from scheduler.errors import DomainError
+from wardcast.private import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +38,20 @@ class MediaStore:
         self.remote = remote
         self.dist = root / "dist"
         self.originals = root / "originals"
-        self.incoming = root / "incoming"
+        self.scratch = Scratch(root / "incoming")
+
+    @property
+    def incoming(self) -> Path:
+        """This process's scratch folder for uploads being received and processed."""
+        return self.scratch.folder
 
     def ensure(self) -> MediaStore:
-        for folder in (self.dist, self.originals, self.incoming):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Make the folders, private to this user, and clear what killed processes left."""
+        for folder in (self.root, self.dist, self.originals):
+            private_dir(folder)
+        for stale in self.dist.glob(".upload-*"):  # where earlier versions processed uploads
+            shutil.rmtree(stale, ignore_errors=True)
+        self.scratch.open()
         return self
 
     def dist_path(self, sha256: str) -> Path:

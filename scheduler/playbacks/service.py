@@ -19,6 +19,7 @@ from scheduler.playbacks.schemas import CSV_COLUMNS, PlaybackRead
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from scheduler.users.models import User
+from wardcast.csvcells import safe_row
 from wardcast.protocol import to_wire, utcnow
 
 
@@ -90,14 +91,17 @@ def at_risk_counts(*, session: Session, station_ids: list[int], by: datetime) ->
 
 
 def csv_rows(*, session: Session, filters: PlaybackFilter) -> Iterator[str]:
-    """Yield the whole filtered log as CSV text, header first, in batches."""
+    """Yield the whole filtered log as CSV text, header first, in batches.
+
+    Stations write reasons: a text cell that a spreadsheet would run is quoted (csvcells).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     query = filters.apply(select(Playback)).order_by(Playback.scheduled_at, Playback.id)
     for index, playback in enumerate(session.scalars(query.execution_options(yield_per=500))):
         row = PlaybackRead.model_validate(playback).model_dump()
-        writer.writerow([_cell(row[name]) for name in CSV_COLUMNS])
+        writer.writerow(safe_row(_cell(row[name]) for name in CSV_COLUMNS))
         if index % 500 == 499:
             yield buffer.getvalue()
             buffer.seek(0)

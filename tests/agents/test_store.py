@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -137,3 +138,23 @@ def test_media_index(tmp_path: Path) -> None:
     assert store.has_media("b" * 64)
     store.forget_media("b" * 64)
     assert not store.has_media("b" * 64)
+
+
+def test_the_state_dir_and_database_are_private(tmp_path: Path) -> None:
+    """The agent's database (its plan and proof of play) was 0644 in a 0755 folder."""
+    before = os.umask(0o022)
+    try:
+        state = tmp_path / "state"
+        store = Store(state / "agent.sqlite3")
+        store.set_setting("volume", "80")  # a write: the -wal and -shm exist now
+        assert state.stat().st_mode & 0o777 == 0o700
+        for name in ("agent.sqlite3", "agent.sqlite3-wal", "agent.sqlite3-shm"):
+            assert (state / name).stat().st_mode & 0o777 == 0o600, name
+        store.close()
+        for path in (state, state / "agent.sqlite3"):  # as an older agent left them
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        Store(state / "agent.sqlite3").close()
+        assert state.stat().st_mode & 0o777 == 0o700
+        assert (state / "agent.sqlite3").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(before)

@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import wait_for
-from tests.support.server import Server
+from tests.support.server import Server, approve
 from wardcast.protocol import Channel, station_topic, to_wire
 
 _names = itertools.count(1)
@@ -223,7 +223,7 @@ def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                               data={"title": "Thông báo thử", "language": "vi"})
         assert answer.status_code == 201, answer.text
         bulletin_id = int(answer.json()["id"])
-        assert api.post(f"/bulletins/{bulletin_id}/approve").status_code == 200
+        approve(api, bulletin_id)
         yield Broker(request.param, server, api, bulletin_id)
         assert server.healthy(), "the scheduler is no longer healthy"
     finally:

@@ -647,6 +647,21 @@ def test_the_broker_speaks_only_verified_tls(broker: Broker, tmp_path: Path) -> 
     assert "tls error" in (other_ca.stdout + other_ca.stderr).lower()
 
 
+def test_the_production_broker_refuses_a_packet_over_the_protocols_bound(
+        broker: Broker) -> None:
+    """deploy/'s max_packet_size at work, not only written: the protocol's largest message
+    passes, a 1 MB one is refused (the connection is closed, nothing is acknowledged)."""
+    login = ("-u", ADMIN_USER, "-P", SECRETS["MQTT_ADMIN_PASSWORD"])
+
+    def publish(size: int) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["mosquitto_pub", *broker.tls, *login, "-q", "1", "-t",
+                               "wardcast/size-check", "-s"], input=b"x" * size,
+                              capture_output=True, timeout=30)
+
+    assert publish(MAX_PAYLOAD_BYTES).returncode == 0
+    assert publish(1024 * 1024).returncode != 0
+
+
 def test_compose_healthcheck_command(broker: Broker, compose: dict[str, Any]) -> None:
     test = services(compose)["mosquitto"]["healthcheck"]["test"]
     assert test[0] == "CMD-SHELL" and "-p 8883" in test[1]

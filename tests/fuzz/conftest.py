@@ -293,6 +293,8 @@ def _create_fixtures(env: FuzzEnv, speech: Path) -> None:
                                   role="admin")
         other = users.create_user(session=session, username=f"fuzz-editor-{uuid.uuid4().hex[:6]}",
                                   password=PASSWORD, role="editor")
+        approver = users.create_user(session=session, password=PASSWORD, role="approver",
+                                     username=f"fuzz-approver-{uuid.uuid4().hex[:6]}")
         env.ids.update(admin_id=admin.id, user_id=other.id)
         session.commit()
     c = env.client
@@ -317,7 +319,11 @@ def _create_fixtures(env: FuzzEnv, speech: Path) -> None:
         bulletin = ok(c.post(f"{API}/bulletins", headers=h,
                              files={"file": ("x.wav", handle, "audio/wav")},
                              data={"title": "Thông báo", "language": "vi"}), 201)
-    ok(c.post(f"{API}/bulletins/{bulletin['id']}/approve", headers=h), 200)
+    # the two-person rule: the admin uploaded it, another user approves it
+    second = c.post(f"{API}/auth/token", data={"username": approver.username,
+                                               "password": PASSWORD}).json()["access_token"]
+    ok(c.post(f"{API}/bulletins/{bulletin['id']}/approve",
+              headers={"Authorization": f"Bearer {second}"}), 200)
     env.ids.update(bulletin_id=bulletin["id"], sha256=bulletin["sha256"])
     group = ok(c.post(f"{API}/groups", headers=h,
                       json={"name": "Khu phố 1", "station_ids": [station["id"]]}), 201)

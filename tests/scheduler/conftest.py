@@ -86,11 +86,13 @@ def upload(client: TestClient, headers: dict[str, str], path: Path, *, name: str
 
 
 def approved_bulletin(client: TestClient, headers: dict[str, str], path: Path) -> int:
+    """Upload as these headers' user and approve as another (the two-person rule)."""
     answer = upload(client, headers, path)
     assert answer.status_code == 201, answer.text
     bulletin_id = int(answer.json()["id"])
+    approver = login_as(client, client.app.state.runtime, "approver")  # type: ignore[attr-defined]
     assert client.post(f"/api/v1/bulletins/{bulletin_id}/approve",
-                       headers=headers).status_code == 200
+                       headers=approver).status_code == 200
     return bulletin_id
 
 

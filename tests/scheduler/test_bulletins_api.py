@@ -10,15 +10,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from scheduler.app import create_app
 from scheduler.bulletins.models import Bulletin
+from scheduler.bulletins.scratch import LOCK_SUFFIX
 from scheduler.bulletins.storage import hostile_name
+from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from tests.scheduler.conftest import login_as, upload
 from tests.support.audio import integrated_loudness
 
 
 def _files(runtime: Runtime) -> set[Path]:
-    return {p for p in runtime.store.root.rglob("*") if p.is_file()}
+    """Files under the media folder, but the lock of this process's scratch folder."""
+    return {p for p in runtime.store.root.rglob("*") if p.is_file()
+            and not p.name.endswith(LOCK_SUFFIX)}
 
 
 def _bulletin_count(runtime: Runtime) -> int:
@@ -64,6 +69,51 @@ def test_approve_and_reject_need_an_approver(client: TestClient, runtime: Runtim
     assert rejected.json()["reject_reason"] == "Âm thanh bị rè"
     viewer = login_as(client, runtime, "viewer")
     assert upload(client, viewer, speech_m4a).status_code == 403
+
+
+def test_nobody_approves_their_own_upload_admins_included(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], speech_m4a: Path) -> None:
+    """The two-person rule (WARDCAST_TWO_PERSON_RULE, on by default) binds admins too."""
+    own = upload(client, admin, speech_m4a).json()
+    refused = client.post(f"/api/v1/bulletins/{own['id']}/approve", headers=admin)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "two_person_rule"
+    assert refused.json()["detail"].startswith("Không được tự duyệt bản tin")
+    assert "two-person rule" in refused.json()["detail"]
+    assert client.get(f"/api/v1/bulletins/{own['id']}", headers=admin).json()["status"] == \
+        "pending"
+    # the web page offers no approve button to the uploader, and its form is refused too
+    token = admin["Authorization"].removeprefix("Bearer ")
+    client.cookies.set("wardcast_session", token)
+    try:
+        page = client.get(f"/bulletins/{own['id']}")
+        assert page.status_code == 200 and 'id="two-person"' in page.text
+        assert 'id="approve"' not in page.text
+        posted = client.post(f"/bulletins/{own['id']}/approve", follow_redirects=False,
+                             headers={"Origin": "http://testserver"})
+        assert posted.status_code == 403
+    finally:
+        client.cookies.clear()
+    # a second admin may approve it; the uploader may still withdraw (reject) an upload
+    other_admin = login_as(client, runtime, "admin")
+    assert client.post(f"/api/v1/bulletins/{own['id']}/approve",
+                       headers=other_admin).status_code == 200
+    withdrawn = upload(client, admin, speech_m4a).json()
+    assert client.post(f"/api/v1/bulletins/{withdrawn['id']}/reject", headers=admin,
+                       json={"reason": "tải nhầm tệp"}).status_code == 200
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_two_person_rule_can_be_turned_off_for_admins(
+        settings: Settings, speech_m4a: Path) -> None:
+    assert settings.two_person_rule  # on unless turned off
+    relaxed = settings.model_copy(update={"two_person_rule": False})
+    with TestClient(create_app(relaxed)) as client:
+        runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        admin = login_as(client, runtime, "admin")
+        own = upload(client, admin, speech_m4a).json()
+        approved = client.post(f"/api/v1/bulletins/{own['id']}/approve", headers=admin)
+        assert approved.status_code == 200 and approved.json()["status"] == "approved"
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from scheduler.leader import LOCK_KEY, Leadership
 from tests.scheduler.replicas import fresh_postgres, health
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import wait_for
-from tests.support.server import Server
+from tests.support.server import Server, approve
 from wardcast.protocol import to_wire
 
 HORIZON_S = 10.8  # WARDCAST_HORIZON_HOURS=0.003
@@ -153,7 +153,7 @@ def test_two_replicas_elect_one_planner_and_hand_over_when_it_dies(
         with speech_mp3.open("rb") as handle:
             bulletin = api.post("/bulletins", files={"file": (speech_mp3.name, handle)},
                                 data={"title": "Thông báo", "language": "vi"}).json()
-        assert api.post(f"/bulletins/{bulletin['id']}/approve").status_code == 200
+        approve(api, bulletin["id"])
         station = api.post("/stations", json={"name": "Trạm 1", "ward": "Phường 1"}).json()
 
         # 1. created through the follower, planned and watched by the leader

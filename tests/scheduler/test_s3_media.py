@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from agents.cache import MediaCache
 from agents.store import Store
 from tests.scheduler.replicas import fresh_postgres
 from tests.support.procs import free_port
-from tests.support.server import Server
+from tests.support.server import Server, approve
+from wardcast.protocol import to_wire
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
@@ -106,6 +108,11 @@ def test_replicas_share_media_through_the_bucket(tmp_path: Path, s3: str,
 
             # an agent resumes its download from replica b with its station token
             station = api.post("/stations", json={"name": "Trạm S3", "ward": "Phường 1"}).json()
+            approve(api, bulletin["id"])  # a station fetches only the media of its own plan
+            planned = api.post("/timetables", json={
+                "bulletin_id": bulletin["id"], "station_ids": [station["id"]],
+                "starts_at": to_wire(datetime.now(UTC) + timedelta(hours=1))})
+            assert planned.status_code == 201, planned.text
             got = asyncio.run(_agent_download(b, station["token"], sha, tmp_path / "agent",
                                               whole.content[:1000]))
             assert got.read_bytes() == whole.content

@@ -368,6 +368,10 @@ def test_rotated_and_revoked_station_tokens_stop_working_for_media(
                           headers=admin).json()
     created = station(client, admin, "Trạm X")
     media = f"/api/v1/media/{bulletin['sha256']}"
+    planned = client.post("/api/v1/timetables", headers=admin, json={  # its plan holds it
+        "bulletin_id": bulletin["id"], "station_ids": [created["id"]],
+        "starts_at": to_wire(datetime.now(UTC) + timedelta(hours=1))})
+    assert planned.status_code == 201, planned.text
 
     def as_station(token: object) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}

@@ -19,7 +19,7 @@ from scheduler.playbacks.models import PlaybackEvent
 from tests.scheduler.replicas import fresh_postgres, health
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
-from tests.support.server import Server, start_agent, wait_status
+from tests.support.server import Server, approve, start_agent, wait_status
 from wardcast.protocol import scheduler_client_id, scheduler_subscriptions, to_wire
 
 
@@ -68,7 +68,7 @@ def test_agent_events_land_once_and_both_replicas_take_part(
             with speech_mp3.open("rb") as handle:
                 bulletin = api_a.post("/bulletins", files={"file": (speech_mp3.name, handle)},
                                       data={"title": "Thông báo", "language": "vi"}).json()
-            assert api_b.post(f"/bulletins/{bulletin['id']}/approve").status_code == 200
+            approve(api_b, bulletin["id"])
             stations = [api_b.post("/stations", json={"name": f"Trạm {n}", "ward": "Phường 1"}
                                    ).json() for n in (1, 2)]
             for station in stations:

@@ -14,6 +14,8 @@ import httpx
 from tests.support.procs import Proc, free_port, wait_for
 
 ADMIN = ("admin", "admin-password")
+# the second person of the two-person rule: approves what the admin uploads
+APPROVER = ("approver", "approver-password")
 
 
 def wardcast(*args: str) -> list[str]:
@@ -89,6 +91,22 @@ class Server:
             self.proc.kill()
 
 
+def approve(api: httpx.Client, bulletin_id: int) -> None:
+    """Approve a bulletin as APPROVER, made by the admin's API client on first use.
+
+    Whoever uploaded a bulletin may not approve it (WARDCAST_TWO_PERSON_RULE, on by default).
+    """
+    made = api.post("/users", json={"username": APPROVER[0], "password": APPROVER[1],
+                                    "role": "approver"})
+    assert made.status_code in (201, 409), made.text
+    login = api.post("/auth/token", data={"username": APPROVER[0], "password": APPROVER[1]},
+                     headers={"Authorization": ""})
+    assert login.status_code == 200, login.text
+    approved = api.post(f"/bulletins/{bulletin_id}/approve",
+                        headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+    assert approved.status_code == 200, approved.text
+
+
 def upload_approved(api: httpx.Client, path: Path, title: str, *,
                     language: str = "vi") -> dict[str, Any]:
     """Upload a bulletin through the API, approve it, and return it as the upload answered."""
@@ -97,8 +115,7 @@ def upload_approved(api: httpx.Client, path: Path, title: str, *,
                           data={"title": title, "language": language})
     assert answer.status_code == 201, answer.text
     bulletin: dict[str, Any] = answer.json()
-    approved = api.post(f"/bulletins/{bulletin['id']}/approve")
-    assert approved.status_code == 200, approved.text
+    approve(api, int(bulletin["id"]))
     return bulletin
 
 
@@ -129,5 +146,5 @@ def wait_status(api: httpx.Client, playback_ids: list[int], statuses: set[str], 
     raise AssertionError(f"playbacks did not reach {statuses}: {rows}")
 
 
-__all__ = ["ADMIN", "Server", "free_port", "start_agent", "upload_approved", "wait_for",
-           "wait_status"]
+__all__ = ["ADMIN", "APPROVER", "Server", "approve", "free_port", "start_agent",
+           "upload_approved", "wait_for", "wait_status"]

@@ -21,7 +21,7 @@ import yaml
 from tests.support.audio import wav_duration_ms
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
-from tests.support.server import ADMIN, Server, wait_status, wardcast
+from tests.support.server import ADMIN, Server, approve, wait_status, wardcast
 from wardcast.protocol import to_wire
 
 pytestmark = pytest.mark.e2e
@@ -124,7 +124,7 @@ def test_bulletin_plays_over_https_and_mqtts(server: TlsServer, broker: Mosquitt
     with speech_mp3.open("rb") as handle:
         bulletin = api.post("/bulletins", files={"file": (speech_mp3.name, handle)},
                             data={"title": "Thông báo qua TLS", "language": "vi"}).json()
-    assert api.post(f"/bulletins/{bulletin['id']}/approve").status_code == 200
+    approve(api, bulletin["id"])
     station = api.post("/stations", json={"name": "Phường TLS", "ward": "TLS"}).json()
     agent, played = start_agent(server, broker, tmp_path, station=station["id"],
                                 token=station["token"], ca_file=server.certs / "ca.crt")
