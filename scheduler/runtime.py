@@ -35,6 +35,11 @@ class Runtime:
     def horizon(self) -> timedelta:
         return timedelta(hours=self.settings.horizon_hours)
 
+    @property
+    def lookahead(self) -> timedelta:
+        """How far ahead new and changed timetables are checked for clashes."""
+        return max(timedelta(days=self.settings.lookahead_days), self.horizon)
+
     def push_plans(self, station_ids: set[int]) -> None:
         if self.dispatcher is not None:
             self.dispatcher.push_plans(station_ids)
