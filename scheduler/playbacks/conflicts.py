@@ -21,6 +21,7 @@ from scheduler.playbacks.models import NOT_STARTED, OPEN, Playback, PlaybackStat
 from scheduler.programmes import layout
 from scheduler.programmes.models import Programme
 from scheduler.stations.models import Station
+from scheduler.timetables import displacements
 from scheduler.timetables.models import Timetable
 from wardcast.protocol import utcnow
 
@@ -136,6 +137,8 @@ def resolve(session: Session, *, timetable_id: int, priority: str, displace: boo
                        code="timetable_conflict")
     displaced = sorted({pid for _, old in pairs for pid in old.playback_ids})
     _skip(session, displaced, reason="preempted")
+    displacements.record(session=session, timetable_id=timetable_id, displaced_ids={
+        old.timetable_id for _, old in pairs if old.timetable_id is not None})
     return len(displaced)
 
 
@@ -143,14 +146,17 @@ def resolve_ahead(session: Session, *, timetable: Timetable, now: datetime,
                   horizon: timedelta, displace: bool) -> None:
     """Refuse clashes past the planning horizon as `resolve` does inside it.
 
-    There are no playbacks there to skip: a lower-priority timetable's clashing runs, accepted
-    with displace, lose their slots to this one when the planner reaches them (`settle`).
+    There are no playbacks there to skip: a displacement is recorded, and the planner ends
+    the lower timetable's clashing runs `skipped`, reason `preempted`, when it reaches them
+    (`settle`). A displacement that stands is no clash when either timetable is edited.
     """
     found = lookahead.clashes(session, timetable=timetable, now=now, lookahead=horizon)
     for clash in found:
         if clash.other.plays.timetable.id == timetable.id:
             raise Conflict(_self_overlap_message(clash.station, clash.mine.start),
                            field="recurrence", code="timetable_conflict")
+    standing = displacements.pairs(session=session, timetable_ids=[timetable.id])
+    found = [c for c in found if not _stands(standing, timetable, c.other.plays.timetable)]
     blocking = [c for c in found
                 if RANK[c.other.plays.timetable.priority] >= RANK[timetable.priority]]
     if blocking:
@@ -158,6 +164,14 @@ def resolve_ahead(session: Session, *, timetable: Timetable, now: datetime,
     if found and not displace:
         raise Conflict(_ahead_message(found[0], hint=True), field="displace",
                        code="timetable_conflict")
+    displacements.record(session=session, timetable_id=timetable.id,
+                         displaced_ids={c.other.plays.timetable.id for c in found})
+
+
+def _stands(standing: set[tuple[int, int]], one: Timetable, other: Timetable) -> bool:
+    """Tell whether one of the two displaces the other, and still has the higher priority."""
+    return any((winner.id, loser.id) in standing and RANK[winner.priority] > RANK[loser.priority]
+               for winner, loser in ((one, other), (other, one)))
 
 
 def _refuse_self_overlap(session: Session, timetable_id: int) -> None:
@@ -184,7 +198,8 @@ def settle(session: Session, *, created: list[Playback]) -> set[int]:
 
     Who keeps the slot: the higher priority; at the same priority the run that was planned
     first (already in the ledger), then the older timetable, then the earlier run. The other
-    is skipped with reason ``conflict with timetable N (playback M)``.
+    is skipped with reason ``conflict with timetable N (playback M)``, or ``preempted`` where
+    the keeper was let displace it (`displacements`).
     """
     fresh = {p.id for p in created}
     every = _around(session, {p.station_id for p in created},
@@ -195,6 +210,8 @@ def settle(session: Session, *, created: list[Playback]) -> set[int]:
         by_station.setdefault(each.station_id, []).append(each)
     lost: set[tuple[object, ...]] = set()
     changed: set[int] = set()
+    standing = displacements.pairs(session=session, timetable_ids={
+        u.timetable_id for u in every if is_new[u.key] and u.timetable_id is not None})
     for unit in sorted((u for u in every if is_new[u.key]), key=_strength):
         if unit.key in lost:
             continue
@@ -205,9 +222,16 @@ def settle(session: Session, *, created: list[Playback]) -> set[int]:
         for loser, by in losers:
             lost.add(loser.key)
             changed.add(loser.station_id)
-            _skip(session, loser.playback_ids,
-                  reason=f"conflict with {by.source} (playback {by.playback_ids[0]})")
+            _skip(session, loser.playback_ids, reason=_reason(loser, by, standing))
     return changed
+
+
+def _reason(loser: Unit, by: Unit, standing: set[tuple[int, int]]) -> str:
+    """`preempted` where a recorded displacement stands, else which run kept the slot."""
+    if ((by.timetable_id, loser.timetable_id) in standing
+            and RANK[by.priority] > RANK[loser.priority]):
+        return "preempted"
+    return f"conflict with {by.source} (playback {by.playback_ids[0]})"
 
 
 def _strength(unit: Unit) -> tuple[int, int, datetime]:

@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.groups import service as groups
@@ -129,8 +129,9 @@ class _Expansions:
                 wall_start=wall, rule_text=timetable.recurrence, zone=zone,
                 window_start=self.start, window_end=self.end, until=timetable.until,
                 limit=self.limit)
+        checked = plays.rules.restricts(station)
         return [Run(at, at + plays.length, plays) for at in self.cache[key]
-                if plays.rules.allows(station, at, plays.length)]
+                if not checked or plays.rules.allows(station, at, plays.length)]
 
 
 def _others(session: Session, timetable: Timetable, station_ids: list[int],
@@ -145,8 +146,10 @@ def _others(session: Session, timetable: Timetable, station_ids: list[int],
                    Timetable.id != timetable.id, Timetable.deleted_at.is_(None),
                    Timetable.until.is_(None) | (Timetable.until >= now))).all()
     wanted = sorted({tid for _, tid in pairs})
+    # their own stations are not needed: lazyload spares reading every one of them
     loaded = {t.id: t for first in range(0, len(wanted), CHUNK) for t in session.scalars(
-        select(Timetable).where(Timetable.id.in_(wanted[first:first + CHUNK])))}
+        select(Timetable).options(lazyload(Timetable.stations))
+        .where(Timetable.id.in_(wanted[first:first + CHUNK])))}
     carried: dict[int, list[Timetable]] = {}
     for station_id, timetable_id in pairs:
         carried.setdefault(station_id, []).append(loaded[timetable_id])

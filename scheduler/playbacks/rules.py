@@ -72,6 +72,11 @@ class Rules:
         return cls(valid_from=max(starts, default=None), valid_until=min(ends, default=None),
                    emergency=timetable.priority == Priority.EMERGENCY.value, quiet=quiet)
 
+    def restricts(self, station: Station) -> bool:
+        """Tell whether some run on the station could be refused (else no need to ask)."""
+        return (self.valid_from is not None or self.valid_until is not None
+                or (not self.emergency and self.quiet.get(station.id) is not None))
+
     def allows(self, station: Station, instant: datetime,
                length: timedelta = timedelta(0)) -> bool:
         return self.refusal(station, instant, length) is None

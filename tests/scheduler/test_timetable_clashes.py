@@ -99,10 +99,28 @@ def test_a_lower_priority_five_days_ahead_needs_displace_and_then_loses_its_slot
     rows = {r["timetable_id"]: r for r in client.get(f"{API}/playbacks", headers=admin).json()[
         "items"]}
     assert rows[higher.json()["id"]]["status"] == "planned"
-    assert rows[lower.json()["id"]]["status"] == "skipped"
-    assert rows[lower.json()["id"]]["reason"] == (
-        f"conflict with timetable {higher.json()['id']} "
-        f"(playback {rows[higher.json()['id']]['id']})")
+    # as a displacement inside the horizon ends
+    assert (rows[lower.json()["id"]]["status"], rows[lower.json()["id"]]["reason"]) == (
+        "skipped", "preempted")
+
+
+def test_a_displacement_stands_through_edits_while_its_priority_does(
+        client: TestClient, admin: dict[str, str], titled: list[dict[str, Any]]) -> None:
+    target = station(client, admin, "Trạm Cầu Kho")
+    slot = _local(5)
+    lower = _make(client, admin, bulletin_id=titled[0]["id"], station_ids=[target["id"]],
+                  starts_at=slot, recurrence="FREQ=DAILY").json()
+    higher = _make(client, admin, bulletin_id=titled[1]["id"], station_ids=[target["id"]],
+                   starts_at=slot, priority="priority", displace=True).json()
+    until = (slot + timedelta(days=30)).isoformat()
+    for edited, change in ((higher, {"bulletin_id": titled[1]["id"]}),
+                           (lower, {"until": until})):  # neither has to displace again
+        answer = client.patch(f"{API}/timetables/{edited['id']}", headers=admin, json=change)
+        assert answer.status_code == 200, answer.text
+    # at the same priority the displacement no longer stands: a clash like any other
+    same = client.patch(f"{API}/timetables/{higher['id']}", headers=admin,
+                        json={"priority": "normal"})
+    assert same.status_code == 409 and same.json()["field"] == "starts_at"
 
 
 def test_editing_a_timetable_into_a_clash_past_the_horizon_is_refused(
