@@ -187,3 +187,43 @@ def test_beyond_the_look_ahead_nothing_is_checked(client: TestClient, runtime: R
         made = _make(client, admin, bulletin_id=bulletin["id"], station_ids=[target["id"]],
                      starts_at=slot)
         assert made.status_code == 201, made.text  # left to the planner to settle
+
+
+def _programme(client: TestClient, admin: dict[str, str], bulletins: list[dict[str, Any]],
+               gap_ms: int) -> Any:
+    answer = client.post(f"{API}/programmes", headers=admin, json={
+        "title": "Chương trình buổi tối", "items": [
+            {"bulletin_id": bulletins[0]["id"], "gap_after_ms": gap_ms},
+            {"bulletin_id": bulletins[1]["id"]}]})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_a_programme_run_past_the_horizon_is_one_span(
+        client: TestClient, admin: dict[str, str], titled: list[dict[str, Any]]) -> None:
+    target = station(client, admin, "Trạm Chương Trình")
+    programme = _programme(client, admin, titled, gap_ms=10 * 60_000)  # a 10-minute gap
+    slot = _local(5, "18:00")
+    run = _make(client, admin, programme_id=programme["id"], station_ids=[target["id"]],
+                starts_at=slot)
+    assert run.status_code == 201, run.text
+    in_the_gap = _make(client, admin, bulletin_id=titled[0]["id"], station_ids=[target["id"]],
+                       starts_at=slot + timedelta(minutes=5))
+    assert in_the_gap.status_code == 409, in_the_gap.text
+    assert "«Chương trình buổi tối»" in in_the_gap.json()["detail"]
+    after = _make(client, admin, bulletin_id=titled[0]["id"], station_ids=[target["id"]],
+                  starts_at=slot + timedelta(minutes=11))
+    assert after.status_code == 201, after.text
+
+
+def test_runs_of_one_timetable_that_overlap_past_the_horizon_are_refused(
+        client: TestClient, admin: dict[str, str], titled: list[dict[str, Any]]) -> None:
+    target = station(client, admin, "Trạm Dài")
+    programme = _programme(client, admin, titled, gap_ms=20 * 60_000)  # runs over 20 minutes
+    refused = _make(client, admin, programme_id=programme["id"], station_ids=[target["id"]],
+                    starts_at=_local(5, "06:00"), recurrence="FREQ=MINUTELY;INTERVAL=15",
+                    until=_local(5, "07:00"))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["field"] == "recurrence"
+    assert f"lúc {_local(5, '06:15'):%d/%m/%Y %H:%M} ở trạm Trạm Dài" in refused.json()["detail"]
+    assert _total(client, admin) == 0
