@@ -143,14 +143,14 @@ def resolve(session: Session, *, timetable_id: int, priority: str, displace: boo
 
 
 def resolve_ahead(session: Session, *, timetable: Timetable, now: datetime,
-                  horizon: timedelta, displace: bool) -> None:
+                  ahead: timedelta, displace: bool) -> None:
     """Refuse clashes past the planning horizon as `resolve` does inside it.
 
     There are no playbacks there to skip: a displacement is recorded, and the planner ends
     the lower timetable's clashing runs `skipped`, reason `preempted`, when it reaches them
     (`settle`). A displacement that stands is no clash when either timetable is edited.
     """
-    found = lookahead.clashes(session, timetable=timetable, now=now, lookahead=horizon)
+    found = lookahead.clashes(session, timetable=timetable, now=now, lookahead=ahead)
     for clash in found:
         if clash.other.plays.timetable.id == timetable.id:
             raise Conflict(_self_overlap_message(clash.station, clash.mine.start),

@@ -74,11 +74,12 @@ def clashes(session: Session, *, timetable: Timetable, now: datetime,
     classes: dict[tuple[object, ...], Station] = {}
     for station in targets:  # stations alike are compared once, through the first of them
         key = (station.timezone, quiet.get(station.id),
-               frozenset(t.id for t in carried.get(station.id, ())))
+               frozenset(t.id for t in carried.get(station.id, ())),
+               closed.get(station.id, frozenset()))
         classes.setdefault(key, station)
     for station in classes.values():
-        runs = {tid: [r for r in expand.runs(plays[tid], station)
-                      if (tid, station.id, r.start) not in closed]
+        gone = closed.get(station.id, frozenset())
+        runs = {tid: [r for r in expand.runs(plays[tid], station) if (tid, r.start) not in gone]
                 for tid in {timetable.id, *(t.id for t in carried.get(station.id, ()))}}
         mine = runs.pop(timetable.id)
         for clash in _compare(station, mine, runs):
@@ -173,9 +174,9 @@ def _plays(session: Session, timetable: Timetable,
 
 
 def _closed(session: Session, timetable_ids: list[int], station_ids: list[int],
-            now: datetime) -> set[tuple[int, int, datetime]]:
-    """Runs the ledger holds but will not play (skipped, cancelled…): (timetable, station, at)."""
-    status: dict[tuple[int, int, datetime], bool] = {}
+            now: datetime) -> dict[int, frozenset[tuple[int, datetime]]]:
+    """Runs the ledger holds but will not play (skipped, cancelled…), per station."""
+    status: dict[tuple[int | None, int, datetime], bool] = {}
     for first in range(0, len(station_ids), CHUNK):
         rows = session.execute(
             select(Playback.timetable_id, Playback.station_id, Playback.scheduled_at,
@@ -184,7 +185,10 @@ def _closed(session: Session, timetable_ids: list[int], station_ids: list[int],
                    Playback.station_id.in_(station_ids[first:first + CHUNK]),
                    Playback.scheduled_at >= now - layout.MAX_RUN))
         for timetable_id, station_id, at, run_at, state in rows:
-            assert timetable_id is not None
             key = (timetable_id, station_id, run_at or at)
             status[key] = status.get(key, False) or state in OPEN
-    return {key for key, open_ in status.items() if not open_}
+    closed: dict[int, set[tuple[int, datetime]]] = {}
+    for (timetable_id, station_id, at), open_ in status.items():
+        if not open_ and timetable_id is not None:
+            closed.setdefault(station_id, set()).add((timetable_id, at))
+    return {station_id: frozenset(runs) for station_id, runs in closed.items()}

@@ -44,7 +44,7 @@ def check(*, session: Session, timetable: Timetable, now: datetime, lookahead: t
     """Refuse clashes inside the horizon (planned playbacks) and past it (expansions)."""
     conflicts.resolve(session, timetable_id=timetable.id, priority=timetable.priority,
                       displace=displace)
-    conflicts.resolve_ahead(session, timetable=timetable, now=now, horizon=lookahead,
+    conflicts.resolve_ahead(session, timetable=timetable, now=now, ahead=lookahead,
                             displace=displace)
 
 

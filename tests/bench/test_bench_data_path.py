@@ -1,4 +1,4 @@
-"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning) at a tiny scale.
+"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning, 7 clashes) at a tiny scale.
 
 Their figures are not checked here (speed targets belong in the benchmarks); what is checked
 is that each still runs end to end on real parts and that what it counts adds up.

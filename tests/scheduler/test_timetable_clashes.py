@@ -227,3 +227,23 @@ def test_runs_of_one_timetable_that_overlap_past_the_horizon_are_refused(
     assert refused.json()["field"] == "recurrence"
     assert f"lúc {_local(5, '06:15'):%d/%m/%Y %H:%M} ở trạm Trạm Dài" in refused.json()["detail"]
     assert _total(client, admin) == 0
+
+
+def test_a_run_the_ledger_already_closed_is_no_clash(
+        client: TestClient, admin: dict[str, str], titled: list[dict[str, Any]]) -> None:
+    target = station(client, admin, "Trạm Sổ Cái")
+    slot = _local(1)  # inside the horizon: planned playbacks
+    first = _make(client, admin, bulletin_id=titled[0]["id"], station_ids=[target["id"]],
+                  starts_at=slot).json()
+    second = _make(client, admin, bulletin_id=titled[1]["id"], station_ids=[target["id"]],
+                   starts_at=slot, priority="priority", displace=True)
+    assert second.status_code == 201, second.text  # the first one's playback: skipped
+    client.delete(f"{API}/timetables/{second.json()['id']}", headers=admin).raise_for_status()
+    # the first timetable still holds that slot, but its playback will not play
+    third = _make(client, admin, bulletin_id=titled[1]["id"], station_ids=[target["id"]],
+                  starts_at=slot)
+    assert third.status_code == 201, third.text
+    rows = client.get(f"{API}/playbacks", headers=admin).json()["items"]
+    assert {(r["timetable_id"], r["status"]) for r in rows} == {
+        (first["id"], "skipped"), (second.json()["id"], "cancelled"),
+        (third.json()["id"], "planned")}
