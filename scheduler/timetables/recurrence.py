@@ -233,13 +233,13 @@ def _calendar_shift(first_year: int, last_year: int) -> int:
     same rule gives the same occurrences, and the walk ends within 28 years past the window.
     """
     span = last_year - first_year
-    for low, high in _REGULAR[:1]:
-        if low <= first_year and last_year <= high:
-            weekday = date(first_year, 1, 1).weekday()
-            for target in range(_LAST_YEAR - span, _REGULAR[1][0] - 1, -1):
-                if target % 4 == first_year % 4 and date(target, 1, 1).weekday() == weekday:
-                    return target - first_year
-    # elsewhere: the calendar repeats exactly every 400 years
+    (low, high), (end_low, _) = _REGULAR
+    if low <= first_year and last_year <= high:
+        weekday = date(first_year, 1, 1).weekday()
+        for target in range(_LAST_YEAR - span, end_low - 1, -1):
+            if target % 4 == first_year % 4 and date(target, 1, 1).weekday() == weekday:
+                return target - first_year
+    # elsewhere (or over a longer span): the calendar repeats exactly every 400 years
     return max(_LAST_YEAR - last_year, 0) // 400 * 400
 
 
