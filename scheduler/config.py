@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Every other body (JSON, forms); 20,000 station ids are about 0.2 MB of JSON.
     max_json_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
     horizon_hours: float = Field(default=48.0, gt=0, le=24 * 31)
+    # New and changed timetables are checked for clashes this far ahead (past the horizon,
+    # by comparing expansions); 0 checks the horizon only.
+    lookahead_days: float = Field(default=366.0, ge=0, le=3660)
     # After its slot, a playback with no start report is `missed` once this has passed and
     # the station is online (or came back without reporting it). Longer than the broker
     # takes to notice a link that died without a word (1.5 x the agents' 30 s keepalive, then

@@ -40,6 +40,11 @@ class Runtime:
         """How long before its slot a playback the station is not ready for is at risk."""
         return timedelta(seconds=self.settings.at_risk_lead_s)
 
+    @property
+    def lookahead(self) -> timedelta:
+        """How far ahead new and changed timetables are checked for clashes."""
+        return max(timedelta(days=self.settings.lookahead_days), self.horizon)
+
     def push_plans(self, station_ids: set[int]) -> None:
         if self.dispatcher is not None:
             self.dispatcher.push_plans(station_ids)

@@ -33,6 +33,11 @@ class AgendaItem:
     status: str | None
     programme_id: int | None = None
     programme_position: int | None = None  # the item's place in its programme
+    run_at: datetime | None = None  # when the item's run starts (a programme's first item)
+
+    @property
+    def end(self) -> datetime:
+        return self.scheduled_at + timedelta(milliseconds=self.duration_ms)
 
 
 def check_window(start: datetime, end: datetime) -> None:
@@ -58,7 +63,8 @@ def agenda(*, session: Session, station: Station, start: datetime,
                Playback.scheduled_at < end,
                Playback.status != PlaybackStatus.CANCELLED.value)).all()
     items = [AgendaItem(p.scheduled_at, b.id, b.title, b.duration_ms, p.priority,
-                        p.timetable_id, p.id, p.status, p.programme_id, p.programme_position)
+                        p.timetable_id, p.id, p.status, p.programme_id, p.programme_position,
+                        p.programme_run_at or p.scheduled_at)
              for p, b in rows]
     known = {(item.timetable_id, item.scheduled_at) for item in items}
     for timetable in timetables.active(session=session, now=start):
@@ -71,7 +77,8 @@ def agenda(*, session: Session, station: Station, start: datetime,
                 assert bulletin is not None
                 items.append(AgendaItem(instant, bulletin.id, bulletin.title,
                                         bulletin.duration_ms, timetable.priority, timetable.id,
-                                        None, None, want.programme_id, want.position))
+                                        None, None, want.programme_id, want.position,
+                                        want.run_at))
     return sorted(items, key=lambda i: (i.scheduled_at, i.playback_id or 0))
 
 

@@ -9,18 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.errors import Conflict
+from scheduler.playbacks import lookahead
 from scheduler.playbacks.models import NOT_STARTED, OPEN, Playback, PlaybackStatus
 from scheduler.programmes import layout
 from scheduler.programmes.models import Programme
+from scheduler.stations.models import Station
+from scheduler.timetables import displacements
+from scheduler.timetables.models import Timetable
 from wardcast.protocol import utcnow
 
 RANK = {"normal": 0, "priority": 1, "emergency": 2}
+PRIORITY_WORDS = {"normal": "thường", "priority": "ưu tiên", "emergency": "khẩn cấp"}
+# said after a clash with a lower priority, in each language
+DISPLACE_HINT = ("; chọn «Cho phép thay thế…» (displace=true) để thay thế mục có mức ưu "
+                 "tiên thấp hơn",
+                 "; set displace=true to replace the lower-priority item")
 # how far around a slot to look for the runs it may overlap: no run is longer than this
 REACH = layout.MAX_RUN
 
@@ -119,14 +129,49 @@ def resolve(session: Session, *, timetable_id: int, priority: str, displace: boo
     blocking = [(n, o) for n, o in pairs if RANK[o.priority] >= RANK[priority] or o.started]
     if blocking:
         new, old = blocking[0]
-        raise Conflict(_message(new, old), field="starts_at", code="timetable_conflict")
+        raise Conflict(_message(session, new, old), field="starts_at",
+                       code="timetable_conflict")
     if pairs and not displace:
         new, old = pairs[0]
-        raise Conflict(_message(new, old) + " — set displace=true to replace the "
-                       "lower-priority item", field="displace", code="timetable_conflict")
+        raise Conflict(_message(session, new, old, hint=True), field="displace",
+                       code="timetable_conflict")
     displaced = sorted({pid for _, old in pairs for pid in old.playback_ids})
     _skip(session, displaced, reason="preempted")
+    displacements.record(session=session, timetable_id=timetable_id, displaced_ids={
+        old.timetable_id for _, old in pairs if old.timetable_id is not None})
     return len(displaced)
+
+
+def resolve_ahead(session: Session, *, timetable: Timetable, now: datetime,
+                  ahead: timedelta, displace: bool) -> None:
+    """Refuse clashes past the planning horizon as `resolve` does inside it.
+
+    There are no playbacks there to skip: a displacement is recorded, and the planner ends
+    the lower timetable's clashing runs `skipped`, reason `preempted`, when it reaches them
+    (`settle`). A displacement that stands is no clash when either timetable is edited.
+    """
+    found = lookahead.clashes(session, timetable=timetable, now=now, lookahead=ahead)
+    for clash in found:
+        if clash.other.plays.timetable.id == timetable.id:
+            raise Conflict(_self_overlap_message(clash.station, clash.mine.start),
+                           field="recurrence", code="timetable_conflict")
+    standing = displacements.pairs(session=session, timetable_ids=[timetable.id])
+    found = [c for c in found if not _stands(standing, timetable, c.other.plays.timetable)]
+    blocking = [c for c in found
+                if RANK[c.other.plays.timetable.priority] >= RANK[timetable.priority]]
+    if blocking:
+        raise Conflict(_ahead_message(blocking[0]), field="starts_at", code="timetable_conflict")
+    if found and not displace:
+        raise Conflict(_ahead_message(found[0], hint=True), field="displace",
+                       code="timetable_conflict")
+    displacements.record(session=session, timetable_id=timetable.id,
+                         displaced_ids={c.other.plays.timetable.id for c in found})
+
+
+def _stands(standing: set[tuple[int, int]], one: Timetable, other: Timetable) -> bool:
+    """Tell whether one of the two displaces the other, and still has the higher priority."""
+    return any((winner.id, loser.id) in standing and RANK[winner.priority] > RANK[loser.priority]
+               for winner, loser in ((one, other), (other, one)))
 
 
 def _refuse_self_overlap(session: Session, timetable_id: int) -> None:
@@ -135,10 +180,17 @@ def _refuse_self_overlap(session: Session, timetable_id: int) -> None:
                   key=lambda u: (u.station_id, u.start))
     for before, after in zip(mine, mine[1:], strict=False):
         if before.station_id == after.station_id and before.overlaps(after):
-            raise Conflict(f"Các lượt phát của lịch này chồng lên nhau lúc "
-                           f"{after.start.isoformat(timespec='seconds')} — the timetable's runs "
-                           "overlap each other: the recurrence is shorter than one run",
-                           field="recurrence", code="timetable_conflict")
+            station = session.get(Station, after.station_id)
+            assert station is not None
+            raise Conflict(_self_overlap_message(station, after.start), field="recurrence",
+                           code="timetable_conflict")
+
+
+def _self_overlap_message(station: Station, at: datetime) -> str:
+    when = local_time(at, station)
+    return (f"Các lượt phát của lịch này chồng lên nhau lúc {when} ở trạm {station.name} — the "
+            f"timetable's runs overlap each other at {when} on station {station.name}: the "
+            "recurrence is shorter than one run")
 
 
 def settle(session: Session, *, created: list[Playback]) -> set[int]:
@@ -146,7 +198,8 @@ def settle(session: Session, *, created: list[Playback]) -> set[int]:
 
     Who keeps the slot: the higher priority; at the same priority the run that was planned
     first (already in the ledger), then the older timetable, then the earlier run. The other
-    is skipped with reason ``conflict with timetable N (playback M)``.
+    is skipped with reason ``conflict with timetable N (playback M)``, or ``preempted`` where
+    the keeper was let displace it (`displacements`).
     """
     fresh = {p.id for p in created}
     every = _around(session, {p.station_id for p in created},
@@ -157,6 +210,8 @@ def settle(session: Session, *, created: list[Playback]) -> set[int]:
         by_station.setdefault(each.station_id, []).append(each)
     lost: set[tuple[object, ...]] = set()
     changed: set[int] = set()
+    standing = displacements.pairs(session=session, timetable_ids={
+        u.timetable_id for u in every if is_new[u.key] and u.timetable_id is not None})
     for unit in sorted((u for u in every if is_new[u.key]), key=_strength):
         if unit.key in lost:
             continue
@@ -167,9 +222,16 @@ def settle(session: Session, *, created: list[Playback]) -> set[int]:
         for loser, by in losers:
             lost.add(loser.key)
             changed.add(loser.station_id)
-            _skip(session, loser.playback_ids,
-                  reason=f"conflict with {by.source} (playback {by.playback_ids[0]})")
+            _skip(session, loser.playback_ids, reason=_reason(loser, by, standing))
     return changed
+
+
+def _reason(loser: Unit, by: Unit, standing: set[tuple[int, int]]) -> str:
+    """`preempted` where a recorded displacement stands, else which run kept the slot."""
+    if ((by.timetable_id, loser.timetable_id) in standing
+            and RANK[by.priority] > RANK[loser.priority]):
+        return "preempted"
+    return f"conflict with {by.source} (playback {by.playback_ids[0]})"
 
 
 def _strength(unit: Unit) -> tuple[int, int, datetime]:
@@ -193,9 +255,32 @@ def _skip(session: Session, playback_ids: list[int], *, reason: str) -> None:
                                 updated_at=utcnow()))
 
 
-def _message(new: Unit, old: Unit) -> str:
-    at = old.start.isoformat(timespec="seconds")
-    source = f"lịch phát {old.timetable_id}" if old.timetable_id else "phát ngay"
-    return (f"Trạm {new.station_id}: trùng với «{old.title}» ({source}, ưu tiên {old.priority}, "
-            f"lúc {at}) — station {new.station_id} overlaps playback {old.playback_ids[0]} "
-            f"('{old.title}', {old.source}, {old.priority}, at {at})")
+def _message(session: Session, new: Unit, old: Unit, *, hint: bool = False) -> str:
+    station = session.get(Station, new.station_id)
+    assert station is not None
+    source = ((f"lịch phát {old.timetable_id}", f"timetable {old.timetable_id}")
+              if old.timetable_id else ("phát ngay", f"broadcast {old.broadcast_id}"))
+    return clash_message(station=station, title=old.title, source=source,
+                         priority=old.priority, at=old.start, hint=hint)
+
+
+def _ahead_message(clash: lookahead.Clash, *, hint: bool = False) -> str:
+    other = clash.other.plays
+    source = (f"lịch phát {other.timetable.id}", f"timetable {other.timetable.id}")
+    return clash_message(station=clash.station, title=other.title, source=source,
+                         priority=other.timetable.priority, at=clash.other.start, hint=hint)
+
+
+def clash_message(*, station: Station, title: str, source: tuple[str, str], priority: str,
+                  at: datetime, hint: bool = False) -> str:
+    """Say what a station's run clashes with, and when, in the station's local time."""
+    when = local_time(at, station)
+    vi_hint, en_hint = DISPLACE_HINT if hint else ("", "")
+    return (f"Trạm {station.name}: trùng với «{title}» ({source[0]}, mức "
+            f"{PRIORITY_WORDS[priority]}) lúc {when}{vi_hint} — station {station.name} clashes "
+            f"with '{title}' ({source[1]}, {priority}) at {when}{en_hint}")
+
+
+def local_time(at: datetime, station: Station) -> str:
+    """An instant as a station's local "dd/mm/yyyy HH:MM"."""
+    return f"{at.astimezone(ZoneInfo(station.timezone)):%d/%m/%Y %H:%M}"

@@ -66,14 +66,17 @@ def desired(session: Session, timetable: Timetable, *, start: datetime, end: dat
     rules = Rules.load(session, timetable, targets,
                        bulletin_ids=sorted({p.bulletin_id for p in laid}))
     wanted: Slots = {}
+    expanded: dict[str, list[datetime]] = {}  # stations in one zone share their runs
     for station in targets:
-        zone = ZoneInfo(station.timezone)
-        wall = recurrence.local_start(starts_at=timetable.starts_at,
-                                      starts_at_local=timetable.starts_at_local,
-                                      floating=timetable.floating, zone=zone)
-        for run_at in recurrence.occurrences(
-                wall_start=wall, rule_text=timetable.recurrence, zone=zone, window_start=start,
-                window_end=end, until=timetable.until):
+        if station.timezone not in expanded:
+            zone = ZoneInfo(station.timezone)
+            wall = recurrence.local_start(starts_at=timetable.starts_at,
+                                          starts_at_local=timetable.starts_at_local,
+                                          floating=timetable.floating, zone=zone)
+            expanded[station.timezone] = recurrence.occurrences(
+                wall_start=wall, rule_text=timetable.recurrence, zone=zone,
+                window_start=start, window_end=end, until=timetable.until)
+        for run_at in expanded[station.timezone]:
             if not rules.allows(station, run_at, length):
                 continue
             for part in laid:

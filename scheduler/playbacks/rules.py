@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -59,11 +60,22 @@ class Rules:
         """Load the rules; a programme's run must be inside every item's broadcast dates."""
         dates = session.execute(select(Bulletin.valid_from, Bulletin.valid_until)
                                 .where(Bulletin.id.in_(bulletin_ids))).all()
+        return cls.from_dates(dates, timetable=timetable,
+                              quiet=groups.quiet_hours_many(session=session, stations=stations))
+
+    @classmethod
+    def from_dates(cls, dates: Sequence[tuple[date | None, date | None]], *,
+                   timetable: Timetable, quiet: dict[int, tuple[time, time] | None]) -> Rules:
+        """Make the rules from the items' broadcast dates and the stations' quiet hours."""
         starts = [d[0] for d in dates if d[0] is not None]
         ends = [d[1] for d in dates if d[1] is not None]
         return cls(valid_from=max(starts, default=None), valid_until=min(ends, default=None),
-                   emergency=timetable.priority == Priority.EMERGENCY.value,
-                   quiet=groups.quiet_hours_many(session=session, stations=stations))
+                   emergency=timetable.priority == Priority.EMERGENCY.value, quiet=quiet)
+
+    def restricts(self, station: Station) -> bool:
+        """Tell whether some run on the station could be refused (else no need to ask)."""
+        return (self.valid_from is not None or self.valid_until is not None
+                or (not self.emergency and self.quiet.get(station.id) is not None))
 
     def allows(self, station: Station, instant: datetime,
                length: timedelta = timedelta(0)) -> bool:

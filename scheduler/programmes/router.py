@@ -11,7 +11,7 @@ from scheduler.audit import service as audit
 from scheduler.bulletins.models import Bulletin, BulletinStatus
 from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.ids import IdPath, Offset
-from scheduler.playbacks import conflicts, planner
+from scheduler.playbacks import planner
 from scheduler.programmes import layout, service
 from scheduler.programmes.models import Programme
 from scheduler.programmes.schemas import (
@@ -21,6 +21,7 @@ from scheduler.programmes.schemas import (
     ProgrammeRead,
     ProgrammeUpdate,
 )
+from scheduler.timetables import scheduling
 from wardcast.protocol import utcnow
 
 router = APIRouter(prefix="/programmes", tags=["programmes"])
@@ -79,8 +80,8 @@ def update(programme_id: IdPath, body: ProgrammeUpdate, request: Request, sessio
             service.get_schedulable(session=session, programme_id=programme_id, field="items")
             changed |= planner.replan(session=session, timetable=timetable, now=utcnow(),
                                       horizon=runtime.horizon, reason="programme changed")
-            conflicts.resolve(session, timetable_id=timetable.id,
-                              priority=timetable.priority, displace=False)
+            scheduling.check(session=session, timetable=timetable, now=utcnow(),
+                             lookahead=runtime.lookahead, displace=False)
     audit.record(session=session, actor=actor(request, user), action="programme.update",
                  target_type="programme", target_id=programme.id,
                  **body.model_dump(exclude_unset=True))

@@ -27,6 +27,16 @@ timetable_groups = Table(
     Column("group_id", ForeignKey("station_groups.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# A timetable that was let displace another (`displace: true`): where their runs meet, the
+# displaced one's end `skipped`, reason `preempted`, for as long as it has the lower priority.
+timetable_displacements = Table(
+    "timetable_displacements",
+    Base.metadata,
+    Column("timetable_id", ForeignKey("timetables.id", ondelete="CASCADE"), primary_key=True),
+    Column("displaced_id", ForeignKey("timetables.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 
 class Timetable(Base):
     __tablename__ = "timetables"

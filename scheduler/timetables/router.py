@@ -48,7 +48,8 @@ def create(body: TimetableCreate, request: Request, session: SessionDep, runtime
     """Put an approved bulletin on stations, once or recurring; plans go out at once."""
     timetable, changed = scheduling.create(session=session, data=body, by=user,
                                            default_zone=runtime.settings.timezone,
-                                           horizon=runtime.horizon)
+                                           horizon=runtime.horizon,
+                                               lookahead=runtime.lookahead)
     audit.record(session=session, actor=actor(request, user), action="timetable.create",
                  target_type="timetable", target_id=timetable.id, **body.model_dump())
     session.commit()
@@ -80,7 +81,8 @@ def update(timetable_id: IdPath, body: TimetableUpdate, request: Request, sessio
     timetable, changed = scheduling.update(session=session, timetable_id=timetable_id,
                                            change=body, by=user,
                                            default_zone=runtime.settings.timezone,
-                                           horizon=runtime.horizon)
+                                           horizon=runtime.horizon,
+                                               lookahead=runtime.lookahead)
     audit.record(session=session, actor=actor(request, user), action="timetable.update",
                  target_type="timetable", target_id=timetable.id,
                  **body.model_dump(exclude_unset=True))

@@ -107,7 +107,10 @@ def _apply(*, session: Session, timetable: Timetable, data: TimetableCreate,
                  else data.starts_at.astimezone(UTC))
     until = _until(data.until, default_zone)
     if data.recurrence is not None:
-        recurrence.parse_rule(data.recurrence, dtstart=wall)
+        zone = ZoneInfo(default_zone)
+        recurrence.check_rule(data.recurrence, dtstart=wall,
+                              not_before=utcnow().astimezone(zone).replace(tzinfo=None),
+                              until=until.astimezone(zone).replace(tzinfo=None) if until else None)
     elif check_past:
         _check_future(chosen, wall=wall, starts_at=starts_at, floating=floating)
     if until is not None and until < starts_at:

@@ -228,7 +228,8 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Sch
                                priority=Priority(form.priority), displace=form.displace)
         timetable, changed = scheduling.create(session=session, data=body, by=user,
                                                default_zone=runtime.settings.timezone,
-                                               horizon=runtime.horizon)
+                                               horizon=runtime.horizon,
+                                               lookahead=runtime.lookahead)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc)
     audit.record(session=session, actor=actor(request, user), action="timetable.create",
@@ -273,7 +274,8 @@ def update(timetable_id: IdPath, request: Request, session: SessionDep, runtime:
         timetable, changed = scheduling.update(session=session, timetable_id=timetable_id,
                                                change=body, by=user,
                                                default_zone=runtime.settings.timezone,
-                                               horizon=runtime.horizon)
+                                               horizon=runtime.horizon,
+                                               lookahead=runtime.lookahead)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc, timetable_id)
     audit.record(session=session, actor=actor(request, user), action="timetable.update",

@@ -16,6 +16,8 @@ from scheduler.stations.models import Station
 DAYS = 7
 # a group calendar asks the agenda of each member; beyond this many it would be slow to read
 MAX_STATIONS = 300
+# statuses of items that will still play (None: projected from a timetable, not yet planned)
+LIVE = {None, "planned", "delivered", "ready", "playing"}
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Entry:
     timetable_id: int | None
     statuses: set[str] = field(default_factory=set)
     stations: list[str] = field(default_factory=list)
+    clashes: set[str] = field(default_factory=set)  # what it overlaps on one of the stations
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,30 @@ class Day:
     label: str
     today: bool
     entries: list[Entry]
+
+
+def clashes(items: list[agenda.AgendaItem]) -> dict[int, set[str]]:
+    """Say, per item (by id()), the titles of other runs its run overlaps on one station.
+
+    A run is a lone item or every item of one programme run (first start to last end); runs
+    that will not play (skipped, cancelled, over) overlap nothing.
+    """
+    runs: dict[tuple[object, ...], list[agenda.AgendaItem]] = {}
+    for item in items:
+        if item.status in LIVE:
+            source = item.timetable_id if item.timetable_id is not None else item.playback_id
+            runs.setdefault((item.timetable_id is None, source, item.run_at), []).append(item)
+    spans = sorted(((min(i.scheduled_at for i in run), max(i.end for i in run), run)
+                    for run in runs.values()), key=lambda span: span[0])
+    found: dict[int, set[str]] = {}
+    for index, (_, end, run) in enumerate(spans):
+        for other_start, _, other in spans[index + 1:]:
+            if other_start >= end:
+                break
+            for mine, theirs in ((run, other), (other, run)):
+                for item in mine:
+                    found.setdefault(id(item), set()).add(theirs[0].title)
+    return found
 
 
 def monday_of(day: date) -> date:
@@ -64,7 +91,9 @@ def week(*, session: Session, stations: list[Station], monday: date, zone: str, 
     end = datetime.combine(monday + timedelta(days=DAYS), time(0), tz)
     merged: dict[tuple[datetime, int, int | None], Entry] = {}
     for station in stations[:MAX_STATIONS]:
-        for item in agenda.agenda(session=session, station=station, start=start, end=end):
+        items = agenda.agenda(session=session, station=station, start=start, end=end)
+        overlapping = clashes(items)
+        for item in items:
             key = (item.scheduled_at, item.bulletin_id, item.timetable_id)
             entry = merged.get(key)
             if entry is None:
@@ -72,6 +101,7 @@ def week(*, session: Session, stations: list[Station], monday: date, zone: str, 
                                             item.bulletin_id, item.priority, item.timetable_id)
             entry.stations.append(station.name)
             entry.statuses.add(item.status or "projected")
+            entry.clashes |= overlapping.get(id(item), set())
     today = now.astimezone(tz).date()
     days = []
     for offset in range(DAYS):

@@ -1,4 +1,4 @@
-"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning) at a tiny scale.
+"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning, 7 clashes) at a tiny scale.
 
 Their figures are not checked here (speed targets belong in the benchmarks); what is checked
 is that each still runs end to end on real parts and that what it counts adds up.
@@ -66,3 +66,12 @@ def test_planning_creates_then_replans_on_both_databases() -> None:
         assert steps["plan again (no-op)"][3] == "0", steps
         # the 06:00 slot moves to 06:30: both of its days are cancelled and made again
         assert steps["edit one timetable"][3:5] == ["400", "400"], steps
+
+
+def test_clash_check_accepts_a_free_slot_and_refuses_a_taken_one() -> None:
+    output = run_bench("bench.clashes")
+    assert "Clash check: 10 daily timetables on 5 stations, 366-day look-ahead" in output
+    for kind in ("sqlite", "postgres"):
+        steps = {row[1]: row for row in rows(output, kind)}
+        assert steps["create, no clash"][3] == "accepted", steps
+        assert steps["create, clash"][3] == "refused (409)", steps

@@ -229,3 +229,59 @@ def test_picker_writes_and_reads_back_the_rule() -> None:
     assert picker.describe("FREQ=WEEKLY;BYDAY=MO,SU", lang="vi") == "Hằng tuần: Thứ Hai, Chủ Nhật"
     assert picker.describe(None, lang="vi") == "Một lần"
     assert picker.describe("FREQ=MONTHLY", lang="en") == "Every month"
+
+
+def test_a_clash_past_the_horizon_is_refused_with_names_and_local_time(
+        pages: Pages, approved: dict[str, Any]) -> None:
+    station = register_station(pages.server, unique("Trạm Phường 5"))
+    day = datetime.now(ZONE).date() + timedelta(days=5)  # past the 48-hour horizon
+    with api_as(pages.server, pages.accounts["editor"]) as api:
+        first = api.post("/timetables", json={
+            "bulletin_id": approved["id"], "station_ids": [station["id"]],
+            "starts_at": f"{day.isoformat()}T19:30:00", "recurrence": "FREQ=WEEKLY"})
+        first.raise_for_status()
+        assert first.json()["planned"] == 0  # nothing in the ledger to clash with yet
+    page = pages.login("editor")
+    page.goto("/timetables/new")
+    fill_editor(page, bulletin_id=approved["id"], day=day - timedelta(days=2), at="19:30")
+    page.check("input[name=repeat][value=daily]")
+    page.check(f"input[name=station_ids][value='{station['id']}']")
+    page.click("#timetable-form button[type=submit]")
+    error = page.locator("#form-error")
+    expect(error).to_contain_text(f"Trạm {station['name']}: trùng với «{approved['title']}»")
+    expect(error).to_contain_text(f"lịch phát {first.json()['id']}, mức thường")
+    expect(error).to_contain_text(f"lúc {day.strftime('%d/%m/%Y')} 19:30")
+    expect(error).not_to_contain_text("clashes")  # only the Vietnamese half on a vi page
+    pages.shot(page, "refused")
+    with api_as(pages.server, pages.accounts["viewer"]) as api:
+        mine = [t for t in api.get("/timetables", params={"limit": 500}).json()["items"]
+                if station["id"] in t["station_ids"]]
+    assert [t["id"] for t in mine] == [first.json()["id"]]
+
+
+def test_the_calendar_marks_runs_that_overlap(pages: Pages, approved: dict[str, Any],
+                                              speech: Path) -> None:
+    other = upload_through_api(pages.server, pages.accounts["editor"], speech,
+                               title=unique("Bản tin khẩn"))
+    approve_through_api(pages.server, pages.accounts["approver"], other["id"])
+    station = register_station(pages.server, unique("Trạm Phường 2"))
+    monday = next_monday() + timedelta(days=7)  # both still projected: past the horizon
+    with api_as(pages.server, pages.accounts["editor"]) as api:
+        for bulletin, at, extra in ((approved, "07:00", {}),
+                                    (other, "07:00", {"priority": "priority",
+                                                      "displace": True}),
+                                    (approved, "09:00", {})):
+            api.post("/timetables", json={
+                "bulletin_id": bulletin["id"], "station_ids": [station["id"]],
+                "starts_at": f"{monday.isoformat()}T{at}:00", **extra}).raise_for_status()
+    page = pages.login("viewer")
+    page.goto(f"/timetables?station_id={station['id']}&week={monday.isoformat()}")
+    slots = page.locator(f"li.day[data-day='{monday.isoformat()}'] .slot")
+    expect(slots).to_have_count(3)
+    marked = page.locator(f"li.day[data-day='{monday.isoformat()}'] .slot.clash")
+    expect(marked).to_have_count(2)
+    for mine, theirs in ((approved, other), (other, approved)):
+        slot = marked.filter(has=page.locator(f"a[href='/bulletins/{mine['id']}']"))
+        expect(slot.locator(".badge.clash")).to_have_text(f"Trùng lịch: {theirs['title']}")
+    expect(slots.filter(has_text="09:00")).not_to_have_class(re.compile(r"\bclash\b"))
+    pages.shot(page, "overlap")
