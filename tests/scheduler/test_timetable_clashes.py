@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scheduler.runtime import Runtime
-from tests.scheduler.conftest import station, upload
+from tests.scheduler.conftest import login_as, station, upload
 
 API = "/api/v1"
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -26,9 +26,11 @@ HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 def titled(client: TestClient, admin: dict[str, str], speech_mp3: Path) -> list[dict[str, Any]]:
     """Two approved bulletins with titles to look for in messages."""
     made = []
+    approver = login_as(client, client.app.state.runtime, "approver")  # type: ignore[attr-defined]
     for title in ("Thông báo tiêm chủng", "Lịch thu gom rác"):
         bulletin = upload(client, admin, speech_mp3, title=title).json()
-        client.post(f"{API}/bulletins/{bulletin['id']}/approve", headers=admin).raise_for_status()
+        client.post(f"{API}/bulletins/{bulletin['id']}/approve",
+                    headers=approver).raise_for_status()  # the two-person rule
         made.append(bulletin)
     return made
 
