@@ -9,8 +9,10 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scheduler.reports.cutoffs import Cutoffs
 
 
 class Settings(BaseSettings):
@@ -79,6 +81,12 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None  # MinIO, Ceph, Garage...; None: AWS itself
     s3_region: str | None = None
 
+    # Activity reports (scheduler/reports/periods.py): a report year's data begins on this
+    # day (MM-DD) of the year before, its second half on this day; Decree 09/2019/NĐ-CP's
+    # cut-offs by default. "01-01" and "07-01" give calendar years.
+    report_year_start: str = "12-15"
+    report_half_start: str = "06-15"
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -117,6 +125,18 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return _entries(self.trusted_proxies)
+
+    @model_validator(mode="after")
+    def _report_cutoffs(self) -> Settings:
+        try:
+            Cutoffs.parse(self.report_year_start, self.report_half_start).half(2026, 1)
+        except ValueError as exc:
+            raise ValueError(f"report_year_start / report_half_start: {exc}") from exc
+        return self
+
+    @property
+    def report_cutoffs(self) -> Cutoffs:
+        return Cutoffs.parse(self.report_year_start, self.report_half_start)
 
     @property
     def mqtt_tls(self) -> bool:

@@ -1,0 +1,1 @@
+"""What bulletins are about and in: languages by name, topics and sources."""

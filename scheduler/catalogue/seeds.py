@@ -1,0 +1,53 @@
+"""The names people read for languages, and the topics and sources reports count by.
+
+Languages are stored as BCP 47 / ISO 639 codes (CONTRACT.md) and shown by name; topics and
+sources start from the city plan's own themes (managed lists: an admin may add more).
+Each entry: code → (Vietnamese name, English name).
+"""
+
+from __future__ import annotations
+
+# the languages of the Central Highlands and the North first, then the rest
+LANGUAGES: dict[str, tuple[str, str]] = {
+    "vi": ("Tiếng Việt", "Vietnamese"),
+    "rad": ("Ê Đê", "Rade (Ê Đê)"),
+    "cmo": ("M'nông", "Mnong"),
+    "mng": ("M'nông (Đông)", "Eastern Mnong"),
+    "jra": ("Jrai (Gia Rai)", "Jarai"),
+    "bdq": ("Ba Na", "Bahnar"),
+    "sed": ("Xơ Đăng", "Sedang"),
+    "kpm": ("Cơ Ho", "Koho"),
+    "mtq": ("Mường", "Muong"),
+    "tyz": ("Tày", "Tày"),
+    "nut": ("Nùng", "Nung"),
+    "hmn": ("H'Mông", "Hmong"),
+    "blt": ("Thái", "Tai Dam"),
+    "km": ("Khmer", "Khmer"),
+    "cjm": ("Chăm", "Cham"),
+    "rog": ("Raglai", "Raglai"),
+    "sti": ("Xtiêng", "Stieng"),
+    "zh": ("Tiếng Hoa", "Chinese"),
+    "en": ("Tiếng Anh", "English"),
+}
+
+TOPICS: dict[str, tuple[str, str]] = {
+    "chu-truong-chinh-sach": ("Chủ trương, chính sách, pháp luật", "Policy and law"),
+    "nhiem-vu-chinh-tri": ("Nhiệm vụ chính trị địa phương", "Local political tasks"),
+    "nong-thon-moi-do-thi-van-minh": ("Xây dựng nông thôn mới và đô thị văn minh",
+                                      "New countryside and civilised towns"),
+    "giam-ngheo": ("Giảm nghèo bền vững", "Sustainable poverty reduction"),
+    "van-hoa": ("Đời sống văn hóa", "Cultural life"),
+    "san-xuat-kinh-doanh": ("Kiến thức sản xuất, kinh doanh", "Farming and business know-how"),
+    "an-ninh-trat-tu": ("An ninh trật tự", "Security and public order"),
+    "y-te": ("Y tế", "Health"),
+    "phong-chong-thien-tai": ("Phòng chống thiên tai", "Disaster prevention"),
+    "khac": ("Khác", "Other"),
+}
+OTHER_TOPIC = "khac"
+
+SOURCES: dict[str, tuple[str, str]] = {
+    "tu-san-xuat": ("Tự sản xuất", "Own production"),
+    "cap-tinh": ("Cấp tỉnh", "Provincial"),
+    "cap-thanh-pho-trung-uong": ("Cấp thành phố/trung ương", "City or national"),
+    "tiep-am": ("Tiếp âm", "Relay"),
+}

@@ -1,0 +1,1 @@
+"""Activity reports: what the stations broadcast over a period, as the city files it."""
