@@ -27,7 +27,8 @@ class EntryCreate(BaseModel):
     code: str | None = Field(default=None, max_length=CODE_LENGTH,
                              description="lower-case words joined by '-'; made from name_vi "
                                          "when left out")
-    name_vi: str = Field(min_length=1, max_length=NAME_LENGTH)
+    # blank names are refused by the service, in Vietnamese and English
+    name_vi: str = Field(max_length=NAME_LENGTH)
     name_en: str | None = Field(default=None, max_length=NAME_LENGTH,
                                 description="name_vi when left out")
     position: int | None = Field(default=None, ge=0, le=DB_INT,
@@ -37,8 +38,8 @@ class EntryCreate(BaseModel):
 class EntryUpdate(BaseModel):
     """Rename, move or (de)activate an entry; its code never changes (bulletins hold it)."""
 
-    name_vi: str | None = Field(default=None, min_length=1, max_length=NAME_LENGTH)
-    name_en: str | None = Field(default=None, min_length=1, max_length=NAME_LENGTH)
+    name_vi: str | None = Field(default=None, max_length=NAME_LENGTH)
+    name_en: str | None = Field(default=None, max_length=NAME_LENGTH)
     position: int | None = Field(default=None, ge=0, le=DB_INT)
     active: bool | None = None
 
