@@ -80,4 +80,4 @@ def _entry_routes(kind: Kind) -> APIRouter:
 
 
 for _kind in Kind:
-    router.include_router(_entry_routes(_kind), tags=[_kind.value])
+    router.include_router(_entry_routes(_kind))

@@ -22,6 +22,7 @@ def test_languages_topics_and_sources_by_name() -> None:
     assert vi.topic("y-te") == "Y tế" and en.topic("y-te") == "Health"
     assert (vi.topic(""), en.topic("")) == ("Chưa phân loại", "Uncategorised")
     assert vi.source("tiep-am") == "Tiếp âm"
+    assert (vi.source(None), en.topic(None)) == ("Chưa phân loại", "Uncategorised")
 
 
 def test_words_compare_without_case_or_diacritics() -> None:
