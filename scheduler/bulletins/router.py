@@ -41,8 +41,7 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Edi
            ) -> BulletinRead:
     """Upload audio; it is validated, loudness-normalised and stored as a pending bulletin."""
     limit = runtime.settings.max_upload_bytes
-    _title, _language, category = service.check_metadata(title=title, language=language,
-                                                         category=category)
+    service.check_metadata(title=title, language=language, category=category)
     catalogue.labels(session=session, topic=topic, source=source, category=category)
     service.check_file_name(file.filename)
     scratch = upload.receive(file.file, folder=runtime.store.incoming, limit=limit)

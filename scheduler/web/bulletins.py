@@ -41,6 +41,13 @@ def _choices(session: Session, names: Names, kind: Kind, *,
     return [(entry.code, name(entry.code)) for entry in rows]
 
 
+def _in_order(languages: list[str]) -> list[str]:
+    """The known languages in their order (Tiếng Việt first), then any others."""
+    known = list(seeds.LANGUAGES)
+    return sorted(languages, key=lambda code: (known.index(code) if code in known
+                                               else len(known), code))
+
+
 @router.get("/bulletins", response_class=HTMLResponse)
 def listing(request: Request, session: SessionDep, _user: PageUser, q: Text = None,
             language: Text = None, topic: Text = None, source: Text = None,
@@ -58,8 +65,7 @@ def listing(request: Request, session: SessionDep, _user: PageUser, q: Text = No
                "limit": str(limit) if limit != PAGE_SIZE else ""}
     return render(request, "bulletins/list.html", rows=rows, filters=filters,
                   pager=Pager("/bulletins", filters, total, offset, limit), names=names,
-                  languages=sorted(((c, names.language(c)) for c in languages),
-                                   key=lambda choice: (choice[0] != "vi", choice[1].casefold())),
+                  languages=[(code, names.language(code)) for code in _in_order(languages)],
                   topics=_choices(session, names, Kind.TOPICS, active=None),
                   sources=_choices(session, names, Kind.SOURCES, active=None),
                   categories=categories, statuses=list(BulletinStatus))
