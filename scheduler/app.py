@@ -18,6 +18,7 @@ from scheduler.audit.router import router as audit_router
 from scheduler.broadcasts.router import router as broadcasts_router
 from scheduler.bulletins.router import router as bulletins_router
 from scheduler.bulletins.storage import open_store
+from scheduler.catalogue.router import router as catalogue_router
 from scheduler.config import Settings, get_settings
 from scheduler.controls.router import router as controls_router
 from scheduler.db import Database
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (users_router, bulletins_router, stations_router, timetables_router,
                    groups_router, agenda_router, broadcasts_router, controls_router,
                    playbacks_router, audit_router, programmes_router, feeds_router,
-                   agent_api.router):
+                   catalogue_router, agent_api.router):
         api.include_router(router)
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])

@@ -3,6 +3,7 @@
 from scheduler.audit.models import AuditEvent
 from scheduler.broadcasts.models import Broadcast
 from scheduler.bulletins.models import Bulletin
+from scheduler.catalogue.models import Source, Topic
 from scheduler.controls.models import StationCommand
 from scheduler.feeds.models import CalendarFeed
 from scheduler.groups.models import StationGroup, group_members
@@ -13,7 +14,6 @@ from scheduler.timetables.models import Timetable, timetable_stations
 from scheduler.users.models import ApiToken, LoginThrottle, User, UserWard
 
 __all__ = ["ApiToken", "AuditEvent", "Broadcast", "Bulletin", "CalendarFeed", "LoginThrottle",
-           "Playback",
-           "PlaybackEvent", "Programme", "ProgrammeItem", "Station", "StationCommand",
-           "StationGroup", "Timetable", "User", "UserWard", "group_members",
-           "timetable_stations"]
+           "Playback", "PlaybackEvent", "Programme", "ProgrammeItem", "Source", "Station",
+           "StationCommand", "StationGroup", "Timetable", "Topic", "User", "UserWard",
+           "group_members", "timetable_stations"]

@@ -6,8 +6,12 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
+from scheduler.catalogue import seeds
+from scheduler.catalogue.matching import match_topic
+from scheduler.catalogue.models import CODE_LENGTH
 from scheduler.db import Base, UtcDateTime
 
 
@@ -17,13 +21,24 @@ class BulletinStatus(StrEnum):
     REJECTED = "rejected"
 
 
+def _topic_of_category(context: DefaultExecutionContext) -> str:
+    # for rows written past bulletins/service.py (which maps onto the topics table)
+    row = context.get_current_parameters()  # type: ignore[no-untyped-call]  # untyped in SA
+    return match_topic(row.get("category"), seeds.TOPICS)
+
+
 class Bulletin(Base):
     __tablename__ = "bulletins"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(35), index=True)
-    category: Mapped[str | None] = mapped_column(String(64), index=True)
+    category: Mapped[str | None] = mapped_column(String(64), index=True)  # free text
+    topic: Mapped[str] = mapped_column(
+        String(CODE_LENGTH), ForeignKey("topics.code"), index=True, default=_topic_of_category,
+        server_default=seeds.OTHER_TOPIC)
+    source: Mapped[str | None] = mapped_column(String(CODE_LENGTH), ForeignKey("sources.code"),
+                                               index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     duration_ms: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)

@@ -10,6 +10,8 @@ from fastapi.responses import FileResponse
 from scheduler.audit import service as audit
 from scheduler.bulletins import service, serving, upload
 from scheduler.bulletins.schemas import BulletinList, BulletinRead, BulletinUpdate, RejectBody
+from scheduler.catalogue import service as catalogue
+from scheduler.catalogue.models import CODE_LENGTH
 from scheduler.deps import (
     ApproverDep,
     EditorDep,
@@ -24,37 +26,46 @@ from scheduler.playbacks import planner
 from wardcast.protocol import utcnow
 
 router = APIRouter(prefix="/bulletins", tags=["bulletins"])
+TOPIC = "a code of GET /topics; without one, the topic the category names (else 'khac')"
+Filter = Annotated[str | None, Query(max_length=64)]
 
 
 @router.post("", status_code=201)
 def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: EditorDep,
            file: Annotated[UploadFile, File()], title: Annotated[str, Form(max_length=200)],
            language: Annotated[str, Form(max_length=35)],
-           category: Annotated[str | None, Form(max_length=64)] = None) -> BulletinRead:
+           category: Annotated[str | None, Form(max_length=64)] = None,
+           topic: Annotated[str | None, Form(max_length=CODE_LENGTH, description=TOPIC)] = None,
+           source: Annotated[str | None, Form(max_length=CODE_LENGTH,
+                                              description="a code of GET /sources")] = None
+           ) -> BulletinRead:
     """Upload audio; it is validated, loudness-normalised and stored as a pending bulletin."""
     limit = runtime.settings.max_upload_bytes
     service.check_metadata(title=title, language=language, category=category)
+    catalogue.labels(session=session, topic=topic, source=source, category=category)
     service.check_file_name(file.filename)
     scratch = upload.receive(file.file, folder=runtime.store.incoming, limit=limit)
     bulletin = service.create_from_upload(
         session=session, store=runtime.store, upload=scratch, filename=file.filename,
-        title=title, language=language, category=category, by=user,
-        target_lufs=runtime.settings.loudness_target, true_peak=runtime.settings.true_peak)
+        title=title, language=language, category=category, topic=topic, source=source,
+        by=user, target_lufs=runtime.settings.loudness_target,
+        true_peak=runtime.settings.true_peak)
     audit.record(session=session, actor=actor(request, user), action="bulletin.upload",
                  target_type="bulletin", target_id=bulletin.id, title=bulletin.title,
                  sha256=bulletin.sha256, original_sha256=bulletin.original_sha256,
-                 filename=bulletin.original_filename)
+                 filename=bulletin.original_filename, topic=bulletin.topic,
+                 source=bulletin.source)
     session.commit()
     return BulletinRead.model_validate(bulletin)
 
 
 @router.get("")
 def listing(session: SessionDep, _user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-            offset: Offset = 0, status: str | None = None,
-            language: str | None = None) -> BulletinList:
-    """List bulletins, newest first."""
+            offset: Offset = 0, status: Filter = None, language: Filter = None,
+            topic: Filter = None, source: Filter = None) -> BulletinList:
+    """List bulletins, newest first (by status, language, topic or source code)."""
     rows, total = service.listing(session=session, limit=limit, offset=offset, status=status,
-                                  language=language)
+                                  language=language, topic=topic, source=source)
     return BulletinList(items=[BulletinRead.model_validate(b) for b in rows], total=total)
 
 
@@ -79,7 +90,8 @@ def audio(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: R
 @router.patch("/{bulletin_id}")
 def update(bulletin_id: IdPath, body: BulletinUpdate, request: Request, session: SessionDep,
            runtime: RuntimeDep, user: EditorOrApproverDep) -> BulletinRead:
-    """Change title, category or broadcast dates; slots outside the dates end `skipped`."""
+    """Change title, category, topic, source or broadcast dates; slots outside the dates end
+    `skipped`."""
     bulletin = service.update(session=session, bulletin_id=bulletin_id, change=body)
     now = utcnow()
     changed = planner.expire_bulletin(session=session, bulletin_id=bulletin.id, now=now)

@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scheduler.catalogue.models import CODE_LENGTH
+
 
 class BulletinRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -14,6 +16,8 @@ class BulletinRead(BaseModel):
     title: str
     language: str
     category: str | None
+    topic: str  # a code of GET /topics
+    source: str | None  # a code of GET /sources
     status: str
     duration_ms: int
     sha256: str
@@ -45,5 +49,11 @@ class BulletinUpdate(BaseModel):
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     category: str | None = Field(default=None, max_length=64)
+    topic: str | None = Field(default=None, max_length=CODE_LENGTH,
+                              description="a code of GET /topics; null: the topic the "
+                                          "category names. A new category alone moves the "
+                                          "topic along when it was the old category's")
+    source: str | None = Field(default=None, max_length=CODE_LENGTH,
+                               description="a code of GET /sources; null: none")
     valid_from: date | None = Field(default=None, description="first broadcast date")
     valid_until: date | None = Field(default=None, description="last broadcast date")

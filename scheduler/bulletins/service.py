@@ -14,6 +14,8 @@ import media
 from scheduler.bulletins.models import Bulletin, BulletinStatus
 from scheduler.bulletins.schemas import BulletinUpdate
 from scheduler.bulletins.storage import MediaStore, display_name, hostile_name
+from scheduler.catalogue import service as catalogue
+from scheduler.catalogue.service import Kind
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound, UnsupportedMedia
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
@@ -57,10 +59,15 @@ def check_file_name(filename: str | None) -> None:
 def create_from_upload(*, session: Session, store: MediaStore, upload: Path,
                        filename: str | None, title: str, language: str,
                        category: str | None, by: User, target_lufs: float,
-                       true_peak: float) -> Bulletin:
-    """Process an uploaded file (which this call consumes) into a pending bulletin."""
-    title, language, category = check_metadata(title=title, language=language, category=category)
+                       true_peak: float, topic: str | None = None,
+                       source: str | None = None) -> Bulletin:
+    """Process an uploaded file (which this call consumes) into a pending bulletin; with no
+    topic given, its category's."""
     try:
+        title, language, category = check_metadata(title=title, language=language,
+                                                   category=category)
+        labels = catalogue.labels(session=session, topic=topic, source=source,
+                                  category=category)
         processed = _process(upload, store=store, target_lufs=target_lufs, true_peak=true_peak)
         original_sha = _sha256(upload)
         original = store.original_path(original_sha)
@@ -69,7 +76,8 @@ def create_from_upload(*, session: Session, store: MediaStore, upload: Path,
         upload.unlink(missing_ok=True)
     store.keep(sha256=processed.sha256, original_sha256=original_sha)
     bulletin = Bulletin(
-        title=title, language=language, category=category, status=BulletinStatus.PENDING.value,
+        title=title, language=language, category=category, topic=labels.topic,
+        source=labels.source, status=BulletinStatus.PENDING.value,
         duration_ms=processed.duration_ms, sha256=processed.sha256,
         size_bytes=processed.size_bytes, loudness_lufs=round(processed.loudness_lufs, 2),
         true_peak_dbtp=round(processed.true_peak_dbtp, 2),
@@ -154,16 +162,16 @@ def uploaded_by(bulletin: Bulletin, user: User) -> bool:
 
 
 def listing(*, session: Session, limit: int, offset: int, status: str | None,
-            language: str | None, category: str | None = None,
-            search: str | None = None) -> tuple[list[Bulletin], int]:
+            language: str | None, category: str | None = None, topic: str | None = None,
+            source: str | None = None, search: str | None = None
+            ) -> tuple[list[Bulletin], int]:
     """Return a page of bulletins, newest first, and the total."""
     query = select(Bulletin)
-    if status:
-        query = query.where(Bulletin.status == status)
-    if language:
-        query = query.where(Bulletin.language == language)
-    if category:
-        query = query.where(Bulletin.category == category)
+    for column, value in ((Bulletin.status, status), (Bulletin.language, language),
+                          (Bulletin.category, category), (Bulletin.topic, topic),
+                          (Bulletin.source, source)):
+        if value:
+            query = query.where(column == value)
     if search and search.strip():
         escaped = re.sub(r"([\\%_])", r"\\\1", search.strip())
         query = query.where(Bulletin.title.ilike(f"%{escaped}%", escape="\\"))
@@ -181,14 +189,22 @@ def facets(*, session: Session) -> tuple[list[str], list[str]]:
 
 
 def update(*, session: Session, bulletin_id: int, change: BulletinUpdate) -> Bulletin:
-    """Change a bulletin's title, category or broadcast dates."""
+    """Change a bulletin's title, category, topic, source or broadcast dates."""
     bulletin = get(session=session, bulletin_id=bulletin_id)
     given = change.model_fields_set
     if change.title is not None:
         bulletin.title = check_metadata(title=change.title, language=bulletin.language,
                                         category=None)[0]
     if "category" in given:
-        bulletin.category = (change.category or "").strip() or None
+        _recategorise(session, bulletin, (change.category or "").strip() or None,
+                      topic_given="topic" in given)
+    if "topic" in given:
+        topic = (change.topic or "").strip()
+        bulletin.topic = (_label(session, Kind.TOPICS, bulletin.topic, topic) if topic
+                          else catalogue.topic_of(session=session, category=bulletin.category))
+    if "source" in given:
+        source = (change.source or "").strip()
+        bulletin.source = _label(session, Kind.SOURCES, bulletin.source, source) if source else None
     if "valid_from" in given:
         bulletin.valid_from = change.valid_from
     if "valid_until" in given:
@@ -197,3 +213,17 @@ def update(*, session: Session, bulletin_id: int, change: BulletinUpdate) -> Bul
         raise InvalidInput("Ngày phát cuối trước ngày phát đầu — valid_until is before "
                            "valid_from", field="valid_until")
     return bulletin
+
+
+def _recategorise(session: Session, bulletin: Bulletin, category: str | None, *,
+                  topic_given: bool) -> None:
+    """Change the category; the topic follows when it was the old category's own."""
+    derived = catalogue.topic_of(session=session, category=bulletin.category)
+    bulletin.category = category
+    if not topic_given and bulletin.topic == derived:
+        bulletin.topic = catalogue.topic_of(session=session, category=category)
+
+
+def _label(session: Session, kind: Kind, current: str | None, code: str) -> str:
+    """A topic or source code to keep (even one since deactivated) or to set (in use)."""
+    return code if code == current else catalogue.check(session=session, kind=kind, code=code)

@@ -22,13 +22,14 @@ class Names:
     def language(self, code: str) -> str:
         return self.languages.get(code) or self.languages.get(code.split("-")[0]) or code
 
-    def topic(self, code: str) -> str:
-        return self.topics.get(code) or self._uncategorised(code)
+    def topic(self, code: str | None) -> str:
+        return self.topics.get(code or "") or self._uncategorised(code)
 
-    def source(self, code: str) -> str:
-        return self.sources.get(code) or self._uncategorised(code)
+    def source(self, code: str | None) -> str:
+        """A source's name; a bulletin with none reads "Chưa phân loại"."""
+        return self.sources.get(code or "") or self._uncategorised(code)
 
-    def _uncategorised(self, code: str) -> str:
+    def _uncategorised(self, code: str | None) -> str:
         return code or UNCATEGORISED_NAMES.get(self.lang, UNCATEGORISED_NAMES["en"])
 
 

@@ -51,3 +51,26 @@ SOURCES: dict[str, tuple[str, str]] = {
     "cap-thanh-pho-trung-uong": ("Cấp thành phố/trung ương", "City or national"),
     "tiep-am": ("Tiếp âm", "Relay"),
 }
+
+# Free-text categories people already type, beside the topics' own codes and names (which
+# match by themselves): the one place such words are mapped. Compared without case and
+# diacritics, whole text only ("Y tế" matches, "Tin y tế tuần này" does not).
+TOPIC_SYNONYMS: dict[str, str] = {
+    "sức khỏe": "y-te",
+    "dịch bệnh": "y-te",
+    "thiên tai": "phong-chong-thien-tai",
+    "bão lũ": "phong-chong-thien-tai",
+    "phòng chống bão lũ": "phong-chong-thien-tai",
+    "nông nghiệp": "san-xuat-kinh-doanh",
+    "khuyến nông": "san-xuat-kinh-doanh",
+    "pháp luật": "chu-truong-chinh-sach",
+    "chính sách": "chu-truong-chinh-sach",
+    "an ninh": "an-ninh-trat-tu",
+    "văn hóa": "van-hoa",
+    "văn hóa thể thao": "van-hoa",
+    "nông thôn mới": "nong-thon-moi-do-thi-van-minh",
+    "giảm nghèo": "giam-ngheo",
+}
+
+# list order for the seeded entries: the plan's order, "Khác" always last
+OTHER_POSITION = 1000

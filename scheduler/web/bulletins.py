@@ -6,10 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
 from scheduler.bulletins import service
 from scheduler.bulletins.models import BulletinStatus
+from scheduler.catalogue import seeds
+from scheduler.catalogue import service as catalogue
+from scheduler.catalogue.names import Names
+from scheduler.catalogue.service import Kind
 from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import InvalidInput
 from scheduler.ids import IdPath, Offset
@@ -17,41 +22,65 @@ from scheduler.users import service as users
 from scheduler.web.i18n import N_
 from scheduler.web.paging import Pager
 from scheduler.web.session import ApproverPage, EditorPage, PageUser
-from scheduler.web.templating import flash, redirect, render
+from scheduler.web.templating import flash, language, redirect, render
 
 router = APIRouter()
 PAGE_SIZE = 20
-# suggestions for the language field; any BCP 47 / ISO 639 code is accepted
-LANGUAGES = {"vi": "Tiếng Việt", "rad": "Ê Đê", "cmo": "M'nông (cmo)", "mng": "M'nông (mng)",
-             "jra": "Jrai", "bdq": "Ba Na", "en": "English"}
 Text = Annotated[str | None, Query(max_length=200)]
+
+
+def _names(request: Request, session: Session) -> Names:
+    return catalogue.names(session=session, lang=language(request))
+
+
+def _choices(session: Session, names: Names, kind: Kind, *,
+             active: bool | None) -> list[tuple[str, str]]:
+    """A list's (code, name) pairs in its order, for a <select>."""
+    rows, _total = catalogue.entries(session=session, kind=kind, active=active)
+    name = names.topic if kind is Kind.TOPICS else names.source
+    return [(entry.code, name(entry.code)) for entry in rows]
+
+
+def _in_order(languages: list[str]) -> list[str]:
+    """The known languages in their order (Tiếng Việt first), then any others."""
+    known = list(seeds.LANGUAGES)
+    return sorted(languages, key=lambda code: (known.index(code) if code in known
+                                               else len(known), code))
 
 
 @router.get("/bulletins", response_class=HTMLResponse)
 def listing(request: Request, session: SessionDep, _user: PageUser, q: Text = None,
-            language: Text = None, category: Text = None, status: Text = None,
-            offset: Offset = 0,
+            language: Text = None, topic: Text = None, source: Text = None,
+            category: Text = None, status: Text = None, offset: Offset = 0,
             limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE) -> HTMLResponse:
-    """Bulletins, newest first, with search and filters."""
+    """Bulletins, newest first, with search and filters (languages, topics, sources by name)."""
     status = status if status in set(BulletinStatus) else None
     rows, total = service.listing(session=session, limit=limit, offset=offset,
-                                  status=status, language=language or None,
-                                  category=category or None, search=q)
+                                  status=status, language=language or None, topic=topic or None,
+                                  source=source or None, category=category or None, search=q)
     languages, categories = service.facets(session=session)
-    filters = {"q": q or "", "language": language or "", "category": category or "",
-               "status": status or "", "limit": str(limit) if limit != PAGE_SIZE else ""}
+    names = _names(request, session)
+    filters = {"q": q or "", "language": language or "", "topic": topic or "",
+               "source": source or "", "category": category or "", "status": status or "",
+               "limit": str(limit) if limit != PAGE_SIZE else ""}
     return render(request, "bulletins/list.html", rows=rows, filters=filters,
-                  pager=Pager("/bulletins", filters, total, offset, limit),
-                  languages=languages, categories=categories, statuses=list(BulletinStatus),
-                  language_names=LANGUAGES)
+                  pager=Pager("/bulletins", filters, total, offset, limit), names=names,
+                  languages=[(code, names.language(code)) for code in _in_order(languages)],
+                  topics=_choices(session, names, Kind.TOPICS, active=None),
+                  sources=_choices(session, names, Kind.SOURCES, active=None),
+                  categories=categories, statuses=list(BulletinStatus))
 
 
 @router.get("/bulletins/upload", response_class=HTMLResponse)
 def upload_page(request: Request, session: SessionDep, _user: EditorPage) -> HTMLResponse:
-    """The upload form; the browser sends the file to the API and shows the progress."""
+    """The upload form: languages, topics and sources by name (the API stores the codes);
+    the browser sends the file to the API and shows the progress."""
     _languages, categories = service.facets(session=session)
-    return render(request, "bulletins/upload.html", language_names=LANGUAGES,
-                  categories=categories)
+    names = _names(request, session)
+    return render(request, "bulletins/upload.html", categories=categories,
+                  languages=[(code, names.language(code)) for code in seeds.LANGUAGES],
+                  topics=_choices(session, names, Kind.TOPICS, active=True),
+                  sources=_choices(session, names, Kind.SOURCES, active=True))
 
 
 @router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
@@ -63,7 +92,7 @@ def detail(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: 
               for uid in (bulletin.created_by_id, bulletin.reviewed_by_id) if uid is not None}
     own_upload = runtime.settings.two_person_rule and service.uploaded_by(bulletin, user)
     return render(request, "bulletins/detail.html", b=bulletin, people=people,
-                  language_names=LANGUAGES, own_upload=own_upload)
+                  names=_names(request, session), own_upload=own_upload)
 
 
 @router.post("/bulletins/{bulletin_id}/approve")

@@ -11,14 +11,24 @@ from fastapi.responses import HTMLResponse, Response
 
 from scheduler.deps import RuntimeDep, SessionDep, check_same_origin
 from scheduler.errors import DomainError
-from scheduler.web import bulletins, emergency, feeds, home, i18n, log, stations, timetables
+from scheduler.web import (
+    bulletins,
+    emergency,
+    feeds,
+    home,
+    i18n,
+    log,
+    stations,
+    timetables,
+    topics,
+)
 from scheduler.web import format as fmt
 from scheduler.web.preferences import set_language
 from scheduler.web.session import OptionalUser, PageUser, log_in, log_out
 from scheduler.web.templating import flash, language, redirect, render
 
 router = APIRouter()
-for area in (home, bulletins, log, stations, feeds, timetables, emergency):
+for area in (home, bulletins, log, stations, feeds, timetables, emergency, topics):
     router.include_router(area.router)
 
 

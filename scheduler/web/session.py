@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "schedule": frozenset({Role.EDITOR}),
     "emergency": frozenset({Role.APPROVER}),
     "manage_stations": frozenset(),
+    "manage_catalogue": frozenset(),  # topics and sources
 }
 
 
@@ -97,6 +98,7 @@ ApproverPage = Annotated[User, Depends(allowed("approve"))]
 SchedulerPage = Annotated[User, Depends(allowed("schedule"))]
 EmergencyPage = Annotated[User, Depends(allowed("emergency"))]
 AdminPage = Annotated[User, Depends(allowed("manage_stations"))]
+CatalogueAdminPage = Annotated[User, Depends(allowed("manage_catalogue"))]
 
 
 def log_in(*, request: Request, response: Response, session: Session, ttl: timedelta,

@@ -55,6 +55,13 @@ class World:
         assert answer.status_code == 201, answer.text
         return int(answer.json()["id"])
 
+    def entry(self, kind: str) -> str:
+        """A fresh topic or source (kind: "topics" or "sources"), used by no bulletin."""
+        answer = self.client.post(f"/api/v1/{kind}", headers=self.admin,
+                                  json={"name_vi": uuid.uuid4().hex})
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["code"])
+
     def someones_token(self) -> tuple[int, int]:
         """A fresh user with one login session: (user id, token id)."""
         username = uuid.uuid4().hex[:12]
@@ -189,6 +196,23 @@ MATRIX: list[tuple[str, str, str, Call, set[str]]] = [
      set(ROLES) - {"editor@P2"}),
     ("revoke an own calendar feed", "DELETE", "/feeds/{feed_id}",
      lambda w, h: w.client.delete(f"/api/v1/feeds/{w.own_feed(h)}", headers=h), set(ROLES)),
+    ("add a topic", "POST", "/topics",
+     lambda w, h: w.client.post("/api/v1/topics", headers=h, json={"name_vi": uuid.uuid4().hex}),
+     {"admin"}),
+    ("rename a topic", "PATCH", "/topics/{code}",
+     lambda w, h: w.client.patch(f"/api/v1/topics/{w.entry('topics')}", headers=h,
+                                 json={"name_en": "x"}), {"admin"}),
+    ("delete a topic", "DELETE", "/topics/{code}",
+     lambda w, h: w.client.delete(f"/api/v1/topics/{w.entry('topics')}", headers=h), {"admin"}),
+    ("add a source", "POST", "/sources",
+     lambda w, h: w.client.post("/api/v1/sources", headers=h, json={"name_vi": uuid.uuid4().hex}),
+     {"admin"}),
+    ("rename a source", "PATCH", "/sources/{code}",
+     lambda w, h: w.client.patch(f"/api/v1/sources/{w.entry('sources')}", headers=h,
+                                 json={"name_en": "x"}), {"admin"}),
+    ("delete a source", "DELETE", "/sources/{code}",
+     lambda w, h: w.client.delete(f"/api/v1/sources/{w.entry('sources')}", headers=h),
+     {"admin"}),
 ]
 
 # Mutating routes under /api/v1 deliberately left out of MATRIX, each with its reason.

@@ -168,23 +168,30 @@ def api_as(server: Server, username: str) -> httpx.Client:
         "Authorization": f"Bearer {answer.json()['access_token']}"})
 
 
-def upload_through_page(page: Page, audio: Path, *, title: str, language: str = "vi",
-                        category: str = "") -> int:
-    """Upload a file with the upload form (XHR with progress); return the new bulletin's id."""
+def upload_through_page(page: Page, audio: Path, *, title: str, language: str = "Tiếng Việt",
+                        category: str = "", topic: str = "", source: str = "") -> int:
+    """Upload a file with the upload form (XHR with progress), choosing the language, topic
+    and source by their names; return the new bulletin's id."""
     page.goto("/bulletins/upload")
     page.set_input_files("input[name=file]", str(audio))
     page.fill("input[name=title]", title)
-    page.fill("input[name=language]", language)
+    page.select_option("#language-choice", label=language)
     page.fill("input[name=category]", category)
+    if topic:
+        page.select_option("select[name=topic]", label=topic)
+    if source:
+        page.select_option("select[name=source]", label=source)
     page.click("#upload-form button[type=submit]")
     page.wait_for_url(re.compile(r"/bulletins/\d+$"), timeout=60_000)
     return int(page.url.rsplit("/", 1)[1])
 
 
 def upload_through_api(server: Server, username: str, audio: Path, *, title: str,
-                       language: str = "vi", category: str | None = None) -> dict[str, Any]:
+                       language: str = "vi", category: str | None = None,
+                       topic: str | None = None, source: str | None = None) -> dict[str, Any]:
     """Upload a file through the API as a user; return the bulletin."""
-    data = {"title": title, "language": language} | ({"category": category} if category else {})
+    given = {"category": category, "topic": topic, "source": source}
+    data = {"title": title, "language": language} | {k: v for k, v in given.items() if v}
     with api_as(server, username) as api, audio.open("rb") as handle:
         answer = api.post("/bulletins", data=data, files={"file": (audio.name, handle)})
     answer.raise_for_status()

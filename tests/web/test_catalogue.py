@@ -17,7 +17,8 @@ def test_vietnamese_words_are_the_agreed_ones() -> None:
              "Playback log": "Nhật ký phát", "Emergency broadcast": "Phát khẩn cấp",
              "Log in": "Đăng nhập", "Log out": "Đăng xuất", "Upload": "Tải lên",
              "Approve": "Duyệt", "Reject": "Từ chối", "played": "Đã phát", "missed": "Bị lỡ",
-             "failed": "Lỗi"}
+             "failed": "Lỗi", "Topic": "Chủ đề", "Source": "Nguồn tin",
+             "Topics and sources": "Chủ đề và nguồn tin", "Another language…": "Ngôn ngữ khác…"}
     assert {en: i18n.gettext("vi", en) for en in words} == words
     assert i18n.gettext("en", "played") == "Played"
 

@@ -70,3 +70,22 @@ function startUpload(form) {
   });
 }
 document.querySelectorAll("form[data-upload]").forEach(startUpload);
+
+// <select data-code-for="ID"> picks a code by its name into the input ID (what the form sends);
+// its option with the value "" ("another…") shows that input instead, to type any other code.
+function startCodePicker(select) {
+  const input = document.getElementById(select.getAttribute("data-code-for"));
+  const box = input.closest("label") || input;
+  const show = (typing) => {
+    box.hidden = select.value !== "";
+    if (select.value !== "") {
+      input.value = select.value;
+    } else if (typing) {
+      input.value = "";
+      input.focus();
+    }
+  };
+  select.addEventListener("change", () => show(true));
+  show(false);
+}
+document.querySelectorAll("select[data-code-for]").forEach(startCodePicker);
