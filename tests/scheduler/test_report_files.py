@@ -10,6 +10,7 @@ import io
 import os
 import re
 import resource
+import subprocess
 import unicodedata
 import zipfile
 from collections import Counter
@@ -19,9 +20,11 @@ from typing import Any
 
 import openpyxl
 import pytest
+from pydantic import ValidationError
 
 from scheduler.catalogue.names import built_in
-from scheduler.reports.render import xlsx
+from scheduler.config import Settings
+from scheduler.reports.render import pdf, words, xlsx
 from scheduler.reports.render.sheetnames import SheetNames
 from scheduler.reports.schemas import (
     ActivityReport,
@@ -250,3 +253,118 @@ def test_sheet_names_are_valid_unique_and_close_to_the_ward() -> None:
     emoji = names.claim("📢" * 20)  # two UTF-16 units each
     assert emoji == "📢" * 15
     assert names.claim("[]:*?/\\") == "-------" and names.claim("\x00\t") == "Phường, xã"
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+LETTERHEAD = {"report_issuer": "ỦY BAN NHÂN DÂN THÀNH PHỐ BUÔN MA THUỘT|PHÒNG VĂN HÓA VÀ "
+                               "THÔNG TIN",
+              "report_place": "Buôn Ma Thuột", "report_signer": "Nguyễn Văn An",
+              "report_signer_title": "KT. TRƯỞNG PHÒNG|PHÓ TRƯỞNG PHÒNG",
+              "report_recipients": "UBND thành phố (để báo cáo)|Sở Văn hóa, Thể thao và Du "
+                                   "lịch|Lưu: VT"}
+
+
+def _pdf(tmp_path: Path, report: ActivityReport, **settings: Any) -> Path:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf.render(report, built_in("vi"), settings=Settings(**settings)))
+    return path
+
+
+def _text(path: Path) -> str:
+    """The PDF's text in drawing order, NFC, its white space made single spaces."""
+    done = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True,
+                          check=True, text=True)
+    return " ".join(unicodedata.normalize("NFC", done.stdout).split())
+
+
+def _squeezed(text: str) -> str:
+    """Text without any white space: a name wrapped inside a table cell reads whole."""
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def pdf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _pdf(tmp_path_factory.mktemp("pdf"), REPORT, **LETTERHEAD)
+
+
+def test_the_pdf_is_a_vietnamese_administrative_report(pdf_path: Path) -> None:
+    text = _text(pdf_path)
+    for expected in ("ỦY BAN NHÂN DÂN THÀNH PHỐ BUÔN MA THUỘT", "PHÒNG VĂN HÓA VÀ THÔNG TIN",
+                     "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+                     "/BC-VHTT", "Buôn Ma Thuột, ngày 10 tháng 6 năm 2026", "BÁO CÁO",
+                     "Tình hình hoạt động thông tin cơ sở 6 tháng đầu năm 2026",
+                     "I. TÌNH HÌNH CHUNG", "II. HOẠT ĐỘNG THEO PHƯỜNG, XÃ",
+                     "III. HOẠT ĐỘNG THEO TRẠM", "IV. THỜI LƯỢNG PHÁT SÓNG THEO NGÔN NGỮ",
+                     "V. CÁC LƯỢT KHÔNG PHÁT ĐƯỢC THEO LÝ DO", "Nơi nhận:",
+                     "- UBND thành phố (để báo cáo);", "- Lưu: VT.", "KT. TRƯỞNG PHÒNG",
+                     "PHÓ TRƯỞNG PHÒNG", "Nguyễn Văn An"):
+        assert expected in text, expected
+    assert re.search(r"Số: */BC-VHTT", text)
+
+
+def test_the_pdf_figures_read_the_vietnamese_way(pdf_path: Path) -> None:
+    text = _text(pdf_path)
+    for expected in ("từ ngày 15/12/2025 đến ngày 14/06/2026", "12.445 lượt phát theo kế hoạch",
+                     "1.234,5 giờ", "Tỷ lệ hoạt động bình quân của các trạm: 90,0%",
+                     "+3.445 (+38,3%)", "+10,0 điểm %",  # the change from the last period
+                     "1.000,3",  # 1,000.25 hours: half up, as an office rounds
+                     "99,5%", "1 ngày 3 giờ 15 phút (từ 12/03/2026)", "lúc 08:30 10/06/2026"):
+        assert expected in text, expected
+
+
+def test_names_in_the_pdf_keep_their_diacritics(pdf_path: Path) -> None:
+    text = _squeezed(_text(pdf_path))
+    names = [*(s.name for s in STATIONS), *(w.ward for w in WARDS), "Tiếng Việt", "Ê Đê",
+             "Jrai (Gia Rai)", "Y tế", "Chưa phân loại", "Kế hoạch phát chưa đến được trạm",
+             "Trạm mất kết nối lúc đến giờ phát và chưa báo lại", HOSTILE_REASON]
+    for name in names:  # markup included: it is text, never fetched nor drawn
+        assert _squeezed(name) in text, name
+
+
+def test_the_pdf_is_a4_with_every_font_embedded(pdf_path: Path) -> None:
+    info = subprocess.run(["pdfinfo", str(pdf_path)], capture_output=True, check=True,
+                          text=True).stdout
+    assert re.search(r"Page size:\s+595\.2\d* x 841\.8\d* pts \(A4\)", info), info
+    fonts = subprocess.run(["pdffonts", str(pdf_path)], capture_output=True, check=True,
+                           text=True).stdout.splitlines()[2:]
+    assert fonts
+    for line in fonts:  # name type encoding emb sub uni object ID
+        assert line.split()[-5] == "yes", line
+    assert any("Serif" in line or "Times" in line for line in fonts), fonts
+
+
+def test_past_its_limit_the_pdf_lists_the_stations_most_in_need(tmp_path: Path) -> None:
+    text = _text(_pdf(tmp_path, REPORT, report_pdf_max_stations=2))
+    squeezed = _squeezed(text)
+    # the worst availability first: Ea Tu (50%), then the station at 96%
+    assert squeezed.index("TrạmEaTu") < squeezed.index(_squeezed(MARKUP))
+    assert "TrạmTânLợi1" not in squeezed and "+SUM(1+1)" not in squeezed
+    assert "trong tổng số 6 trạm" in text and "(XLSX)" in text
+
+
+def test_a_ward_limited_report_says_which_wards(tmp_path: Path) -> None:
+    limited = REPORT.model_copy(update={"wards_filter": ["Phường Tân Lợi", "Xã Ea Tu"],
+                                        "previous": None})
+    text = _text(_pdf(tmp_path, limited))
+    assert "(Phường, xã: Phường Tân Lợi, Xã Ea Tu)" in text
+    assert "……………, ngày 10 tháng 6 năm 2026" in text  # no place set: dots to fill in
+
+
+def test_letterhead_settings_are_checked() -> None:
+    with pytest.raises(ValidationError, match="report_issuer"):
+        Settings(report_issuer=" | ")
+    with pytest.raises(ValidationError, match="report_symbol"):
+        Settings(report_symbol="BC/VHTT")
+    assert pdf.Letterhead.from_settings(Settings(**LETTERHEAD)).signer_title == (
+        "KT. TRƯỞNG PHÒNG", "PHÓ TRƯỞNG PHÒNG")
+
+
+def test_dates_durations_and_numbers_are_written_as_an_office_writes_them() -> None:
+    assert words.decree_date(date(2026, 2, 5)) == "ngày 05 tháng 02 năm 2026"
+    assert words.decree_date(date(2026, 12, 15)) == "ngày 15 tháng 12 năm 2026"
+    assert words.lasting(27 * H + 15 * 60) == "1 ngày 3 giờ 15 phút"
+    assert (words.lasting(45 * 60), words.lasting(20)) == ("45 phút", "dưới 1 phút")
+    assert (words.number(1234.5, 1), words.signed(-3), words.signed(0)) == ("1.234,5", "-3", "0")
+    assert (words.number(0.25, 1), words.number(2.5)) == ("0,3", "3")  # half up
+    assert words.share(0.9953) == "99,5%"
