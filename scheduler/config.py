@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     report_recipients: str = "UBND thành phố (để báo cáo)|Lưu: VT"
     # A PDF lists every station up to this many; past it, the stations most in need of
     # attention (the complete list is in the XLSX): WeasyPrint needs ~7 ms of CPU a row, and
-    # 10,000 rows would be 250 pages, over a minute and 1.5 GB (docs/report-files.md).
+    # 10,000 rows took 87 s of CPU and 2 GB here (docs/report-files.md).
     report_pdf_max_stations: int = Field(default=500, ge=1, le=100_000)
 
     @field_validator("timezone")
