@@ -11,6 +11,7 @@ import os
 import re
 import resource
 import subprocess
+import sys
 import unicodedata
 import zipfile
 from collections import Counter
@@ -349,6 +350,14 @@ def test_a_ward_limited_report_says_which_wards(tmp_path: Path) -> None:
     text = _text(_pdf(tmp_path, limited))
     assert "(Phường, xã: Phường Tân Lợi, Xã Ea Tu)" in text
     assert "……………, ngày 10 tháng 6 năm 2026" in text  # no place set: dots to fill in
+
+
+def test_a_server_without_pango_still_starts() -> None:
+    # WeasyPrint loads Pango when imported: only rendering a PDF may need it
+    code = ("import sys, scheduler.reports.render.pdf, scheduler.reports.render.xlsx; "
+            "assert 'weasyprint' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   cwd=Path(__file__).resolve().parents[2])
 
 
 def test_letterhead_settings_are_checked() -> None:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from scheduler.catalogue.names import Names
 from scheduler.config import Settings, get_settings, lines
@@ -51,6 +49,13 @@ def render(report: ActivityReport, names: Names, *, settings: Settings | None = 
         shortened=shortened, languages=tables.amounts(report, "by_language", names.language),
         topics=tables.amounts(report, "by_topic", names.topic),
         reasons=tables.reasons(report))
+    # imported here: WeasyPrint loads Pango when imported, and a server without Pango should
+    # still start (and answer everything but a PDF)
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except OSError as exc:
+        raise RuntimeError(f"PDF reports need Pango (scripts/system-deps.sh): {exc}") from exc
     # names are escaped into text; and should markup ever slip through, nothing is fetched
     return bytes(HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf())
 
