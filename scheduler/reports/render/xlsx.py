@@ -22,8 +22,7 @@ from scheduler.reports.schemas import ActivityReport, Figures, StationFigures, W
 TOTALS, WARDS, STATIONS = "Tổng hợp", "Phường, xã", "Trạm"
 TITLE = "BÁO CÁO TÌNH HÌNH HOẠT ĐỘNG THÔNG TIN CƠ SỞ"
 COMPARE = ("Chỉ tiêu", "Kỳ này", "Kỳ trước", "Thay đổi", "Thay đổi (%)")
-# a figure's kind -> its style, and the style of its change from the previous period
-STYLE = {"count": "count", "hours": "hours", "share": "share"}
+# a figure's kind is its style; the style of its change from the previous period
 CHANGE = {"count": "change_count", "hours": "change_hours", "share": "change_points"}
 
 
@@ -77,8 +76,8 @@ def _compare(rows: Rows, now: Figures, before: Figures | None,
     for measure in words.measures():
         current = measure.value(now)
         earlier = measure.value(before) if before else None
-        rows.line(Cell(measure.label, "label"), Cell(current, STYLE[measure.kind]),
-                  Cell(earlier, STYLE[measure.kind]), *_change(current, earlier, measure.kind))
+        rows.line(Cell(measure.label, "label"), Cell(current, measure.kind),
+                  Cell(earlier, measure.kind), *_change(current, earlier, measure.kind))
     rows.blank()
 
 
@@ -173,7 +172,7 @@ def _measure_heads() -> list[str]:
 def _measure_cells(figures: Figures) -> list[Cell]:
     cells = []
     for measure in words.measures():
-        cells.append(Cell(measure.value(figures), STYLE[measure.kind]))
+        cells.append(Cell(measure.value(figures), measure.kind))
         if measure.clock:
             cells.append(Cell((measure.value(figures) or 0.0) / 24, "duration"))
     return cells
