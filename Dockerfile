@@ -14,9 +14,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     WARDCAST_DATA_DIR=/data
 
 # ffmpeg (with ffprobe) decodes, measures and encodes audio; no recommends keeps it ~ +250 MB
-# rather than pulling X11 and friends.
+# rather than pulling X11 and friends. Pango and Liberation Serif (Times New Roman's metrics,
+# Vietnamese included): the PDF activity reports (WeasyPrint).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 \
     && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid/gid so that volume ownership stays the same across rebuilds.

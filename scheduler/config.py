@@ -86,6 +86,18 @@ class Settings(BaseSettings):
     # cut-offs by default. "01-01" and "07-01" give calendar years.
     report_year_start: str = "12-15"
     report_half_start: str = "06-15"
+    # The PDF report's letterhead and closing (Decree 30/2020/NĐ-CP); "|" separates lines.
+    # The issuing body last, the bodies above it before it.
+    report_issuer: str = "ỦY BAN NHÂN DÂN THÀNH PHỐ|PHÒNG VĂN HÓA VÀ THÔNG TIN"
+    report_symbol: str = Field(default="VHTT", pattern=r"^[^\s/|]{1,30}$")  # Số: .../BC-VHTT
+    report_place: str = ""  # "Buôn Ma Thuột, ngày ..."; empty: dots to fill in by hand
+    report_signer_title: str = "TRƯỞNG PHÒNG"  # e.g. "KT. TRƯỞNG PHÒNG|PHÓ TRƯỞNG PHÒNG"
+    report_signer: str = ""  # empty: the name is written by hand under the signature
+    report_recipients: str = "UBND thành phố (để báo cáo)|Lưu: VT"
+    # A PDF lists every station up to this many; past it, the stations most in need of
+    # attention (the complete list is in the XLSX): WeasyPrint needs ~7 ms of CPU a row, and
+    # 10,000 rows took 87 s of CPU and 2 GB here (docs/report-files.md).
+    report_pdf_max_stations: int = Field(default=500, ge=1, le=100_000)
 
     @field_validator("timezone")
     @classmethod
@@ -94,6 +106,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("report_issuer", "report_signer_title")
+    @classmethod
+    def _some_lines(cls, value: str) -> str:
+        if not lines(value):
+            raise ValueError("expected at least one line (lines are separated by |)")
         return value
 
     @field_validator("trusted_proxies")
@@ -168,6 +187,11 @@ class Settings(BaseSettings):
     @property
     def mqtt_password(self) -> str | None:
         return urlsplit(self.mqtt_url).password
+
+
+def lines(value: str) -> list[str]:
+    """Split a "|"-separated setting into its non-empty lines."""
+    return [part.strip() for part in value.split("|") if part.strip()]
 
 
 def _entries(value: str) -> list[str]:

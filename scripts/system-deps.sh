@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Install the system packages wardcast needs (Debian/Ubuntu), only those that are missing.
 #   scripts/system-deps.sh          runtime: ffmpeg, mosquitto (the broker `wardcast serve` runs
-#                                   by default), espeak-ng (the demo's sample voice)
+#                                   by default), espeak-ng (the demo's sample voice), Pango and
+#                                   a serif font with Vietnamese (WeasyPrint's PDF reports)
 #   scripts/system-deps.sh --test   also mosquitto's clients, PostgreSQL, sox, openssl,
-#                                   chromium (the browser tests drive it with Playwright)
+#                                   chromium (the browser tests drive it with Playwright),
+#                                   poppler-utils (pdftotext, pdffonts, pdfinfo read the PDFs)
 set -euo pipefail
 
-want=(ffmpeg mosquitto espeak-ng python3-venv)
+want=(ffmpeg mosquitto espeak-ng python3-venv
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(mosquitto-clients postgresql sox openssl make chromium)
+  want+=(mosquitto-clients postgresql sox openssl make chromium poppler-utils)
 fi
 
 missing=()

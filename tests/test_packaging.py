@@ -18,7 +18,9 @@ def test_wheel_has_everything_an_install_needs(tmp_path: Path) -> None:
     for required in ("wardcast/cli.py", "wardcast/protocol.py", "scheduler/app.py",
                      "scheduler/migrations/env.py", "scheduler/migrations/script.py.mako",
                      "scheduler/migrations/versions/0001_initial_schema.py",
-                     "agents/cli.py", "media/process.py", "scheduler/py.typed"):
+                     "agents/cli.py", "media/process.py", "scheduler/py.typed",
+                     "scheduler/reports/render/templates/activity_report.html",
+                     "scheduler/reports/render/templates/activity_report.css"):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "wardcast = wardcast.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
