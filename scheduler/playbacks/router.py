@@ -67,7 +67,8 @@ def listing(session: SessionDep, user: UserDep, runtime: RuntimeDep,
             logfiles.csv_chunks(db=runtime.db, filters=filters, lang=lang, zone=zone, bom=bom),
             media_type=FILES["csv"], headers=_attachment("playbacks.csv"))
     if format == "xlsx":
-        handle = logfiles.xlsx_file(session=session, filters=filters, lang=lang, zone=zone)
+        handle = logfiles.xlsx_file(session=session, filters=filters, lang=lang, zone=zone,
+                                    scratch=runtime.store.incoming)
         return StreamingResponse(
             logfiles.file_chunks(handle), media_type=FILES["xlsx"],
             headers=_attachment("playbacks.xlsx") | {

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Literal, get_args
 
 from scheduler.catalogue.names import built_in
@@ -54,8 +55,12 @@ class Column:
     header: str | None = None  # a msgid; None: the key (the API's field names stay as they are)
     value: Callable[[Row, Words], object] | None = None  # None: the row's field of that key
 
-    def get(self, row: Row, words: Words) -> object:
-        return row[self.key] if self.value is None else self.value(row, words)
+    def reader(self, words: Words) -> Callable[[Row], object]:
+        """Return what reads this column's value from a row, in these words."""
+        if self.value is None:
+            return itemgetter(self.key)
+        value = self.value
+        return lambda row: value(row, words)
 
     def title(self, words: Words) -> str:
         return self.key if self.header is None else words.word(self.header)

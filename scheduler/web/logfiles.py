@@ -8,8 +8,10 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import IO, Any
 
 import xlsxwriter
@@ -20,7 +22,7 @@ from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.service import PlaybackFilter
 from scheduler.web.format import STAMP_FORMAT
 from scheduler.web.i18n import N_
-from scheduler.web.logcolumns import CSV, XLSX, Column, Kind, Row, Words
+from scheduler.web.logcolumns import CSV, XLSX, Kind, Row, Words
 from wardcast.csvcells import looks_like_formula, safe_cell
 from wardcast.protocol import to_wire
 
@@ -39,6 +41,7 @@ def csv_chunks(*, db: Database, filters: PlaybackFilter, lang: str, zone: str,
     It reads in a session of its own: the response is still streaming after the request's
     session has closed."""
     words = Words(lang, default_zone=zone)
+    cells = [_csv_cell(column.reader(words), column.kind) for column in CSV]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write(BOM if bom else "")
@@ -46,8 +49,7 @@ def csv_chunks(*, db: Database, filters: PlaybackFilter, lang: str, zone: str,
     yield _drain(buffer)
     with db.session() as session:
         for batch in playbacks.log_batches(session=session, filters=filters):
-            writer.writerows([_csv_cell(column, column.get(row, words)) for column in CSV]
-                             for row in batch)
+            writer.writerows([cell(row) for cell in cells] for row in batch)
             yield _drain(buffer)
 
 
@@ -58,34 +60,45 @@ def _drain(buffer: io.StringIO) -> bytes:
     return text.encode("utf-8")
 
 
-def _csv_cell(column: Column, value: object) -> object:
-    if value is None:
-        return ""
-    if column.kind == "utc" and isinstance(value, datetime):
-        return to_wire(value)
-    if column.kind == "local" and isinstance(value, datetime):
-        return value.strftime(STAMP_FORMAT)
-    return safe_cell(value)  # a station's reason, a title: never a formula in a spreadsheet
+# names, titles, words and reasons repeat from row to row: each is checked once
+_safe_text = lru_cache(maxsize=4096)(safe_cell)
+_formula_like = lru_cache(maxsize=4096)(looks_like_formula)
+
+
+def _csv_cell(read: Callable[[Row], Any], kind: Kind) -> Callable[[Row], object]:
+    """Return what gives a column's CSV cell from a row (the csv module writes None as "")."""
+    if kind == "number":
+        return read
+    if kind == "utc":
+        return lambda row: None if (moment := read(row)) is None else to_wire(moment)
+    if kind == "local":
+        return lambda row: None if (moment := read(row)) is None else moment.strftime(
+            STAMP_FORMAT)
+    # a station's reason, a title: never a formula in a spreadsheet
+    return lambda row: _safe_text(read(row) or "")
 
 
 def xlsx_file(*, session: Session, filters: PlaybackFilter, lang: str, zone: str,
-              sheet_rows: int = EXCEL_ROWS) -> IO[bytes]:
-    """Write the filtered log to an XLSX temporary file and return it, rewound.
+              scratch: Path, sheet_rows: int = EXCEL_ROWS) -> IO[bytes]:
+    """Write the filtered log to an XLSX temporary file in `scratch` and return it, rewound.
 
-    XlsxWriter's constant_memory mode writes each row out as it goes (strings inline), so
-    memory stays flat however long the log; a sheet full at Excel's limit is followed by
-    another."""
-    handle = tempfile.TemporaryFile()  # closed by file_chunks, or below on failure
+    XlsxWriter's constant_memory mode writes each row out to its own work file as it goes
+    (strings inline), so memory stays flat however long the log (the work files take about
+    1.1 GB a million rows, the XLSX a tenth of it); a sheet full at Excel's limit is followed
+    by another. Work files go in a folder of their own, removed whatever happens; `scratch`
+    is this process's scratch folder, which the next start sweeps if the process is killed."""
+    handle = tempfile.TemporaryFile(dir=scratch)  # closed by file_chunks, or below on failure
     try:
-        workbook = xlsxwriter.Workbook(handle, {
-            "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-            "strings_to_numbers": False})
-        sheets = _Sheets(workbook, Words(lang, default_zone=zone), sheet_rows)
-        for batch in playbacks.log_batches(session=session, filters=filters):
-            for row in batch:
-                sheets.write(row)
-        sheets.finish()
-        workbook.close()
+        with tempfile.TemporaryDirectory(dir=scratch, prefix="xlsx-") as work:
+            workbook = xlsxwriter.Workbook(handle, {
+                "constant_memory": True, "tmpdir": work, "strings_to_formulas": False,
+                "strings_to_urls": False, "strings_to_numbers": False})
+            sheets = _Sheets(workbook, Words(lang, default_zone=zone), sheet_rows)
+            for batch in playbacks.log_batches(session=session, filters=filters):
+                for row in batch:
+                    sheets.write(row)
+            sheets.finish()
+            workbook.close()
     except BaseException:
         handle.close()
         raise
@@ -115,6 +128,8 @@ class _Sheets:
         self.stamp = workbook.add_format({"num_format": "dd/mm/yyyy hh:mm:ss"})
         # shown as typed with a leading ': stays text even when someone edits the cell
         self.as_text = workbook.add_format({"quote_prefix": True})
+        self.cells = [(index, column.kind, column.reader(words))
+                      for index, column in enumerate(XLSX)]
         self.sheet: Any = None
         self.row = 0
         self.count = 0
@@ -136,8 +151,8 @@ class _Sheets:
         if self.row + 1 >= self.sheet_rows:
             self._next_sheet()
         self.row += 1
-        for index, column in enumerate(XLSX):
-            self._cell(index, column.kind, column.get(row, self.words))
+        for index, kind, read in self.cells:
+            self._cell(index, kind, read(row))
 
     def _cell(self, index: int, kind: Kind, value: object) -> None:
         if value is None or value == "":
@@ -152,7 +167,7 @@ class _Sheets:
         else:
             text = str(value)  # a string cell is never run, whatever it says
             self.sheet.write_string(self.row, index, text,
-                                    self.as_text if looks_like_formula(text) else None)
+                                    self.as_text if _formula_like(text) else None)
 
     def finish(self) -> None:
         """Put the autofilter over the sheet's rows (known only once they are written)."""

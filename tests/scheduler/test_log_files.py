@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -286,7 +287,8 @@ def test_ward_limits_and_filters_apply_to_both_files(
 def test_a_full_sheet_goes_on_to_the_next(runtime: Runtime, log: dict[str, Any]) -> None:
     with runtime.db.session() as session:
         handle = logfiles.xlsx_file(session=session, filters=PlaybackFilter(), lang="vi",
-                                    zone="Asia/Ho_Chi_Minh", sheet_rows=3)
+                                    zone="Asia/Ho_Chi_Minh", scratch=runtime.store.incoming,
+                                    sheet_rows=3)
     with handle:
         book = load_workbook(handle)
     assert book.sheetnames == ["Nhật ký phát", "Nhật ký phát (2)", "Nhật ký phát (3)"]
@@ -298,3 +300,15 @@ def test_a_full_sheet_goes_on_to_the_next(runtime: Runtime, log: dict[str, Any])
         found += [row[header.index("id")] for row in rows]
     assert [len(s["A"]) for s in book.worksheets] == [3, 3, 2]
     assert sorted(found) == sorted(log["ids"].values())
+
+
+def test_the_xlsx_is_made_in_the_scratch_folder_and_leaves_nothing(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], log: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # the system's temp dir may be a small tmpfs (Debian 13): the work files (1.1 GB a
+    # million rows) must go to the data dir's scratch folder, swept if the process is killed
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-system-temp-dir"))
+    scratch = runtime.store.incoming
+    before = set(scratch.iterdir())
+    assert set(_xlsx(client, admin)[2]) == set(log["ids"].values())
+    assert set(scratch.iterdir()) == before
