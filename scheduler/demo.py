@@ -154,7 +154,7 @@ def _announce(base: str, root: Path, slot: str, stations: int) -> None:
         f"  a second user approves what {DEMO_USER} uploads: {DEMO_APPROVER} / {DEMO_PASSWORD}",
         f"  {stations} simulated stations; a sample bulletin plays on all of them at {slot}",
         f"  played audio (one WAV per playback): {root / 'played'}",
-        f"  playback log: {base}/api/v1/playbacks  (CSV: ?format=csv)",
+        f"  playback log: {base}/api/v1/playbacks  (files: ?format=csv, ?format=xlsx)",
         f"  logs: {root}/*.log",
         "Press Ctrl-C to stop.",
     ]

@@ -42,7 +42,8 @@ class MediaStore:
 
     @property
     def incoming(self) -> Path:
-        """This process's scratch folder for uploads being received and processed."""
+        """This process's scratch folder: uploads being received and processed, the log's
+        XLSX files being written."""
         return self.scratch.folder
 
     def ensure(self) -> MediaStore:

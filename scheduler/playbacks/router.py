@@ -1,4 +1,4 @@
-"""The playback log: filters, paging, CSV."""
+"""The playback log: filters, paging, CSV and XLSX."""
 
 from __future__ import annotations
 
@@ -19,12 +19,18 @@ from scheduler.playbacks.schemas import (
     PlaybackList,
     PlaybackRead,
 )
+from scheduler.web import logfiles
+from wardcast.csvcells import csv_media_type
 
 router = APIRouter(prefix="/playbacks", tags=["playbacks"])
 
 
-@router.get("", response_model=PlaybackList, responses={
-    200: {"content": {"text/csv": {}}, "description": "the log; CSV with ?format=csv"}})
+FILES = {"csv": csv_media_type(bom=True), "xlsx": logfiles.XLSX_TYPE}
+
+
+@router.get("", response_model=PlaybackList, responses={200: {
+    "content": {media_type: {} for media_type in FILES.values()},
+    "description": "the log; every row as a file with ?format=csv or ?format=xlsx"}})
 def listing(session: SessionDep, user: UserDep, runtime: RuntimeDep,
             station_id: IdQuery = None,
             bulletin_id: IdQuery = None, group_id: IdQuery = None,
@@ -38,9 +44,17 @@ def listing(session: SessionDep, user: UserDep, runtime: RuntimeDep,
             end: Annotated[AwareInstant | None, Query(alias="to")] = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Offset = 0,
-            format: Literal["json", "csv"] = "json") -> PlaybackList | StreamingResponse:
-    """List playbacks by slot (of a group's stations too); `?format=csv` gives every row;
-    `?at_risk=true` only those at risk of being missed."""
+            format: Literal["json", "csv", "xlsx"] = "json",
+            lang: Annotated[Literal["vi", "en"], Query(description=(
+                "csv and xlsx: the language of the names, labels and headers that stand "
+                "beside the API's own fields (those keep their names)"))] = "vi",
+            bom: Annotated[bool, Query(description=(
+                "csv: start with a UTF-8 byte order mark, which Excel needs to read "
+                "Vietnamese; false for a tool that cannot skip it"))] = True,
+            ) -> PlaybackList | StreamingResponse:
+    """List playbacks by slot (of a group's stations too); `?format=csv` or `xlsx` gives
+    every row, named and in the station's local time too; `?at_risk=true` only those at risk
+    of being missed."""
     members = (tuple(groups.station_ids(session=session, group_ids=[group_id],
                                         field="group_id")) if group_id else None)
     filters = service.PlaybackFilter(station_id=station_id, bulletin_id=bulletin_id,
@@ -48,13 +62,24 @@ def listing(session: SessionDep, user: UserDep, runtime: RuntimeDep,
                                      station_ids=members, programme_id=programme_id,
                                      at_risk_by=service.at_risk_by(runtime.at_risk_lead)
                                      if at_risk else None)
+    zone = runtime.settings.timezone
     if format == "csv":
-        rows = list(service.csv_rows(session=session, filters=filters))
-        return StreamingResponse(iter(rows), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition":
-                                          'attachment; filename="playbacks.csv"'})
+        return StreamingResponse(
+            logfiles.csv_chunks(db=runtime.db, filters=filters, lang=lang, zone=zone, bom=bom),
+            media_type=csv_media_type(bom=bom), headers=_attachment("playbacks.csv"))
+    if format == "xlsx":
+        handle = logfiles.xlsx_file(session=session, filters=filters, lang=lang, zone=zone,
+                                    scratch=runtime.store.incoming)
+        return StreamingResponse(
+            logfiles.file_chunks(handle), media_type=FILES["xlsx"],
+            headers=_attachment("playbacks.xlsx") | {
+                "Content-Length": str(logfiles.size(handle))})
     items, total = service.listing(session=session, filters=filters, limit=limit, offset=offset)
     return PlaybackList(items=[PlaybackRead.model_validate(p) for p in items], total=total)
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 @router.get("/{playback_id}")

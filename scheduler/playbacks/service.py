@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from scheduler.bulletins.models import Bulletin
 from scheduler.db import in_list
 from scheduler.errors import NotFound
 from scheduler.playbacks.models import UNPREPARED, Playback, PlaybackEvent, PlaybackStatus
-from scheduler.playbacks.schemas import CSV_COLUMNS, PlaybackRead
+from scheduler.playbacks.schemas import CSV_COLUMNS
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from scheduler.users.models import User
-from wardcast.csvcells import safe_row
-from wardcast.protocol import to_wire, utcnow
+from wardcast.protocol import utcnow
 
 
 def at_risk_by(lead: timedelta) -> datetime:
@@ -90,29 +88,32 @@ def at_risk_counts(*, session: Session, station_ids: list[int], by: datetime) ->
     return {station_id: int(count) for station_id, count in rows}
 
 
-def csv_rows(*, session: Session, filters: PlaybackFilter) -> Iterator[str]:
-    """Yield the whole filtered log as CSV text, header first, in batches.
-
-    Stations write reasons: a text cell that a spreadsheet would run is quoted (csvcells).
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    query = filters.apply(select(Playback)).order_by(Playback.scheduled_at, Playback.id)
-    for index, playback in enumerate(session.scalars(query.execution_options(yield_per=500))):
-        row = PlaybackRead.model_validate(playback).model_dump()
-        writer.writerow(safe_row(_cell(row[name]) for name in CSV_COLUMNS))
-        if index % 500 == 499:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+# what the log's files name beside the ids, joined in SQL (a batch at a time, never the whole
+# log in memory); the labels are the files' keys (scheduler/web/logcolumns.py)
+LOG_NAMES: tuple[ColumnElement[Any], ...] = (
+    Station.name.label("station_name"), Station.ward.label("ward"),
+    Station.timezone.label("station_timezone"), Bulletin.title.label("bulletin_title"),
+    Bulletin.language.label("language"), Bulletin.category.label("category"),
+    # TOPIC (issue 15): with bulletins.topic, add Bulletin.topic.label("topic") here and its
+    # two columns in scheduler/web/logcolumns.py (the place is marked there too)
+)
+LOG_BATCH = 1000
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, datetime):
-        return to_wire(value)
-    return "" if value is None else value
+def log_batches(*, session: Session, filters: PlaybackFilter,
+                batch: int = LOG_BATCH) -> Iterator[Sequence[RowMapping]]:
+    """Yield the whole filtered log by slot then id, in batches of rows that carry the
+    playback's fields (CSV_COLUMNS) and the station's and bulletin's names (LOG_NAMES)."""
+    fields = [getattr(Playback, name) for name in CSV_COLUMNS]
+    query = (filters.apply(select(*fields, *LOG_NAMES)
+                           .select_from(Playback)
+                           # outer joins: a row of the log is never dropped for a lost name
+                           .outerjoin(Station, Station.id == Playback.station_id)
+                           .outerjoin(Bulletin, Bulletin.id == Playback.bulletin_id))
+             .order_by(Playback.scheduled_at, Playback.id))
+    # yield_per streams (a server-side cursor on PostgreSQL) instead of fetching every row
+    result = session.execute(query.execution_options(yield_per=batch))
+    yield from result.mappings().partitions()
 
 
 def get(*, session: Session, playback_id: int, user: User | None = None) -> Playback:

@@ -29,6 +29,14 @@ def short(moment: datetime | None, *, zone: str, lang: str) -> str:
     return format_datetime(local(moment, zone), "HH:mm:ss dd/MM/yyyy", locale=lang)
 
 
+STAMP_FORMAT = "%d/%m/%Y %H:%M:%S"
+
+
+def stamp(moment: datetime | None, *, zone: str) -> str:
+    """Format an instant for files people read: "30/11/2026 06:00:05" in the zone."""
+    return "" if moment is None else local(moment, zone).strftime(STAMP_FORMAT)
+
+
 def duration(ms: int | None) -> str:
     """Format a duration in milliseconds as m:ss (or h:mm:ss)."""
     if ms is None:

@@ -1,4 +1,4 @@
-"""The playback log page: filters, paging, and the same rows as CSV from the API."""
+"""The playback log page: filters, paging, and the same rows as CSV or XLSX from the API."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from scheduler.users.models import User
 from scheduler.web.names import Names
 from scheduler.web.paging import Pager
 from scheduler.web.session import PageUser
-from scheduler.web.templating import render
+from scheduler.web.templating import language, render
 from wardcast.protocol import to_wire
 
 router = APIRouter()
@@ -72,11 +72,12 @@ class LogQuery:
             wards=user.wards,
             at_risk_by=playbacks.at_risk_by(at_risk_lead) if self.at_risk else None)
 
-    def csv_url(self, zone: str) -> str:
-        """The API address that downloads the same rows as CSV."""
+    def download_url(self, zone: str, *, format: str, lang: str) -> str:
+        """The API address that downloads the same rows as a file (csv or xlsx)."""
         start, end = self.instants(zone)
-        params = {"format": "csv", "station_id": self.station_id, "group_id": self.group_id,
-                  "bulletin_id": self.bulletin_id, "status": self.status,
+        params = {"format": format, "lang": lang, "station_id": self.station_id,
+                  "group_id": self.group_id, "bulletin_id": self.bulletin_id,
+                  "status": self.status,
                   "from": to_wire(start) if start else "", "to": to_wire(end) if end else "",
                   "at_risk": "true" if self.at_risk else ""}
         return "/api/v1/playbacks?" + urlencode({k: v for k, v in params.items() if v})
@@ -119,7 +120,10 @@ def log_page(request: Request, session: SessionDep, runtime: RuntimeDep, user: P
     group_rows, _ = groups.listing(session=session, limit=500, offset=0, wards=user.wards)
     bulletin_rows, _ = bulletins.listing(session=session, limit=200, offset=0, status=None,
                                          language=None)
+    lang = language(request)
     return render(request, "log/list.html", rows=rows, names=Names(session), query=query,
                   pager=Pager("/log", query.form(), total, offset, PAGE_SIZE),
-                  csv_url=query.csv_url(zone), stations=station_rows, groups=group_rows,
+                  csv_url=query.download_url(zone, format="csv", lang=lang),
+                  xlsx_url=query.download_url(zone, format="xlsx", lang=lang),
+                  stations=station_rows, groups=group_rows,
                   bulletins=bulletin_rows, statuses=list(PlaybackStatus))

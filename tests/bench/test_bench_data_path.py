@@ -1,4 +1,5 @@
-"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning, 7 clashes) at a tiny scale.
+"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning, 7 clashes, 8 log files) at a
+tiny scale.
 
 Their figures are not checked here (speed targets belong in the benchmarks); what is checked
 is that each still runs end to end on real parts and that what it counts adds up.
@@ -75,3 +76,13 @@ def test_clash_check_accepts_a_free_slot_and_refuses_a_taken_one() -> None:
         steps = {row[1]: row for row in rows(output, kind)}
         assert steps["create, no clash"][3] == "accepted", steps
         assert steps["create, clash"][3] == "refused (409)", steps
+
+
+def test_log_files_hold_every_row_on_both_databases() -> None:
+    output = run_bench("bench.log_export")
+    assert "Playback log files: 2,000 playbacks on 10 stations" in output
+    for kind in ("sqlite", "postgres"):
+        found = {(row[1], row[2]): row for row in rows(output, kind)}
+        for file in ("csv", "xlsx"):
+            assert found[(file, "whole log")][3] == "2,000", found
+            assert found[(file, "one station")][3] == "200", found

@@ -85,7 +85,7 @@ def test_at_risk_lists_what_a_station_is_not_ready_for(client: TestClient, runti
     exported = client.get("/api/v1/playbacks", headers=admin,
                           params={"at_risk": "true", "format": "csv"})
     assert exported.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert [int(r["id"]) for r in rows] == [past, no_plan, no_media, theirs]
     assert {r["status"] for r in rows} == {"planned", "delivered"}
 

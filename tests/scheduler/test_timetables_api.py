@@ -125,7 +125,7 @@ def test_playback_log_filters_and_csv(client: TestClient, admin: dict[str, str],
     assert later["total"] == 2
     csv = client.get("/api/v1/playbacks", headers=admin, params={"format": "csv"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    lines = csv.text.strip().splitlines()
+    lines = csv.content.decode("utf-8-sig").strip().splitlines()  # after the BOM
     assert lines[0].startswith("id,station_id,bulletin_id")
     assert len(lines) == 5
     naive = client.get("/api/v1/playbacks", headers=admin, params={"from": "2026-01-01T00:00"})

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from tests.support.procs import wait_for
@@ -132,11 +133,38 @@ def test_csv_download_has_the_same_rows(pages: Pages,
     page.goto(f"/log?bulletin_id={data['planned']['id']}&status=planned")
     with page.expect_download() as waiting:
         page.click("#csv")
-    text = Path(waiting.value.path()).read_text(encoding="utf-8")
+    text = Path(waiting.value.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 56
     assert {r["status"] for r in rows} == {"planned"}
     assert {int(r["bulletin_id"]) for r in rows} == {data["planned"]["id"]}
+
+
+def test_the_log_downloads_csv_and_xlsx_that_people_can_read(
+        pages: Pages, missed_and_planned: dict[str, Any]) -> None:
+    data = missed_and_planned
+    page = pages.login("viewer")
+    page.goto(f"/log?bulletin_id={data['missed']['id']}")
+    expect(page.locator("#csv")).to_have_text("Tải về CSV")
+    expect(page.locator("#xlsx")).to_have_text("Tải về Excel (XLSX)")
+    pages.shot(page, "log-downloads")
+    with page.expect_download() as waiting:
+        page.click("#csv")
+    assert waiting.value.suggested_filename == "playbacks.csv"
+    raw = Path(waiting.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for Vietnamese
+    [row] = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert (row["Trạm"], row["Bản tin"]) == (data["station"]["name"], data["missed"]["title"])
+    assert (row["status"], row["Trạng thái"]) == ("missed", "Bị lỡ")
+    with page.expect_download() as waiting:
+        page.click("#xlsx")
+    assert waiting.value.suggested_filename == "playbacks.xlsx"
+    sheet = load_workbook(io.BytesIO(Path(waiting.value.path()).read_bytes())).worksheets[0]
+    header, *rows = [[cell.value for cell in line] for line in sheet.iter_rows()]
+    [cells] = [dict(zip(header, line, strict=True)) for line in rows]
+    assert (cells["Trạm"], cells["Bản tin"], cells["Trạng thái"]) == (
+        data["station"]["name"], data["missed"]["title"], "Bị lỡ")
+    assert cells["id"] == int(row["id"])
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())

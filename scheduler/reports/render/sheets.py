@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from wardcast.csvcells import FORMULA_START
+from wardcast.csvcells import looks_like_formula
 
 # number formats Excel shows with the reader's own separators (1.234,5 on a Vietnamese PC)
 FORMATS: dict[str, dict[str, Any]] = {
@@ -95,7 +95,7 @@ class Rows:
         elif isinstance(value, str):
             # write_string: a name someone typed is never read as a formula
             self.sheet.write_string(self.row, column, value, self.styles.get(
-                style, quoted=value.startswith(FORMULA_START)))
+                style, quoted=looks_like_formula(value)))
         elif isinstance(value, datetime | date):
             self.sheet.write_datetime(self.row, column, value, self.styles.get(style))
         elif isinstance(value, int | float):
