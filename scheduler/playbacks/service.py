@@ -94,8 +94,7 @@ LOG_NAMES: tuple[ColumnElement[Any], ...] = (
     Station.name.label("station_name"), Station.ward.label("ward"),
     Station.timezone.label("station_timezone"), Bulletin.title.label("bulletin_title"),
     Bulletin.language.label("language"), Bulletin.category.label("category"),
-    # TOPIC (issue 15): with bulletins.topic, add Bulletin.topic.label("topic") here and its
-    # two columns in scheduler/web/logcolumns.py (the place is marked there too)
+    Bulletin.topic.label("topic"), Bulletin.source.label("source"),
 )
 LOG_BATCH = 1000
 

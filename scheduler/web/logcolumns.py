@@ -1,6 +1,6 @@
 """The columns of the playback log's files: the API's fields under their own names (scripts
 read them), and beside them what people read, in one language: the station's name and ward,
-the bulletin's title, language and category by name, status, priority and reason in words,
+the bulletin's title, language, topic and source by name, status, priority and reason in words,
 the slot, start and end in the station's local time."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Literal, get_args
 
-from scheduler.catalogue.names import built_in
+from scheduler.catalogue.names import Names, built_in
 from scheduler.playbacks import reasons
 from scheduler.playbacks.schemas import CSV_COLUMNS, PlaybackRead
 from scheduler.web import i18n
@@ -29,9 +29,9 @@ Row = Mapping[Any, Any]  # a RowMapping of playbacks.log_batches
 class Words:
     """What one export says in its reader's language; each label looked up once."""
 
-    def __init__(self, lang: str, *, default_zone: str) -> None:
+    def __init__(self, lang: str, *, default_zone: str, names: Names | None = None) -> None:
         self.lang = i18n.pick(lang)
-        self.names = built_in(self.lang)
+        self.names = names or built_in(self.lang)
         self.default_zone = default_zone
         self._words: dict[str, str] = {}
         self.reason = lru_cache(maxsize=4096)(self._reason)
@@ -90,13 +90,9 @@ FOR_PEOPLE = (
            lambda r, w: r["bulletin_title"] or f"#{r['bulletin_id']}"),
     Column("language_name", "text", N_("Language"),
            lambda r, w: w.names.language(r["language"]) if r["language"] else ""),
-    Column("category_name", "text", N_("Category"),
-           lambda r, w: w.names.topic(r["category"] or "")),
-    # TOPIC (issue 15): the one place where the bulletin's topic joins the log's files, once
-    # bulletins.topic exists (with Bulletin.topic.label("topic") in LOG_NAMES,
-    # scheduler/playbacks/service.py):
-    #   Column("topic_name", "text", N_("Topic"), lambda r, w: w.names.topic(r["topic"] or "")),
-    # and Column("topic", "text", N_("Topic code")) in CODES below.
+    Column("topic_name", "text", N_("Topic"), lambda r, w: w.names.topic(r["topic"])),
+    Column("source_name", "text", N_("Source"),
+           lambda r, w: w.names.source(r["source"]) if r["source"] else ""),
     Column("priority_label", "text", N_("Priority (in words)"),
            lambda r, w: w.word(r["priority"])),
     Column("status_label", "text", N_("Status (in words)"), lambda r, w: w.word(r["status"])),
@@ -109,6 +105,8 @@ CODES = (
     Column("station_timezone", "text", N_("Time zone"), lambda r, w: w.zone(r)),
     Column("language", "text", N_("Language code"), lambda r, w: r["language"] or ""),
     Column("category", "text", N_("Category as entered"), lambda r, w: r["category"] or ""),
+    Column("topic", "text", N_("Topic code"), lambda r, w: r["topic"] or ""),
+    Column("source", "text", N_("Source code"), lambda r, w: r["source"] or ""),
     Column("reason_code", "text", N_("Reason code"),
            lambda r, w: reasons.code(r["reason"]) or ""),
 )

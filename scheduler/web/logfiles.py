@@ -17,9 +17,11 @@ from typing import IO, Any
 import xlsxwriter
 from sqlalchemy.orm import Session
 
+from scheduler.catalogue import service as catalogue
 from scheduler.db import Database
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.service import PlaybackFilter
+from scheduler.web import i18n
 from scheduler.web.format import STAMP_FORMAT
 from scheduler.web.i18n import N_
 from scheduler.web.logcolumns import CSV, XLSX, Kind, Row, Words
@@ -38,17 +40,23 @@ def csv_chunks(*, db: Database, filters: PlaybackFilter, lang: str, zone: str,
 
     It reads in a session of its own: the response is still streaming after the request's
     session has closed."""
-    words = Words(lang, default_zone=zone)
-    cells = [_csv_cell(column.reader(words), column.kind) for column in CSV]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write(BOM if bom else "")
-    writer.writerow([column.title(words) for column in CSV])
-    yield _drain(buffer)
     with db.session() as session:
+        words = _words(session, lang=lang, zone=zone)
+        cells = [_csv_cell(column.reader(words), column.kind) for column in CSV]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write(BOM if bom else "")
+        writer.writerow([column.title(words) for column in CSV])
+        yield _drain(buffer)
         for batch in playbacks.log_batches(session=session, filters=filters):
             writer.writerows([cell(row) for cell in cells] for row in batch)
             yield _drain(buffer)
+
+
+def _words(session: Session, *, lang: str, zone: str) -> Words:
+    """The export's words, with the topic and source names an admin keeps."""
+    return Words(lang, default_zone=zone,
+                 names=catalogue.names(session=session, lang=i18n.pick(lang)))
 
 
 def _drain(buffer: io.StringIO) -> bytes:
@@ -91,7 +99,7 @@ def xlsx_file(*, session: Session, filters: PlaybackFilter, lang: str, zone: str
             workbook = xlsxwriter.Workbook(handle, {
                 "constant_memory": True, "tmpdir": work, "strings_to_formulas": False,
                 "strings_to_urls": False, "strings_to_numbers": False})
-            sheets = _Sheets(workbook, Words(lang, default_zone=zone), sheet_rows)
+            sheets = _Sheets(workbook, _words(session, lang=lang, zone=zone), sheet_rows)
             for batch in playbacks.log_batches(session=session, filters=filters):
                 for row in batch:
                     sheets.write(row)

@@ -135,7 +135,7 @@ def test_the_csv_names_everything_in_vietnamese_in_local_time(
     raw, header, rows = _csv(client, admin)
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the Vietnamese right
     assert header[:len(API_COLUMNS)] == API_COLUMNS  # the API's columns first, as before
-    for title in ("Trạm", "Phường", "Bản tin", "Ngôn ngữ", "Chuyên mục", "Trạng thái",
+    for title in ("Trạm", "Phường", "Bản tin", "Ngôn ngữ", "Chủ đề", "Nguồn tin", "Trạng thái",
                   "Lý do", "Mã lý do", "Múi giờ", "Giờ phát theo lịch (giờ địa phương)"):
         assert title in header
     ids, slot = log["ids"], log["slot"]
@@ -145,8 +145,10 @@ def test_the_csv_names_everything_in_vietnamese_in_local_time(
     assert missed["Trạm"] == "Trạm Xã Ea Tam" and missed["Phường"] == "Xã Ea Tam"
     assert played["Bản tin"] == "Thông báo tiêm chủng đợt 2"
     assert (played["Ngôn ngữ"], played["Mã ngôn ngữ"]) == ("Ê Đê", "rad")
-    assert (played["Chuyên mục"], played["Chuyên mục (như đã nhập)"]) == ("Y tế", "y-te")
-    assert rows[ids["at"]]["Chuyên mục"] == "Chưa phân loại"
+    # the topic by name, the free-text category as entered, each code in its column
+    assert (played["Chủ đề"], played["Mã chủ đề"]) == ("Y tế", "y-te")
+    assert played["Chuyên mục (như đã nhập)"] == "y-te"
+    assert (rows[ids["at"]]["Chủ đề"], rows[ids["at"]]["Mã chủ đề"]) == ("Khác", "khac")
     assert (played["status"], played["Trạng thái"]) == ("played", "Đã phát")
     assert (played["priority"], played["Mức ưu tiên"]) == ("normal", "Thường")
     assert (missed["status"], missed["Trạng thái"]) == ("missed", "Bị lỡ")
