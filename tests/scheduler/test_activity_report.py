@@ -1,0 +1,315 @@
+"""The activity report, figure by figure against the ledger, on SQLite and PostgreSQL; its
+route (ward filter, ward limit, errors) and its CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from scheduler.config import Settings
+from scheduler.db import Database
+from scheduler.reports import periods, service
+from scheduler.reports.cutoffs import Cutoffs
+from scheduler.reports.schemas import ActivityReport, Figures
+from scheduler.runtime import Runtime
+from scheduler.stations import service as stations
+from scheduler.users import service as users
+from tests.scheduler.conftest import PASSWORD
+from tests.scheduler.report_scenario import (
+    BEFORE,
+    EA_TAM,
+    FIRST,
+    LAST,
+    REPORTED_AT,
+    TAN_LOI,
+    City,
+    build,
+    expected,
+    local,
+)
+from tests.support import clock as clocks
+from tests.support.clock import Clock
+from tests.support.procs import free_port
+
+ZONE = "Asia/Ho_Chi_Minh"
+COUNTS = ("planned", "played", "interrupted", "missed", "failed", "skipped", "cancelled",
+          "open", "bulletins", "emergencies")
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    moved = Clock(REPORTED_AT)
+    clocks.install(monkeypatch, moved)
+    yield moved
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The app's settings; its watchdog stays idle (the scenario runs its own)."""
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, broker="embedded",
+                    mqtt_url=f"mqtt://127.0.0.1:{free_port()}", missed_grace_s=3600)
+
+
+def _report(db: Database, first: date = FIRST, last: date = LAST,
+            wards: list[str] | None = None) -> ActivityReport:
+    with db.session() as session:
+        return service.activity(session=session, period=periods.between(first, last,
+                                                                        timezone=ZONE),
+                                wards=wards, now=REPORTED_AT, cutoffs=Cutoffs())
+
+
+def _same(got: Figures, want: dict[str, object], where: str) -> None:
+    """Counts exactly, seconds within a second."""
+    for name in COUNTS:
+        assert getattr(got, name) == want[name], (where, name, getattr(got, name), want[name])
+    assert got.on_air_seconds == pytest.approx(want["on_air_seconds"], abs=1), where
+    for name in ("by_language", "by_category"):
+        mine, theirs = getattr(got, name), want[name]
+        assert isinstance(theirs, dict) and set(mine) == set(theirs), (where, name, mine)
+        for key, value in theirs.items():
+            assert mine[key] == pytest.approx(value, abs=1), (where, name, key)
+    assert got.not_played_by_reason == want["not_played_by_reason"], where
+    assert got.by_topic == {}  # the topics come with the catalogue's bulletins.topic
+    assert got.online_seconds == pytest.approx(want["online_seconds"], abs=1), where
+    assert got.observed_seconds == pytest.approx(want["observed_seconds"], abs=1), where
+    if want["availability"] is None:
+        assert got.availability is None, where
+    else:
+        assert got.availability == pytest.approx(want["availability"], abs=1e-4), where
+    outage = got.longest_outage.seconds if got.longest_outage else None
+    assert outage == (None if want["outage"] is None else pytest.approx(want["outage"], abs=1)), \
+        (where, outage, want["outage"])
+
+
+def _matches(db: Database, report: ActivityReport, *, first: date = FIRST, last: date = LAST,
+             wards: set[str] | None = None) -> None:
+    """Every figure of the report is the one worked out from the rows."""
+    with db.session() as session:
+        want = expected(session, first=first, last=last, wards=wards)
+    assert {s.station_id for s in report.stations} == set(want["stations"])
+    for station in report.stations:
+        _same(station, want["stations"][station.station_id], station.name)
+    assert [w.ward for w in report.wards] == sorted(want["wards"])
+    for ward in report.wards:
+        _same(ward, want["wards"][ward.ward], ward.ward)
+    _same(report.totals, want["city"][""], "city")
+
+
+def test_every_figure_is_the_ledgers(db: Database, clock: Clock) -> None:
+    city = build(db, clock)
+    report = _report(db)
+    _matches(db, report)
+    # the scenario is the one described, so the comparison above means something
+    s1, s2, s3 = (next(s for s in report.stations if s.station_id == city.station_ids[k])
+                  for k in ("s1", "s2", "s3"))
+    assert (s1.interrupted, s1.emergencies, s1.cancelled, s1.bulletins) == (1, 1, 2, 2)
+    assert (s2.failed, s2.not_played_by_reason) == (1, {"media_unavailable": 1})
+    assert (s3.missed, s3.open, s3.not_played_by_reason) == (
+        2, 1, {"late": 1, "no_start_reported": 1})
+    assert s3.by_language == {"vi": pytest.approx(240, abs=1), "rad": pytest.approx(90, abs=1)}
+    assert s1.availability == 1.0 and s1.longest_outage is None
+    assert s3.longest_outage is not None
+    assert s3.longest_outage.start == local(FIRST, 11, 59, 30)  # last heard, not the will
+    assert s3.longest_outage.end == local(date(2026, 6, 3), 9)
+    # distinct bulletins do not add up: two in each ward, three in the city
+    assert [w.bulletins for w in report.wards] == [2, 2] and report.totals.bulletins == 3
+    assert (report.from_, report.to, report.timezone) == (FIRST, LAST, ZONE)
+    assert report.generated_at == REPORTED_AT and report.stations[0].name
+
+
+def test_the_previous_period_is_computed_the_same_way(db: Database, clock: Clock) -> None:
+    build(db, clock)
+    report = _report(db)
+    assert report.previous is not None
+    assert (report.previous.from_, report.previous.to) == BEFORE
+    with db.session() as session:
+        want = expected(session, first=BEFORE[0], last=BEFORE[1], wards=None)
+    _same(report.previous.totals, want["city"][""], "previous city")
+    for ward in report.previous.wards:
+        _same(ward, want["wards"][ward.ward], f"previous {ward.ward}")
+    assert report.previous.totals.played == 10  # two days of 3 + 1 + 1
+
+
+def test_a_ward_filter_counts_only_its_stations(db: Database, clock: Clock) -> None:
+    build(db, clock)
+    report = _report(db, wards=[EA_TAM])
+    _matches(db, report, wards={EA_TAM})
+    assert [s.ward for s in report.stations] == [EA_TAM]
+    assert report.wards_filter == [EA_TAM]
+
+
+def test_a_station_without_spells_was_offline_since_it_was_registered(
+        db: Database, clock: Clock) -> None:
+    build(db, clock)
+    clock.at(local(date(2026, 6, 3), 12))
+    with db.session() as session:
+        late, _ = stations.register(session=session, name="Trạm mới", ward=EA_TAM,
+                                    timezone=ZONE)
+        session.commit()
+        late_id = late.id
+    report = _report(db)
+    mine = next(s for s in report.stations if s.station_id == late_id)
+    assert (mine.availability, mine.online_seconds) == (0.0, 0.0)
+    assert mine.observed_seconds == pytest.approx(24 * 3600)  # from registration to now
+    assert mine.longest_outage is not None and mine.longest_outage.seconds == mine.observed_seconds
+    _matches(db, report)
+    future = _report(db, first=date(2026, 7, 1), last=date(2026, 7, 2))
+    assert future.totals.availability is None and future.totals.observed_seconds == 0
+
+
+# --- the route ------------------------------------------------------------------------------
+
+@pytest.fixture
+def city(client: TestClient, runtime: Runtime, clock: Clock) -> City:
+    built = build(runtime.db, clock)
+    return built
+
+
+def _login(client: TestClient, runtime: Runtime, role: str, wards: Sequence[str] = ()
+           ) -> dict[str, str]:
+    username = f"{role}-{uuid.uuid4().hex[:6]}"
+    with runtime.db.session() as session:
+        users.create_user(session=session, username=username, password=PASSWORD, role=role,
+                          wards=wards)
+    answer = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+SPAN = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
+
+
+def test_the_route_answers_the_report(client: TestClient, runtime: Runtime, city: City) -> None:
+    viewer = _login(client, runtime, "viewer")
+    answer = client.get("/api/v1/reports/activity", headers=viewer, params=SPAN)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["from"], body["to"], body["timezone"]) == ("2026-06-02", "2026-06-04", ZONE)
+    assert body["stations"][0]["name"] and body["previous"]["from"] == "2026-05-30"
+    _matches(runtime.db, ActivityReport.model_validate(body))
+    for role in ("editor", "approver", "admin"):  # every role reads reports
+        assert client.get("/api/v1/reports/activity", headers=_login(client, runtime, role),
+                          params=SPAN).status_code == 200
+    named = client.get("/api/v1/reports/activity", headers=viewer, params={"period": "2026-H1"})
+    assert named.status_code == 200, named.text
+    assert (named.json()["from"], named.json()["to"]) == ("2025-12-15", "2026-06-14")
+    assert named.json()["title"] == "6 tháng đầu năm 2026"
+    _matches(runtime.db, ActivityReport.model_validate(named.json()),
+             first=date(2025, 12, 15), last=date(2026, 6, 14))
+
+
+def test_the_route_filters_by_ward(client: TestClient, runtime: Runtime, city: City) -> None:
+    viewer = _login(client, runtime, "viewer")
+    answer = client.get("/api/v1/reports/activity", headers=viewer,
+                        params={**SPAN, "ward": [TAN_LOI]})
+    assert answer.status_code == 200, answer.text
+    _matches(runtime.db, ActivityReport.model_validate(answer.json()), wards={TAN_LOI})
+    both = client.get("/api/v1/reports/activity", headers=viewer,
+                      params={**SPAN, "ward": [TAN_LOI, EA_TAM]})
+    _matches(runtime.db, ActivityReport.model_validate(both.json()), wards={TAN_LOI, EA_TAM})
+
+
+def test_a_ward_limited_user_sees_only_their_wards(client: TestClient, runtime: Runtime,
+                                                   city: City) -> None:
+    limited = _login(client, runtime, "viewer", wards=[EA_TAM])
+    own = client.get("/api/v1/reports/activity", headers=limited, params=SPAN)
+    assert own.status_code == 200, own.text
+    report = ActivityReport.model_validate(own.json())
+    assert {s.ward for s in report.stations} == {EA_TAM} and report.wards_filter == [EA_TAM]
+    _matches(runtime.db, report, wards={EA_TAM})
+    assert "Tân Lợi" not in own.text
+    for asked in ([TAN_LOI], [EA_TAM, TAN_LOI], ["Phường không có"]):
+        for fmt in ("json", "csv"):
+            refused = client.get("/api/v1/reports/activity", headers=limited,
+                                 params={**SPAN, "ward": asked, "format": fmt})
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["code"] == "outside_wards"
+            assert refused.json()["field"] == "ward"
+            assert "Tân Lợi" not in refused.text and "không có" not in refused.text
+    own_csv = client.get("/api/v1/reports/activity", headers=limited,
+                         params={**SPAN, "format": "csv"})
+    assert own_csv.status_code == 200 and "Tân Lợi" not in own_csv.content.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize(("params", "status", "code", "field"), [
+    ({}, 422, "invalid", "period"),
+    ({**SPAN, "period": "2026"}, 422, "invalid", "period"),
+    ({"from": "2026-06-02"}, 422, "invalid", "to"),
+    ({"to": "2026-06-02"}, 422, "invalid", "from"),
+    ({"from": "2026-06-31", "to": "2026-07-02"}, 422, "invalid", "from"),
+    ({"from": "02/06/2026", "to": "2026-07-02"}, 422, "invalid", "from"),
+    ({"from": "2026-06-04", "to": "2026-06-02"}, 422, "invalid", "to"),
+    ({"from": "2020-01-01", "to": "2026-01-01"}, 422, "invalid", "to"),
+    ({"period": "2026-H3"}, 422, "invalid", "period"),
+    ({"period": "1999"}, 422, "invalid", "period"),
+    ({**SPAN, "ward": "Phường không có"}, 404, "ward_not_found", "ward"),
+    ({**SPAN, "ward": " "}, 422, "invalid", "ward"),
+    ({**SPAN, "format": "docx"}, 422, "invalid", "format"),
+], ids=["nothing", "both", "no-to", "no-from", "no-such-day", "not-iso", "backwards",
+        "too-long", "bad-half", "too-early", "unknown-ward", "empty-ward", "bad-format"])
+def test_bad_requests_are_refused_in_both_languages(
+        client: TestClient, runtime: Runtime, params: dict[str, str], status: int, code: str,
+        field: str) -> None:
+    answer = client.get("/api/v1/reports/activity", headers=_login(client, runtime, "viewer"),
+                        params=params)
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert (body["code"], body["field"]) == (code, field), body
+    assert " — " in body["detail"], body  # Vietnamese, then English
+
+
+def test_the_csv_reads_back(client: TestClient, runtime: Runtime, city: City) -> None:
+    answer = client.get("/api/v1/reports/activity", headers=_login(client, runtime, "viewer"),
+                        params={**SPAN, "format": "csv"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "bao-cao-hoat-dong_20260602-20260604.csv" in answer.headers["content-disposition"]
+    assert answer.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"), newline="")))
+    report = ActivityReport.model_validate(client.get(
+        "/api/v1/reports/activity", headers=_login(client, runtime, "viewer"),
+        params=SPAN).json())
+    # Ea Tam's station, its subtotal, Tân Lợi's two, theirs, the city
+    assert [r["Cấp"] for r in rows] == ["Trạm", "Phường", "Trạm", "Trạm", "Phường", "Thành phố"]
+    assert [r["Phường"] for r in rows[:5]] == [EA_TAM, EA_TAM, TAN_LOI, TAN_LOI, TAN_LOI]
+    named = {r["Trạm"]: r for r in rows if r["Cấp"] == "Trạm"}
+    for station in report.stations:
+        row = named[station.name]
+        assert row["Phường"] == station.ward and int(row["Mã trạm"]) == station.station_id
+        assert int(row["Đã phát"]) == station.played and int(row["Bị lỡ"]) == station.missed
+        assert int(row["Kế hoạch"]) == station.planned
+        assert float(row["Thời lượng phát (giây)"]) == pytest.approx(station.on_air_seconds,
+                                                                    abs=1)
+        assert int(row["Số bản tin"]) == station.bulletins
+        assert float(row["Phát bằng Ê Đê (giây)"]) == pytest.approx(
+            station.by_language.get("rad", 0), abs=1)
+    ea_tam = next(s for s in report.stations if s.ward == EA_TAM)
+    assert named[ea_tam.name]["Mất kết nối từ"] == "02/06/2026 11:59"  # local time
+    assert float(named[ea_tam.name]["Tỷ lệ hoạt động (%)"]) == pytest.approx(
+        (ea_tam.availability or 0) * 100, abs=0.01)
+    total = rows[-1]
+    assert int(total["Số bản tin"]) == report.totals.bulletins == 3
+    assert int(total["Đã phát"]) == report.totals.played
+    assert "Không phát: " + "late" not in total  # reasons are labelled in Vietnamese
+    assert any(head.startswith("Không phát: ") and "(late)" in head for head in total)
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], clock: Clock) -> None:
+    clock.at(REPORTED_AT - timedelta(days=5))
+    with runtime.db.session() as session:
+        stations.register(session=session, name="=HYPERLINK(\"http://evil.example\")",
+                          ward="+Phường", timezone=ZONE)
+        session.commit()
+    clock.at(REPORTED_AT)
+    answer = client.get("/api/v1/reports/activity", headers=admin,
+                        params={**SPAN, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"), newline="")))
+    assert ["Trạm", "'+Phường", "'=HYPERLINK(\"http://evil.example\")"] == rows[1][:3]
