@@ -1,14 +1,13 @@
 """What the ledger says about a period, counted in SQL station by station.
 
-No playback row ever reaches Python: each query groups by station (and by state, by the
-bulletin's language and category, or by reason), so what comes back is bounded by the
-stations, not by the playbacks. Each is one pass over the period's playbacks that
-PostgreSQL can split between workers.
+No playback row ever reaches Python: each query groups by station (and by state and the
+reason of those not played, or by the bulletin's language and category), so what comes
+back is bounded by the stations, not by the playbacks. Three passes over the period's
+playbacks, which PostgreSQL splits between workers, and one short look per station.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -30,10 +29,12 @@ REASON_CHARS = 80  # a reason without a code is grouped by its text, cut to this
 
 
 class Counted(NamedTuple):
-    """How many of a station's playbacks ended in (or are still in) one state."""
+    """How many of a station's playbacks ended in (or are still in) one state, for one
+    reason if they were not played."""
 
     station_id: int
     status: str
+    reason: str | None  # missed and failed only
     n: int
     emergencies: int
     seconds: float  # Σ finished_at − started_at (counted on air only for played, interrupted)
@@ -67,14 +68,19 @@ def in_period(period: Period, wards: list[str] | None) -> list[ColumnElement[boo
 
 
 def counted(*, session: Session, period: Period, wards: list[str] | None) -> list[Counted]:
-    """Count each station's playbacks by state, with their emergencies and seconds."""
+    """Count each station's playbacks by state (and reason, if not played), with their
+    emergencies and seconds."""
     emergency = case((Playback.priority == Priority.EMERGENCY.value, 1), else_=0)
-    query = (select(Playback.station_id, Playback.status, func.count(), func.sum(emergency),
+    # by the whole reason here (few distinct ones), by its code in reason_key
+    reason = case((sql.one_of(Playback.status, NOT_PLAYED), Playback.reason))
+    query = (select(Playback.station_id, Playback.status, reason, func.count(),
+                    func.sum(emergency),
                     func.sum(sql.seconds(session, Playback.started_at, Playback.finished_at)))
              .where(*in_period(period, wards))
-             .group_by(Playback.station_id, Playback.status))
-    return [Counted(int(sid), str(status), int(n), int(emergencies or 0), float(seconds or 0.0))
-            for sid, status, n, emergencies, seconds in session.execute(query)]
+             .group_by(Playback.station_id, Playback.status, reason))
+    return [Counted(int(sid), str(status), why, int(n), int(emergencies or 0),
+                    float(seconds or 0.0))
+            for sid, status, why, n, emergencies, seconds in session.execute(query)]
 
 
 def on_air(*, session: Session, period: Period, wards: list[str] | None) -> list[OnAir]:
@@ -92,15 +98,13 @@ def on_air(*, session: Session, period: Period, wards: list[str] | None) -> list
 def distinct_bulletins(*, session: Session, period: Period, wards: list[str] | None,
                        stations: bool = True) -> Distinct:
     """Count the distinct bulletins on air per station (unless not wanted), ward and city."""
-    where = [*in_period(period, wards), Playback.status.in_(ON_AIR)]
     found = Distinct()
     if stations:
-        found.stations = {int(sid): int(n) for sid, n in session.execute(
-            select(Playback.station_id, func.count(distinct(Playback.bulletin_id)))
-            .where(*where).group_by(Playback.station_id))}
+        found.stations = _per_station(session, period, wards)
     # the wards' bulletins (a few hundred each) hold the city's too: one pass for both
     pairs = (select(Station.ward, Playback.bulletin_id)
-             .join(Station, Station.id == Playback.station_id).where(*where).distinct()
+             .join(Station, Station.id == Playback.station_id)
+             .where(*in_period(period, wards), Playback.status.in_(ON_AIR)).distinct()
              .cte("ward_bulletins"))
     query = union_all(select(pairs.c.ward, func.count()).group_by(pairs.c.ward),
                       select(null(), func.count(distinct(pairs.c.bulletin_id))))
@@ -112,18 +116,17 @@ def distinct_bulletins(*, session: Session, period: Period, wards: list[str] | N
     return found
 
 
-def not_played(*, session: Session, period: Period, wards: list[str] | None
-               ) -> dict[int, dict[str, int]]:
-    """Count each station's missed and failed playbacks by the code of their reason."""
-    found: dict[int, dict[str, int]] = defaultdict(dict)
-    # grouped by the whole reason in SQL (few distinct ones), then by its code here
-    for station_id, reason, n in session.execute(
-            select(Playback.station_id, Playback.reason, func.count())
-            .where(*in_period(period, wards), Playback.status.in_(NOT_PLAYED))
-            .group_by(Playback.station_id, Playback.reason)):
-        key = reason_key(reason)
-        found[int(station_id)][key] = found[int(station_id)].get(key, 0) + int(n)
-    return dict(found)
+def _per_station(session: Session, period: Period, wards: list[str] | None) -> dict[int, int]:
+    # station by station, each a range of the (station_id, scheduled_at) index: a hash of
+    # every (station, bulletin) pair would hold millions of entries
+    each = (select(func.count(distinct(Playback.bulletin_id)))
+            .where(Playback.station_id == Station.id, *in_period(period, None),
+                   Playback.status.in_(ON_AIR))
+            .correlate(Station).scalar_subquery())
+    query = select(Station.id, each)
+    if wards is not None:
+        query = query.where(Station.ward.in_(wards))
+    return {int(sid): int(n) for sid, n in session.execute(query) if n}
 
 
 def reason_key(reason: str | None) -> str:

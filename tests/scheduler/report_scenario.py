@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from scheduler.bulletins.models import Bulletin
 from scheduler.db import Database
 from scheduler.playbacks import ledger
 from scheduler.playbacks.models import Playback
+from scheduler.reports.schemas import ActivityReport, Figures
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station, StationSpell
 from scheduler.timetables import scheduling
@@ -190,6 +192,9 @@ def _play_week(session: Session, clock: Clock, city: City, timetables: dict[str,
 
 # --- the figures, worked out again from the rows -------------------------------------------
 
+COUNTS = ("planned", "played", "interrupted", "missed", "failed", "skipped", "cancelled",
+          "open", "bulletins", "emergencies")
+
 _CODE = re.compile(r"^([a-z][a-z0-9_]*)(?::|$)")
 
 
@@ -272,3 +277,40 @@ def _sum(parts: list[dict[str, object]], rows: list[Playback],
     return total | {"online_seconds": online, "observed_seconds": observed,
                     "availability": online / observed if observed else None,
                     "outage": max(outages, default=None)}
+
+
+def same(got: Figures, want: dict[str, object], where: str) -> None:
+    """Counts exactly, seconds within a second."""
+    for name in COUNTS:
+        assert getattr(got, name) == want[name], (where, name, getattr(got, name), want[name])
+    assert got.on_air_seconds == pytest.approx(want["on_air_seconds"], abs=1), where
+    for name in ("by_language", "by_category"):
+        mine, theirs = getattr(got, name), want[name]
+        assert isinstance(theirs, dict) and set(mine) == set(theirs), (where, name, mine)
+        for key, value in theirs.items():
+            assert mine[key] == pytest.approx(value, abs=1), (where, name, key)
+    assert got.not_played_by_reason == want["not_played_by_reason"], where
+    assert got.by_topic == {}  # the topics come with the catalogue's bulletins.topic
+    assert got.online_seconds == pytest.approx(want["online_seconds"], abs=1), where
+    assert got.observed_seconds == pytest.approx(want["observed_seconds"], abs=1), where
+    if want["availability"] is None:
+        assert got.availability is None, where
+    else:
+        assert got.availability == pytest.approx(want["availability"], abs=1e-4), where
+    outage = got.longest_outage.seconds if got.longest_outage else None
+    assert outage == (None if want["outage"] is None else pytest.approx(want["outage"], abs=1)), \
+        (where, outage, want["outage"])
+
+
+def matches(db: Database, report: ActivityReport, *, first: date = FIRST, last: date = LAST,
+            wards: set[str] | None = None, now: datetime = REPORTED_AT) -> None:
+    """Every figure of the report is the one worked out from the rows."""
+    with db.session() as session:
+        want = expected(session, first=first, last=last, wards=wards, now=now)
+    assert {s.station_id for s in report.stations} == set(want["stations"])
+    for station in report.stations:
+        same(station, want["stations"][station.station_id], station.name)
+    assert [w.ward for w in report.wards] == sorted(want["wards"])
+    for ward in report.wards:
+        same(ward, want["wards"][ward.ward], ward.ward)
+    same(report.totals, want["city"][""], "city")

@@ -17,7 +17,7 @@ from scheduler.config import Settings
 from scheduler.db import Database
 from scheduler.reports import periods, service
 from scheduler.reports.cutoffs import Cutoffs
-from scheduler.reports.schemas import ActivityReport, Figures
+from scheduler.reports.schemas import ActivityReport
 from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
 from scheduler.users import service as users
@@ -33,14 +33,14 @@ from tests.scheduler.report_scenario import (
     build,
     expected,
     local,
+    matches,
+    same,
 )
 from tests.support import clock as clocks
 from tests.support.clock import Clock
 from tests.support.procs import free_port
 
 ZONE = "Asia/Ho_Chi_Minh"
-COUNTS = ("planned", "played", "interrupted", "missed", "failed", "skipped", "cancelled",
-          "open", "bulletins", "emergencies")
 
 
 @pytest.fixture
@@ -65,47 +65,10 @@ def _report(db: Database, first: date = FIRST, last: date = LAST,
                                 wards=wards, now=REPORTED_AT, cutoffs=Cutoffs())
 
 
-def _same(got: Figures, want: dict[str, object], where: str) -> None:
-    """Counts exactly, seconds within a second."""
-    for name in COUNTS:
-        assert getattr(got, name) == want[name], (where, name, getattr(got, name), want[name])
-    assert got.on_air_seconds == pytest.approx(want["on_air_seconds"], abs=1), where
-    for name in ("by_language", "by_category"):
-        mine, theirs = getattr(got, name), want[name]
-        assert isinstance(theirs, dict) and set(mine) == set(theirs), (where, name, mine)
-        for key, value in theirs.items():
-            assert mine[key] == pytest.approx(value, abs=1), (where, name, key)
-    assert got.not_played_by_reason == want["not_played_by_reason"], where
-    assert got.by_topic == {}  # the topics come with the catalogue's bulletins.topic
-    assert got.online_seconds == pytest.approx(want["online_seconds"], abs=1), where
-    assert got.observed_seconds == pytest.approx(want["observed_seconds"], abs=1), where
-    if want["availability"] is None:
-        assert got.availability is None, where
-    else:
-        assert got.availability == pytest.approx(want["availability"], abs=1e-4), where
-    outage = got.longest_outage.seconds if got.longest_outage else None
-    assert outage == (None if want["outage"] is None else pytest.approx(want["outage"], abs=1)), \
-        (where, outage, want["outage"])
-
-
-def _matches(db: Database, report: ActivityReport, *, first: date = FIRST, last: date = LAST,
-             wards: set[str] | None = None) -> None:
-    """Every figure of the report is the one worked out from the rows."""
-    with db.session() as session:
-        want = expected(session, first=first, last=last, wards=wards)
-    assert {s.station_id for s in report.stations} == set(want["stations"])
-    for station in report.stations:
-        _same(station, want["stations"][station.station_id], station.name)
-    assert [w.ward for w in report.wards] == sorted(want["wards"])
-    for ward in report.wards:
-        _same(ward, want["wards"][ward.ward], ward.ward)
-    _same(report.totals, want["city"][""], "city")
-
-
 def test_every_figure_is_the_ledgers(db: Database, clock: Clock) -> None:
     city = build(db, clock)
     report = _report(db)
-    _matches(db, report)
+    matches(db, report)
     # the scenario is the one described, so the comparison above means something
     s1, s2, s3 = (next(s for s in report.stations if s.station_id == city.station_ids[k])
                   for k in ("s1", "s2", "s3"))
@@ -131,16 +94,16 @@ def test_the_previous_period_is_computed_the_same_way(db: Database, clock: Clock
     assert (report.previous.from_, report.previous.to) == BEFORE
     with db.session() as session:
         want = expected(session, first=BEFORE[0], last=BEFORE[1], wards=None)
-    _same(report.previous.totals, want["city"][""], "previous city")
+    same(report.previous.totals, want["city"][""], "previous city")
     for ward in report.previous.wards:
-        _same(ward, want["wards"][ward.ward], f"previous {ward.ward}")
+        same(ward, want["wards"][ward.ward], f"previous {ward.ward}")
     assert report.previous.totals.played == 10  # two days of 3 + 1 + 1
 
 
 def test_a_ward_filter_counts_only_its_stations(db: Database, clock: Clock) -> None:
     build(db, clock)
     report = _report(db, wards=[EA_TAM])
-    _matches(db, report, wards={EA_TAM})
+    matches(db, report, wards={EA_TAM})
     assert [s.ward for s in report.stations] == [EA_TAM]
     assert report.wards_filter == [EA_TAM]
 
@@ -159,7 +122,7 @@ def test_a_station_without_spells_was_offline_since_it_was_registered(
     assert (mine.availability, mine.online_seconds) == (0.0, 0.0)
     assert mine.observed_seconds == pytest.approx(24 * 3600)  # from registration to now
     assert mine.longest_outage is not None and mine.longest_outage.seconds == mine.observed_seconds
-    _matches(db, report)
+    matches(db, report)
     future = _report(db, first=date(2026, 7, 1), last=date(2026, 7, 2))
     assert future.totals.availability is None and future.totals.observed_seconds == 0
 
@@ -193,7 +156,7 @@ def test_the_route_answers_the_report(client: TestClient, runtime: Runtime, city
     body = answer.json()
     assert (body["from"], body["to"], body["timezone"]) == ("2026-06-02", "2026-06-04", ZONE)
     assert body["stations"][0]["name"] and body["previous"]["from"] == "2026-05-30"
-    _matches(runtime.db, ActivityReport.model_validate(body))
+    matches(runtime.db, ActivityReport.model_validate(body))
     for role in ("editor", "approver", "admin"):  # every role reads reports
         assert client.get("/api/v1/reports/activity", headers=_login(client, runtime, role),
                           params=SPAN).status_code == 200
@@ -201,7 +164,7 @@ def test_the_route_answers_the_report(client: TestClient, runtime: Runtime, city
     assert named.status_code == 200, named.text
     assert (named.json()["from"], named.json()["to"]) == ("2025-12-15", "2026-06-14")
     assert named.json()["title"] == "6 tháng đầu năm 2026"
-    _matches(runtime.db, ActivityReport.model_validate(named.json()),
+    matches(runtime.db, ActivityReport.model_validate(named.json()),
              first=date(2025, 12, 15), last=date(2026, 6, 14))
 
 
@@ -210,10 +173,10 @@ def test_the_route_filters_by_ward(client: TestClient, runtime: Runtime, city: C
     answer = client.get("/api/v1/reports/activity", headers=viewer,
                         params={**SPAN, "ward": [TAN_LOI]})
     assert answer.status_code == 200, answer.text
-    _matches(runtime.db, ActivityReport.model_validate(answer.json()), wards={TAN_LOI})
+    matches(runtime.db, ActivityReport.model_validate(answer.json()), wards={TAN_LOI})
     both = client.get("/api/v1/reports/activity", headers=viewer,
                       params={**SPAN, "ward": [TAN_LOI, EA_TAM]})
-    _matches(runtime.db, ActivityReport.model_validate(both.json()), wards={TAN_LOI, EA_TAM})
+    matches(runtime.db, ActivityReport.model_validate(both.json()), wards={TAN_LOI, EA_TAM})
 
 
 def test_a_ward_limited_user_sees_only_their_wards(client: TestClient, runtime: Runtime,
@@ -223,7 +186,7 @@ def test_a_ward_limited_user_sees_only_their_wards(client: TestClient, runtime: 
     assert own.status_code == 200, own.text
     report = ActivityReport.model_validate(own.json())
     assert {s.ward for s in report.stations} == {EA_TAM} and report.wards_filter == [EA_TAM]
-    _matches(runtime.db, report, wards={EA_TAM})
+    matches(runtime.db, report, wards={EA_TAM})
     assert "Tân Lợi" not in own.text
     for asked in ([TAN_LOI], [EA_TAM, TAN_LOI], ["Phường không có"]):
         for fmt in ("json", "csv"):
