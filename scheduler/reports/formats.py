@@ -1,6 +1,8 @@
 """The files a report can be had as, by the name `format=` and `--format` take.
 
-JSON and CSV are here; XLSX and PDF are added beside them (one entry each) by their renderers.
+JSON and CSV are here; XLSX and PDF join them as one entry each, e.g.
+``"xlsx": Format(XLSX_TYPE, "xlsx", xlsx.write)``: the route, the command and the benchmark
+offer whatever is in FORMATS.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from scheduler.catalogue.names import Names
+from scheduler.catalogue.names import Names, built_in
 from scheduler.reports import csvfile
 from scheduler.reports.schemas import ActivityReport
 
@@ -34,9 +36,7 @@ FORMATS: dict[str, Format] = {
 
 
 def names() -> Names:
-    """The names files print languages and topics with."""
-    from scheduler.catalogue.names import built_in
-
+    """The names files print languages and topics with (Vietnamese)."""
     return built_in("vi")
 
 
