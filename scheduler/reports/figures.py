@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from scheduler.reports.schemas import OUTCOMES, Figures
-from scheduler.reports.tallies import NOT_PLAYED, ON_AIR, Counted, OnAir, reason_key
+from scheduler.reports.tallies import ON_AIR, Counted, OnAir
 from scheduler.reports.uptime import Uptime
 
 F = TypeVar("F", bound=Figures)
@@ -28,9 +28,6 @@ def add_counted(figures: Figures, row: Counted) -> None:
     if row.status in ON_AIR:
         figures.emergencies += row.emergencies
         figures.on_air_seconds += row.seconds
-    if row.status in NOT_PLAYED:
-        key = reason_key(row.reason)
-        figures.not_played_by_reason[key] = figures.not_played_by_reason.get(key, 0) + row.n
 
 
 def add_on_air(figures: Figures, row: OnAir) -> None:

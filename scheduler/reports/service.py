@@ -64,6 +64,8 @@ def measure(*, session: Session, period: Period, wards: list[str] | None, now: d
         figures.add_counted(each[row.station_id], row)
     for kind in tallies.on_air(session=session, period=period, wards=wards):
         figures.add_on_air(each[kind.station_id], kind)
+    for sid, reasons in tallies.not_played(session=session, period=period, wards=wards).items():
+        each[sid].not_played_by_reason = reasons
     distinct = tallies.distinct_bulletins(session=session, period=period, wards=wards,
                                           stations=stations)
     for sid, uptime in uptimes(session=session, period=period, wards=wards, now=now,

@@ -1,9 +1,10 @@
 """What the ledger says about a period, counted in SQL station by station.
 
-No playback row ever reaches Python: each query groups by station (and by state and the
-reason of those not played, or by the bulletin's language and category), so what comes
+No playback row ever reaches Python: each query groups by station (and by state, by the
+bulletin's language and category, or by the reason of those not played), so what comes
 back is bounded by the stations, not by the playbacks. Three passes over the period's
-playbacks, which PostgreSQL splits between workers, and one short look per station.
+playbacks, which PostgreSQL splits between workers, one short look per station, and one
+over those not played.
 """
 
 from __future__ import annotations
@@ -29,12 +30,10 @@ REASON_CHARS = 80  # a reason without a code is grouped by its text, cut to this
 
 
 class Counted(NamedTuple):
-    """How many of a station's playbacks ended in (or are still in) one state, for one
-    reason if they were not played."""
+    """How many of a station's playbacks ended in (or are still in) one state."""
 
     station_id: int
     status: str
-    reason: str | None  # missed and failed only
     n: int
     emergencies: int
     seconds: float  # Σ finished_at − started_at (counted on air only for played, interrupted)
@@ -68,19 +67,31 @@ def in_period(period: Period, wards: list[str] | None) -> list[ColumnElement[boo
 
 
 def counted(*, session: Session, period: Period, wards: list[str] | None) -> list[Counted]:
-    """Count each station's playbacks by state (and reason, if not played), with their
-    emergencies and seconds."""
+    """Count each station's playbacks by state, with their emergencies and seconds."""
     emergency = case((Playback.priority == Priority.EMERGENCY.value, 1), else_=0)
-    # by the whole reason here (few distinct ones), by its code in reason_key
-    reason = case((sql.one_of(Playback.status, NOT_PLAYED), Playback.reason))
-    query = (select(Playback.station_id, Playback.status, reason, func.count(),
-                    func.sum(emergency),
+    query = (select(Playback.station_id, Playback.status, func.count(), func.sum(emergency),
                     func.sum(sql.seconds(session, Playback.started_at, Playback.finished_at)))
              .where(*in_period(period, wards))
-             .group_by(Playback.station_id, Playback.status, reason))
-    return [Counted(int(sid), str(status), why, int(n), int(emergencies or 0),
-                    float(seconds or 0.0))
-            for sid, status, why, n, emergencies, seconds in session.execute(query)]
+             .group_by(Playback.station_id, Playback.status))
+    return [Counted(int(sid), str(status), int(n), int(emergencies or 0), float(seconds or 0.0))
+            for sid, status, n, emergencies, seconds in session.execute(query)]
+
+
+def not_played(*, session: Session, period: Period, wards: list[str] | None
+               ) -> dict[int, dict[str, int]]:
+    """Count each station's missed and failed playbacks by the code of their reason."""
+    found: dict[int, dict[str, int]] = {}
+    # a few per cent of the playbacks, found by (status, scheduled_at); grouped by the whole
+    # reason here (few distinct ones), by its code in reason_key (grouping by the reason in
+    # the pass above cost more than this one)
+    for sid, reason, n in session.execute(
+            select(Playback.station_id, Playback.reason, func.count())
+            .where(*in_period(period, wards), Playback.status.in_(NOT_PLAYED))
+            .group_by(Playback.station_id, Playback.reason)):
+        mine = found.setdefault(int(sid), {})
+        key = reason_key(reason)
+        mine[key] = mine.get(key, 0) + int(n)
+    return found
 
 
 def on_air(*, session: Session, period: Period, wards: list[str] | None) -> list[OnAir]:

@@ -1,4 +1,5 @@
-"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning, 7 clashes) at a tiny scale.
+"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning, 7 clashes, 8 reports) at a tiny
+scale.
 
 Their figures are not checked here (speed targets belong in the benchmarks); what is checked
 is that each still runs end to end on real parts and that what it counts adds up.
@@ -75,3 +76,13 @@ def test_clash_check_accepts_a_free_slot_and_refuses_a_taken_one() -> None:
         steps = {row[1]: row for row in rows(output, kind)}
         assert steps["create, no clash"][3] == "accepted", steps
         assert steps["create, clash"][3] == "refused (409)", steps
+
+
+def test_the_activity_report_agrees_with_its_floor() -> None:
+    output = run_bench("bench.reports")  # it checks the city's figures against the floor's
+    assert "Activity report: 200 stations × 2 a day × 365 days (146,000 playbacks)" in output
+    report, floor = rows(output, "report")[0], rows(output, "floor")[0]
+    assert report[0] == "report (json)" and float(report[1]) > 0, report
+    assert floor[0] == "floor (one SQL)" and float(floor[1]) > 0, floor
+    assert rows(output, "ratio")[0][1].endswith("x")
+    assert "peak RSS during the reports:" in output
