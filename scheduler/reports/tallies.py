@@ -70,7 +70,7 @@ def counted(*, session: Session, period: Period, wards: list[str] | None) -> lis
     """Count each station's playbacks by state, with their emergencies and seconds."""
     emergency = case((Playback.priority == Priority.EMERGENCY.value, 1), else_=0)
     query = (select(Playback.station_id, Playback.status, func.count(), func.sum(emergency),
-                    func.sum(sql.seconds(session, Playback.started_at, Playback.finished_at)))
+                    sql.total_seconds(session, Playback.started_at, Playback.finished_at))
              .where(*in_period(period, wards))
              .group_by(Playback.station_id, Playback.status))
     return [Counted(int(sid), str(status), int(n), int(emergencies or 0), float(seconds or 0.0))
@@ -98,7 +98,7 @@ def on_air(*, session: Session, period: Period, wards: list[str] | None) -> list
     """Add up each station's seconds on air by the bulletins' language and category."""
     category = func.coalesce(Bulletin.category, sql.text_literal(UNCATEGORISED))
     query = (select(Playback.station_id, Bulletin.language, category,
-                    func.sum(sql.seconds(session, Playback.started_at, Playback.finished_at)))
+                    sql.total_seconds(session, Playback.started_at, Playback.finished_at))
              .join(Bulletin, Bulletin.id == Playback.bulletin_id)
              .where(*in_period(period, wards), Playback.status.in_(ON_AIR))
              .group_by(Playback.station_id, Bulletin.language, category))

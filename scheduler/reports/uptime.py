@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.db import UtcDateTime
@@ -96,7 +96,7 @@ def _online(session: Session, window: _Window) -> tuple[dict[int, float], dict[i
     """Return each station's online seconds in its window, and when its last spell ended."""
     where, ends = _clipped(window)
     query = (select(StationSpell.station_id,
-                    func.sum(sql.seconds(session, ends["from"], ends["to"]), type_=Float()),
+                    sql.total_seconds(session, ends["from"], ends["to"]),
                     func.max(ends["to"], type_=UtcDateTime()))
              .join(Station, Station.id == StationSpell.station_id)
              .where(*where).group_by(StationSpell.station_id))
