@@ -2,8 +2,8 @@
 
 A station is watched from the later of the period's start and its registration to the earlier
 of the period's end and now. Its spells (station_spells) are clipped to that window and added
-up in SQL; the gaps between them are found with a window function, so only the longest of
-each station comes back, however often a station's link dropped.
+up in SQL, and the gaps between them found with window functions: one row a station comes
+back, however often its link dropped.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.db import UtcDateTime
@@ -56,8 +56,7 @@ def uptimes(*, session: Session, period: Period, created: Mapping[int, datetime]
     window = _Window(period.start, min(period.end, now), now, wards)
     if window.end <= window.start or not created:
         return {sid: Uptime(0.0, 0.0, None) for sid in created}
-    online, last_until = _online(session, window)
-    gaps = _longest_gaps(session, window)
+    spells = {row.station_id: row for row in _spells(session, window)}
     found: dict[int, Uptime] = {}
     for sid, registered in created.items():
         first = window.first(registered)
@@ -65,62 +64,57 @@ def uptimes(*, session: Session, period: Period, created: Mapping[int, datetime]
         if observed <= 0:
             found[sid] = Uptime(0.0, 0.0, None)
             continue
-        candidates = [gaps[sid]] if sid in gaps else []
-        tail_from = last_until.get(sid, first)  # no spell at all: offline the whole window
-        candidates.append(_outage(tail_from, window.end))
-        longest = max(candidates, key=lambda o: o.seconds)
-        found[sid] = Uptime(min(online.get(sid, 0.0), observed), observed,
+        mine = spells.get(sid)
+        if mine is None:  # no spell at all: offline the whole window
+            found[sid] = Uptime(0.0, observed, _outage(first, window.end))
+            continue
+        longest = max(_outage(mine.gap_start, mine.gap_end), _outage(mine.last, window.end),
+                      key=lambda outage: outage.seconds)
+        found[sid] = Uptime(min(max(mine.online, 0.0), observed), observed,
                             longest if longest.seconds > 0 else None)
     return found
+
+
+class _Spells(NamedTuple):
+    station_id: int
+    online: float  # seconds online in the window
+    last: datetime  # when the last spell in the window ended (clipped)
+    gap_start: datetime  # the longest stretch before a spell, from the window's start
+    gap_end: datetime
 
 
 def _outage(start: datetime, end: datetime) -> Outage:
     return Outage(start=start, end=end, seconds=max((end - start).total_seconds(), 0.0))
 
 
-def _clipped(window: _Window) -> tuple[list[ColumnElement[Any]], dict[str, ColumnElement[Any]]]:
-    """The conditions of a station's spells that overlap its window, and their clipped ends."""
+def _spells(session: Session, window: _Window) -> list[_Spells]:
+    """Each station's online seconds in its window, the end of its last spell there, and its
+    longest offline stretch before a spell; one row a station, from one pass."""
     first = sql.later(Station.created_at, sql.instant(window.start, "wstart"))
     end = sql.instant(window.end, "wend")
     until = func.coalesce(StationSpell.online_until, sql.instant(window.now, "now"),
                           type_=UtcDateTime())
-    where = [StationSpell.online_from < end, until > first]
-    if window.wards is not None:
-        where.append(Station.ward.in_(window.wards))
-    return where, {"first": first, "until": until,
-                   "from": sql.later(StationSpell.online_from, first),
-                   "to": sql.earlier(until, end)}
-
-
-def _online(session: Session, window: _Window) -> tuple[dict[int, float], dict[int, datetime]]:
-    """Return each station's online seconds in its window, and when its last spell ended."""
-    where, ends = _clipped(window)
-    query = (select(StationSpell.station_id,
-                    sql.total_seconds(session, ends["from"], ends["to"]),
-                    func.max(ends["to"], type_=UtcDateTime()))
-             .join(Station, Station.id == StationSpell.station_id)
-             .where(*where).group_by(StationSpell.station_id))
-    online: dict[int, float] = {}
-    last: dict[int, datetime] = {}
-    for sid, seconds, until in session.execute(query):
-        online[int(sid)], last[int(sid)] = max(float(seconds or 0.0), 0.0), until
-    return online, last
-
-
-def _longest_gaps(session: Session, window: _Window) -> dict[int, Outage]:
-    """Return each station's longest offline stretch before one of its spells."""
-    where, ends = _clipped(window)
-    previous = func.lag(ends["until"], type_=UtcDateTime()).over(
-        partition_by=StationSpell.station_id, order_by=StationSpell.online_from)
-    gaps = (select(StationSpell.station_id.label("station_id"),
-                   func.coalesce(previous, ends["first"], type_=UtcDateTime()).label("start"),
-                   ends["from"].label("end"))
-            .join(Station, Station.id == StationSpell.station_id).where(*where).subquery())
-    length = sql.seconds(session, gaps.c.start, gaps.c.end)
-    ranked = (select(gaps.c.station_id, gaps.c.start, gaps.c.end, length.label("seconds"),
-                     func.row_number().over(partition_by=gaps.c.station_id,
-                                            order_by=length.desc()).label("rank"))
+    clipped_from = sql.later(StationSpell.online_from, first)
+    each = (select(StationSpell.station_id.label("sid"), clipped_from.label("start"),
+                   sql.earlier(until, end).label("end"),
+                   func.coalesce(func.lag(until, type_=UtcDateTime()).over(
+                       partition_by=StationSpell.station_id, order_by=StationSpell.online_from),
+                       first, type_=UtcDateTime()).label("after"))
+            .join(Station, Station.id == StationSpell.station_id)
+            .where(StationSpell.online_from < end, until > first,
+                   *([Station.ward.in_(window.wards)] if window.wards is not None else []))
+            .subquery())
+    gap = sql.seconds(session, each.c.after, each.c.start)
+    ranked = (select(each.c.sid,
+                     func.sum(sql.seconds(session, each.c.start, each.c.end))
+                     .over(partition_by=each.c.sid).label("online"),
+                     func.max(each.c.end, type_=UtcDateTime())
+                     .over(partition_by=each.c.sid).label("last"),
+                     each.c.after, each.c.start,
+                     func.row_number().over(partition_by=each.c.sid, order_by=gap.desc())
+                     .label("rank"))
               .subquery())
-    query = select(ranked.c.station_id, ranked.c.start, ranked.c.end).where(
-        ranked.c.rank == 1, ranked.c.seconds > 0)
-    return {int(sid): _outage(start, end) for sid, start, end in session.execute(query)}
+    query = select(ranked.c.sid, ranked.c.online, ranked.c.last, ranked.c.after,
+                   ranked.c.start).where(ranked.c.rank == 1)
+    return [_Spells(int(sid), float(online or 0.0), last, after, start)
+            for sid, online, last, after, start in session.execute(query)]

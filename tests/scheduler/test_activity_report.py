@@ -39,6 +39,7 @@ from tests.scheduler.report_scenario import (
 from tests.support import clock as clocks
 from tests.support.clock import Clock
 from tests.support.procs import free_port
+from wardcast.protocol import Status
 
 ZONE = "Asia/Ho_Chi_Minh"
 
@@ -108,21 +109,41 @@ def test_a_ward_filter_counts_only_its_stations(db: Database, clock: Clock) -> N
     assert report.wards_filter == [EA_TAM]
 
 
-def test_a_station_without_spells_was_offline_since_it_was_registered(
+def test_outages_before_the_first_spell_after_the_last_and_without_any(
         db: Database, clock: Clock) -> None:
-    build(db, clock)
-    clock.at(local(date(2026, 6, 3), 12))
+    city = build(db, clock)
+    registered = local(date(2026, 6, 3), 12)
+    clock.at(registered)
     with db.session() as session:
+        silent, _ = stations.register(session=session, name="Trạm chưa lắp", ward=EA_TAM,
+                                      timezone=ZONE)
         late, _ = stations.register(session=session, name="Trạm mới", ward=EA_TAM,
                                     timezone=ZONE)
+        ids = {"silent": silent.id, "late": late.id, "s2": city.station_ids["s2"]}
+        clock.at(local(date(2026, 6, 3), 14))  # the new station comes online two hours later
+        stations.record_statuses(session=session, reports=[
+            (ids["late"], Status(state="online", boot_id="n1"))])
+        clock.at(local(LAST, 7, 59, 50))  # station 2's last word, then its will
+        stations.record_statuses(session=session, reports=[
+            (ids["s2"], Status(state="online", boot_id="b1"))])
+        clock.at(local(LAST, 8, 0, 30))
+        stations.record_statuses(session=session, reports=[
+            (ids["s2"], Status(state="offline", boot_id="b1"))])
         session.commit()
-        late_id = late.id
     report = _report(db)
-    mine = next(s for s in report.stations if s.station_id == late_id)
-    assert (mine.availability, mine.online_seconds) == (0.0, 0.0)
-    assert mine.observed_seconds == pytest.approx(24 * 3600)  # from registration to now
-    assert mine.longest_outage is not None and mine.longest_outage.seconds == mine.observed_seconds
     matches(db, report)
+    mine = {k: next(s for s in report.stations if s.station_id == sid) for k, sid in ids.items()}
+    never = mine["silent"]
+    assert (never.availability, never.online_seconds) == (0.0, 0.0)
+    assert never.observed_seconds == pytest.approx(24 * 3600)  # from registration to now
+    assert never.longest_outage is not None
+    assert (never.longest_outage.start, never.longest_outage.end) == (registered, REPORTED_AT)
+    head = mine["late"].longest_outage
+    assert head is not None and (head.start, head.end) == (registered, registered + timedelta(
+        hours=2))
+    assert mine["late"].availability == pytest.approx(22 / 24)
+    tail = mine["s2"].longest_outage
+    assert tail is not None and (tail.start, tail.end) == (local(LAST, 7, 59, 50), REPORTED_AT)
     future = _report(db, first=date(2026, 7, 1), last=date(2026, 7, 2))
     assert future.totals.availability is None and future.totals.observed_seconds == 0
 
