@@ -56,6 +56,24 @@ def measure(*, session: Session, period: Period, wards: list[str] | None, now: d
             stations: bool = True) -> Measured:
     """Compute a period's figures; without stations, their distinct bulletins are not
     counted (a comparison shows the city and the wards only)."""
+    each = _each_station(session, period, wards, now)
+    distinct = tallies.distinct_bulletins(session=session, period=period, wards=wards,
+                                          stations=stations)
+    for sid, count in distinct.stations.items():
+        if sid in each:
+            each[sid].bulletins = count
+    ordered = [figures.rounded(station) for station in each.values()]
+    by_ward = [figures.rounded(figures.add_up(
+        WardFigures(ward=ward, stations=len(members)), members,
+        bulletins=distinct.wards.get(ward, 0)))
+        for ward, members in ((w, list(m)) for w, m in groupby(ordered, key=lambda s: s.ward))]
+    totals = figures.rounded(figures.add_up(Figures(), by_ward, bulletins=distinct.city))
+    return Measured(totals, by_ward, ordered if stations else [])
+
+
+def _each_station(session: Session, period: Period, wards: list[str] | None,
+                  now: datetime) -> dict[int, StationFigures]:
+    """Each station's figures but its distinct bulletins, in the order reports list them."""
     counted = tallies.counted(session=session, period=period, wards=wards)
     known = _stations(session, period, wards, also={row.station_id for row in counted})
     each = {row.id: StationFigures(station_id=row.id, name=row.name, ward=row.ward,
@@ -66,21 +84,10 @@ def measure(*, session: Session, period: Period, wards: list[str] | None, now: d
         figures.add_on_air(each[kind.station_id], kind)
     for sid, reasons in tallies.not_played(session=session, period=period, wards=wards).items():
         each[sid].not_played_by_reason = reasons
-    distinct = tallies.distinct_bulletins(session=session, period=period, wards=wards,
-                                          stations=stations)
     for sid, uptime in uptimes(session=session, period=period, wards=wards, now=now,
                                created={row.id: row.created_at for row in known}).items():
         figures.add_uptime(each[sid], uptime)
-    for sid, count in distinct.stations.items():
-        if sid in each:
-            each[sid].bulletins = count
-    ordered = [figures.rounded(each[row.id]) for row in known]
-    by_ward = [figures.rounded(figures.add_up(
-        WardFigures(ward=ward, stations=len(members)), members,
-        bulletins=distinct.wards.get(ward, 0)))
-        for ward, members in ((w, list(m)) for w, m in groupby(ordered, key=lambda s: s.ward))]
-    totals = figures.rounded(figures.add_up(Figures(), by_ward, bulletins=distinct.city))
-    return Measured(totals, by_ward, ordered if stations else [])
+    return each
 
 
 def _stations(session: Session, period: Period, wards: list[str] | None, *,
