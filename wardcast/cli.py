@@ -73,6 +73,12 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_activity(args: argparse.Namespace) -> int:
+    from scheduler.reports.command import main
+
+    return main(args)
+
+
 def _agent(args: argparse.Namespace) -> int:
     from agents.cli import main
 
@@ -144,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action",
                                                                           required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+
+    report = sub.add_parser("report", help="write reports").add_subparsers(dest="action",
+                                                                           required=True)
+    activity = report.add_parser("activity", help="the activity report of a period, to a file")
+    from scheduler.reports.command import add_arguments as add_report_arguments
+
+    add_report_arguments(activity)
+    activity.set_defaults(func=_report_activity)
 
     _add_agent(sub)
 

@@ -40,8 +40,12 @@ class Playback(Base):
         Index("uq_playbacks_slot", "timetable_id", "station_id", "scheduled_at", unique=True,
               sqlite_where=text("status != 'cancelled'"),
               postgresql_where=text("status != 'cancelled'")),
-        Index("ix_playbacks_station_scheduled", "station_id", "scheduled_at"),
+        # with the bulletin and the state: the activity report counts distinct bulletins
+        # station by station from this index alone (PostgreSQL)
+        Index("ix_playbacks_station_scheduled", "station_id", "scheduled_at",
+              postgresql_include=["bulletin_id", "status"]),
         Index("ix_playbacks_status_scheduled", "status", "scheduled_at"),
+        Index("ix_playbacks_scheduled_station", "scheduled_at", "station_id"),  # a period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

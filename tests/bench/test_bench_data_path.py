@@ -1,5 +1,5 @@
-"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning, 7 clashes, 8 log files) at a
-tiny scale.
+"""The data-path benchmarks (3 ingestion, 4 upload, 5 planning, 7 clashes, 8 log files,
+9 reports) at a tiny scale.
 
 Their figures are not checked here (speed targets belong in the benchmarks); what is checked
 is that each still runs end to end on real parts and that what it counts adds up.
@@ -86,3 +86,13 @@ def test_log_files_hold_every_row_on_both_databases() -> None:
         for file in ("csv", "xlsx"):
             assert found[(file, "whole log")][3] == "2,000", found
             assert found[(file, "one station")][3] == "200", found
+
+
+def test_the_activity_report_agrees_with_its_floor() -> None:
+    output = run_bench("bench.reports")  # it checks the city's figures against the floor's
+    assert "Activity report: 200 stations × 2 a day × 365 days (146,000 playbacks)" in output
+    report, floor = rows(output, "report")[0], rows(output, "floor")[0]
+    assert report[0] == "report (json)" and float(report[1]) > 0, report
+    assert floor[0] == "floor (one SQL)" and float(floor[1]) > 0, floor
+    assert rows(output, "ratio")[0][1].endswith("x")
+    assert "peak RSS during the reports:" in output

@@ -1,0 +1,84 @@
+"""Put the counted rows together: a station's figures, then a ward's and the city's sums.
+
+Counts, seconds and online time add up from station to ward to city; distinct bulletins do
+not (the same bulletin on two stations is one), so each level's count comes from SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+from scheduler.reports.schemas import OUTCOMES, Figures
+from scheduler.reports.tallies import ON_AIR, Counted, OnAir
+from scheduler.reports.uptime import Uptime
+
+F = TypeVar("F", bound=Figures)
+SECONDS_DIGITS = 3
+
+
+def add_counted(figures: Figures, row: Counted) -> None:
+    """Add a station's playbacks of one state to its figures."""
+    if row.status in OUTCOMES:
+        setattr(figures, row.status, getattr(figures, row.status) + row.n)
+    else:
+        figures.open += row.n
+    if row.status != "cancelled":
+        figures.planned += row.n
+    if row.status in ON_AIR:
+        figures.emergencies += row.emergencies
+        figures.on_air_seconds += row.seconds
+
+
+def add_on_air(figures: Figures, row: OnAir) -> None:
+    """Add a station's seconds on air with one language, category and topic."""
+    figures.by_language[row.language] = figures.by_language.get(row.language, 0.0) + row.seconds
+    figures.by_category[row.category] = figures.by_category.get(row.category, 0.0) + row.seconds
+    figures.by_topic[row.topic] = figures.by_topic.get(row.topic, 0.0) + row.seconds
+
+
+def add_uptime(figures: Figures, uptime: Uptime) -> None:
+    """Set a station's availability and longest outage."""
+    figures.online_seconds = uptime.online_seconds
+    figures.observed_seconds = uptime.observed_seconds
+    figures.availability = uptime.availability
+    figures.longest_outage = uptime.longest_outage
+
+
+def add_up(total: F, parts: Iterable[Figures], *, bulletins: int) -> F:
+    """Fill total with the sum of parts; distinct bulletins are given, not added."""
+    for part in parts:
+        for state in (*OUTCOMES, "open", "planned", "emergencies"):
+            setattr(total, state, getattr(total, state) + getattr(part, state))
+        total.on_air_seconds += part.on_air_seconds
+        total.online_seconds += part.online_seconds
+        total.observed_seconds += part.observed_seconds
+        for mine, theirs in ((total.by_language, part.by_language),
+                             (total.by_category, part.by_category),
+                             (total.by_topic, part.by_topic)):
+            _add_into(mine, theirs)
+        _add_into(total.not_played_by_reason, part.not_played_by_reason)
+        if part.longest_outage is not None and (
+                total.longest_outage is None
+                or part.longest_outage.seconds > total.longest_outage.seconds):
+            total.longest_outage = part.longest_outage
+    total.bulletins = bulletins
+    total.availability = (min(total.online_seconds / total.observed_seconds, 1.0)
+                          if total.observed_seconds > 0 else None)
+    return total
+
+
+def _add_into(total: dict[str, float] | dict[str, int], part: Mapping[str, float]) -> None:
+    for key, value in part.items():
+        total[key] = total.get(key, 0) + value  # type: ignore[assignment]
+
+
+def rounded(figures: F) -> F:
+    """Round the seconds (sums of floats) so that files and JSON read cleanly."""
+    figures.on_air_seconds = round(figures.on_air_seconds, SECONDS_DIGITS)
+    figures.online_seconds = round(figures.online_seconds, SECONDS_DIGITS)
+    figures.observed_seconds = round(figures.observed_seconds, SECONDS_DIGITS)
+    for values in (figures.by_language, figures.by_category, figures.by_topic):
+        for key in values:
+            values[key] = round(values[key], SECONDS_DIGITS)
+    return figures

@@ -1,0 +1,120 @@
+"""Each station's availability over a period and its longest outage, from its online spells.
+
+A station is watched from the later of the period's start and its registration to the earlier
+of the period's end and now. Its spells (station_spells) are clipped to that window and added
+up in SQL, and the gaps between them found with window functions: one row a station comes
+back, however often its link dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.db import UtcDateTime
+from scheduler.reports import sql
+from scheduler.reports.periods import Period
+from scheduler.reports.schemas import Outage
+from scheduler.stations.models import Station, StationSpell
+
+
+@dataclass(frozen=True)
+class Uptime:
+    online_seconds: float
+    observed_seconds: float
+    longest_outage: Outage | None
+
+    @property
+    def availability(self) -> float | None:
+        if self.observed_seconds <= 0:
+            return None
+        return min(self.online_seconds / self.observed_seconds, 1.0)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The instants every station's window is cut from."""
+
+    start: datetime  # the period's
+    end: datetime  # the period's end, or now if sooner
+    now: datetime  # where a spell still open ends
+    wards: list[str] | None
+
+    def first(self, created_at: datetime) -> datetime:
+        return max(self.start, created_at)
+
+
+def uptimes(*, session: Session, period: Period, created: Mapping[int, datetime],
+            wards: list[str] | None, now: datetime) -> dict[int, Uptime]:
+    """Return the availability over the period so far of each station (id → registration),
+    of these wards if any are given."""
+    window = _Window(period.start, min(period.end, now), now, wards)
+    if window.end <= window.start or not created:
+        return {sid: Uptime(0.0, 0.0, None) for sid in created}
+    spells = {row.station_id: row for row in _spells(session, window)}
+    found: dict[int, Uptime] = {}
+    for sid, registered in created.items():
+        first = window.first(registered)
+        observed = max((window.end - first).total_seconds(), 0.0)
+        if observed <= 0:
+            found[sid] = Uptime(0.0, 0.0, None)
+            continue
+        mine = spells.get(sid)
+        if mine is None:  # no spell at all: offline the whole window
+            found[sid] = Uptime(0.0, observed, _outage(first, window.end))
+            continue
+        longest = max(_outage(mine.gap_start, mine.gap_end), _outage(mine.last, window.end),
+                      key=lambda outage: outage.seconds)
+        found[sid] = Uptime(min(max(mine.online, 0.0), observed), observed,
+                            longest if longest.seconds > 0 else None)
+    return found
+
+
+class _Spells(NamedTuple):
+    station_id: int
+    online: float  # seconds online in the window
+    last: datetime  # when the last spell in the window ended (clipped)
+    gap_start: datetime  # the longest stretch before a spell, from the window's start
+    gap_end: datetime
+
+
+def _outage(start: datetime, end: datetime) -> Outage:
+    return Outage(start=start, end=end, seconds=max((end - start).total_seconds(), 0.0))
+
+
+def _spells(session: Session, window: _Window) -> list[_Spells]:
+    """Each station's online seconds in its window, the end of its last spell there, and its
+    longest offline stretch before a spell; one row a station, from one pass."""
+    first = sql.later(Station.created_at, sql.instant(window.start, "wstart"))
+    end = sql.instant(window.end, "wend")
+    until = func.coalesce(StationSpell.online_until, sql.instant(window.now, "now"),
+                          type_=UtcDateTime())
+    clipped_from = sql.later(StationSpell.online_from, first)
+    each = (select(StationSpell.station_id.label("sid"), clipped_from.label("start"),
+                   sql.earlier(until, end).label("end"),
+                   func.coalesce(func.lag(until, type_=UtcDateTime()).over(
+                       partition_by=StationSpell.station_id, order_by=StationSpell.online_from),
+                       first, type_=UtcDateTime()).label("after"))
+            .join(Station, Station.id == StationSpell.station_id)
+            .where(StationSpell.online_from < end, until > first,
+                   *([Station.ward.in_(window.wards)] if window.wards is not None else []))
+            .subquery())
+    gap = sql.seconds(session, each.c.after, each.c.start)
+    ranked = (select(each.c.sid,
+                     func.sum(sql.seconds(session, each.c.start, each.c.end))
+                     .over(partition_by=each.c.sid).label("online"),
+                     func.max(each.c.end, type_=UtcDateTime())
+                     .over(partition_by=each.c.sid).label("last"),
+                     each.c.after, each.c.start,
+                     func.row_number().over(partition_by=each.c.sid, order_by=gap.desc())
+                     .label("rank"))
+              .subquery())
+    query = select(ranked.c.sid, ranked.c.online, ranked.c.last, ranked.c.after,
+                   ranked.c.start).where(ranked.c.rank == 1)
+    return [_Spells(int(sid), float(online or 0.0), last, after, start)
+            for sid, online, last, after, start in session.execute(query)]
