@@ -94,10 +94,7 @@ def between(first: date, last: date, *, timezone: str) -> Period:
 
 def current_year(today: date, cutoffs: Cutoffs) -> int:
     """Return the report year a local date belongs to."""
-    first, last = cutoffs.year(today.year)
-    if today > last:
-        return today.year + 1
-    return today.year if today >= first else today.year - 1
+    return cutoffs.year_of(today)
 
 
 def _midnight(day: date, timezone: str) -> datetime:
