@@ -75,8 +75,8 @@ def test_the_citys_draft_arrives_once_with_its_pdf_and_xlsx(
     assert f"{number(report.totals.planned)} lượt phát theo kế hoạch" in flat
     assert f"đã phát {number(report.totals.played)} lượt" in flat
     assert "như bảng sau" not in flat  # the PDF's words for its table, not the mail's
-    assert "Dự thảo của 2 phường, xã xem và tải về tại: https://wardcast.example.gov.vn/reports"\
-        in flat
+    assert ("Dự thảo của 2 phường, xã xem và tải về tại: "
+            "https://wardcast.example.gov.vn/#report-drafts") in flat
     files = {part.get_filename(): part for part in message.iter_attachments()}
     assert set(files) == {"du-thao-bao-cao_2026-H1_thanh-pho.pdf",
                           "du-thao-bao-cao_2026-H1_thanh-pho.xlsx"}

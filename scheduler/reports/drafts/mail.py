@@ -19,7 +19,8 @@ from scheduler.reports.render import tables, words
 from scheduler.reports.schemas import ActivityReport
 from wardcast.protocol import utcnow
 
-PAGE = "/reports"
+# the drafts are on the home page (scheduler/web/templates/home.html, section report-drafts)
+PAGE = "/#report-drafts"
 
 
 def enabled(settings: Settings) -> bool:
@@ -84,7 +85,7 @@ def _login(client: smtplib.SMTP, username: str, password: str) -> None:
 def _body(report: ActivityReport, settings: Settings, wards: int) -> str:
     zone = report.timezone
     where = (f"{settings.public_url}{PAGE}" if settings.public_url
-             else f"trang Báo cáo ({PAGE}) của wardcast")
+             else "trang chủ của wardcast")
     lines = [
         f"wardcast đã tự động lập {drafts.title(report.title).lower()} về tình hình hoạt "
         f"động thông tin cơ sở của toàn thành phố, số liệu tính đến "
