@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "emergency": frozenset({Role.APPROVER}),
     "manage_stations": frozenset(),
     "manage_catalogue": frozenset(),  # topics and sources
+    "read_reports": frozenset(Role),  # every role today (docs/security.md)
 }
 
 
@@ -99,6 +100,7 @@ SchedulerPage = Annotated[User, Depends(allowed("schedule"))]
 EmergencyPage = Annotated[User, Depends(allowed("emergency"))]
 AdminPage = Annotated[User, Depends(allowed("manage_stations"))]
 CatalogueAdminPage = Annotated[User, Depends(allowed("manage_catalogue"))]
+ReportsPage = Annotated[User, Depends(allowed("read_reports"))]
 
 
 def log_in(*, request: Request, response: Response, session: Session, ttl: timedelta,
