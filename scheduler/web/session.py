@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "manage_stations": frozenset(),
     "manage_catalogue": frozenset(),  # topics and sources
     "regenerate_drafts": frozenset({Role.APPROVER}),  # report drafts, computed again
+    "read_reports": frozenset(Role),  # every role today (docs/security.md)
 }
 
 
@@ -101,6 +102,7 @@ EmergencyPage = Annotated[User, Depends(allowed("emergency"))]
 AdminPage = Annotated[User, Depends(allowed("manage_stations"))]
 CatalogueAdminPage = Annotated[User, Depends(allowed("manage_catalogue"))]
 DraftsPage = Annotated[User, Depends(allowed("regenerate_drafts"))]
+ReportsPage = Annotated[User, Depends(allowed("read_reports"))]
 
 
 def log_in(*, request: Request, response: Response, session: Session, ttl: timedelta,
