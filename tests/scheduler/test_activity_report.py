@@ -8,7 +8,7 @@ import io
 import subprocess
 import unicodedata
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -41,19 +41,11 @@ from tests.scheduler.report_scenario import (
     matches,
     same,
 )
-from tests.support import clock as clocks
 from tests.support.clock import Clock
 from tests.support.procs import free_port
 from wardcast.protocol import Status
 
 ZONE = "Asia/Ho_Chi_Minh"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    moved = Clock(REPORTED_AT)
-    clocks.install(monkeypatch, moved)
-    yield moved
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import subprocess
 import unicodedata
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,7 @@ from scheduler.reports.drafts import service as drafts
 from scheduler.reports.render.words import number
 from scheduler.reports.schemas import ActivityReport
 from tests.scheduler.report_drafts_support import DRAFT_DAY, run, stored
-from tests.scheduler.report_scenario import EA_TAM, REPORTED_AT, TAN_LOI, build, local
-from tests.support import clock as clocks
+from tests.scheduler.report_scenario import EA_TAM, TAN_LOI, build, local
 from tests.support.clock import Clock
 from tests.support.procs import free_port
 from tests.support.smtp import SmtpServer
@@ -30,13 +28,6 @@ from tests.tls.test_tls_path import make_certs
 
 SENDER = "Phòng Văn hóa và Thông tin <vhtt@example.gov.vn>"
 RECIPIENTS = ["lanh-dao@example.gov.vn", "van-thu@example.gov.vn"]
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    moved = Clock(REPORTED_AT)
-    clocks.install(monkeypatch, moved)
-    yield moved
 
 
 def _settings(tmp_path: Path, database_url: str, port: int, **more: Any) -> Settings:

@@ -5,7 +5,6 @@ its draft, and a draft is made again on request; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -28,23 +27,14 @@ from scheduler.users.models import User
 from tests.scheduler.report_drafts_support import DRAFT_DAY, H1, play_now, run, stored
 from tests.scheduler.report_scenario import (
     EA_TAM,
-    REPORTED_AT,
     TAN_LOI,
     build,
     local,
     matches,
 )
-from tests.support import clock as clocks
 from tests.support.clock import Clock
 
 ZONE = "Asia/Ho_Chi_Minh"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    moved = Clock(REPORTED_AT)
-    clocks.install(monkeypatch, moved)
-    yield moved
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -27,26 +27,17 @@ from tests.scheduler.conftest import PASSWORD
 from tests.scheduler.report_drafts_support import DRAFT_DAY, H1, drafted, play_now, stored
 from tests.scheduler.report_scenario import (
     EA_TAM,
-    REPORTED_AT,
     TAN_LOI,
     City,
     expected,
     local,
     matches,
 )
-from tests.support import clock as clocks
 from tests.support.clock import Clock
 from tests.support.procs import free_port
 
 DRAFTS = "/api/v1/reports/drafts"
 FILES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats", "pdf": "application/pdf"}
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    moved = Clock(REPORTED_AT)
-    clocks.install(monkeypatch, moved)
-    yield moved
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -20,19 +20,11 @@ from scheduler.runtime import Runtime
 from scheduler.users import service as users
 from tests.scheduler.conftest import PASSWORD
 from tests.scheduler.report_drafts_support import drafted, stored
-from tests.scheduler.report_scenario import EA_TAM, REPORTED_AT, TAN_LOI, build, local
-from tests.support import clock as clocks
+from tests.scheduler.report_scenario import EA_TAM, TAN_LOI, build, local
 from tests.support.clock import Clock
 from tests.support.procs import free_port, wait_for
 
 BASE = "http://testserver"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    moved = Clock(REPORTED_AT)
-    clocks.install(monkeypatch, moved)
-    yield moved
 
 
 def _settings(tmp_path: Path, database_url: str, **more: str) -> Settings:

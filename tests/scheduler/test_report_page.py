@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,20 +40,12 @@ from tests.scheduler.report_scenario import (
     build,
     expected,
 )
-from tests.support import clock as clocks
 from tests.support.clock import Clock
 from tests.support.procs import free_port
 
 SPAN = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
 COUNTS = ("planned", "played", "interrupted", "missed", "failed", "skipped", "cancelled",
           "open", "bulletins", "emergencies")
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    moved = Clock(REPORTED_AT)
-    clocks.install(monkeypatch, moved)
-    yield moved
 
 
 @pytest.fixture
