@@ -30,7 +30,7 @@ typecheck: install-test
 
 pytest: install-test
 	WARDCAST_TEST_POSTGRES_URL=$${WARDCAST_TEST_POSTGRES_URL:-$$(bash scripts/test-postgres.sh)} \
-	  $(BIN)/pytest $(PYTEST_ARGS)
+	  PYTEST=$(BIN)/pytest bash scripts/run-tests.sh $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -13,6 +13,38 @@ from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc
 
 POSTGRES_ENV = "WARDCAST_TEST_POSTGRES_URL"
+REAL_TIME_MARKERS = frozenset({"e2e", "faults", "bench", "browser"})
+REAL_TIME_FOLDERS = frozenset({"agents", "web"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--serial", choices=("all", "only", "skip"), default="all",
+                     help="run the real-time tests (marker `serial`) too, only them, or not "
+                          "(`make test` runs the rest two at a time, then these alone)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `serial` what plays, measures or drives a browser in real time; keep what --serial asks.
+
+    A test that checks an agent started within milliseconds of its slot must not share the two
+    cores with another test's ffmpeg, so `make test` runs these alone, after the others.
+    """
+    tests_root = Path(__file__).parent
+    for item in items:
+        folder = item.path.relative_to(tests_root).parts[0]
+        markers = {mark.name for mark in item.iter_markers()}
+        if markers & REAL_TIME_MARKERS or folder in REAL_TIME_FOLDERS:
+            item.add_marker(pytest.mark.serial)
+    wanted = config.getoption("serial")
+    if wanted == "all":
+        return
+    keep, drop = [], []
+    for item in items:
+        real_time = item.get_closest_marker("serial") is not None
+        (keep if real_time == (wanted == "only") else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
 
 
 @pytest.fixture(autouse=True)
