@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import Field
 
-DB_INT = 2**31 - 1
+from wardcast.protocol import DB_INT
 
 Id = Annotated[int, Field(ge=1, le=DB_INT)]
 IdPath = Annotated[int, Path(ge=1, le=DB_INT)]

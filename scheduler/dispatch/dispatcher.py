@@ -26,7 +26,7 @@ from scheduler.playbacks import ledger
 from scheduler.playbacks.models import Playback
 from scheduler.stations import service as stations
 from wardcast import protocol
-from wardcast.protocol import Channel, ProtocolError, utcnow
+from wardcast.protocol import DB_INT, Channel, ProtocolError, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ BATCH = 500
 MANY_PLANS = 100
 SERVICE_EVERY = 500  # plans of a push between two reads of the broker's answers
 IDLE_SERVICE_S = 1.0  # an idle worker still reads its sending connection this often
-DB_INT = (-(2**31), 2**31 - 1)  # every integer the ledger stores is a 32-bit column
 
 
 @dataclass(frozen=True)
@@ -406,7 +405,8 @@ def _decode(model: type[M], payload: bytes) -> M:
     except ValueError as exc:
         raise ProtocolError(f"unreadable {model.__name__}: {exc}") from exc
     for name, value in message:
-        if isinstance(value, int) and not DB_INT[0] <= value <= DB_INT[1]:
+        # every integer the ledger stores is a 32-bit column
+        if isinstance(value, int) and not -DB_INT - 1 <= value <= DB_INT:
             raise ProtocolError(f"{model.__name__}.{name} is out of range")
     return message
 
