@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from scheduler import accesslog, agent_api, deps, errors, jobs, web
+from scheduler import accesslog, agent_api, deps, http_errors, jobs, web
 from scheduler.agenda.router import router as agenda_router
 from scheduler.audit.router import router as audit_router
 from scheduler.broadcasts.router import router as broadcasts_router
@@ -70,8 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wardcast", version="0.1.0", lifespan=lifespan,
                   description="Broadcast scheduling for ward loudspeaker stations")
     app.state.runtime = runtime
-    errors.install(app)
-    api = APIRouter(prefix="/api/v1", responses=errors.RESPONSES)
+    http_errors.install(app)
+    api = APIRouter(prefix="/api/v1", responses=http_errors.RESPONSES)
     for router in (users_router, bulletins_router, stations_router, timetables_router,
                    groups_router, agenda_router, broadcasts_router, controls_router,
                    playbacks_router, audit_router, programmes_router, feeds_router,
