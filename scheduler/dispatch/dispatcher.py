@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import queue
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
@@ -344,7 +342,7 @@ class Dispatcher:
         # for 10,000 round trips before the first plan goes out.
         now = utcnow()
         began = time.monotonic()
-        with self.db.session() as session, _collector_paused(len(station_ids) >= MANY_PLANS):
+        with self.db.session() as session:
             for count, (station_id, plan) in enumerate(build_plans(
                     session=session, station_ids=station_ids, now=now,
                     late_grace=self.timing.late_grace, horizon=self.timing.horizon), 1):
@@ -357,25 +355,6 @@ class Dispatcher:
         if len(station_ids) >= MANY_PLANS:  # an emergency to many: say how long it took
             log.info("published %d plans in %.0f ms", len(station_ids),
                      (time.monotonic() - began) * 1000)
-
-
-@contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
-    """No cyclic garbage collection while a push of many plans runs (if pause).
-
-    The push allocates tens of objects per plan, which set off the collector's full passes
-    over the whole process (two per 10,000-station push, 0.3-0.4 s in all, with the GIL held:
-    every thread of the scheduler stood still). Reference counting frees the plans as they
-    go; the collector runs again after the push.
-    """
-    if not pause or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _decode(model: type[M], payload: bytes) -> M:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +12,7 @@ from sqlalchemy import insert, select
 
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming
-from scheduler.dispatch.dispatcher import MANY_PLANS, Dispatcher, DispatchTiming
+from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
 from scheduler.playbacks import ledger
 from scheduler.playbacks.models import PlaybackEvent
 from scheduler.stations import service as stations
@@ -213,29 +212,6 @@ def test_a_batch_another_replica_stored_part_of_is_taken_message_by_message(
     with db.session() as session:
         stored = session.scalars(select(PlaybackEvent.event_id)).all()
     assert sorted(stored) == sorted(e.event_id for e in events)
-
-
-def test_a_push_of_many_plans_runs_without_the_cyclic_collector(db: Database) -> None:
-    """Full collections over the scheduler's heap had stalled every thread mid-push."""
-    stations = _stations(db, MANY_PLANS + 3)
-    many, few = stations[:MANY_PLANS], stations[MANY_PLANS:]
-    dispatcher, link = _dispatcher(db)
-    collector: list[bool] = []
-    recorded = link.publish
-
-    def publish(topic: str, payload: bytes, *, retain: bool = False,
-                qos: int = protocol.QOS) -> None:
-        collector.append(gc.isenabled())
-        recorded(topic, payload, retain=retain, qos=qos)
-
-    link.publish = publish  # type: ignore[method-assign]
-    dispatcher.push_plans(many)
-    _drain(dispatcher)
-    assert collector == [False] * MANY_PLANS and gc.isenabled()
-    collector.clear()
-    dispatcher.push_plans(few)  # a few plans: nothing to gain, nothing paused
-    _drain(dispatcher)
-    assert collector == [True] * 3 and gc.isenabled()
 
 
 def test_clock_readings_are_stored_with_their_uncertainty(db: Database) -> None:
