@@ -1,4 +1,4 @@
-"""Database engine, sessions, the declarative base and the UTC datetime column type."""
+"""Database engine, sessions, the declarative base, the UTC datetime column type and ids."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -29,6 +30,10 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from wardcast.private import private_sqlite
+from wardcast.protocol import DB_INT
+
+# a row's id as the API takes it: the columns are 32-bit, so a larger one is invalid input
+Id = Annotated[int, Field(ge=1, le=DB_INT)]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
