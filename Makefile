@@ -22,8 +22,11 @@ install-test: $(BIN)/python
 demo: install
 	$(BIN)/wardcast demo
 
+# lint-imports: the layers' contracts in pyproject.toml ([tool.importlinter]); an upward
+# import fails the build
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: install-test
 	$(BIN)/mypy

@@ -20,7 +20,7 @@ from scheduler.deps import (
     current_station,
     get_runtime,
 )
-from scheduler.dispatch import plans
+from scheduler.playbacks import service as playbacks
 from wardcast.protocol import TIME_PATH, ServerTime, utcnow
 
 router = APIRouter(tags=["agents"])
@@ -70,7 +70,7 @@ def _answer(received: float, sent: float) -> ServerTime:
 def media(sha256: str, request: Request, session: SessionDep, runtime: RuntimeDep,
           station: StationDep) -> Response:
     """A distribution file of the station's own plan, by its sha256 (Range and ETag)."""
-    if not plans.needs_media(session=session, station_id=station.id, sha256=sha256,
+    if not playbacks.needs_media(session=session, station_id=station.id, sha256=sha256,
                              now=utcnow()):
         raise not_in_plan()
     return distribution(store=runtime.store, sha256=sha256, request=request)

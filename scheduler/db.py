@@ -1,4 +1,4 @@
-"""Database engine, sessions, the declarative base and the UTC datetime column type."""
+"""Database engine, sessions, the declarative base, the UTC datetime column type and ids."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -29,6 +30,10 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from wardcast.private import private_sqlite
+from wardcast.protocol import DB_INT
+
+# a row's id as the API takes it: the columns are 32-bit, so a larger one is invalid input
+Id = Annotated[int, Field(ge=1, le=DB_INT)]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,9 +75,9 @@ def in_list(session: Session, column: QueryableAttribute[Any], values: Sequence[
     An IN list of 500 parameters is a new statement text for the driver to parse (psycopg
     does not cache it) and for PostgreSQL to plan, every time; an array is one. It is read as
     ``IN (SELECT unnest(array))``, a join the planner can hash, not ``= ANY(array)``, which
-    a plan that reads the rows by another index tests element by element on every row: right
-    after an emergency added 10,000 playbacks a plan chunk of 500 stations took 14-50 ms that
-    way, 3 ms joined (with plan_with_values).
+    a plan that reads the rows by another index tests element by element on every row, many
+    times slower on a chunk of plans right after an emergency (docs/benchmarks.md §2,
+    third round).
     Integers go as bigint, so an id too large for the column matches nothing, as in an IN.
     """
     if session.get_bind().dialect.name == "postgresql":
@@ -88,10 +93,10 @@ def plan_with_values(session: Session) -> None:
 
     psycopg prepares a statement run five times on a connection, and PostgreSQL may then
     keep one generic plan for it, chosen blind to the parameters and on the statistics of
-    the moment. Right after an emergency added 10,000 playbacks (not yet analysed) the generic
-    plan of a plan chunk read every open playback for each of its 500 stations: 200 ms a chunk,
-    four seconds of a 10,000-station push, against 3 ms planned with the values. Planning
-    anew costs a fraction of a millisecond a statement.
+    the moment. Right after an emergency added many playbacks (not yet analysed) the generic
+    plan of a plan chunk read every open playback for each of its stations, which made a large
+    push seconds slower (docs/benchmarks.md §2, third round). Planning anew costs
+    a fraction of a millisecond a statement.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))

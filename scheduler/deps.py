@@ -15,8 +15,9 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from scheduler.audit.service import Actor
-from scheduler.errors import DomainError, Forbidden, NotAuthenticated, response
-from scheduler.runtime import Runtime
+from scheduler.context import AppContext
+from scheduler.errors import DomainError, Forbidden, NotAuthenticated
+from scheduler.http_errors import response
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from scheduler.users import service as users
@@ -28,12 +29,13 @@ SESSION_COOKIE = "wardcast_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def get_runtime(request: Request) -> AppContext:
+    """The running scheduler's parts, as the app's wiring put them on the app."""
+    runtime: AppContext = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[AppContext, Depends(get_runtime)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
@@ -107,8 +109,7 @@ async def known_user_gate(scope: Scope) -> Response | None:
                    if scheme.lower() == "bearer" and value else None)  # as HTTPBearer reads it
 
     def check() -> None:
-        runtime: Runtime = request.app.state.runtime
-        with runtime.db.session() as session:
+        with get_runtime(request).db.session() as session:
             current_user(request, session, credentials)
 
     try:

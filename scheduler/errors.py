@@ -1,44 +1,17 @@
-"""Domain errors and the one place that maps each family to an HTTP answer.
+"""Domain errors: a few families that subclass builtins, each with its machine code.
 
 Messages are for people at a ward office: Vietnamese first, then English after " — ".
+Nothing here knows HTTP: scheduler/http_errors.py maps each family to its status.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-log = logging.getLogger(__name__)
-
-
-class ErrorBody(BaseModel):
-    """Every error answer: a message for people, a code for programs, the input at fault."""
-
-    detail: str
-    code: str
-    field: str | None = None
-
-
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in ((400, "Bad request"), (401, "Not logged in"),
-                                (403, "Not allowed"), (404, "Not found"), (409, "Conflict"),
-                                (413, "Too large"), (415, "Not audio"),
-                                (422, "Invalid input"), (429, "Too many attempts"))
-}
 
 
 class DomainError(Exception):
     """An error a user can act on; ``field`` names the input that is wrong, if any."""
 
-    status_code = 400
     code = "bad_request"
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
@@ -49,134 +22,54 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError, LookupError):
-    status_code = 404
     code = "not_found"
 
 
 class InvalidInput(DomainError, ValueError):
-    status_code = 422
     code = "invalid"
 
 
 class Conflict(DomainError):
-    status_code = 409
     code = "conflict"
 
 
 class NotAuthenticated(DomainError, PermissionError):
-    status_code = 401
     code = "not_authenticated"
 
 
 class Forbidden(DomainError, PermissionError):
-    status_code = 403
     code = "forbidden"
 
 
 class PayloadTooLarge(DomainError):
-    status_code = 413
     code = "too_large"
 
 
 class UnsupportedMedia(DomainError):
-    status_code = 415
     code = "unsupported_media"
 
 
+class Throttled(DomainError):
+    """Refused for now; ``retry_after`` says in how many seconds to try again."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """Something the scheduler needs (a media store, a broker) cannot be reached for now."""
+
+    code = "unavailable"
+
+
 # the type of a validation error whose message is already "Tiếng Việt — English"
-_BILINGUAL = "wardcast."
+BILINGUAL = "wardcast."
 
 
 def bilingual_error(code: str, message: str) -> PydanticCustomError:
     """A validation error (for pydantic validators) whose message reads "Tiếng Việt — English";
     the answer names the field in both halves and carries ``code``."""
-    return PydanticCustomError(_BILINGUAL + code, message)
-
-
-def _body(exc: DomainError) -> dict[str, object]:
-    body: dict[str, object] = {"detail": str(exc), "code": exc.code}
-    if exc.field:
-        body["field"] = exc.field
-    return body
-
-
-def response(exc: DomainError) -> JSONResponse:
-    """The JSON answer for a domain error (also for middleware, outside the handlers)."""
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return JSONResponse(_body(exc), status_code=exc.status_code, headers=headers)
-
-
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
-    return response(exc)
-
-
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
-    first = errors[0] if errors else {}
-    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
-    field = ".".join(location) or None
-    message = first.get("msg", "invalid input")
-    kind = str(first.get("type", ""))
-    code = "invalid"
-    if kind.startswith(_BILINGUAL):
-        vietnamese, _, english = message.partition(" — ")
-        detail = f"Trường {field}: {vietnamese} — {field}: {english}"
-        code = kind.removeprefix(_BILINGUAL)
-    else:
-        detail = f"Dữ liệu không hợp lệ ở trường {field} — invalid {field}: {message}"
-    body = {"detail": detail, "code": code, "field": field, "errors": _plain(errors)}
-    return JSONResponse(body, status_code=422)
-
-
-def _plain(errors: object) -> object:
-    """Make validation errors JSON-safe (their ctx may hold exceptions)."""
-    import json
-
-    return json.loads(json.dumps(errors, default=str))
-
-
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error", exc_info=exc)
-    detail = "Lỗi máy chủ, vui lòng thử lại — internal server error"
-    return JSONResponse({"detail": detail, "code": "internal"}, status_code=500)
-
-
-async def _unstorable(_request: Request, exc: Exception) -> JSONResponse:
-    """Input the database cannot store (a NUL byte in text, a number out of range)."""
-    log.warning("refused input the database cannot store: %s", exc)
-    detail = ("Dữ liệu chứa ký tự hoặc giá trị không lưu được — input contains characters or "
-              "values that cannot be stored (such as a NUL byte)")
-    return JSONResponse({"detail": detail, "code": "invalid"}, status_code=422)
-
-
-async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
-    """A uniqueness or reference rule the checks before it did not catch (e.g. a race)."""
-    log.warning("integrity error: %s", exc)
-    detail = "Dữ liệu trùng hoặc mâu thuẫn — the change conflicts with existing data"
-    return JSONResponse({"detail": detail, "code": "conflict"}, status_code=409)
-
-
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-    """Framework errors (bad JSON or multipart, unknown route) in our error shape."""
-    assert isinstance(exc, StarletteHTTPException)
-    detail = exc.detail if isinstance(exc.detail, str) else "invalid request"
-    return JSONResponse({"detail": f"Yêu cầu không hợp lệ — {detail}",
-                         "code": "not_found" if exc.status_code == 404 else "bad_request"},
-                        status_code=exc.status_code, headers=exc.headers)
-
-
-def install(app: FastAPI) -> None:
-    """Register the handlers on the app."""
-    from sqlalchemy.exc import DataError, IntegrityError
-
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DataError, _unstorable)
-    app.add_exception_handler(IntegrityError, _integrity)
-    app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected)
+    return PydanticCustomError(BILINGUAL + code, message)

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import Field
 
-DB_INT = 2**31 - 1
+from scheduler.db import Id as Id
+from wardcast.protocol import DB_INT
 
-Id = Annotated[int, Field(ge=1, le=DB_INT)]
 IdPath = Annotated[int, Path(ge=1, le=DB_INT)]
 IdQuery = Annotated[int | None, Query(ge=1, le=DB_INT)]
 Offset = Annotated[int, Query(ge=0, le=DB_INT)]

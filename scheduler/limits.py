@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scheduler.errors import PayloadTooLarge, response
+from scheduler.errors import PayloadTooLarge
+from scheduler.http_errors import response
 
 # Room for the multipart envelope and form fields around the file itself.
 ENVELOPE_BYTES = 64 * 1024

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -23,10 +28,34 @@ def _serve(args: argparse.Namespace) -> int:
                                     body_timeout_s=settings.http_body_timeout_s)
     # proxy_headers=False: uvicorn would take X-Forwarded-For from any local peer (its default
     # FORWARDED_ALLOW_IPS is 127.0.0.1); the app believes only WARDCAST_TRUSTED_PROXIES
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, http=protocol,
-                log_level=args.log_level.lower(), ssl_certfile=args.ssl_certfile,
-                ssl_keyfile=args.ssl_keyfile, proxy_headers=False)
-    return 0
+    server = settled_server(uvicorn.Config(
+        create_app(settings), host=args.host, port=args.port, http=protocol,
+        log_level=args.log_level.lower(), ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile, proxy_headers=False))
+    server.run()
+    return 0 if server.started else 3  # 3: uvicorn's own code for a failed start-up
+
+
+def settled_server(config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn's server, which sets the process's collector policy once the app has started.
+
+    What start-up built (the app, its routes, SQLAlchemy's and pydantic's tables, the broker
+    link) lives as long as the process: it is collected once and frozen, out of the cyclic
+    collector's full passes (which had walked it during pushes of many plans, with every
+    thread of the scheduler stopped). Only `wardcast serve` does this: an app started in a
+    longer process (tests) leaves that process's collector alone.
+    """
+    import gc
+
+    import uvicorn
+
+    class Settled(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            gc.collect()
+            gc.freeze()
+
+    return Settled(config)
 
 
 def _users_create(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from scheduler.ids import Id
+from scheduler.db import Id
 from wardcast.protocol import Priority
 
 

@@ -21,8 +21,9 @@ def mosquitto_hash(password: str, *, salt: bytes | None = None) -> str:
     """Return the `$6$` salted SHA-512 hash Mosquitto checks a password against.
 
     Not `mosquitto_passwd`'s default `$7$` (PBKDF2, 101 rounds): on every reload Mosquitto
-    checks each connected client's password again, and with 2,000 stations that held the
-    broker 340 ms per reload (an emergency going out meanwhile waits). Stretching protects
+    checks each connected client's password again, and with thousands of stations that held
+    the broker for a noticeable time per reload (an emergency going out meanwhile waits;
+    docs/benchmarks.md §2b). Stretching protects
     passwords people choose; a station token is 256 random bits, out of reach either way.
     """
     salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)

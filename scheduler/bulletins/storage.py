@@ -15,7 +15,7 @@ from pathlib import Path
 from scheduler.bulletins.s3 import MediaStoreDown, S3Media
 from scheduler.bulletins.scratch import Scratch
 from scheduler.config import Settings
-from scheduler.errors import DomainError
+from scheduler.errors import Unavailable
 from wardcast.private import private_dir
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,7 @@ DIST_SUFFIX = ".opus"
 DIST_TYPE = "audio/ogg"
 
 
-class MediaStoreUnavailable(DomainError):
-    status_code = 503
+class MediaStoreUnavailable(Unavailable):
     code = "media_unavailable"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler.catalogue.models import CODE_LENGTH, NAME_LENGTH
-from scheduler.ids import DB_INT
+from wardcast.protocol import DB_INT
 
 
 class EntryRead(BaseModel):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import queue
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
@@ -23,18 +21,18 @@ from scheduler.dispatch.client import BrokerLogin, Incoming, SchedulerLink
 from scheduler.dispatch.plans import build_plans
 from scheduler.dispatch.sender import Sender
 from scheduler.playbacks import ledger
-from scheduler.playbacks.models import Playback
 from scheduler.stations import service as stations
 from wardcast import protocol
-from wardcast.protocol import Channel, ProtocolError, utcnow
+from wardcast.protocol import DB_INT, Channel, ProtocolError, utcnow
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 BATCH = 500
 MANY_PLANS = 100
 SERVICE_EVERY = 500  # plans of a push between two reads of the broker's answers
 IDLE_SERVICE_S = 1.0  # an idle worker still reads its sending connection this often
-DB_INT = (-(2**31), 2**31 - 1)  # every integer the ledger stores is a 32-bit column
 
 
 @dataclass(frozen=True)
@@ -77,19 +75,24 @@ class Gathered:
         if parsed is None or station_id is None:
             return False
         try:
-            if parsed[1] is Channel.EVENTS:
-                self.events += [Report(item, station_id, event)
-                                for event in protocol.decode_events(item.payload)]
-            elif parsed[1] is Channel.STATUS:
-                self.statuses.append((item, station_id, _decode(protocol.Status,
-                                                                item.payload)))
-            elif parsed[1] is Channel.SYNC:
-                _decode(protocol.SyncRequest, item.payload)
-                self.syncs.append((item, station_id))
-            else:
-                return False
+            return self.take(item, station_id, parsed[1])
         except ProtocolError:
             return False  # _ingest drops it, in its turn
+
+    def take(self, message: Incoming, station_id: int, channel: Channel) -> bool:
+        """Take a message of a channel gathered here (False for another channel); raise
+        ProtocolError if it cannot be read."""
+        if channel is Channel.EVENTS:
+            self.events += [Report(message, station_id, event)
+                            for event in protocol.decode_events(message.payload)]
+        elif channel is Channel.STATUS:
+            self.statuses.append((message, station_id, _decode(protocol.Status,
+                                                               message.payload)))
+        elif channel is Channel.SYNC:
+            _decode(protocol.SyncRequest, message.payload)
+            self.syncs.append((message, station_id))
+        else:
+            return False
         return True
 
     def __bool__(self) -> bool:
@@ -219,7 +222,7 @@ class Dispatcher:
         if not gathered:
             return
         self._ingest_events(gathered.events, acks)
-        self._ingest_statuses(gathered.statuses, acks)
+        self._ingest_statuses(gathered.statuses)
         if gathered.syncs:
             self._push_waiting()
             try:
@@ -231,21 +234,21 @@ class Dispatcher:
             for message, _ in gathered.syncs:
                 self.link.ack(message)
 
-    def _ingest_statuses(self, statuses: list[tuple[Incoming, int, protocol.Status]],
-                         acks: dict[int, list[str]]) -> None:
+    def _ingest_statuses(self, statuses: list[tuple[Incoming, int, protocol.Status]]) -> None:
         if not statuses:
             return
         try:
-            with self.db.session() as session:
-                stations.record_statuses(session=session,
-                                         reports=[(sid, status) for _, sid, status in statuses])
+            self._store_statuses(statuses)
         except Exception:
             log.warning("batch of %d statuses failed; retrying one by one", len(statuses),
                         exc_info=True)
-            self.counters["batch_retries"] += 1
-            for message, _, _ in statuses:
-                self._ingest_one(message, acks)
-            return
+            self._one_by_one(self._store_statuses, [[status] for status in statuses])
+
+    def _store_statuses(self, statuses: list[tuple[Incoming, int, protocol.Status]]) -> None:
+        """Commit statuses in one transaction, then ack their messages in order."""
+        with self.db.session() as session:
+            stations.record_statuses(session=session,
+                                     reports=[(sid, status) for _, sid, status in statuses])
         for message, _, _ in statuses:
             self.link.ack(message)
 
@@ -254,22 +257,37 @@ class Dispatcher:
         if not events:
             return
         try:
-            with self.db.session() as session:
-                outcomes = ledger.apply_events(
-                    session=session, reports=[(r.station_id, r.event) for r in events])
-                clocks: dict[int, stations.ClockReading | None] = {}
-                for report in events:  # the latest clock each station reported wins
-                    clock = stations.clock_reading(report.event)
-                    if clock is not None or report.station_id not in clocks:
-                        clocks[report.station_id] = clock
-                stations.touch_many(session=session, clocks=clocks)
+            self._store_events(events, acks)
         except Exception:  # e.g. another replica stored one of them: take them one by one
             log.warning("batch of %d events failed; retrying one by one", len(events),
                         exc_info=True)
-            self.counters["batch_retries"] += 1
-            for message in _messages(events):
-                self._ingest_one(message, acks)
-            return
+            self._one_by_one(lambda one: self._store_events(one, acks),
+                             [[r for r in events if r.message is message]
+                              for message in _messages(events)])
+
+    def _one_by_one(self, store: Callable[[list[T]], None], batches: list[list[T]]) -> None:
+        """After a batch failed, store each message's part in a transaction of its own (a
+        duplicate stored meanwhile is then seen as one); a part that fails again stays
+        unacknowledged, and the broker hands it back after a reconnect."""
+        self.counters["batch_retries"] += 1
+        for batch in batches:
+            try:
+                store(batch)
+            except Exception:
+                log.exception("dispatcher failed on %r", batch)
+                self.counters["errors"] += 1
+
+    def _store_events(self, events: list[Report], acks: dict[int, list[str]]) -> None:
+        """Commit events in one transaction, then ack their messages in order."""
+        with self.db.session() as session:
+            outcomes = ledger.apply_events(
+                session=session, reports=[(r.station_id, r.event) for r in events])
+            clocks: dict[int, stations.ClockReading | None] = {}
+            for report in events:  # the latest clock each station reported wins
+                clock = stations.clock_reading(report.event)
+                if clock is not None or report.station_id not in clocks:
+                    clocks[report.station_id] = clock
+            stations.touch_many(session=session, clocks=clocks)
         for report, outcome in zip(events, outcomes, strict=True):
             self.counters["duplicates" if outcome is ledger.Outcome.DUPLICATE else "events"] += 1
             if outcome is ledger.Outcome.FOREIGN:
@@ -278,14 +296,8 @@ class Dispatcher:
         for message in _messages(events):
             self.link.ack(message)  # once per message: a batch's events share one
 
-    def _ingest_one(self, message: Incoming, acks: dict[int, list[str]]) -> None:
-        try:
-            self._ingest(message, acks)
-        except Exception:
-            log.exception("dispatcher failed on %r", message)
-            self.counters["errors"] += 1
-
     def _ingest(self, message: Incoming, acks: dict[int, list[str]]) -> None:
+        """Take one message: a broker's answer, a command's result, or a batch of one."""
         if message.topic == DYNSEC_RESPONSE_TOPIC:
             log_dynsec_response(message.payload)
             self.link.ack(message)
@@ -295,51 +307,27 @@ class Dispatcher:
         if parsed is None or station_id is None:
             self._drop(message, "unknown topic")
             return
+        one = Gathered()
         try:
-            self._handle(station_id, parsed[1], message.payload, acks)
+            if parsed[1] is Channel.COMMAND_RESULT:
+                result = protocol.decode(protocol.CommandResult, message.payload)
+                with self.db.session() as session:
+                    controls.record_result(session=session, station_id=station_id,
+                                           result=result)
+            elif not one.take(message, station_id, parsed[1]):
+                raise ProtocolError(f"agents do not publish on {parsed[1].value}")
         except ProtocolError as exc:
             self._drop(message, str(exc))
             return
-        self.link.ack(message)
-
-    def _handle(self, station_id: int, channel: Channel, payload: bytes,
-                acks: dict[int, list[str]]) -> None:
-        if channel is Channel.EVENTS:
-            for event in protocol.decode_events(payload):
-                self._on_event(station_id, event)
-                acks[station_id].append(event.event_id)
-        elif channel is Channel.STATUS:
-            self._on_status(station_id, _decode(protocol.Status, payload))
-        elif channel is Channel.COMMAND_RESULT:
-            result = protocol.decode(protocol.CommandResult, payload)
-            with self.db.session() as session:
-                controls.record_result(session=session, station_id=station_id, result=result)
-        elif channel is Channel.SYNC:
-            _decode(protocol.SyncRequest, payload)
-            self._publish_plans(frozenset({station_id}))
+        if one:
+            self._write(one, acks)  # it acks the message once stored
         else:
-            raise ProtocolError(f"agents do not publish on {channel.value}")
+            self.link.ack(message)
 
     def _drop(self, message: Incoming, why: str) -> None:
         self.counters["dropped"] += 1
         log.warning("dropped message on %s: %s", message.topic, why)
         self.link.ack(message)
-
-    def _on_event(self, station_id: int, event: protocol.Event) -> None:
-        with self.db.session() as session:
-            fresh = ledger.apply_event(session=session, station_id=station_id, event=event)
-            stations.touch(session=session, station_id=station_id,
-                           clock=stations.clock_reading(event))
-            # apply_event loaded the playback, so this asks the identity map, not the database
-            foreign = fresh and getattr(session.get(Playback, event.playback_id), "station_id",
-                                        None) != station_id
-        self.counters["events" if fresh else "duplicates"] += 1
-        if foreign:
-            self.counters["foreign_events"] += 1  # kept as evidence, applied to nothing
-
-    def _on_status(self, station_id: int, status: protocol.Status) -> None:
-        with self.db.session() as session:
-            stations.record_statuses(session=session, reports=[(station_id, status)])
 
     def _send_acks(self, acks: dict[int, list[str]]) -> None:
         """Tell each agent which of its events are committed (QoS 0: it resends the rest)."""
@@ -354,7 +342,7 @@ class Dispatcher:
         # for 10,000 round trips before the first plan goes out.
         now = utcnow()
         began = time.monotonic()
-        with self.db.session() as session, _collector_paused(len(station_ids) >= MANY_PLANS):
+        with self.db.session() as session:
             for count, (station_id, plan) in enumerate(build_plans(
                     session=session, station_ids=station_ids, now=now,
                     late_grace=self.timing.late_grace, horizon=self.timing.horizon), 1):
@@ -367,28 +355,6 @@ class Dispatcher:
         if len(station_ids) >= MANY_PLANS:  # an emergency to many: say how long it took
             log.info("published %d plans in %.0f ms", len(station_ids),
                      (time.monotonic() - began) * 1000)
-
-
-@contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
-    """No cyclic garbage collection while a push of many plans runs (if pause).
-
-    The push allocates tens of objects per plan, which set off the collector's full passes
-    over the whole process (two per 10,000-station push, 0.3-0.4 s in all, with the GIL held:
-    every thread of the scheduler stood still). Reference counting frees the plans as they
-    go; the collector runs again after the push.
-    """
-    if not pause or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def _decode(model: type[M], payload: bytes) -> M:
@@ -406,7 +372,8 @@ def _decode(model: type[M], payload: bytes) -> M:
     except ValueError as exc:
         raise ProtocolError(f"unreadable {model.__name__}: {exc}") from exc
     for name, value in message:
-        if isinstance(value, int) and not DB_INT[0] <= value <= DB_INT[1]:
+        # every integer the ledger stores is a 32-bit column
+        if isinstance(value, int) and not -DB_INT - 1 <= value <= DB_INT:
             raise ProtocolError(f"{model.__name__}.{name} is out of range")
     return message
 

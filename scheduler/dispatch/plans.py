@@ -15,30 +15,11 @@ from scheduler.stations.models import Station
 from wardcast.protocol import Plan, PlanItem, Priority
 
 CHUNK = 500  # stations per query: the first plans go out early; 10,000 stations are 20 chunks
-# How old a slot whose media a station may still fetch can be: a broadcast may start up to a
-# day late (its valid_minutes); a timetable slot is skipped seconds after it passed.
-MEDIA_LOOKBACK = timedelta(days=1)
 
 
 def media_path(sha256: str) -> str:
     """Return the HTTP path an agent downloads a distribution file from."""
     return f"/api/v1/media/{sha256}"
-
-
-def needs_media(*, session: Session, station_id: int, sha256: str, now: datetime) -> bool:
-    """Tell whether a station's plan may hold this distribution file.
-
-    That is: a playback of the station, not yet final and at most MEDIA_LOOKBACK old, whose
-    bulletin's audio it is (a programme's item and a broadcast are playbacks too). A
-    finished playback needs nothing more, and audio no plan gives the station (a pending
-    bulletin, another ward's) is not its to fetch.
-    """
-    found = session.scalar(
-        select(Playback.id).join(Bulletin, Bulletin.id == Playback.bulletin_id)
-        .where(Playback.station_id == station_id, Playback.scheduled_at >= now - MEDIA_LOOKBACK,
-               Playback.status.in_(OPEN), Bulletin.sha256 == sha256)
-        .limit(1))
-    return found is not None
 
 
 def build_plan(*, session: Session, station: Station, now: datetime, late_grace: timedelta,

@@ -4,8 +4,8 @@ This connection has no network thread. The dispatcher's thread writes each messa
 publishes it and reads the broker's PUBACKs between chunks of a push and whenever it is idle.
 On the shared, threaded connection every publish from the dispatcher woke paho's network
 thread through a socket pair, and the two threads handed the GIL to each other for every
-message: 10,000 QoS 1 plans took 1.4-2.1 s of CPU (4.3 s of wall time on a busy 2-core
-machine) where the same messages written inline take 0.44 s (0.9 s); docs/benchmarks.md.
+message: several times the CPU of the same messages written inline (docs/benchmarks.md §2,
+fourth round).
 
 While the connection is down (or not yet confirmed by the broker) a plan is held here, the
 latest one per topic — a plan replaces the one before it — and published once the broker has

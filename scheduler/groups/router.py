@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
+from scheduler.context import AppContext
 from scheduler.deps import AdminDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.groups import service
 from scheduler.groups.models import StationGroup
 from scheduler.groups.schemas import GroupCreate, GroupList, GroupRead, GroupUpdate
 from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import planner
-from scheduler.runtime import Runtime
 from scheduler.timetables import service as timetables
 from scheduler.timetables import targets
 from wardcast.protocol import utcnow
@@ -59,7 +59,7 @@ def update(group_id: IdPath, body: GroupUpdate, request: Request, session: Sessi
     return _read(group, user.wards)
 
 
-def _retarget(session: Session, runtime: Runtime) -> set[int]:
+def _retarget(session: Session, runtime: AppContext) -> set[int]:
     """Re-plan the live timetables whose groups changed members; return the stations touched."""
     now = utcnow()
     changed: set[int] = set()

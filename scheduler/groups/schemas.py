@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from scheduler.ids import Id
+from scheduler.db import Id
 from scheduler.localtime import LocalTime
 
 Kind = Literal["city", "ward", "cluster", "custom"]

@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, literal_column, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.db import UtcDateTime, in_list
@@ -36,33 +35,6 @@ _NOT_FINAL = [Playback.__table__.c.status != literal_column(f"'{state.value}'")
               for state in sorted(FINAL)]
 
 
-def apply_event(*, session: Session, station_id: int, event: Event) -> bool:
-    """Record an event from an authenticated station; return False if it was a duplicate."""
-    if session.scalar(select(PlaybackEvent.id).where(PlaybackEvent.event_id == event.event_id)):
-        return False
-    # locked (PostgreSQL), so a cancel or skip committing meanwhile is seen, never overwritten
-    playback = session.get(Playback, event.playback_id, with_for_update=True)
-    foreign = playback is None or playback.station_id != station_id
-    row = PlaybackEvent(
-        event_id=event.event_id, playback_id=event.playback_id, station_id=station_id,
-        type=event.type.value, at=event.at, received_at=utcnow(),
-        clock_offset_ms=event.clock_offset_ms,
-        clock_uncertainty_ms=event.clock_uncertainty_ms, position_ms=event.position_ms,
-        boot_id=event.boot_id or None, reason=event.reason, applied=False)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    if foreign:
-        log.warning("station %s reported playback %s, which is not its own",
-                    station_id, event.playback_id)
-        return True
-    assert playback is not None
-    row.applied = _advance(playback, event)
-    return True
-
-
 class Outcome(StrEnum):
     """What became of one reported event."""
 
@@ -72,12 +44,15 @@ class Outcome(StrEnum):
 
 
 def apply_events(*, session: Session, reports: Sequence[tuple[int, Event]]) -> list[Outcome]:
-    """Record many (station id, event) reports, in arrival order, in a few statements.
+    """Record (station id, event) reports from authenticated stations, in arrival order.
 
-    The rules are apply_event's, but one query finds the duplicates, one reads the playbacks'
-    states, one executemany inserts the rows and a few update the playbacks. It writes with
-    Core statements: Playback objects already loaded in this session are not refreshed. A
-    concurrent insert of the same event id raises IntegrityError: retry one by one then.
+    An event already recorded is a duplicate and changes nothing; one for another station's
+    playback is kept as evidence and applied to nothing; an event never moves a playback
+    backwards, nor out of a final state. One query finds the duplicates, one reads the
+    playbacks' states, one executemany inserts the rows and a few update the playbacks. It
+    writes with Core statements: Playback objects already loaded in this session are not
+    refreshed. A concurrent insert of the same event id raises IntegrityError: retry then,
+    in a new transaction, where it is a duplicate.
     """
     known = set(_chunked(session, select(PlaybackEvent.event_id), PlaybackEvent.event_id,
                          [event.event_id for _, event in reports]))
@@ -146,13 +121,6 @@ def _chunked(session: Session, query: Any, column: Any, values: list[Any], *,
         chunk = query.where(in_list(session, column, unique[start:start + 500]))
         found.extend(session.scalars(chunk) if scalars else session.execute(chunk))
     return found
-
-
-def _advance(playback: Playback, event: Event) -> bool:
-    change = _changes(playback.status, event, now=utcnow())
-    for name, value in (change or {}).items():
-        setattr(playback, name, value)
-    return change is not None
 
 
 def _changes(status: str, event: Event, *, now: datetime) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from scheduler.ids import Id
+from scheduler.db import Id
 
 
 class PlaybackRead(BaseModel):

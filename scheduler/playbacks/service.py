@@ -13,12 +13,32 @@ from sqlalchemy.orm import Session
 from scheduler.bulletins.models import Bulletin
 from scheduler.db import in_list
 from scheduler.errors import NotFound
-from scheduler.playbacks.models import UNPREPARED, Playback, PlaybackEvent, PlaybackStatus
+from scheduler.playbacks.models import OPEN, UNPREPARED, Playback, PlaybackEvent, PlaybackStatus
 from scheduler.playbacks.schemas import CSV_COLUMNS
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
+
+# How old a slot whose media a station may still fetch can be: a broadcast may start up to a
+# day late (its valid_minutes); a timetable slot is skipped seconds after it passed.
+MEDIA_LOOKBACK = timedelta(days=1)
+
+
+def needs_media(*, session: Session, station_id: int, sha256: str, now: datetime) -> bool:
+    """Tell whether a station's plan may hold this distribution file.
+
+    That is: a playback of the station, not yet final and at most MEDIA_LOOKBACK old, whose
+    bulletin's audio it is (a programme's item and a broadcast are playbacks too). A
+    finished playback needs nothing more, and audio no plan gives the station (a pending
+    bulletin, another ward's) is not its to fetch.
+    """
+    found = session.scalar(
+        select(Playback.id).join(Bulletin, Bulletin.id == Playback.bulletin_id)
+        .where(Playback.station_id == station_id, Playback.scheduled_at >= now - MEDIA_LOOKBACK,
+               Playback.status.in_(OPEN), Bulletin.sha256 == sha256)
+        .limit(1))
+    return found is not None
 
 
 def at_risk_by(lead: timedelta) -> datetime:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from scheduler.ids import Id
+from scheduler.db import Id
 
 MAX_GAP_MS = 3_600_000
 

@@ -7,13 +7,13 @@ from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
 from scheduler.audit.service import Actor
-from scheduler.runtime import Runtime
+from scheduler.context import AppContext
 from scheduler.stations import service
 from scheduler.stations.models import Station
 from scheduler.users.models import User
 
 
-def register(*, session: Session, runtime: Runtime, actor: Actor, user: User, name: str,
+def register(*, session: Session, runtime: AppContext, actor: Actor, user: User, name: str,
              ward: str, timezone: str | None) -> tuple[Station, str]:
     """Register a station in a ward the user may manage; return it and its token (shown
     once, never stored in clear). No time zone: the scheduler's."""
@@ -28,7 +28,7 @@ def register(*, session: Session, runtime: Runtime, actor: Actor, user: User, na
     return station, token
 
 
-def rotate(*, session: Session, runtime: Runtime, actor: Actor, user: User,
+def rotate(*, session: Session, runtime: AppContext, actor: Actor, user: User,
            station_id: int) -> tuple[Station, str]:
     """Issue a station a new token (the old one stops working at once); return both."""
     station, token = service.rotate_token(session=session, station_id=station_id, user=user)

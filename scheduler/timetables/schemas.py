@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scheduler.ids import Id
+from scheduler.db import Id
 from scheduler.instants import Instant
 from wardcast.protocol import Priority
 

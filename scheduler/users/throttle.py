@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from scheduler.errors import DomainError
+from scheduler.errors import Throttled
 from scheduler.users.models import LoginThrottle
 
 FREE_FAILURES = 5
@@ -14,14 +14,11 @@ MAX_DELAY = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=1)
 
 
-class TooManyAttempts(DomainError):
-    status_code = 429
-    code = "too_many_attempts"
-
+class TooManyAttempts(Throttled):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Đăng nhập sai quá nhiều lần, vui lòng thử lại sau {retry_after} giây "
-                         f"— too many failed logins, retry in {retry_after} s")
-        self.retry_after = retry_after
+                         f"— too many failed logins, retry in {retry_after} s",
+                         retry_after=retry_after)
 
 
 def key_for(username: str, remote_addr: str | None) -> str:

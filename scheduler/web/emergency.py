@@ -18,6 +18,7 @@ from scheduler.bulletins import service as bulletins
 from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import DomainError, InvalidInput, NotFound
 from scheduler.groups import service as groups
+from scheduler.http_errors import status_of
 from scheduler.ids import IdPath
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import NOT_STARTED, Playback
@@ -115,7 +116,7 @@ def _refused(request: Request, session: Session, user: User, form: EmergencyForm
              exc: DomainError | ValidationError) -> HTMLResponse:
     session.rollback()
     if isinstance(exc, DomainError):
-        message, status = str(exc), exc.status_code
+        message, status = str(exc), status_of(exc)
     else:
         message, status = ("Dữ liệu không hợp lệ — invalid input: "
                            + "; ".join(str(e["msg"]) for e in exc.errors())), 422

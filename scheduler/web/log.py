@@ -16,7 +16,7 @@ from scheduler.bulletins import service as bulletins
 from scheduler.deps import RuntimeDep, SessionDep
 from scheduler.errors import InvalidInput
 from scheduler.groups import service as groups
-from scheduler.ids import DB_INT, Offset
+from scheduler.ids import Offset
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import PlaybackStatus
 from scheduler.stations import service as stations
@@ -26,7 +26,7 @@ from scheduler.web.names import Names
 from scheduler.web.paging import Pager
 from scheduler.web.session import PageUser
 from scheduler.web.templating import language, render
-from wardcast.protocol import to_wire
+from wardcast.protocol import DB_INT, to_wire
 
 router = APIRouter()
 PAGE_SIZE = 50

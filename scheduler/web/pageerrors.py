@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from scheduler.errors import DomainError
+from scheduler.http_errors import status_of
 from scheduler.web.session import LoginRequired
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -40,7 +41,7 @@ def _wrap(api_handler: AnyHandler) -> Handler:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         if isinstance(exc, DomainError):
-            return _status_page(request, exc.status_code, str(exc))
+            return _status_page(request, status_of(exc), str(exc))
         if isinstance(exc, StarletteHTTPException):
             return _status_page(request, exc.status_code, str(exc.detail))
         if isinstance(exc, RequestValidationError):

@@ -17,6 +17,7 @@ from scheduler.catalogue import service as catalogue
 from scheduler.config import Settings
 from scheduler.deps import RuntimeDep, SessionDep
 from scheduler.errors import DomainError
+from scheduler.http_errors import status_of
 from scheduler.reports import figures, periods, scope, service
 from scheduler.reports.periods import Period
 from scheduler.reports.render import words
@@ -84,7 +85,7 @@ def reports_page(request: Request, session: SessionDep, runtime: RuntimeDep, use
         wards = scope.wards(session=session, asked=query.wards or None, user=user)
     except DomainError as exc:
         context["error"] = fmt.in_language(str(exc), lang=language(request))
-        return render(request, "reports/page.html", status_code=exc.status_code, **context)
+        return render(request, "reports/page.html", status_code=status_of(exc), **context)
     report = service.activity(session=session, period=chosen, wards=wards, now=utcnow(),
                               cutoffs=settings.report_cutoffs)
     context |= _shown(request, session, user, report)

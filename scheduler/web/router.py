@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from scheduler.deps import RuntimeDep, SessionDep, check_same_origin
 from scheduler.errors import DomainError
+from scheduler.http_errors import status_of
 from scheduler.web import (
     bulletins,
     emergency,
@@ -63,7 +64,7 @@ def login(request: Request, session: SessionDep, runtime: RuntimeDep,
                password=password, ttl=timedelta(hours=runtime.settings.token_ttl_hours))
     except DomainError as exc:
         message = fmt.in_language(str(exc), lang=language(request))
-        return render(request, "login.html", status_code=exc.status_code, next=_safe_next(next),
+        return render(request, "login.html", status_code=status_of(exc), next=_safe_next(next),
                       error=message, username=username)
     return answer
 

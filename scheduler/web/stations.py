@@ -10,12 +10,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from scheduler.context import AppContext
 from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import DomainError, InvalidInput, NotFound
+from scheduler.http_errors import status_of
 from scheduler.ids import IdPath, Offset
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import NOT_STARTED, Playback, PlaybackStatus
-from scheduler.runtime import Runtime
 from scheduler.stations import service, tokens
 from scheduler.stations.models import Station
 from scheduler.users.models import User
@@ -109,7 +110,7 @@ def board(*, session: Session, user: User, horizon_end: datetime, at_risk_lead: 
     return answer, total
 
 
-def _board_context(request: Request, session: Session, runtime: Runtime, user: User,
+def _board_context(request: Request, session: Session, runtime: AppContext, user: User,
                    ward: str | None, offset: int) -> dict[str, Any]:
     ward = (ward or "").strip() or None
     rows, total = board(session=session, user=user, horizon_end=utcnow() + runtime.horizon,
@@ -168,7 +169,7 @@ def register(request: Request, session: SessionDep, runtime: RuntimeDep, user: A
                                          ward=ward, timezone=timezone)
     except DomainError as exc:
         session.rollback()
-        return render(request, "stations/new.html", status_code=exc.status_code,
+        return render(request, "stations/new.html", status_code=status_of(exc),
                       error=fmt.in_language(str(exc), lang=language(request)), name=name,
                       ward=ward, timezone=timezone or runtime.settings.timezone)
     answer = render(request, "stations/token.html", station=station, token=token,

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from scheduler.runtime import Runtime
+from scheduler.deps import get_runtime
 from scheduler.web import HERE, i18n, reasons
 from scheduler.web import format as fmt
 from scheduler.web.session import Viewer, can
@@ -75,8 +75,7 @@ def render(request: Request, template: str, *, status_code: int = 200,
            **context: Any) -> HTMLResponse:
     """Render a page in the request's language with the common context of base.html."""
     lang = language(request)
-    runtime: Runtime = request.app.state.runtime
-    zone = runtime.settings.timezone
+    zone = get_runtime(request).settings.timezone
     user = current_user(request)
     flashes = _flashes(request, lang)
     page = environment(lang).get_template(template).render(

@@ -15,6 +15,7 @@ from scheduler.audit import service as audit
 from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import DomainError, InvalidInput
 from scheduler.groups import service as groups
+from scheduler.http_errors import status_of
 from scheduler.ids import IdPath, Offset
 from scheduler.instants import check_day
 from scheduler.stations.models import Station
@@ -147,7 +148,7 @@ def _refused(request: Request, session: Session, user: User, form: TimetableForm
     """Show the form again with the refusal (e.g. the conflict), keeping everything typed."""
     session.rollback()  # nothing of a refused timetable may be kept
     if isinstance(exc, DomainError):
-        message, status = str(exc), exc.status_code
+        message, status = str(exc), status_of(exc)
     else:
         message, status = ("Dữ liệu không hợp lệ — invalid input: "
                            + "; ".join(str(e["msg"]) for e in exc.errors())), 422

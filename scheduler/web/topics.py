@@ -15,6 +15,7 @@ from scheduler.catalogue.schemas import EntryCreate, EntryUpdate
 from scheduler.catalogue.service import Kind
 from scheduler.deps import SessionDep, actor
 from scheduler.errors import DomainError
+from scheduler.http_errors import status_of
 from scheduler.web import format as fmt
 from scheduler.web.i18n import N_
 from scheduler.web.session import CatalogueAdminPage
@@ -38,7 +39,7 @@ def _refused(request: Request, session: Session, exc: DomainError,
              typed: dict[str, str] | None = None) -> HTMLResponse:
     session.rollback()
     return _page(request, session, error=fmt.in_language(str(exc), lang=language(request)),
-                 status_code=exc.status_code, typed=typed)
+                 status_code=status_of(exc), typed=typed)
 
 
 @router.get("/catalogue", response_class=HTMLResponse)

@@ -58,8 +58,8 @@ def _reported_failure(client: TestClient, runtime: Runtime, admin: dict[str, str
     event = Event(event_id=uuid.uuid4().hex, playback_id=playback_id, type=EventType.FAILED,
                   at=datetime.now(UTC), reason=reason)
     with runtime.db.session() as session:
-        assert ledger.apply_event(session=session, station_id=int(str(target["id"])),
-                                  event=event)
+        assert ledger.apply_events(session=session,
+                                   reports=[(int(str(target["id"])), event)]) == ["stored"]
     return playback_id
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import gc
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, select
 
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin, Incoming
-from scheduler.dispatch.dispatcher import MANY_PLANS, Dispatcher, DispatchTiming
+from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
+from scheduler.playbacks import ledger
 from scheduler.playbacks.models import PlaybackEvent
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
@@ -179,27 +180,38 @@ def test_a_batch_message_stores_each_event_and_is_acked_once(db: Database) -> No
     assert ("publish", protocol.station_topic(str(other), Channel.ACK)) in link.calls
 
 
-def test_a_push_of_many_plans_runs_without_the_cyclic_collector(db: Database) -> None:
-    """Full collections over the scheduler's heap had stalled every thread mid-push."""
-    stations = _stations(db, MANY_PLANS + 3)
-    many, few = stations[:MANY_PLANS], stations[MANY_PLANS:]
+def test_a_batch_another_replica_stored_part_of_is_taken_message_by_message(
+        db: Database) -> None:
+    """Another replica commits one of the batch's events first: the batch fails, then each
+    message is stored alone (a batch of one), where that event is a duplicate."""
+    [station] = _stations(db, 1)
     dispatcher, link = _dispatcher(db)
-    collector: list[bool] = []
-    recorded = link.publish
+    events = [protocol.Event(event_id=uuid.uuid4().hex, playback_id=n, type=EventType.ACCEPTED,
+                             at=NOW) for n in (1, 2, 3)]
+    for mid, reported in enumerate(events, 1):
+        dispatcher.inbox.put(_message(station, Channel.EVENTS, reported, mid))
+    raced: list[bool] = []
 
-    def publish(topic: str, payload: bytes, *, retain: bool = False,
-                qos: int = protocol.QOS) -> None:
-        collector.append(gc.isenabled())
-        recorded(topic, payload, retain=retain, qos=qos)
+    def other_replica(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO playback_events") and not raced:
+            raced.append(True)
+            with db.engine.begin() as other:
+                other.execute(insert(PlaybackEvent), [ledger._event_row(
+                    station, events[1], received=NOW, applied=False)])
 
-    link.publish = publish  # type: ignore[method-assign]
-    dispatcher.push_plans(many)
-    _drain(dispatcher)
-    assert collector == [False] * MANY_PLANS and gc.isenabled()
-    collector.clear()
-    dispatcher.push_plans(few)  # a few plans: nothing to gain, nothing paused
-    _drain(dispatcher)
-    assert collector == [True] * 3 and gc.isenabled()
+    sa_event.listen(db.engine, "before_cursor_execute", other_replica)
+    try:
+        _drain(dispatcher)
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", other_replica)
+    assert raced and dispatcher.counters["batch_retries"] == 1
+    assert (dispatcher.counters["events"], dispatcher.counters["duplicates"]) == (2, 1)
+    assert not dispatcher.counters["errors"]
+    assert [topic for kind, topic in link.calls if kind == "ack"] == [
+        protocol.station_topic(str(station), Channel.EVENTS)] * 3
+    with db.session() as session:
+        stored = session.scalars(select(PlaybackEvent.event_id)).all()
+    assert sorted(stored) == sorted(e.event_id for e in events)
 
 
 def test_clock_readings_are_stored_with_their_uncertainty(db: Database) -> None:

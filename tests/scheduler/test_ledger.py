@@ -49,17 +49,23 @@ def _event(playback_id: int, kind: EventType, **extra: object) -> Event:
                  at=NOW + timedelta(milliseconds=12), **extra)  # type: ignore[arg-type]
 
 
+def _apply(session: Session, station_id: int, event: Event) -> ledger.Outcome:
+    """Record one event (a batch of one, as the dispatcher takes a message alone)."""
+    [outcome] = ledger.apply_events(session=session, reports=[(station_id, event)])
+    return outcome
+
+
 def test_duplicates_change_nothing_and_finals_are_final(db: Database) -> None:
     with db.session() as session:
         station = _station(session, "A", online=True)
         playback = _playback(session, station, NOW)
         started = _event(playback.id, EventType.STARTED, clock_offset_ms=-3)
         finished = _event(playback.id, EventType.FINISHED, position_ms=1000)
-        assert ledger.apply_event(session=session, station_id=station.id, event=started)
-        assert ledger.apply_event(session=session, station_id=station.id, event=finished)
-        assert not ledger.apply_event(session=session, station_id=station.id, event=started)
+        assert _apply(session, station.id, started) == "stored"
+        assert _apply(session, station.id, finished) == "stored"
+        assert _apply(session, station.id, started) == "duplicate"
         late = _event(playback.id, EventType.FAILED, reason="decoder crashed")
-        assert ledger.apply_event(session=session, station_id=station.id, event=late)
+        assert _apply(session, station.id, late) == "stored"
         session.refresh(playback)
         assert playback.status == "played"
         assert playback.started_at == started.at and playback.position_ms == 1000
@@ -72,8 +78,7 @@ def test_an_event_never_moves_a_playback_backwards(db: Database) -> None:
         station = _station(session, "A", online=True)
         playback = _playback(session, station, NOW)
         for kind in (EventType.STARTED, EventType.DOWNLOADED, EventType.ACCEPTED):
-            ledger.apply_event(session=session, station_id=station.id,
-                               event=_event(playback.id, kind))
+            _apply(session, station.id, _event(playback.id, kind))
         session.refresh(playback)
         assert playback.status == "playing"
 
@@ -82,8 +87,7 @@ def test_a_station_cannot_report_for_another(db: Database) -> None:
     with db.session() as session:
         mine, other = _station(session, "A", online=True), _station(session, "B", online=True)
         playback = _playback(session, other, NOW)
-        ledger.apply_event(session=session, station_id=mine.id,
-                           event=_event(playback.id, EventType.FINISHED))
+        assert _apply(session, mine.id, _event(playback.id, EventType.FINISHED)) == "foreign"
         session.refresh(playback)
         assert playback.status == "planned"
 
@@ -116,8 +120,7 @@ def test_a_station_just_back_online_gets_time_to_report(db: Database) -> None:
         past = _playback(session, station, NOW - timedelta(minutes=10))
         assert ledger.watchdog(session=session, now=NOW, grace=grace,
                                offline_grace=offline_grace) == 0
-        ledger.apply_event(session=session, station_id=station.id,
-                           event=_event(past.id, EventType.STARTED))
+        _apply(session, station.id, _event(past.id, EventType.STARTED))
         later = NOW + timedelta(seconds=40)
         assert ledger.watchdog(session=session, now=later, grace=grace,
                                offline_grace=offline_grace) == 0
@@ -150,7 +153,7 @@ def test_a_batch_follows_the_same_rules_as_single_events(db: Database) -> None:
         station, other = _station(session, "A", online=True), _station(session, "B", online=True)
         playback, theirs = _playback(session, station, NOW), _playback(session, other, NOW)
         earlier = _event(playback.id, EventType.ACCEPTED)
-        assert ledger.apply_event(session=session, station_id=station.id, event=earlier)
+        assert _apply(session, station.id, earlier) == "stored"
         started = _event(playback.id, EventType.STARTED, clock_offset_ms=-3)
         finished = _event(playback.id, EventType.FINISHED, position_ms=1000)
         late = _event(playback.id, EventType.FAILED, reason="decoder crashed")
@@ -249,10 +252,8 @@ def test_a_late_skip_is_missed_with_the_agents_reason_a_decision_stays_skipped(
         station = _station(session, "A", online=True)
         one, two, three, four = (_playback(session, station, NOW + timedelta(minutes=n))
                                  for n in range(4))
-        ledger.apply_event(session=session, station_id=station.id,
-                           event=_event(one.id, EventType.SKIPPED, reason="late"))
-        ledger.apply_event(session=session, station_id=station.id,
-                           event=_event(two.id, EventType.SKIPPED, reason="quiet_hours"))
+        _apply(session, station.id, _event(one.id, EventType.SKIPPED, reason="late"))
+        _apply(session, station.id, _event(two.id, EventType.SKIPPED, reason="quiet_hours"))
         ledger.apply_events(session=session, reports=[
             (station.id, _event(three.id, EventType.ACCEPTED)),
             (station.id, _event(three.id, EventType.SKIPPED, reason="late")),

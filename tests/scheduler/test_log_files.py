@@ -61,7 +61,8 @@ def _report(runtime: Runtime, station_id: int, playback_id: int, kind: EventType
     event = Event(event_id=uuid.uuid4().hex, playback_id=playback_id, type=kind, at=at,
                   reason=reason, position_ms=61_000 if kind is EventType.FINISHED else None)
     with runtime.db.session() as session:
-        assert ledger.apply_event(session=session, station_id=station_id, event=event)
+        assert ledger.apply_events(session=session,
+                                   reports=[(station_id, event)]) == ["stored"]
 
 
 @pytest.fixture

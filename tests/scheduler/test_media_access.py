@@ -75,6 +75,6 @@ def test_a_station_fetches_only_the_media_of_its_own_plan(
     event = Event(event_id=uuid.uuid4().hex, playback_id=sent.json()["playback_ids"][0],
                   type=EventType.FINISHED, at=datetime.now(UTC))
     with runtime.db.session() as session:
-        assert ledger.apply_event(session=session, station_id=int(str(other["id"])),
-                                  event=event)
+        assert ledger.apply_events(session=session,
+                                   reports=[(int(str(other["id"])), event)]) == ["stored"]
     assert _fetch(client, other["token"], sha["broadcast"]) == 404
