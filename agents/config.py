@@ -1,14 +1,32 @@
-"""The agent's settings: one frozen dataclass, checked when it is built."""
+"""The agent's settings: its command line, read into one frozen dataclass, checked as it is
+built; and ``wardcast agent-log``, which prints the local event log (the proof of play).
+
+The log is read through a separate read-only connection: WAL lets it see every committed
+event without blocking, or being blocked by, the agent writing.
+"""
 
 from __future__ import annotations
 
+import argparse
+import csv
+import json
 import logging
+import os
+import sqlite3
 import ssl
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import TextIO
+from urllib.parse import quote, urlsplit
+
+from agents.store import EVENT_LOG_COLUMNS
+from wardcast.csvcells import safe_row
 
 log = logging.getLogger(__name__)
+
+TOKEN_ENV = "WARDCAST_AGENT_TOKEN"
+CA_FILE_ENV = "WARDCAST_AGENT_CA_FILE"
 
 DEFAULT_MQTT_PORT = 1883
 DEFAULT_MQTTS_PORT = 8883
@@ -19,7 +37,7 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class Output:
+class OutputSpec:
     """Where the audio goes: ``device``, ``null`` or ``file`` (with its directory)."""
 
     kind: str
@@ -33,7 +51,7 @@ class Settings:
     token: str
     mqtt_host: str
     mqtt_port: int
-    output: Output
+    output: OutputSpec
     state_dir: Path
     # MQTT over TLS (mqtts://). Both TLS links (MQTT and HTTPS) verify the server against
     # ca_file when given, else against the system's trust store; never without verification.
@@ -86,12 +104,12 @@ def read_token_file(path: Path) -> str:
     return token
 
 
-def parse_output(spec: str) -> Output:
+def parse_output(spec: str) -> OutputSpec:
     """Parse ``device``, ``null`` or ``file:DIR``."""
     if spec in ("device", "null"):
-        return Output(spec)
+        return OutputSpec(spec)
     if spec.startswith("file:") and len(spec) > len("file:"):
-        return Output("file", Path(spec[len("file:") :]))
+        return OutputSpec("file", Path(spec[len("file:") :]))
     raise SettingsError(f"--output must be device, null or file:DIR, not {spec!r}")
 
 
@@ -164,3 +182,138 @@ def tls_verify_failure(exc: BaseException) -> ssl.SSLCertVerificationError | Non
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the agent's options to a parser."""
+    parser.add_argument("--server", required=True,
+                        help="scheduler base URL, https://H:P (or http://H:P)")
+    parser.add_argument("--station", required=True, help="station id (MQTT username)")
+    token = parser.add_mutually_exclusive_group()
+    token.add_argument("--token-file", type=Path, metavar="FILE",
+                       help="read the station token from this file (readable by this user "
+                            "only); best, with the environment variable")
+    token.add_argument("--token", default=None,
+                       help=f"station token (default: ${TOKEN_ENV}); on the command line it "
+                            "is visible to every user of this PC in `ps`: prefer --token-file "
+                            f"or ${TOKEN_ENV}")
+    parser.add_argument("--mqtt", default=None,
+                        help="broker, mqtts://H:P (TLS, port 8883 by default) or mqtt://H:P "
+                             "(default: the server's host; mqtts on 8883 when the server is "
+                             "https:// or --ca-file is given, else mqtt on 1883)")
+    parser.add_argument("--ca-file", type=Path,
+                        default=Path(os.environ[CA_FILE_ENV]) if os.environ.get(CA_FILE_ENV)
+                        else None, metavar="PATH",
+                        help="PEM file of the CA that signed the scheduler's and the broker's "
+                             "certificates; both links are then TLS and verified against it "
+                             f"(default: ${CA_FILE_ENV}; without it, the system's trust store)")
+    parser.add_argument("--output", default="device", help="device | null | file:DIR")
+    parser.add_argument("--state-dir", type=Path, default=None,
+                        help="plan, outbox and media cache (default ./wardcast-agent-STATION)")
+    parser.add_argument("--late-grace", type=float, default=5.0, metavar="SECONDS",
+                        help="start an item this late at most, else skip it (default 5)")
+    parser.add_argument("--heartbeat", type=float, default=30.0, metavar="SECONDS",
+                        help="status republish interval (default 30)")
+    parser.add_argument("--clock-interval", type=float, default=300.0, metavar="SECONDS",
+                        help="clock offset measurement interval (default 300)")
+    parser.add_argument("--resend-after", type=float, default=30.0, metavar="SECONDS",
+                        help="re-publish events the scheduler has not confirmed this long "
+                             "after the broker took them (default 30)")
+    parser.add_argument("--cache-max-mb", type=float, default=2048.0, metavar="MB",
+                        help="media cache cap; least recently used files the plan does not "
+                             "need are evicted above it (default 2048)")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of the local event log command (``wardcast agent-log``)."""
+    parser.add_argument("--state-dir", type=Path, required=True,
+                        help="the agent's state directory")
+    parser.add_argument("--format", choices=["csv", "json"], default="csv",
+                        help="output format (default csv)")
+
+
+def station_token(args: argparse.Namespace) -> str:
+    """Return the token: from --token-file, --token (said to be unwise) or $TOKEN_ENV."""
+    if args.token_file is not None:
+        return read_token_file(args.token_file)
+    if args.token:
+        log.warning("the station token was given with --token: every user of this PC can "
+                    "read it in the process list (ps); use --token-file FILE or $%s",
+                    TOKEN_ENV)
+        return str(args.token)
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise SettingsError(f"a token is needed: --token-file FILE, ${TOKEN_ENV} or --token")
+    return token
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Build checked settings from parsed arguments."""
+    token = station_token(args)
+    if args.late_grace < 0 or args.heartbeat <= 0 or args.clock_interval <= 0:
+        raise SettingsError("--late-grace must be >= 0, --heartbeat and --clock-interval > 0")
+    if args.resend_after <= 0 or args.cache_max_mb < 0:
+        raise SettingsError("--resend-after must be > 0 and --cache-max-mb >= 0")
+    server = parse_server(args.server)
+    ca_file = parse_ca_file(args.ca_file, server=server)
+    host, port, tls = parse_mqtt(args.mqtt, server=server, ca_file=ca_file)
+    state_dir = args.state_dir or Path(f"wardcast-agent-{args.station}")
+    return Settings(server=server, station=args.station, token=token, mqtt_host=host,
+                    mqtt_port=port, mqtt_tls=tls, ca_file=ca_file,
+                    output=parse_output(args.output), state_dir=state_dir,
+                    late_grace_s=args.late_grace, heartbeat_s=args.heartbeat,
+                    clock_interval_s=args.clock_interval, resend_after_s=args.resend_after,
+                    cache_max_bytes=round(args.cache_max_mb * 1024 * 1024))
+
+
+def log_main(args: argparse.Namespace) -> int:
+    """Print every event the agent ever logged, in creation order; return the exit code."""
+    try:
+        rows = read_event_log(database_path(args.state_dir))
+    except EventLogUnavailable as exc:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        log.error("%s", exc)
+        return 1
+    (write_json if args.format == "json" else write_csv)(rows, sys.stdout)
+    return 0
+
+
+Row = tuple[object, ...]
+
+
+class EventLogUnavailable(FileNotFoundError):
+    """The state directory holds no agent database, or one without an event log."""
+
+
+def read_event_log(database: Path) -> list[Row]:
+    """Return every logged event in creation order, as EVENT_LOG_COLUMNS tuples."""
+    if not database.is_file():
+        raise EventLogUnavailable(f"no agent database at {database}")
+    db = sqlite3.connect(f"file:{quote(str(database.resolve()))}?mode=ro", uri=True)
+    try:
+        return db.execute(
+            f"SELECT {', '.join(EVENT_LOG_COLUMNS)} FROM events ORDER BY seq"
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise EventLogUnavailable(f"cannot read the event log in {database}: {exc}") from exc
+    finally:
+        db.close()
+
+
+def write_csv(rows: list[Row], out: TextIO) -> None:
+    """Write the log as CSV with a header line; empty fields for missing values.
+
+    Text that a spreadsheet would run as a formula (a reason, say) is quoted (csvcells).
+    """
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EVENT_LOG_COLUMNS)
+    writer.writerows(safe_row(row) for row in rows)
+
+
+def write_json(rows: list[Row], out: TextIO) -> None:
+    """Write the log as one JSON array of objects."""
+    json.dump([dict(zip(EVENT_LOG_COLUMNS, row, strict=True)) for row in rows], out,
+              ensure_ascii=False, indent=1)
+    out.write("\n")

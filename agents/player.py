@@ -29,19 +29,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from agents.cache import MediaCache
-from agents.clock import Clock, seconds_until
 from agents.config import Settings
-from agents.decode import decode_command, tone_command
-from agents.outputs import Backend, playback_name, tone_name
-from agents.playback import Playback, PlaybackError
-from agents.reporter import Reporter
+from agents.fetch import Media, seconds_until
+from agents.link import Reporter
+from agents.output import Output, Playback, PlaybackError
 from agents.store import Store
 from wardcast.protocol import EventType, PlanItem, utcnow
 
 log = logging.getLogger(__name__)
 
-REPORT_LATE_MS = 100
 AGENT_STOPPED = "agent_stopped"
 
 
@@ -81,18 +77,15 @@ class _OnAir:
 class Player:
     """Owns the timer loop and the output, and reports every playback's start and end."""
 
-    def __init__(self, *, settings: Settings, store: Store, cache: MediaCache,
-                 backend: Backend, reporter: Reporter, clock: Clock,
-                 on_change: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, *, settings: Settings, store: Store, cache: Media, output: Output,
+                 reporter: Reporter, on_change: Callable[[], None] = lambda: None) -> None:
         self._settings = settings
         self._store = store
         self._cache = cache
-        self._backend = backend
+        self._output = output
         self._reporter = reporter
-        self._clock = clock
         self._on_change = on_change
         self._wake = asyncio.Event()
-        self._waiter: asyncio.Future[None] | None = None  # _wait's, while it waits for wake()
         self._on_air: _OnAir | None = None
         self._cutter: PlanItem | None = None  # being prepared to cut in
         # the item due after the one on air, its decoder already started so that it follows
@@ -109,9 +102,6 @@ class Player:
     def wake(self) -> None:
         """Look at the plan again (it changed, or media arrived)."""
         self._wake.set()
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)  # _wait returns on the loop's next turn
 
     def media_in_use(self) -> set[str]:
         """Return the sha256 of the media playing now or about to cut in, if any."""
@@ -253,8 +243,7 @@ class Player:
             path = self._cache.use(item.sha256)
             if path is None:
                 return None
-            playback = Playback(decode_command(path), backend=self._backend,
-                                name=playback_name(item.playback_id))
+            playback = self._output.item(item, path)
             try:
                 await playback.prepare(open_sink=False)
             except PlaybackError:
@@ -283,8 +272,7 @@ class Player:
     async def _prepared(self, item: PlanItem, path: Path, *, open_sink: bool
                         ) -> Playback | None:
         """Start an item's decoder; fail the item (and return None) when it cannot decode."""
-        playback = Playback(decode_command(path), backend=self._backend,
-                            name=playback_name(item.playback_id))
+        playback = self._output.item(item, path)
         try:
             await playback.prepare(open_sink=open_sink)
         except PlaybackError as exc:
@@ -406,9 +394,8 @@ class Player:
             if busy:
                 request.answer(False, busy)
                 continue
-            command = tone_command(hz=request.hz, seconds=request.seconds)
-            playback = Playback(command, backend=self._backend,
-                                name=tone_name(request.command_id))
+            playback = self._output.tone(request.command_id, hz=request.hz,
+                                         seconds=request.seconds)
             self._go_on_air(_OnAir(playback, tone=request))
 
     async def _perform_tone(self, on_air: _OnAir) -> None:
@@ -445,54 +432,21 @@ class Player:
 
     async def _wait(self, task: asyncio.Task[None], seconds: float | None, *,
                     wake: bool = True) -> None:
-        """Wait until task ends, seconds pass, or (unless told not to) the player is woken.
-
-        No task of its own: one future, released by the task's done callback, a timer or
-        wake(). While on air this runs at every wake-up, and a waiting task (with
-        asyncio.wait's callbacks) cost two more turns of the loop between a wake-up and what
-        it leads to.
-        """
+        """Wait until task ends, seconds pass, or (unless told not to) the player is woken."""
         if task.done() or (wake and self._wake.is_set()):
             return  # woken since run() cleared the flag: look again at once
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-
-        def release(_: object = None) -> None:
-            if not waiter.done():
-                waiter.set_result(None)
-
-        task.add_done_callback(release)
-        timer = None if seconds is None else loop.call_later(max(seconds, 0), release)
-        if wake:
-            self._waiter = waiter
+        woken = asyncio.ensure_future(self._wake.wait())
         try:
-            await waiter
+            await asyncio.wait({task, woken} if wake else {task},
+                               timeout=None if seconds is None else max(seconds, 0),
+                               return_when=asyncio.FIRST_COMPLETED)
         finally:
-            task.remove_done_callback(release)
-            if timer is not None:
-                timer.cancel()
-            if self._waiter is waiter:
-                self._waiter = None
+            woken.cancel()
 
     def _started(self, item: PlanItem, at: datetime) -> None:
-        """Record and report the instant the first sample went out."""
-        self._reporter.emit(item.playback_id, EventType.STARTED, at=at,
-                            reason=self._start_reason(item, at),
-                            together=lambda: self._store.mark_started(item.playback_id))
+        self._reporter.started(item, at)
         self._on_change()
-
-    def _start_reason(self, item: PlanItem, at: datetime) -> str | None:
-        """Explain a late start or an unreliable clock, if either applies."""
-        notes = []
-        late = at - item.scheduled_at
-        if late > timedelta(milliseconds=REPORT_LATE_MS):
-            notes.append(f"late={late // timedelta(milliseconds=1)}ms")
-        if self._clock.off:
-            notes.append(f"clock_offset={self._clock.offset_ms}ms")
-        return "; ".join(notes) or None
 
     def _end(self, playback_id: int, kind: EventType, *, position_ms: int | None = None,
              reason: str | None = None) -> None:
-        """Make a playback final locally and report it."""
-        self._reporter.emit(playback_id, kind, position_ms=position_ms, reason=reason,
-                            together=lambda: self._store.mark_final(playback_id, kind.value))
+        self._reporter.ended(playback_id, kind, position_ms=position_ms, reason=reason)

@@ -4,23 +4,117 @@ commands seen (with their results) and the station's own settings (its volume).
 Every method commits before it returns. The database runs in WAL mode with
 ``synchronous=FULL``, so a commit is on disk before the method returns: what the agent did
 survives a SIGKILL and a power cut alike (a cut must not make it replay a started item).
-The store is used from the event loop's thread only.
+The store is used from the event loop's thread only. ``Store`` is what the station needs of
+its state; the simulator keeps it in memory (simulate/store.py).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
-from agents import schema
 from wardcast.private import private_dir, private_sqlite
 from wardcast.protocol import Event, PlanItem, to_wire, utcnow
 
 
-class Store:
-    """One SQLite database in WAL mode."""
+class Store(Protocol):
+    """The station's state: its plan, what it played, its outbox, commands and settings."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def close(self) -> None: ...
+    def replace_plan(self, items: list[PlanItem]) -> list[PlanItem]: ...
+    def pending(self) -> list[PlanItem]: ...
+    def is_pending(self, playback_id: int) -> bool: ...
+    def mark_downloaded(self, playback_id: int) -> bool: ...
+    def is_downloaded(self, playback_id: int) -> bool: ...
+    def mark_started(self, playback_id: int) -> None: ...
+    def save_position(self, playback_id: int, position_ms: int) -> None: ...
+    def mark_final(self, playback_id: int, state: str) -> None: ...
+    def started_unfinished(self) -> list[tuple[int, int | None]]: ...
+    def add_event(self, event: Event, payload: bytes) -> None: ...
+    def unconfirmed(self) -> list[tuple[str, bytes]]: ...
+    def published_before(self, instant: datetime) -> list[tuple[str, bytes]]: ...
+    def unconfirmed_count(self) -> int: ...
+    def mark_published(self, event_id: str) -> None: ...
+    def confirm(self, event_ids: Iterable[str]) -> int: ...
+    def prune_events(self, older_than: timedelta) -> int: ...
+    def begin_command(self, command_id: str, type_: str) -> bool: ...
+    def command_result(self, command_id: str) -> bytes | None: ...
+    def finish_command(self, command_id: str, result: bytes) -> None: ...
+    def unanswered_commands(self) -> list[str]: ...
+    def setting(self, key: str) -> str | None: ...
+    def set_setting(self, key: str, value: str) -> None: ...
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS plan_items (
+    playback_id INTEGER PRIMARY KEY,
+    scheduled_at TEXT NOT NULL,
+    item TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS playbacks (
+    playback_id INTEGER PRIMARY KEY,
+    downloaded INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT,
+    final TEXT,
+    position_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS media (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    stored_at TEXT NOT NULL,
+    used_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    playback_id INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    clock_offset_ms INTEGER,
+    boot_id TEXT NOT NULL,
+    position_ms INTEGER,
+    reason TEXT,
+    payload BLOB NOT NULL,
+    published_at TEXT,
+    confirmed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS commands (
+    command_id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    result BLOB
+);
+CREATE TABLE IF NOT EXISTS agent_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_unconfirmed ON events (seq) WHERE confirmed_at IS NULL;
+"""
+
+# What `wardcast agent-log` shows: the local proof of play, in creation order.
+EVENT_LOG_COLUMNS = ("seq", "event_id", "playback_id", "type", "at", "clock_offset_ms",
+                     "boot_id", "position_ms", "reason", "published_at", "confirmed_at")
+
+INSERT_EVENT = """
+INSERT OR IGNORE INTO events (event_id, playback_id, type, at, clock_offset_ms, boot_id,
+                              position_ms, reason, payload)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def event_row(event: Event, payload: bytes) -> tuple[object, ...]:
+    """Return the INSERT_EVENT parameters of one event."""
+    wire = event.model_dump(mode="json")
+    return (event.event_id, event.playback_id, event.type.value, wire["at"],
+            event.clock_offset_ms, event.boot_id, event.position_ms, event.reason, payload)
+
+
+class SqliteStore:
+    """The Store in one SQLite database in WAL mode."""
 
     def __init__(self, path: Path) -> None:
         private_dir(path.parent)  # the state dir: plan, proof of play, media cache
@@ -28,7 +122,7 @@ class Store:
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        schema.create(self._db)
+        self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -154,7 +248,7 @@ class Store:
 
     def add_event(self, event: Event, payload: bytes) -> None:
         """Log an event; it stays unconfirmed until the scheduler acks it."""
-        self._db.execute(schema.INSERT_EVENT, schema.event_row(event, payload))
+        self._db.execute(INSERT_EVENT, event_row(event, payload))
 
     def unconfirmed(self) -> list[tuple[str, bytes]]:
         """Return (event id, payload) of every unconfirmed event, oldest first."""

@@ -9,15 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agents.cache import MediaCache, MediaCorrupt, MediaRefused
-from agents.store import Store
+from agents.fetch import MediaCache, MediaCorrupt, MediaRefused
+from agents.store import SqliteStore
 from tests.agents.conftest import TOKEN, Clip
 from tests.agents.mediaserver import MediaServer
 
 
 async def fetch_once(directory: Path, server: MediaServer, clip: Clip, *, token: str = TOKEN
-                     ) -> tuple[Path, Store]:
-    store = Store(directory / "agent.sqlite3")
+                     ) -> tuple[Path, SqliteStore]:
+    store = SqliteStore(directory / "agent.sqlite3")
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=server.url, headers=headers) as http:
         cache = MediaCache(directory / "media", store=store, http=http)
@@ -47,7 +47,7 @@ def test_corrupt_download_is_rejected_and_not_cached(tmp_path: Path, media_serve
     with pytest.raises(MediaCorrupt):
         asyncio.run(fetch_once(tmp_path, media_server, clips[0]))
     assert list((tmp_path / "media").iterdir()) == []  # neither a part nor a final file
-    assert not Store(tmp_path / "agent.sqlite3").has_media(clips[0].sha256)
+    assert not SqliteStore(tmp_path / "agent.sqlite3").has_media(clips[0].sha256)
 
 
 def test_bad_token_is_refused(tmp_path: Path, media_server: MediaServer,
@@ -62,7 +62,7 @@ def test_fetch_retries_until_the_file_is_whole(tmp_path: Path, media_server: Med
     media_server.fail_after = 1000
 
     async def fetch() -> Path | None:
-        store = Store(tmp_path / "agent.sqlite3")
+        store = SqliteStore(tmp_path / "agent.sqlite3")
         headers = {"Authorization": f"Bearer {TOKEN}"}
         async with httpx.AsyncClient(base_url=media_server.url, headers=headers) as http:
             cache = MediaCache(tmp_path / "media", store=store, http=http, backoff_first_s=0.05)
@@ -75,9 +75,9 @@ def test_fetch_retries_until_the_file_is_whole(tmp_path: Path, media_server: Med
 
 
 def cache_with(tmp_path: Path, sizes: dict[str, int], *, max_bytes: int
-               ) -> tuple[MediaCache, Store]:
+               ) -> tuple[MediaCache, SqliteStore]:
     """A cache holding files of the given sizes, used in the order given (first = oldest)."""
-    store = Store(tmp_path / "agent.sqlite3")
+    store = SqliteStore(tmp_path / "agent.sqlite3")
     cache = MediaCache(tmp_path / "media", store=store, http=httpx.AsyncClient(),
                        max_bytes=max_bytes)
     for name, size in sizes.items():

@@ -13,7 +13,7 @@ import anyio
 import anyio.to_thread
 from fastapi.testclient import TestClient
 
-from agents.clock import sample
+from agents.fetch import sample
 from scheduler.runtime import Runtime
 from scheduler.stations.models import Station
 from tests.scheduler.conftest import station

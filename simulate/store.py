@@ -13,8 +13,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agents.store import Store
-from wardcast.protocol import Event, PlanItem, utcnow
+from simulate.stats import Stats
+from wardcast.protocol import Event, EventType, PlanItem, utcnow
 
 
 @dataclass(slots=True)
@@ -31,10 +31,15 @@ class _Outgoing:
     published_at: datetime | None = None
 
 
-class MemoryStore(Store):
-    """The Store interface over dicts; nothing survives the process, by design."""
+class MemoryStore:
+    """The agent's Store (and its cache's index) over dicts; nothing survives the process.
 
-    def __init__(self) -> None:  # no super().__init__(): it would open a SQLite file
+    What a station records is what the simulator counts: events by type, and how far each
+    start was from its slot.
+    """
+
+    def __init__(self, stats: Stats | None = None) -> None:
+        self._stats = stats or Stats()
         self._plan: dict[int, PlanItem] = {}
         self._records: dict[int, _Record] = {}
         self._outbox: dict[str, _Outgoing] = {}  # insertion order is event order
@@ -130,7 +135,10 @@ class MemoryStore(Store):
     # --- the outbox ---------------------------------------------------------------------
 
     def add_event(self, event: Event, payload: bytes) -> None:
-        """Keep an event until the scheduler confirms it."""
+        """Keep an event until the scheduler confirms it; count it."""
+        self._stats.events[event.type.value] += 1
+        if event.type is EventType.STARTED and (item := self._plan.get(event.playback_id)):
+            self._stats.start_error((event.at - item.scheduled_at).total_seconds() * 1000)
         self._outbox.setdefault(event.event_id, _Outgoing(payload))
 
     def unconfirmed(self) -> list[tuple[str, bytes]]:
@@ -188,6 +196,6 @@ class MemoryStore(Store):
         """Store one of the station's own settings."""
         self._settings[key] = value
 
-    def transaction(self) -> AbstractContextManager[None]:  # type: ignore[override]
+    def transaction(self) -> AbstractContextManager[None]:
         """Nothing to group: every change here is already atomic on the one loop thread."""
         return nullcontext()
