@@ -1,33 +1,36 @@
 """The agent's settings: its command line, read into one frozen dataclass, checked as it is
-built; and ``wardcast agent-log``, which prints the local event log (the proof of play).
+built; and the backends ``--output`` names, where the paced samples go (s16le, mono, 48 kHz).
 
-The log is read through a separate read-only connection: WAL lets it see every committed
-event without blocking, or being blocked by, the agent writing.
+The player paces every backend in real time; a backend only has to take the samples: its
+``open`` is called ahead of the slot (so a device process can start), the sink's ``start``
+at the instant the first sample is written. A sink is named ``pb<playback id>`` for a plan
+item, ``test-tone_<command id>`` for a test tone.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
+import asyncio
 import logging
 import os
-import sqlite3
+import shutil
 import ssl
-import sys
+import wave
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
-from urllib.parse import quote, urlsplit
+from typing import BinaryIO, Protocol
+from urllib.parse import urlsplit
 
-from agents.store import EVENT_LOG_COLUMNS
-from wardcast.csvcells import safe_row
+from media.decode import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "WARDCAST_AGENT_TOKEN"
 CA_FILE_ENV = "WARDCAST_AGENT_CA_FILE"
 
+CHANNELS = 1
+SAMPLE_BYTES = 2  # signed 16-bit little-endian
 DEFAULT_MQTT_PORT = 1883
 DEFAULT_MQTTS_PORT = 8883
 
@@ -172,18 +175,6 @@ def client_ssl_context(ca_file: Path | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_file))
 
 
-def tls_verify_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    """Return the certificate verification error behind an exception (httpx wraps it)."""
-    seen: BaseException | None = exc
-    for _ in range(10):  # the chain is short; a bound guards against cycles
-        if seen is None:
-            return None
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the agent's options to a parser."""
     parser.add_argument("--server", required=True,
@@ -268,52 +259,142 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     cache_max_bytes=round(args.cache_max_mb * 1024 * 1024))
 
 
-def log_main(args: argparse.Namespace) -> int:
-    """Print every event the agent ever logged, in creation order; return the exit code."""
-    try:
-        rows = read_event_log(database_path(args.state_dir))
-    except EventLogUnavailable as exc:
-        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-        log.error("%s", exc)
-        return 1
-    (write_json if args.format == "json" else write_csv)(rows, sys.stdout)
-    return 0
+class Sink(Protocol):
+    """One playback's destination."""
+
+    def start(self, at: datetime) -> None: ...
+    async def write(self, pcm: bytes) -> None: ...
+    async def close(self) -> None: ...
 
 
-Row = tuple[object, ...]
+class Backend(Protocol):
+    """Makes one sink per playback."""
+
+    async def open(self, name: str) -> Sink: ...
 
 
-class EventLogUnavailable(FileNotFoundError):
-    """The state directory holds no agent database, or one without an event log."""
+def make_backend(spec: OutputSpec) -> Backend:
+    """Build the backend an --output value names."""
+    if spec.kind == "file":
+        assert spec.directory is not None
+        return FileBackend(spec.directory)
+    return DeviceBackend() if spec.kind == "device" else NullBackend()
 
 
-def read_event_log(database: Path) -> list[Row]:
-    """Return every logged event in creation order, as EVENT_LOG_COLUMNS tuples."""
-    if not database.is_file():
-        raise EventLogUnavailable(f"no agent database at {database}")
-    db = sqlite3.connect(f"file:{quote(str(database.resolve()))}?mode=ro", uri=True)
-    try:
-        return db.execute(
-            f"SELECT {', '.join(EVENT_LOG_COLUMNS)} FROM events ORDER BY seq"
-        ).fetchall()
-    except sqlite3.OperationalError as exc:
-        raise EventLogUnavailable(f"cannot read the event log in {database}: {exc}") from exc
-    finally:
-        db.close()
+class NullSink:
+    """Discards the samples (the player still paces them)."""
+
+    def start(self, at: datetime) -> None:
+        """Nothing to prepare."""
+
+    async def write(self, pcm: bytes) -> None:
+        """Drop the samples."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
 
-def write_csv(rows: list[Row], out: TextIO) -> None:
-    """Write the log as CSV with a header line; empty fields for missing values.
+class NullBackend:
+    async def open(self, name: str) -> Sink:
+        """Return a sink that discards."""
+        return NullSink()
 
-    Text that a spreadsheet would run as a formula (a reason, say) is quoted (csvcells).
+
+def wav_name(name: str, at: datetime) -> str:
+    """Name a WAV file by its sink's name and start instant (UTC)."""
+    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3]
+    return f"{name}_{stamp}Z.wav"
+
+
+class FileSink:
+    """Writes exactly the played samples into one WAV file, whole on disk after each write.
+
+    After every write the RIFF and data sizes are patched and the file is flushed to the OS,
+    so a SIGKILL mid-playback leaves a valid WAV of what was played (audits count on it).
     """
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EVENT_LOG_COLUMNS)
-    writer.writerows(safe_row(row) for row in rows)
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self._directory = directory
+        self._name = name
+        self._file: BinaryIO | None = None
+        self._wav: wave.Wave_write | None = None
+        self.path: Path | None = None
+
+    def start(self, at: datetime) -> None:
+        """Create the WAV file under its final name."""
+        self.path = self._directory / wav_name(self._name, at)
+        self._file = self.path.open("wb")
+        self._wav = wave.open(self._file, "wb")
+        self._wav.setnchannels(CHANNELS)
+        self._wav.setsampwidth(SAMPLE_BYTES)
+        self._wav.setframerate(SAMPLE_RATE)
+
+    async def write(self, pcm: bytes) -> None:
+        """Append samples, patch the header sizes and hand it all to the OS."""
+        assert self._wav is not None and self._file is not None, "start() first"
+        self._wav.writeframes(pcm)  # writeframes patches the sizes when they changed
+        self._file.flush()
+
+    async def close(self) -> None:
+        """Finish the header and close the file."""
+        if self._wav is not None:
+            self._wav.close()  # does not close a file object it was given
+            self._wav = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
-def write_json(rows: list[Row], out: TextIO) -> None:
-    """Write the log as one JSON array of objects."""
-    json.dump([dict(zip(EVENT_LOG_COLUMNS, row, strict=True)) for row in rows], out,
-              ensure_ascii=False, indent=1)
-    out.write("\n")
+class FileBackend:
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._directory = directory
+
+    async def open(self, name: str) -> Sink:
+        """Return a sink that writes a WAV into the directory."""
+        return FileSink(self._directory, name)
+
+
+class DeviceSink:
+    """Pipes samples into aplay (or ffplay), which plays them on the default sound card."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+
+    def start(self, at: datetime) -> None:
+        """The process is already running."""
+
+    async def write(self, pcm: bytes) -> None:
+        """Hand samples to the player process."""
+        assert self._process.stdin is not None
+        self._process.stdin.write(pcm)
+        await self._process.stdin.drain()
+
+    async def close(self) -> None:
+        """Close the pipe and let the player finish what it buffered."""
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        try:
+            await asyncio.wait_for(self._process.wait(), 5)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+
+
+class DeviceBackend:
+    def __init__(self) -> None:
+        """Take a player that reads s16le mono 48 kHz PCM on stdin: aplay, else ffplay."""
+        if shutil.which("aplay"):
+            self._argv = ["aplay", "-q", "-f", "S16_LE", "-r", str(SAMPLE_RATE),
+                          "-c", str(CHANNELS)]
+        elif shutil.which("ffplay"):
+            self._argv = ["ffplay", "-nodisp", "-autoexit", "-loglevel", "error", "-f", "s16le",
+                          "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-i", "-"]
+        else:
+            raise SettingsError("--output device needs aplay or ffplay; neither is installed")
+
+    async def open(self, name: str) -> Sink:
+        """Start the player process ahead of the slot."""
+        process = await asyncio.create_subprocess_exec(
+            *self._argv, stdin=asyncio.subprocess.PIPE)
+        return DeviceSink(process)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +32,6 @@ from typing import Protocol
 
 import httpx
 
-from agents.config import tls_verify_failure
 from media.checksum import sha256_file
 from wardcast.protocol import TIME_PATH, ServerTime, clock_off, decode, utcnow
 
@@ -42,6 +43,12 @@ BURST = 8  # samples per measurement
 SPACING_S = 0.1  # between them: a stall of the scheduler or the link spoils few of them
 # an older scheduler sends whole milliseconds, truncated: its stamp is somewhere in the next
 MS_STEP_S = 0.001
+BACKOFF_FIRST_S = 1.0
+BACKOFF_CAP_S = 60.0
+DEFAULT_MAX_BYTES = 2048 * 1024 * 1024
+MB = 1024 * 1024
+FINAL_SUFFIX = ".opus"
+PART_SUFFIX = ".opus.part"
 
 
 @dataclass(frozen=True)
@@ -179,6 +186,18 @@ def _log_refusal(exc: httpx.HTTPStatusError) -> None:
         log.warning("cannot read the scheduler's time: %s", exc)
 
 
+def tls_verify_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """Return the certificate verification error behind an exception (httpx wraps it)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # the chain is short; a bound guards against cycles
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def seconds_until(instant: datetime) -> float:
     """Return how long until an instant by the agent's clock (negative when past)."""
     return (instant - utcnow()).total_seconds()
@@ -198,14 +217,6 @@ def _fine_wait(deadline: float) -> None:
         time.sleep(min(left, 0.001))
 
 
-BACKOFF_FIRST_S = 1.0
-BACKOFF_CAP_S = 60.0
-DEFAULT_MAX_BYTES = 2048 * 1024 * 1024
-MB = 1024 * 1024
-FINAL_SUFFIX = ".opus"
-PART_SUFFIX = ".opus.part"
-
-
 class Media(Protocol):
     """Media files by sha256: the cached ones, and downloads of those missing."""
 
@@ -217,16 +228,6 @@ class Media(Protocol):
     async def close(self) -> None: ...
 
 
-class MediaIndex(Protocol):
-    """Which files are whole, their sizes and when each was last used."""
-
-    def add_media(self, sha256: str, size: int) -> None: ...
-    def touch_media(self, sha256: str) -> None: ...
-    def has_media(self, sha256: str) -> bool: ...
-    def media_by_use(self) -> list[tuple[str, int]]: ...
-    def forget_media(self, sha256: str) -> None: ...
-
-
 class MediaCorrupt(ValueError):
     """A downloaded file whose sha256 is not the one expected."""
 
@@ -236,14 +237,16 @@ class MediaRefused(PermissionError):
 
 
 class MediaCache:
-    """Files named by their sha256 in one directory, indexed in the store."""
+    """Files named by their sha256 in one directory; a file's mtime is when it was last used.
 
-    def __init__(self, directory: Path, *, store: MediaIndex, http: httpx.AsyncClient,
+    The directory is its own index: the final name only ever holds a whole, verified file.
+    """
+
+    def __init__(self, directory: Path, *, http: httpx.AsyncClient,
                  backoff_first_s: float = BACKOFF_FIRST_S,
                  max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self._store = store
         self._http = http
         self._backoff_first_s = backoff_first_s
         self._max_bytes = max_bytes
@@ -252,15 +255,13 @@ class MediaCache:
     def path(self, sha256: str) -> Path | None:
         """Return the cached file for a sha256, or None when it is not (fully) here."""
         final = self.directory / f"{sha256}{FINAL_SUFFIX}"
-        if self._store.has_media(sha256) and final.is_file():
-            return final
-        return None
+        return final if final.is_file() else None
 
     def use(self, sha256: str) -> Path | None:
         """Return the cached file to play it, marking it as recently used."""
         path = self.path(sha256)
         if path is not None:
-            self._store.touch_media(sha256)
+            os.utime(path)
         return path
 
     def want(self, sha256: str, url: str, *, ready: Callable[[str], None],
@@ -299,39 +300,29 @@ class MediaCache:
         """
         for sha256 in [sha256 for sha256 in self._downloads if sha256 not in needed]:
             self._downloads.pop(sha256).cancel()
-        self._remove_strays(needed)
-        entries = self._store.media_by_use()
-        total = sum(size for _, size in entries)
-        for sha256, size in entries:
+        self._remove_parts(needed)
+        files = sorted((path.stat().st_mtime_ns, path.stat().st_size, path)
+                       for path in self.directory.glob(f"*{FINAL_SUFFIX}"))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in files:
+            sha256 = path.name[: -len(FINAL_SUFFIX)]
             if total <= self._max_bytes:
                 break
             if sha256 in needed:
                 continue
-            self._store.forget_media(sha256)  # first: a crash now leaves a stray, not a lie
-            (self.directory / f"{sha256}{FINAL_SUFFIX}").unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             total -= size
             log.info("media %s evicted from the cache (%d bytes)", sha256[:12], size)
         if total > self._max_bytes:
             log.warning("the plan needs %.1f MB of media, over the %.1f MB cache cap "
                         "(--cache-max-mb); keeping it all", total / MB, self._max_bytes / MB)
 
-    def _remove_strays(self, needed: set[str]) -> None:
-        """Delete unneeded partial and unindexed files; forget indexed files that are gone."""
-        for entry in self.directory.iterdir():
-            name = entry.name
-            if name.endswith(PART_SUFFIX):
-                stray = name[: -len(PART_SUFFIX)] not in needed
-            elif name.endswith(FINAL_SUFFIX):
-                sha256 = name[: -len(FINAL_SUFFIX)]
-                stray = sha256 not in needed and not self._store.has_media(sha256)
-            else:
-                continue
-            if stray:
-                entry.unlink(missing_ok=True)
-                log.info("removed %s from the media cache: no plan item needs it", name)
-        for sha256, _ in self._store.media_by_use():
-            if not (self.directory / f"{sha256}{FINAL_SUFFIX}").is_file():
-                self._store.forget_media(sha256)
+    def _remove_parts(self, needed: set[str]) -> None:
+        """Delete partial files that no pending item needs any more."""
+        for part in self.directory.glob(f"*{PART_SUFFIX}"):
+            if part.name[: -len(PART_SUFFIX)] not in needed:
+                part.unlink(missing_ok=True)
+                log.info("removed %s from the media cache: no plan item needs it", part.name)
 
     async def fetch(self, sha256: str, url: str, *,
                     still_needed: Callable[[], bool] = lambda: True) -> Path | None:
@@ -375,7 +366,6 @@ class MediaCache:
         """Verify a finished part file and rename it to its final name."""
         final = self.directory / f"{sha256}{FINAL_SUFFIX}"
         size = await asyncio.to_thread(_verify_and_place, part, final, sha256)
-        self._store.add_media(sha256, size)
         log.info("media %s cached (%d bytes)", sha256[:12], size)
         return final
 

@@ -257,7 +257,7 @@ def _wait_published(info: mqtt.MQTTMessageInfo, timeout: float) -> None:
 
 
 class Reporter:
-    """Builds events, logs them durably and publishes them until the scheduler confirms."""
+    """Logs events durably, publishes them until confirmed; publishes command results."""
 
     def __init__(self, *, store: Store, link: Link, clock: Clock, boot_id: str,
                  resend_after_s: float, later: Later | None = None) -> None:
@@ -269,6 +269,7 @@ class Reporter:
         self._resend_after = timedelta(seconds=resend_after_s)
         self._in_flight: dict[int, list[str]] = {}  # paho mid -> event ids, until its PUBACK
         self._waiting: list[tuple[str, bytes]] = []  # made this turn, published at its end
+        self._results: list[bytes] = []  # command results that wait for a connection
         self._all_confirmed = asyncio.Event()  # set when an ack leaves nothing unconfirmed
 
     def emit(self, playback_id: int, type_: EventType, *, at: datetime | None = None,
@@ -295,6 +296,12 @@ class Reporter:
             self._waiting.append((event.event_id, payload))
         return event
 
+    def recover(self) -> None:
+        """Report playbacks a previous run started but never ended, at their saved position."""
+        for playback_id, position_ms in self._store.started_unfinished():
+            self.ended(playback_id, EventType.INTERRUPTED, position_ms=position_ms,
+                       reason="agent_restarted")
+
     def started(self, item: PlanItem, at: datetime) -> None:
         """Record and report the instant an item's first sample went out."""
         notes = []
@@ -312,12 +319,22 @@ class Reporter:
         self.emit(playback_id, kind, position_ms=position_ms, reason=reason,
                   together=lambda: self._store.mark_final(playback_id, kind.value))
 
+    def answer(self, result: bytes) -> None:
+        """Publish a command's result now if connected, else on the next connect."""
+        if self._link.connected:
+            self._link.publish(Channel.COMMAND_RESULT, result)
+        else:
+            self._results.append(result)
+
     def resend_all(self) -> None:
-        """Publish every unconfirmed event, oldest first (on each (re)connect)."""
+        """Publish every unconfirmed event, oldest first, then waiting command results."""
         unconfirmed = self._store.unconfirmed()
         if unconfirmed:
             log.info("publishing %d unconfirmed event(s)", len(unconfirmed))
         self._send(unconfirmed)
+        results, self._results = self._results, []
+        for result in results:
+            self.answer(result)
 
     def published(self, mid: int) -> None:
         """Record the broker's PUBACK of an event (it is not confirmed yet)."""

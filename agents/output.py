@@ -4,9 +4,8 @@ A playback streams one decoder's PCM into one sink, chunk k written when the mon
 reaches start + k × 20 ms, computed from the start every time, so lateness never
 accumulates. Memory stays bounded: the decoder blocks on its pipe until we read the next
 chunk. Every second of audio written, ``on_progress`` gets the position, for the player to
-save; every sample is scaled by the station's volume as it is written. A backend's ``open``
-is called ahead of the slot (so a device process can start), its sink's ``start`` at the
-instant the first sample is written. ``Output`` is what the player needs: a playback for a
+save; every sample is scaled by the station's volume as it is written, into the sink of the
+backend --output names (config.py). ``Output`` is what the player needs: a playback for a
 plan item or a test tone; the simulator's plays nothing and keeps real time.
 """
 
@@ -14,23 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import time
-import wave
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
-from agents.config import OutputSpec, SettingsError
+from agents.config import CHANNELS, SAMPLE_BYTES, Backend, Sink
 from agents.fetch import sleep_until
 from media.decode import SAMPLE_RATE, decode_command
 from wardcast.protocol import PlanItem, utcnow
 
-CHANNELS = 1
-SAMPLE_BYTES = 2  # signed 16-bit little-endian
 CHUNK_SAMPLES = SAMPLE_RATE // 50  # 20 ms
 CHUNK_BYTES = CHUNK_SAMPLES * SAMPLE_BYTES
 PROGRESS_SAMPLES = SAMPLE_RATE  # report the position every second of audio
@@ -77,18 +72,60 @@ class Output(Protocol):
     def tone(self, command_id: str, *, hz: float, seconds: float) -> Playback: ...
 
 
-class Sink(Protocol):
-    """One playback's destination."""
-
-    def start(self, at: datetime) -> None: ...
-    async def write(self, pcm: bytes) -> None: ...
-    async def close(self) -> None: ...
+AGENT_STOPPED = "agent_stopped"
 
 
-class Backend(Protocol):
-    """Makes one sink per playback."""
+@dataclass
+class ToneRequest:
+    """A test tone asked for by a command; ``done(ok, detail)`` is called exactly once."""
 
-    async def open(self, name: str) -> Sink: ...
+    command_id: str
+    hz: float
+    seconds: float
+    done: Callable[[bool, str], None]
+    answered: bool = False
+
+    def answer(self, ok: bool, detail: str) -> None:
+        if not self.answered:
+            self.answered = True
+            self.done(ok, detail)
+
+
+@dataclass
+class OnAir:
+    """What holds the output: a plan item, or a test tone (item None), and its task."""
+
+    playback: Playback
+    item: PlanItem | None = None
+    tone: ToneRequest | None = None
+    stop_reason: str | None = None  # why it was cut short, for its report
+    task: asyncio.Task[None] = field(init=False)
+
+    def describe(self) -> str:
+        if self.item is not None:
+            return f"playback {self.item.playback_id}"
+        assert self.tone is not None
+        return f"test tone {self.tone.command_id}"
+
+
+async def perform_tone(on_air: OnAir, *, on_started: Callable[[datetime], None]) -> None:
+    """Play a tone from now and answer its command with how it went."""
+    tone, progress = on_air.tone, on_air.playback.progress
+    assert tone is not None
+    try:
+        try:
+            await on_air.playback.prepare()
+            await on_air.playback.run(utcnow(), on_started=on_started)
+        finally:
+            await on_air.playback.close()
+    except PlaybackError as exc:
+        tone.answer(False, str(exc))
+    except asyncio.CancelledError:
+        reason = on_air.stop_reason or AGENT_STOPPED
+        tone.answer(False, f"{reason} after {progress.position_ms} ms")
+        raise
+    else:
+        tone.answer(True, f"played {tone.seconds:g} s of {tone.hz:g} Hz")
 
 
 class AudioOutput:
@@ -110,14 +147,6 @@ class AudioOutput:
 
     def _level(self) -> float:
         return self.volume
-
-
-def make_output(spec: OutputSpec) -> AudioOutput:
-    """Build the output an --output value names."""
-    if spec.kind == "file":
-        assert spec.directory is not None
-        return AudioOutput(FileBackend(spec.directory))
-    return AudioOutput(DeviceBackend() if spec.kind == "device" else NullBackend())
 
 
 def tone_command(*, hz: float, seconds: float, sample_rate: int = SAMPLE_RATE) -> list[str]:
@@ -261,25 +290,6 @@ def scale(pcm: bytes, percent: float) -> bytes:
     return samples.tobytes()
 
 
-class NullSink:
-    """Discards the samples (the player still paces them)."""
-
-    def start(self, at: datetime) -> None:
-        """Nothing to prepare."""
-
-    async def write(self, pcm: bytes) -> None:
-        """Drop the samples."""
-
-    async def close(self) -> None:
-        """Nothing to release."""
-
-
-class NullBackend:
-    async def open(self, name: str) -> Sink:
-        """Return a sink that discards."""
-        return NullSink()
-
-
 def playback_name(playback_id: int) -> str:
     """Name the output of a plan item."""
     return f"pb{playback_id}"
@@ -288,105 +298,3 @@ def playback_name(playback_id: int) -> str:
 def tone_name(command_id: str) -> str:
     """Name the output of a test tone (the command id made safe for a file name)."""
     return f"test-tone_{re.sub(r'[^A-Za-z0-9._-]', '-', command_id)[:64]}"
-
-
-def wav_name(name: str, at: datetime) -> str:
-    """Name a WAV file by its sink's name and start instant (UTC)."""
-    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3]
-    return f"{name}_{stamp}Z.wav"
-
-
-class FileSink:
-    """Writes exactly the played samples into one WAV file, whole on disk after each write.
-
-    After every write the RIFF and data sizes are patched and the file is flushed to the OS,
-    so a SIGKILL mid-playback leaves a valid WAV of what was played (audits count on it).
-    """
-
-    def __init__(self, directory: Path, name: str) -> None:
-        self._directory = directory
-        self._name = name
-        self._file: BinaryIO | None = None
-        self._wav: wave.Wave_write | None = None
-        self.path: Path | None = None
-
-    def start(self, at: datetime) -> None:
-        """Create the WAV file under its final name."""
-        self.path = self._directory / wav_name(self._name, at)
-        self._file = self.path.open("wb")
-        self._wav = wave.open(self._file, "wb")
-        self._wav.setnchannels(CHANNELS)
-        self._wav.setsampwidth(SAMPLE_BYTES)
-        self._wav.setframerate(SAMPLE_RATE)
-
-    async def write(self, pcm: bytes) -> None:
-        """Append samples, patch the header sizes and hand it all to the OS."""
-        assert self._wav is not None and self._file is not None, "start() first"
-        self._wav.writeframes(pcm)  # writeframes patches the sizes when they changed
-        self._file.flush()
-
-    async def close(self) -> None:
-        """Finish the header and close the file."""
-        if self._wav is not None:
-            self._wav.close()  # does not close a file object it was given
-            self._wav = None
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-class FileBackend:
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self._directory = directory
-
-    async def open(self, name: str) -> Sink:
-        """Return a sink that writes a WAV into the directory."""
-        return FileSink(self._directory, name)
-
-
-def device_command() -> list[str]:
-    """Return the argv of a player that reads s16le mono 48 kHz PCM on stdin."""
-    if shutil.which("aplay"):
-        return ["aplay", "-q", "-f", "S16_LE", "-r", str(SAMPLE_RATE), "-c", str(CHANNELS)]
-    if shutil.which("ffplay"):
-        return ["ffplay", "-nodisp", "-autoexit", "-loglevel", "error", "-f", "s16le",
-                "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-i", "-"]
-    raise SettingsError("--output device needs aplay or ffplay; neither is installed")
-
-
-class DeviceSink:
-    """Pipes samples into aplay (or ffplay), which plays them on the default sound card."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self._process = process
-
-    def start(self, at: datetime) -> None:
-        """The process is already running."""
-
-    async def write(self, pcm: bytes) -> None:
-        """Hand samples to the player process."""
-        assert self._process.stdin is not None
-        self._process.stdin.write(pcm)
-        await self._process.stdin.drain()
-
-    async def close(self) -> None:
-        """Close the pipe and let the player finish what it buffered."""
-        assert self._process.stdin is not None
-        self._process.stdin.close()
-        try:
-            await asyncio.wait_for(self._process.wait(), 5)
-        except TimeoutError:
-            self._process.kill()
-            await self._process.wait()
-
-
-class DeviceBackend:
-    def __init__(self) -> None:
-        self._argv = device_command()
-
-    async def open(self, name: str) -> Sink:
-        """Start the player process ahead of the slot."""
-        process = await asyncio.create_subprocess_exec(
-            *self._argv, stdin=asyncio.subprocess.PIPE)
-        return DeviceSink(process)

@@ -15,9 +15,8 @@ cut costs one sink closed and one opened; the item it cut ends ``interrupted``. 
 does not cut a preempt item of the same bulletin: the repeats of one broadcast play in order.
 A new plan never interrupts the item playing: it was started, so it is finished (or cut).
 A test tone plays only when nothing is playing or due, and gives way to any item at its slot.
-While an item plays, its position is saved every second, so that after a crash or power cut
-the restarted agent reports it ``interrupted`` at the last saved position (and never replays
-it).
+While an item plays, its position is saved every second: after a crash or power cut the
+restarted agent reports it ``interrupted`` at the last saved position, never replaying it.
 """
 
 from __future__ import annotations
@@ -25,54 +24,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from agents.config import Settings
 from agents.fetch import Media, seconds_until
 from agents.link import Reporter
-from agents.output import Output, Playback, PlaybackError
+from agents.output import (
+    AGENT_STOPPED,
+    OnAir,
+    Output,
+    Playback,
+    PlaybackError,
+    ToneRequest,
+    perform_tone,
+)
 from agents.store import Store
 from wardcast.protocol import EventType, PlanItem, utcnow
 
 log = logging.getLogger(__name__)
-
-AGENT_STOPPED = "agent_stopped"
-
-
-@dataclass
-class ToneRequest:
-    """A test tone asked for by a command; ``done(ok, detail)`` is called exactly once."""
-
-    command_id: str
-    hz: float
-    seconds: float
-    done: Callable[[bool, str], None]
-    answered: bool = False
-
-    def answer(self, ok: bool, detail: str) -> None:
-        if not self.answered:
-            self.answered = True
-            self.done(ok, detail)
-
-
-@dataclass
-class _OnAir:
-    """What holds the output: a plan item, or a test tone (item None)."""
-
-    playback: Playback
-    item: PlanItem | None = None
-    tone: ToneRequest | None = None
-    stop_reason: str | None = None  # why it was cut short, for its report
-    task: asyncio.Task[None] = field(init=False)
-
-    def describe(self) -> str:
-        if self.item is not None:
-            return f"playback {self.item.playback_id}"
-        assert self.tone is not None
-        return f"test tone {self.tone.command_id}"
-
 
 class Player:
     """Owns the timer loop and the output, and reports every playback's start and end."""
@@ -86,7 +57,7 @@ class Player:
         self._reporter = reporter
         self._on_change = on_change
         self._wake = asyncio.Event()
-        self._on_air: _OnAir | None = None
+        self._on_air: OnAir | None = None
         self._cutter: PlanItem | None = None  # being prepared to cut in
         # the item due after the one on air, its decoder already started so that it follows
         # without the decoder's start-up delay (a programme's items with no gap between them)
@@ -123,12 +94,6 @@ class Player:
         self._tones.append(request)
         self.wake()
 
-    def recover(self) -> None:
-        """Report playbacks a previous run started but never ended, at their saved position."""
-        for playback_id, position_ms in self._store.started_unfinished():
-            self._end(playback_id, EventType.INTERRUPTED, position_ms=position_ms,
-                      reason="agent_restarted")
-
     async def run(self) -> None:
         """Play the plan forever."""
         try:
@@ -158,7 +123,7 @@ class Player:
         pending = self._store.pending()
         for item in self._due(pending):
             if self._too_late(item):
-                self._end(item.playback_id, EventType.SKIPPED, reason="late")
+                self._reporter.ended(item.playback_id, EventType.SKIPPED, reason="late")
                 return
             if self._cache.path(item.sha256) is not None:
                 await self._attempt(item)
@@ -192,7 +157,7 @@ class Player:
             times.append(lead if lead > 0 else seconds_until(self._window_end(item)))
         return min(times, default=None)
 
-    def _cutter_for(self, on_air: _OnAir) -> PlanItem | None:
+    def _cutter_for(self, on_air: OnAir) -> PlanItem | None:
         """Return the first pending item that may cut in on what holds the output."""
         playing = on_air.item
         for item in self._store.pending():
@@ -228,9 +193,9 @@ class Player:
         if not self._store.is_pending(item.playback_id):
             await playback.close()
             return
-        self._go_on_air(_OnAir(playback, item=item))
+        self._go_on_air(OnAir(playback, item=item))
 
-    async def _prepare_follower(self, on_air: _OnAir) -> float | None:
+    async def _prepare_follower(self, on_air: OnAir) -> float | None:
         """Start the decoder of the item due next, once it is due; return when to look again."""
         if self._follower is not None or on_air.item is None:
             return None
@@ -267,7 +232,7 @@ class Player:
         """Wait for an item's media until its slot, then fail it."""
         if await self._woken_within(seconds_until(item.scheduled_at)):
             return  # look again: media arrived or the plan changed
-        self._end(item.playback_id, EventType.FAILED, reason="media_unavailable")
+        self._reporter.ended(item.playback_id, EventType.FAILED, reason="media_unavailable")
 
     async def _prepared(self, item: PlanItem, path: Path, *, open_sink: bool
                         ) -> Playback | None:
@@ -277,17 +242,18 @@ class Player:
             await playback.prepare(open_sink=open_sink)
         except PlaybackError as exc:
             await playback.close()
-            self._end(item.playback_id, EventType.FAILED, reason=str(exc))
+            self._reporter.ended(item.playback_id, EventType.FAILED, reason=str(exc))
             return None
         except BaseException:
             await playback.close()
             raise
         return playback
 
-    async def _perform(self, on_air: _OnAir) -> None:
+    async def _perform(self, on_air: OnAir) -> None:
         """Play one item at its slot and report how it ended."""
         item, progress = on_air.item, on_air.playback.progress
         assert item is not None
+        end = partial(self._reporter.ended, item.playback_id)
         try:
             try:
                 await on_air.playback.run(
@@ -296,28 +262,27 @@ class Player:
             finally:
                 await on_air.playback.close()
         except PlaybackError as exc:
-            self._end(item.playback_id, EventType.FAILED, position_ms=progress.position_ms,
-                      reason=str(exc))
+            end(EventType.FAILED, position_ms=progress.position_ms, reason=str(exc))
         except asyncio.CancelledError:
             if progress.started_at is not None:
-                self._end(item.playback_id, EventType.INTERRUPTED,
-                          position_ms=progress.position_ms,
-                          reason=on_air.stop_reason or AGENT_STOPPED)
+                end(EventType.INTERRUPTED, position_ms=progress.position_ms,
+                    reason=on_air.stop_reason or AGENT_STOPPED)
             raise
         except Exception as exc:
             log.exception("playback %d failed unexpectedly", item.playback_id)
-            self._end(item.playback_id, EventType.FAILED, reason=f"agent_error: {exc}")
+            end(EventType.FAILED, reason=f"agent_error: {exc}")
         else:
-            self._end(item.playback_id, EventType.FINISHED, position_ms=progress.position_ms)
+            end(EventType.FINISHED, position_ms=progress.position_ms)
 
     # --- what holds the output ------------------------------------------------------------
 
-    def _go_on_air(self, on_air: _OnAir) -> None:
+    def _go_on_air(self, on_air: OnAir) -> None:
         self._on_air = on_air
-        perform = self._perform if on_air.item is not None else self._perform_tone
-        on_air.task = asyncio.create_task(perform(on_air))
+        on_air.task = asyncio.create_task(
+            self._perform(on_air) if on_air.item is not None
+            else perform_tone(on_air, on_started=lambda at: self._on_change()))
 
-    async def _guard(self, on_air: _OnAir) -> None:
+    async def _guard(self, on_air: OnAir) -> None:
         """Wait while on_air plays, until it ends, the plan changes or something cuts in."""
         cutter = self._cutter_for(on_air)
         if cutter is None:
@@ -329,7 +294,7 @@ class Player:
             return
         await self._cut_in(on_air, cutter)
 
-    async def _cut_in(self, on_air: _OnAir, item: PlanItem) -> None:
+    async def _cut_in(self, on_air: OnAir, item: PlanItem) -> None:
         """Start item's decoder now; at its slot take on_air off and put item on air."""
         path = self._cache.use(item.sha256)
         if path is None:
@@ -352,9 +317,9 @@ class Player:
                 raise
         finally:
             self._cutter = None
-        self._go_on_air(_OnAir(playback, item=item))
+        self._go_on_air(OnAir(playback, item=item))
 
-    async def _take_off(self, on_air: _OnAir, reason: str | None) -> None:
+    async def _take_off(self, on_air: OnAir, reason: str | None) -> None:
         """Stop on_air now (if it still plays) and wait until it has reported."""
         if not on_air.task.done():
             on_air.stop_reason = reason
@@ -396,28 +361,9 @@ class Player:
                 continue
             playback = self._output.tone(request.command_id, hz=request.hz,
                                          seconds=request.seconds)
-            self._go_on_air(_OnAir(playback, tone=request))
+            self._go_on_air(OnAir(playback, tone=request))
 
-    async def _perform_tone(self, on_air: _OnAir) -> None:
-        """Play a tone from now and answer its command with how it went."""
-        tone, progress = on_air.tone, on_air.playback.progress
-        assert tone is not None
-        try:
-            try:
-                await on_air.playback.prepare()
-                await on_air.playback.run(utcnow(), on_started=lambda at: self._on_change())
-            finally:
-                await on_air.playback.close()
-        except PlaybackError as exc:
-            tone.answer(False, str(exc))
-        except asyncio.CancelledError:
-            reason = on_air.stop_reason or AGENT_STOPPED
-            tone.answer(False, f"{reason} after {progress.position_ms} ms")
-            raise
-        else:
-            tone.answer(True, f"played {tone.seconds:g} s of {tone.hz:g} Hz")
-
-    # --- waiting and reporting --------------------------------------------------------------
+    # --- waiting ---------------------------------------------------------------------------
 
     async def _woken_within(self, seconds: float | None) -> bool:
         """Wait up to seconds (forever when None); return True when woken early."""
@@ -435,18 +381,15 @@ class Player:
         """Wait until task ends, seconds pass, or (unless told not to) the player is woken."""
         if task.done() or (wake and self._wake.is_set()):
             return  # woken since run() cleared the flag: look again at once
-        woken = asyncio.ensure_future(self._wake.wait())
+        woken = asyncio.ensure_future(self._wake.wait()) if wake else None
         try:
-            await asyncio.wait({task, woken} if wake else {task},
+            await asyncio.wait({task} if woken is None else {task, woken},
                                timeout=None if seconds is None else max(seconds, 0),
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
-            woken.cancel()
+            if woken is not None:
+                woken.cancel()
 
     def _started(self, item: PlanItem, at: datetime) -> None:
         self._reporter.started(item, at)
         self._on_change()
-
-    def _end(self, playback_id: int, kind: EventType, *, position_ms: int | None = None,
-             reason: str | None = None) -> None:
-        self._reporter.ended(playback_id, kind, position_ms=position_ms, reason=reason)

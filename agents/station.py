@@ -1,18 +1,14 @@
-"""The station: the agent composed from its parts, what it does with plans and commands
-that come in, and the status it publishes; and the ``wardcast agent`` process around it.
+"""The station: the agent composed from its parts (plans and commands in, status out).
 
-Station(settings, store=…, link=…, cache=…, output=…, clock=…) takes its parts by keyword;
-the agent's own are SQLite, paho's network thread, the media cache and ffmpeg into the
-sound card (``run``), the simulator's are lighter (simulate/station.py). Everything here
-runs on the asyncio loop's thread: the station is the link's handler.
+Station(settings, store=…, link=…, cache=…, output=…, clock=…) takes its parts by keyword:
+the agent's own are SQLite, paho's network thread, the media cache and ffmpeg into the sound
+card (``run``: ``wardcast agent``), the simulator's are lighter (simulate/station.py). All of
+it runs on the asyncio loop's thread: the station is the link's handler.
 
-Commands are carried out once and answered once. A command is recorded by id before it is
-carried out, so one the broker delivers again (QoS 1 after a reconnect or a restart) is
-answered again with the stored result, never carried out twice. A result is published at
-QoS 1 at once when connected; while disconnected it waits in memory and goes out on the next
-connect. Results are not kept in the outbox: a lost one is only a missing confirmation (the
-effect shows in events and status), and the scheduler may send the command again, which
-gets the stored answer.
+A command is recorded by id before it is carried out, so one the broker delivers again (QoS 1
+after a reconnect or a restart) is answered again with the stored result, never carried out
+twice. Results are not kept in the outbox: a lost one is only a missing confirmation (the
+effect shows in events and status), and the scheduler may send the command again.
 
 Shutdown runs in reverse of the start: the player stops (reporting an interrupted
 playback), the scheduler gets a moment to confirm the events, the link says "offline" and
@@ -27,7 +23,7 @@ import logging
 import random
 import signal
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from functools import partial
@@ -36,11 +32,11 @@ from typing import Any
 
 import httpx
 
-from agents.config import Settings, SettingsError, settings_from
+from agents.config import Settings, SettingsError, make_backend, settings_from
 from agents.fetch import Clock, Media, MediaCache
 from agents.link import Later, Link, MqttLink, Reporter, soon
-from agents.output import Output, make_output
-from agents.player import Player, ToneRequest
+from agents.output import AudioOutput, Output, ToneRequest
+from agents.player import Player
 from agents.store import SqliteStore, Store
 from wardcast.protocol import (
     Ack,
@@ -67,11 +63,10 @@ VOLUME_KEY = "volume_percent"
 DETAIL_MAX = 500
 
 
-def _agent_version() -> str:
-    try:
-        return version("wardcast")
-    except PackageNotFoundError:
-        return ""
+try:
+    AGENT_VERSION = version("wardcast")
+except PackageNotFoundError:  # run from a source tree
+    AGENT_VERSION = ""
 
 
 class Station:
@@ -94,8 +89,8 @@ class Station:
                                  resend_after_s=settings.resend_after_s, later=later)
         self.player = Player(settings=settings, store=store, cache=cache, output=output,
                              reporter=self.reporter, on_change=self.publish_status)
-        self._commands = Commands(store=store, link=link, player=self.player, output=output,
-                                  resync=self._request_sync)
+        self._commands = Commands(store=store, reporter=self.reporter, player=self.player,
+                                  output=output, resync=self._request_sync)
 
     @property
     def online(self) -> bool:
@@ -107,7 +102,7 @@ class Station:
         pruned = self._store.prune_events(older_than=EVENT_LOG_KEEP)
         if pruned:
             log.info("pruned %d confirmed event(s) older than %s", pruned, EVENT_LOG_KEEP)
-        self.player.recover()
+        self.reporter.recover()
         self._commands.recover()
         self._link.start(self)
         self._cache.evict(self._needed())
@@ -126,7 +121,6 @@ class Station:
         self.publish_status()
         self._link.subscribe()
         self.reporter.resend_all()
-        self._commands.flush()
         self._request_sync()
 
     def disconnected(self) -> None:
@@ -175,7 +169,7 @@ class Station:
 
     def _request_sync(self) -> None:
         request = SyncRequest(boot_id=self._boot_id, sent_at=utcnow(),
-                              agent_version=_agent_version())
+                              agent_version=AGENT_VERSION)
         self._link.publish(Channel.SYNC, encode(request))
 
     # --- media -------------------------------------------------------------------------
@@ -248,14 +242,13 @@ class InvalidArgs(ValueError):
 class Commands:
     """Carries out the commands of the COMMAND channel and answers them."""
 
-    def __init__(self, *, store: Store, link: Link, player: Player, output: Output,
+    def __init__(self, *, store: Store, reporter: Reporter, player: Player, output: Output,
                  resync: Callable[[], None]) -> None:
         self._store = store
-        self._link = link
+        self._reporter = reporter
         self._player = player
         self._output = output
         self._resync = resync
-        self._unsent: list[bytes] = []
 
     def recover(self) -> None:
         """Take the volume last set; answer commands a previous run never finished."""
@@ -263,12 +256,6 @@ class Commands:
         self._output.volume = float(stored) if stored is not None else 100.0
         for command_id in self._store.unanswered_commands():
             self._answer(command_id, False, "the agent restarted before the command finished")
-
-    def flush(self) -> None:
-        """Publish the results that waited for a connection (on each connect)."""
-        unsent, self._unsent = self._unsent, []
-        for payload in unsent:
-            self._send(payload)
 
     def handle(self, payload: bytes) -> None:
         """Carry out a command once, or answer a repeated one again."""
@@ -331,7 +318,7 @@ class Commands:
             log.info("command %s again while still being carried out", command_id)
             return
         log.info("command %s again: answered again, not carried out twice", command_id)
-        self._send(stored)
+        self._reporter.answer(stored)
 
     def _answer(self, command_id: str, ok: bool, detail: str) -> None:
         """Record a command's result and publish it."""
@@ -340,13 +327,7 @@ class Commands:
         payload = encode(result)
         self._store.finish_command(command_id, payload)
         log.info("command %s %s: %s", command_id, "done" if ok else "refused", detail)
-        self._send(payload)
-
-    def _send(self, payload: bytes) -> None:
-        if self._link.connected:
-            self._link.publish(Channel.COMMAND_RESULT, payload)
-        else:
-            self._unsent.append(payload)
+        self._reporter.answer(payload)
 
 
 def _identify(payload: bytes) -> tuple[str, str] | None:
@@ -376,44 +357,34 @@ async def run(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     boot_id = uuid.uuid4().hex
     log.info("agent %s starting (boot %s)", settings.station, boot_id)
-    async with AsyncExitStack() as stack:
-        await _assemble(stack, settings, boot_id)
+    async with AsyncExitStack() as stack:  # each clean-up registered as its part starts
+        store = SqliteStore(settings.database)
+        stack.callback(store.close)
+        http = await stack.enter_async_context(httpx.AsyncClient(
+            base_url=settings.server, timeout=HTTP_TIMEOUT, verify=settings.ssl_context(),
+            headers={"Authorization": f"Bearer {settings.token}"}))
+        station = Station(settings, store=store, boot_id=boot_id,
+                          link=MqttLink(settings, boot_id=boot_id),
+                          cache=MediaCache(settings.cache_dir, http=http,
+                                           max_bytes=settings.cache_max_bytes),
+                          output=AudioOutput(make_backend(settings.output)),
+                          clock=Clock(http, interval_s=settings.clock_interval_s))
+        station.begin()
+        stack.push_async_callback(station.shutdown)
+        tasks = [asyncio.create_task(coroutine) for coroutine in (
+            station.clock.run(), station.heartbeat(), station.player.run(),
+            station.reporter.run())]
+        stack.push_async_callback(_cancel, tasks)
         await stop.wait()
         log.info("stopping")
     log.info("stopped")
     return 0
 
 
-async def _assemble(stack: AsyncExitStack, settings: Settings, boot_id: str) -> Station:
-    """Build and start every part, registering each one's clean-up."""
-    store = SqliteStore(settings.database)
-    stack.callback(store.close)
-    http = await stack.enter_async_context(httpx.AsyncClient(
-        base_url=settings.server, timeout=HTTP_TIMEOUT, verify=settings.ssl_context(),
-        headers={"Authorization": f"Bearer {settings.token}"}))
-    station = Station(settings, store=store, boot_id=boot_id,
-                      link=MqttLink(settings, boot_id=boot_id),
-                      cache=MediaCache(settings.cache_dir, store=store, http=http,
-                                       max_bytes=settings.cache_max_bytes),
-                      output=make_output(settings.output),
-                      clock=Clock(http, interval_s=settings.clock_interval_s))
-    station.begin()
-    stack.push_async_callback(station.shutdown)
-    for coroutine in (station.clock.run(), station.heartbeat(), station.player.run(),
-                      station.reporter.run()):
-        _background(stack, coroutine)
-    return station
-
-
-def _background(stack: AsyncExitStack, coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run a coroutine as a task that the stack cancels and awaits on exit."""
-    task = asyncio.create_task(coroutine)
-
-    async def cancel() -> None:
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-    stack.push_async_callback(cancel)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def main(args: argparse.Namespace) -> int:

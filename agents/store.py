@@ -1,24 +1,39 @@
-"""The agent's durable state in SQLite: plan, playback records, media index, event log,
-commands seen (with their results) and the station's own settings (its volume).
+"""The agent's durable state in SQLite: plan, playback records, event log, commands seen
+(with their results) and the station's own settings (its volume).
 
 Every method commits before it returns. The database runs in WAL mode with
 ``synchronous=FULL``, so a commit is on disk before the method returns: what the agent did
 survives a SIGKILL and a power cut alike (a cut must not make it replay a started item).
 The store is used from the event loop's thread only. ``Store`` is what the station needs of
 its state; the simulator keeps it in memory (simulate/store.py).
+
+``wardcast agent-log`` reads the event log (the proof of play) through a separate read-only
+connection: WAL lets it see every committed event without blocking, or being blocked by,
+the agent writing.
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
+import json
+import logging
 import sqlite3
+import sys
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
+from urllib.parse import quote
 
+from agents.config import database_path
+from wardcast.csvcells import safe_row
 from wardcast.private import private_dir, private_sqlite
 from wardcast.protocol import Event, PlanItem, to_wire, utcnow
+
+log = logging.getLogger(__name__)
+Row = tuple[object, ...]
 
 
 class Store(Protocol):
@@ -61,12 +76,6 @@ CREATE TABLE IF NOT EXISTS playbacks (
     started_at TEXT,
     final TEXT,
     position_ms INTEGER
-);
-CREATE TABLE IF NOT EXISTS media (
-    sha256 TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    stored_at TEXT NOT NULL,
-    used_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -215,35 +224,6 @@ class SqliteStore:
         )
         return [(row[0], row[1]) for row in rows]
 
-    # --- media cache index -------------------------------------------------------------------
-
-    def add_media(self, sha256: str, size: int) -> None:
-        """Record a verified media file in the cache."""
-        now = to_wire(utcnow())
-        self._db.execute(
-            "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?)", (sha256, size, now, now)
-        )
-
-    def touch_media(self, sha256: str) -> None:
-        """Record that a cached file was just used."""
-        self._db.execute(
-            "UPDATE media SET used_at = ? WHERE sha256 = ?", (to_wire(utcnow()), sha256)
-        )
-
-    def has_media(self, sha256: str) -> bool:
-        """Tell whether a verified media file is recorded in the cache."""
-        row = self._db.execute("SELECT 1 FROM media WHERE sha256 = ?", (sha256,)).fetchone()
-        return row is not None
-
-    def media_by_use(self) -> list[tuple[str, int]]:
-        """Return (sha256, size) of every cached file, least recently used first."""
-        rows = self._db.execute("SELECT sha256, size FROM media ORDER BY used_at, stored_at")
-        return [(row[0], row[1]) for row in rows]
-
-    def forget_media(self, sha256: str) -> None:
-        """Drop a media file from the cache index."""
-        self._db.execute("DELETE FROM media WHERE sha256 = ?", (sha256,))
-
     # --- the event log, whose unconfirmed rows are the outbox -------------------------------
 
     def add_event(self, event: Event, payload: bytes) -> None:
@@ -339,8 +319,6 @@ class SqliteStore:
             "INSERT OR REPLACE INTO agent_settings (key, value) VALUES (?, ?)", (key, value)
         )
 
-    # --- helpers -------------------------------------------------------------------------
-
     def _played_ids(self) -> set[int]:
         rows = self._db.execute(
             "SELECT playback_id FROM playbacks WHERE final IS NOT NULL OR started_at IS NOT NULL"
@@ -372,3 +350,51 @@ class _Transaction:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if self._outer:
             self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def log_main(args: argparse.Namespace) -> int:
+    """Print every event the agent ever logged, in creation order; return the exit code."""
+    try:
+        rows = read_event_log(database_path(args.state_dir))
+    except EventLogUnavailable as exc:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        log.error("%s", exc)
+        return 1
+    (write_json if args.format == "json" else write_csv)(rows, sys.stdout)
+    return 0
+
+
+class EventLogUnavailable(FileNotFoundError):
+    """The state directory holds no agent database, or one without an event log."""
+
+
+def read_event_log(database: Path) -> list[Row]:
+    """Return every logged event in creation order, as EVENT_LOG_COLUMNS tuples."""
+    if not database.is_file():
+        raise EventLogUnavailable(f"no agent database at {database}")
+    db = sqlite3.connect(f"file:{quote(str(database.resolve()))}?mode=ro", uri=True)
+    try:
+        return db.execute(
+            f"SELECT {', '.join(EVENT_LOG_COLUMNS)} FROM events ORDER BY seq"
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise EventLogUnavailable(f"cannot read the event log in {database}: {exc}") from exc
+    finally:
+        db.close()
+
+
+def write_csv(rows: list[Row], out: TextIO) -> None:
+    """Write the log as CSV with a header line; empty fields for missing values.
+
+    Text that a spreadsheet would run as a formula (a reason, say) is quoted (csvcells).
+    """
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EVENT_LOG_COLUMNS)
+    writer.writerows(safe_row(row) for row in rows)
+
+
+def write_json(rows: list[Row], out: TextIO) -> None:
+    """Write the log as one JSON array of objects."""
+    json.dump([dict(zip(EVENT_LOG_COLUMNS, row, strict=True)) for row in rows], out,
+              ensure_ascii=False, indent=1)
+    out.write("\n")

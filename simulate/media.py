@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 
 from agents.fetch import MediaCache
-from simulate.store import MemoryStore
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ class SharedMedia:
         loop = self._loop
         asyncio.set_event_loop(loop)
         http = self._make_http()
-        self._cache = MediaCache(self.directory, store=MemoryStore(), http=http)
+        self._cache = MediaCache(self.directory, http=http)
         try:
             loop.run_forever()
         finally:

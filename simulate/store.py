@@ -32,7 +32,7 @@ class _Outgoing:
 
 
 class MemoryStore:
-    """The agent's Store (and its cache's index) over dicts; nothing survives the process.
+    """The agent's Store over dicts; nothing survives the process, by design.
 
     What a station records is what the simulator counts: events by type, and how far each
     start was from its slot.
@@ -43,7 +43,6 @@ class MemoryStore:
         self._plan: dict[int, PlanItem] = {}
         self._records: dict[int, _Record] = {}
         self._outbox: dict[str, _Outgoing] = {}  # insertion order is event order
-        self._media: dict[str, int] = {}
         self._commands: dict[str, bytes | None] = {}
         self._settings: dict[str, str] = {}
 
@@ -107,30 +106,6 @@ class MemoryStore:
     def started_unfinished(self) -> list[tuple[int, int | None]]:
         """Return nothing: a simulated station never restarts with a started item."""
         return []
-
-    # --- media cache index -------------------------------------------------------------------
-
-    def add_media(self, sha256: str, size: int) -> None:
-        """Record a verified media file in the cache."""
-        self._media.pop(sha256, None)
-        self._media[sha256] = size
-
-    def touch_media(self, sha256: str) -> None:
-        """Move a cached file to the most recently used end."""
-        if sha256 in self._media:
-            self._media[sha256] = self._media.pop(sha256)
-
-    def has_media(self, sha256: str) -> bool:
-        """Tell whether a verified media file is recorded in the cache."""
-        return sha256 in self._media
-
-    def media_by_use(self) -> list[tuple[str, int]]:
-        """Return (sha256, size) of every cached file, least recently used first."""
-        return list(self._media.items())
-
-    def forget_media(self, sha256: str) -> None:
-        """Drop a media file from the cache index."""
-        self._media.pop(sha256, None)
 
     # --- the outbox ---------------------------------------------------------------------
 

@@ -86,7 +86,7 @@ def _agent(args: argparse.Namespace) -> int:
 
 
 def _agent_log(args: argparse.Namespace) -> int:
-    from agents.config import log_main
+    from agents.store import log_main
 
     return int(log_main(args))
 

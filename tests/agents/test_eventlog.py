@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import add_log_arguments, log_main
-from agents.store import SqliteStore
+from agents.config import add_log_arguments
+from agents.store import SqliteStore, log_main
 from wardcast.protocol import Event, EventType, encode
 
 AT = datetime(2026, 11, 28, 23, 0, 0, 4000, tzinfo=UTC)

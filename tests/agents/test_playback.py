@@ -12,17 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.output import (
-    Backend,
-    FfmpegPlayback,
-    FileBackend,
-    FileSink,
-    NullBackend,
-    PlaybackError,
-    Progress,
-    playback_name,
-    wav_name,
-)
+from agents.config import Backend, FileBackend, FileSink, NullBackend, wav_name
+from agents.output import FfmpegPlayback, PlaybackError, Progress, playback_name
 from media.decode import decode_command
 from tests.agents.conftest import Clip
 from wardcast.protocol import utcnow

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from agents.config import OutputSpec, Settings
+from agents.config import NullBackend, OutputSpec, Settings
 from agents.fetch import Clock, MediaCache
 from agents.link import MqttLink, Reporter
-from agents.output import AudioOutput, NullBackend
+from agents.output import AudioOutput
 from agents.player import Player
 from simulate.store import MemoryStore
 
@@ -29,7 +29,7 @@ def _run(tmp_path: Path, body: Callable[[Player], Awaitable[None]]) -> None:
             reporter = Reporter(store=store, link=link, clock=clock, boot_id="boot",
                                 resend_after_s=30)
             player = Player(settings=settings, store=store,
-                            cache=MediaCache(tmp_path / "media", store=store, http=http),
+                            cache=MediaCache(tmp_path / "media", http=http),
                             output=AudioOutput(NullBackend()), reporter=reporter)
             await body(player)
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import read_event_log
-from agents.store import SqliteStore
+from agents.store import SqliteStore, read_event_log
 from wardcast.protocol import Event, EventType, PlanItem, encode, utcnow
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -104,15 +103,6 @@ def test_a_state_change_and_its_event_commit_together(tmp_path: Path) -> None:
         raise RuntimeError("crash before the commit")
     assert store.final_state(1) is None and store.is_pending(1)
     assert store.unconfirmed() == []
-
-
-def test_media_index(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "agent.sqlite3")
-    assert not store.has_media("b" * 64)
-    store.add_media("b" * 64, 123)
-    assert store.has_media("b" * 64)
-    store.forget_media("b" * 64)
-    assert not store.has_media("b" * 64)
 
 
 def test_the_state_dir_and_database_are_private(tmp_path: Path) -> None:
