@@ -76,7 +76,7 @@ class Station:
 
     def __init__(self, settings: Settings, *, store: Store, link: Link, cache: Media,
                  output: Output, clock: Clock, boot_id: str, later: Later = soon) -> None:
-        """later runs what may wait for the work due now: reports and status."""
+        """Wire the parts; later runs what may wait for the work due now (reports, status)."""
         self._settings = settings
         self._store = store
         self._link = link

@@ -12,17 +12,12 @@ from scheduler.bulletins.models import Bulletin
 from scheduler.db import in_list, plan_with_values
 from scheduler.playbacks.models import OPEN, Playback
 from scheduler.stations.models import Station
-from wardcast.protocol import Plan, PlanItem, Priority
+from wardcast.protocol import Plan, PlanItem, Priority, media_path
 
 CHUNK = 500  # stations per query: the first plans go out early; 10,000 stations are 20 chunks
 # How old a slot whose media a station may still fetch can be: a broadcast may start up to a
 # day late (its valid_minutes); a timetable slot is skipped seconds after it passed.
 MEDIA_LOOKBACK = timedelta(days=1)
-
-
-def media_path(sha256: str) -> str:
-    """Return the HTTP path an agent downloads a distribution file from."""
-    return f"/api/v1/media/{sha256}"
 
 
 def needs_media(*, session: Session, station_id: int, sha256: str, now: datetime) -> bool:
