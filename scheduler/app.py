@@ -29,6 +29,7 @@ from scheduler.messaging import start_messaging
 from scheduler.migrations import upgrade
 from scheduler.playbacks.router import router as playbacks_router
 from scheduler.programmes.router import router as programmes_router
+from scheduler.reports.drafts.router import router as drafts_router
 from scheduler.reports.router import router as reports_router
 from scheduler.runtime import Runtime
 from scheduler.stations.router import router as stations_router
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (users_router, bulletins_router, stations_router, timetables_router,
                    groups_router, agenda_router, broadcasts_router, controls_router,
                    playbacks_router, audit_router, programmes_router, feeds_router,
-                   catalogue_router, reports_router, agent_api.router):
+                   catalogue_router, reports_router, drafts_router, agent_api.router):
         api.include_router(router)
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scheduler.reports.cutoffs import Cutoffs
+from scheduler.reports.drafts.dates import DraftDates
 
 
 class Settings(BaseSettings):
@@ -98,6 +100,28 @@ class Settings(BaseSettings):
     # attention (the complete list is in the XLSX): WeasyPrint needs ~7 ms of CPU a row, and
     # 10,000 rows took 87 s of CPU and 2 GB here (docs/report-files.md).
     report_pdf_max_stations: int = Field(default=500, ge=1, le=100_000)
+    # Drafts (scheduler/reports/drafts): on these local days (MM-DD, comma-separated; empty:
+    # none) the scheduler makes the city's and each ward's report of the period whose
+    # deadline follows, checking every report_draft_check_s whether they are due.
+    report_draft_dates: str = "06-10,12-10"
+    report_draft_check_s: float = Field(default=3600.0, ge=1, le=86400)
+    # The city's draft is e-mailed (PDF and XLSX) to these addresses (comma-separated) when
+    # smtp_host is set; ward drafts are on the pages and the API only.
+    report_mail_to: str = ""
+    # Where people open wardcast (https://wardcast.example.gov.vn), for links in e-mails;
+    # empty: the e-mail names the page without a link.
+    public_url: str = ""
+
+    # E-mail (SMTP); empty smtp_host: no e-mail. The port defaults by security: 25 for none,
+    # 587 for starttls, 465 for tls. A login goes over TLS only.
+    smtp_host: str = ""
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = ""  # "Phòng VH-TT <vhtt@example.gov.vn>"
+    smtp_ca_file: Path | None = None  # None: the system's trust store
+    smtp_timeout_s: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("timezone")
     @classmethod
@@ -157,6 +181,57 @@ class Settings(BaseSettings):
     def report_cutoffs(self) -> Cutoffs:
         return Cutoffs.parse(self.report_year_start, self.report_half_start)
 
+    @model_validator(mode="after")
+    def _draft_dates(self) -> Settings:
+        try:
+            DraftDates.parse(self.report_draft_dates, self.report_cutoffs)
+        except ValueError as exc:
+            raise ValueError(f"report_draft_dates: expected MM-DD days separated by commas, "
+                             f"one a period: {exc}") from exc
+        return self
+
+    @property
+    def draft_dates(self) -> DraftDates:
+        return DraftDates.parse(self.report_draft_dates, self.report_cutoffs)
+
+    @field_validator("smtp_from", "report_mail_to")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for entry in _entries(value):
+            if not _address(entry):
+                raise ValueError(f"expected e-mail addresses (name@example.gov.vn or "
+                                 f"Name <name@example.gov.vn>), got {entry!r}")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ValueError(f"expected http(s)://host[:port][/path], got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _smtp(self) -> Settings:
+        if not self.smtp_host:
+            return self
+        if not self.smtp_from:
+            raise ValueError("smtp_from: the sender's address is needed when smtp_host is set")
+        if bool(self.smtp_username) != bool(self.smtp_password.get_secret_value()):
+            raise ValueError("smtp_username and smtp_password go together")
+        if self.smtp_username and self.smtp_security == "none":
+            raise ValueError("smtp_username: a password is sent over TLS only "
+                             "(smtp_security starttls or tls)")
+        return self
+
+    @property
+    def report_mail_list(self) -> list[str]:
+        return _entries(self.report_mail_to)
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
+
     @property
     def mqtt_tls(self) -> bool:
         return urlsplit(self.mqtt_url).scheme == "mqtts"
@@ -196,6 +271,13 @@ def lines(value: str) -> list[str]:
 
 def _entries(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _address(entry: str) -> bool:
+    """Tell whether a text is one e-mail address, with or without a display name."""
+    _name, address = parseaddr(entry)
+    local, at, domain = address.rpartition("@")
+    return bool(local and at and domain) and " " not in address
 
 
 @lru_cache

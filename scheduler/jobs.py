@@ -9,6 +9,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler.leader import Leadership
 from scheduler.playbacks import ledger
+from scheduler.reports.drafts import job as drafts
 from scheduler.runtime import Runtime
 from wardcast.protocol import utcnow
 
@@ -46,7 +47,18 @@ def watchdog(runtime: Runtime) -> None:
         log.info("watchdog marked %d playback(s) missed", moved)
 
 
-SINGLETON_JOBS = ("roll_horizon", "watchdog")
+def report_drafts(runtime: Runtime) -> None:
+    """Make the report drafts that are due and mail the city's (reports/drafts/job.py)."""
+    if not runtime.is_leader:
+        return
+    try:
+        drafts.run(db=runtime.db, settings=runtime.settings, now=utcnow(),
+                   leading=lambda: runtime.is_leader)
+    except Exception:  # the database went away mid-run, say: the next check tries again
+        log.exception("report drafts: the run failed; the next check tries again")
+
+
+SINGLETON_JOBS = ("roll_horizon", "watchdog", "report_drafts")
 
 
 def start_jobs(runtime: Runtime) -> BackgroundScheduler:
@@ -93,4 +105,8 @@ def _lead(scheduler: BackgroundScheduler, runtime: Runtime, leader: bool) -> Non
     scheduler.add_job(watchdog, "interval", args=[runtime], id="watchdog",
                       seconds=settings.watchdog_interval_s,
                       next_run_time=now + timedelta(seconds=settings.missed_grace_s),
+                      replace_existing=True)
+    # Checked at election, so that drafts missed while no replica ran are made at once.
+    scheduler.add_job(report_drafts, "interval", args=[runtime], id="report_drafts",
+                      seconds=settings.report_draft_check_s, next_run_time=now,
                       replace_existing=True)

@@ -21,7 +21,9 @@ def test_wheel_has_everything_an_install_needs(tmp_path: Path) -> None:
                      "agents/station.py", "simulate/cli.py", "media/process.py",
                      "scheduler/py.typed",
                      "scheduler/reports/render/templates/activity_report.html",
-                     "scheduler/reports/render/templates/activity_report.css"):
+                     "scheduler/reports/render/templates/activity_report.css",
+                     "scheduler/web/templates/reports/page.html",
+                     "scheduler/web/templates/reports/chart.html"):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "wardcast = wardcast.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -19,7 +19,7 @@ class Cutoffs:
     @classmethod
     def parse(cls, year_start: str, half_start: str) -> Cutoffs:
         """Read "MM-DD" settings."""
-        return cls(_month_day(year_start), _month_day(half_start))
+        return cls(month_day(year_start), month_day(half_start))
 
     def year(self, year: int) -> tuple[date, date]:
         """Return the first and last date of report year `year`."""
@@ -35,8 +35,16 @@ class Cutoffs:
             raise ValueError("the half-year cut-off must fall inside the report year")
         return (first, day_before(middle)) if half == 1 else (middle, last)
 
+    def year_of(self, day: date) -> int:
+        """Return the report year a local date belongs to."""
+        first, last = self.year(day.year)
+        if day > last:
+            return day.year + 1
+        return day.year if day >= first else day.year - 1
 
-def _month_day(text: str) -> tuple[int, int]:
+
+def month_day(text: str) -> tuple[int, int]:
+    """Read a "MM-DD" day of the calendar (not 29/02), or raise ValueError."""
     try:
         month, day = (int(part) for part in text.split("-"))
         date(2001, month, day)  # not 29/02: it exists only in leap years

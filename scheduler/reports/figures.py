@@ -6,10 +6,11 @@ not (the same bulletin on two stations is one), so each level's count comes from
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
-from scheduler.reports.schemas import OUTCOMES, Figures
+from scheduler.reports.schemas import OUTCOMES, Figures, StationFigures
 from scheduler.reports.tallies import ON_AIR, Counted, OnAir
 from scheduler.reports.uptime import Uptime
 
@@ -82,3 +83,17 @@ def rounded(figures: F) -> F:
         for key in values:
             values[key] = round(values[key], SECONDS_DIGITS)
     return figures
+
+
+def most_in_need(stations: list[StationFigures],
+                 limit: int) -> tuple[list[StationFigures], bool]:
+    """Every station, or past `limit` those most in need of attention (lowest availability,
+    then most not played), the worst first; and whether some were left out."""
+    if len(stations) <= limit:
+        return stations, False
+    return heapq.nsmallest(limit, stations, key=_attention), True
+
+
+def _attention(station: StationFigures) -> tuple[float, int, str]:
+    availability = 1.0 if station.availability is None else station.availability
+    return availability, -(station.missed + station.failed), station.name

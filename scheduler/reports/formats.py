@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from scheduler.catalogue import service as catalogue
 from scheduler.catalogue.names import Names
 from scheduler.config import Settings
+from scheduler.errors import InvalidInput
 from scheduler.reports import csvfile
 from scheduler.reports.render import pdf, xlsx
 from scheduler.reports.schemas import ActivityReport
@@ -50,6 +51,15 @@ FORMATS: dict[str, Format] = {
     "xlsx": Format(XLSX_TYPE, "xlsx", _xlsx),
     "pdf": Format("application/pdf", "pdf", _pdf),
 }
+
+
+def pick(name: str) -> Format:
+    """Return the format `format=` names, or raise InvalidInput listing those offered."""
+    if name not in FORMATS:
+        offered = ", ".join(FORMATS)
+        raise InvalidInput(f"Định dạng không hỗ trợ: {name!r} (có: {offered}) — unsupported "
+                           f"format (offered: {offered})", field="format")
+    return FORMATS[name]
 
 
 def names(session: Session) -> Names:

@@ -94,10 +94,23 @@ def between(first: date, last: date, *, timezone: str) -> Period:
 
 def current_year(today: date, cutoffs: Cutoffs) -> int:
     """Return the report year a local date belongs to."""
-    first, last = cutoffs.year(today.year)
-    if today > last:
-        return today.year + 1
-    return today.year if today >= first else today.year - 1
+    return cutoffs.year_of(today)
+
+
+def current_half(today: date, *, timezone: str, cutoffs: Cutoffs) -> Period:
+    """Return the six months a local date belongs to (a page's first report)."""
+    year = current_year(today, cutoffs)
+    first_half = named(f"{year}-H1", timezone=timezone, cutoffs=cutoffs)
+    return first_half if today <= first_half.last else named(
+        f"{year}-H2", timezone=timezone, cutoffs=cutoffs)
+
+
+def choices(today: date, *, timezone: str, cutoffs: Cutoffs) -> list[Period]:
+    """The periods a person picks from: each half and the whole of this report year and the
+    one before, this year's first."""
+    year = current_year(today, cutoffs)
+    return [named(f"{each}{half}", timezone=timezone, cutoffs=cutoffs)
+            for each in (year, year - 1) for half in ("-H1", "-H2", "")]
 
 
 def _midnight(day: date, timezone: str) -> datetime:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from scheduler.deps import RuntimeDep, SessionDep, UserDep
-from scheduler.errors import InvalidInput
 from scheduler.reports import formats, scope, service
 from scheduler.reports.schemas import ActivityReport
 from wardcast.protocol import utcnow
@@ -35,7 +34,7 @@ def activity(session: SessionDep, user: UserDep, runtime: RuntimeDep,
                  "json, csv, xlsx or pdf"))] = "json") -> Response:
     """What each station, ward and the city broadcast over a period (every role; a
     ward-limited user sees only their wards)."""
-    chosen = _format(format)
+    chosen = formats.pick(format)
     settings = runtime.settings
     asked = scope.period(name=period, first=first, last=last, timezone=settings.timezone,
                          cutoffs=settings.report_cutoffs)
@@ -47,11 +46,3 @@ def activity(session: SessionDep, user: UserDep, runtime: RuntimeDep,
     name = formats.file_name(report, chosen.extension)
     headers = {} if format == "json" else {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(out.getvalue(), media_type=chosen.media_type, headers=headers)
-
-
-def _format(name: str) -> formats.Format:
-    if name not in formats.FORMATS:
-        offered = ", ".join(formats.FORMATS)
-        raise InvalidInput(f"Định dạng không hỗ trợ: {name!r} (có: {offered}) — unsupported "
-                           f"format (offered: {offered})", field="format")
-    return formats.FORMATS[name]

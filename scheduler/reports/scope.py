@@ -65,3 +65,11 @@ def wards(*, session: Session, asked: Sequence[str] | None, user: User | None
         raise WardNotFound(f"Không có trạm nào thuộc phường {', '.join(unknown)} — no station "
                            f"in ward(s) {', '.join(unknown)}", field="ward")
     return sorted(chosen)
+
+
+def visible_wards(*, session: Session, user: User) -> list[str]:
+    """Return the wards a user may pick for a report: those of the stations they may see."""
+    query = select(Station.ward).distinct().order_by(Station.ward)
+    if user.wards is not None:
+        query = query.where(Station.ward.in_(sorted(user.wards)))
+    return list(session.scalars(query))

@@ -105,6 +105,11 @@ def check_ward(user: User | None, ward: str, *, field: str = "station_id") -> No
                            "outside your wards", field=field)
 
 
+def wards(*, session: Session) -> list[str]:
+    """Return every ward a station is in, by name."""
+    return list(session.scalars(select(Station.ward).distinct().order_by(Station.ward)))
+
+
 def ids_in_wards(*, session: Session, wards: frozenset[str]) -> list[int]:
     """Return the ids of the stations of these wards."""
     return list(session.scalars(select(Station.id).where(Station.ward.in_(sorted(wards)))

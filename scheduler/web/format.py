@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, localcontext
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.numbers import format_decimal, format_percent
+
+from scheduler.errors import InvalidInput
+from scheduler.instants import check_day
+from scheduler.web.i18n import N_, gettext
 
 DATETIME_PATTERN = "HH:mm EEEE, dd/MM/yyyy"
 
@@ -47,12 +53,62 @@ def duration(ms: int | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def minute(moment: datetime | None, *, zone: str) -> str:
+    """Format an instant to the minute in a zone: "02/06/2026 11:59"."""
+    return "—" if moment is None else local(moment, zone).strftime("%d/%m/%Y %H:%M")
+
+
+def number(value: float, *, lang: str, decimals: int = 0) -> str:
+    """Write a number with the reader's separators (1.234,5 in Vietnamese), rounded half up."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    with localcontext(rounding=ROUND_HALF_UP):  # Babel rounds as the context does
+        return format_decimal(value, format=pattern, locale=lang)
+
+
+def percent(share: float | None, *, lang: str) -> str:
+    """Write a share of 0..1 as a percentage: "99,5%"."""
+    if share is None:
+        return "—"
+    with localcontext(rounding=ROUND_HALF_UP):
+        return format_percent(share, format="#,##0.0%", locale=lang)
+
+
+HOURS = N_("%(n)s h")
+MINUTES = N_("%(n)s min")
+SECONDS = N_("%(n)s s")
+
+
+def hours_minutes(seconds: float, *, lang: str) -> str:
+    """Write a time on air: "1.234 giờ 5 phút"; under an hour "12 phút 30 giây"."""
+    whole = int(seconds + 0.5)
+    if whole >= 3600:
+        hours, minutes = divmod((whole + 30) // 60, 60)
+        parts = [(hours, HOURS), (minutes, MINUTES)]
+    else:
+        parts = [(whole // 60, MINUTES), (whole % 60, SECONDS)]
+    shown = [gettext(lang, unit) % {"n": number(amount, lang=lang)}
+             for amount, unit in parts if amount]
+    return " ".join(shown) or gettext(lang, MINUTES) % {"n": 0}
+
+
 def level(value: float | None, *, lang: str, unit: str = "LUFS") -> str:
     """Format a level with the language's decimal separator ("-16,0 LUFS" in vi)."""
     if value is None:
         return "—"
     text = f"{value:.1f}"
     return f"{text.replace('.', ',') if lang == 'vi' else text} {unit}"
+
+
+def day_input(value: str, *, field: str) -> date | None:
+    """Read a `<input type="date">` value (YYYY-MM-DD; empty: none), or refuse it."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError as exc:
+        raise InvalidInput(f"Ngày không hợp lệ ở trường {field} (dd/mm/yyyy) — invalid date "
+                           f"in {field}", field=field) from exc
+    return check_day(day, field=field)
 
 
 def utc_input(value: str | None, *, zone: str) -> datetime | None:

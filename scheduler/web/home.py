@@ -6,15 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from scheduler.deps import RuntimeDep, SessionDep
+from scheduler.deps import RuntimeDep, SessionDep, actor
+from scheduler.ids import IdPath
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import Playback, PlaybackStatus
+from scheduler.reports.drafts import service as report_drafts
+from scheduler.web import drafts
 from scheduler.web import format as fmt
+from scheduler.web.i18n import N_
 from scheduler.web.names import Names
-from scheduler.web.session import PageUser
-from scheduler.web.templating import render
+from scheduler.web.session import DraftsPage, PageUser
+from scheduler.web.templating import flash, language, redirect, render
 from wardcast.protocol import utcnow
 
 router = APIRouter()
@@ -25,8 +29,8 @@ SHOWN = 20
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, runtime: RuntimeDep,
          user: PageUser) -> HTMLResponse:
-    """Home: missed and failed playbacks of the last 24 h, those at risk now, then where to go
-    next."""
+    """Home: missed and failed playbacks of the last 24 h, those at risk now, the latest
+    report drafts, then where to go next."""
     since = utcnow() - timedelta(hours=24)
     trouble: dict[str, tuple[list[Playback], int]] = {}
     for status in TROUBLE:
@@ -40,4 +44,19 @@ def home(request: Request, session: SessionDep, runtime: RuntimeDep,
     zone = runtime.settings.timezone
     return render(request, "home.html", trouble=trouble, at_risk=at_risk, names=Names(session),
                   lead_minutes=round(runtime.settings.at_risk_lead_s / 60),
-                  since_input=fmt.local(since, zone).strftime("%Y-%m-%dT%H:%M"))
+                  since_input=fmt.local(since, zone).strftime("%Y-%m-%dT%H:%M"),
+                  drafts=drafts.latest(session=session, wards=user.wards, zone=zone,
+                                       lang=language(request)))
+
+
+@router.post("/drafts/{draft_id}/regenerate")
+def regenerate_draft(draft_id: IdPath, request: Request, session: SessionDep,
+                     runtime: RuntimeDep, user: DraftsPage) -> Response:
+    """Compute a report draft again from the ledger as it is now, and go back home."""
+    settings = runtime.settings
+    report_drafts.regenerate(session=session, draft_id=draft_id, user=user,
+                             actor=actor(request, user), now=utcnow(),
+                             cutoffs=settings.report_cutoffs, timezone=settings.timezone)
+    answer = redirect("/#report-drafts")
+    flash(answer, N_("Draft made again with the figures of now."))
+    return answer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -17,11 +17,11 @@ from scheduler.deps import RuntimeDep, SessionDep
 from scheduler.errors import InvalidInput
 from scheduler.groups import service as groups
 from scheduler.ids import DB_INT, Offset
-from scheduler.instants import check_day
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import PlaybackStatus
 from scheduler.stations import service as stations
 from scheduler.users.models import User
+from scheduler.web import format as fmt
 from scheduler.web.names import Names
 from scheduler.web.paging import Pager
 from scheduler.web.session import PageUser
@@ -52,8 +52,8 @@ class LogQuery:
 
     def instants(self, zone: str) -> tuple[datetime | None, datetime | None]:
         """The first and last day, in the zone, as UTC instants (the last day included)."""
-        start = _day(self.start, "from")
-        end = _day(self.end, "to")
+        start = fmt.day_input(self.start, field="from")
+        end = fmt.day_input(self.end, field="to")
         tz = ZoneInfo(zone)
         return (datetime.combine(start, datetime.min.time(), tz) if start else None,
                 datetime.combine(end + timedelta(days=1), datetime.min.time(), tz)
@@ -89,17 +89,6 @@ def _id(value: str, field: str) -> int | None:
     if not value.isdigit() or not 1 <= int(value) <= DB_INT:
         raise InvalidInput(f"Mã không hợp lệ ở trường {field} — invalid {field}", field=field)
     return int(value)
-
-
-def _day(value: str, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value[:10])
-    except ValueError as exc:
-        raise InvalidInput(f"Ngày không hợp lệ ở trường {field} (dd/mm/yyyy) — invalid date "
-                           f"in {field}", field=field) from exc
-    return check_day(day, field=field)
 
 
 @router.get("/log", response_class=HTMLResponse)

@@ -34,6 +34,9 @@ BY_PHRASE = {
     "no start reported while the station was online": BY_CODE[reasons.NO_START_REPORTED],
     "station offline at the slot and no report since": BY_CODE[reasons.OFFLINE_NO_REPORT],
 }
+# a report counts plan_not_delivered reasons together, whatever the "since" each one names
+NOT_DELIVERED = N_("The plan did not reach the station")
+UNKNOWN = N_("No reason given")
 NEVER_CONNECTED = N_("The plan never reached the station: it has never connected")
 OFFLINE_SINCE = N_("The plan never reached the station: offline since %(time)s")
 
@@ -54,3 +57,10 @@ def label(reason: str | None, *, zone: str, lang: str) -> str:
     if code in BY_CODE:
         return i18n.gettext(lang, BY_CODE[code])
     return reason
+
+
+def grouped(key: str, *, lang: str) -> str:
+    """Say what a report's reason group (a reason's code, or its text) means."""
+    if reasons.code(key) == reasons.PLAN_NOT_DELIVERED:
+        return i18n.gettext(lang, NOT_DELIVERED)
+    return label(key, zone="UTC", lang=lang) or i18n.gettext(lang, UNKNOWN)

@@ -18,6 +18,7 @@ from scheduler.web import (
     home,
     i18n,
     log,
+    reports,
     stations,
     timetables,
     topics,
@@ -28,7 +29,7 @@ from scheduler.web.session import OptionalUser, PageUser, log_in, log_out
 from scheduler.web.templating import flash, language, redirect, render
 
 router = APIRouter()
-for area in (home, bulletins, log, stations, feeds, timetables, emergency, topics):
+for area in (home, bulletins, log, reports, stations, feeds, timetables, emergency, topics):
     router.include_router(area.router)
 
 

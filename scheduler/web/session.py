@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "emergency": frozenset({Role.APPROVER}),
     "manage_stations": frozenset(),
     "manage_catalogue": frozenset(),  # topics and sources
+    "regenerate_drafts": frozenset({Role.APPROVER}),  # report drafts, computed again
+    "read_reports": frozenset(Role),  # every role today (docs/security.md)
 }
 
 
@@ -99,6 +101,8 @@ SchedulerPage = Annotated[User, Depends(allowed("schedule"))]
 EmergencyPage = Annotated[User, Depends(allowed("emergency"))]
 AdminPage = Annotated[User, Depends(allowed("manage_stations"))]
 CatalogueAdminPage = Annotated[User, Depends(allowed("manage_catalogue"))]
+DraftsPage = Annotated[User, Depends(allowed("regenerate_drafts"))]
+ReportsPage = Annotated[User, Depends(allowed("read_reports"))]
 
 
 def log_in(*, request: Request, response: Response, session: Session, ttl: timedelta,

@@ -272,6 +272,12 @@ def fuzz_env(tmp_path_factory: pytest.TempPathFactory, fuzz_database: tuple[str,
                         max_upload_bytes=5 * 1024 * 1024)
     app = CatchServerErrors(create_app(settings))
     client = asgi.get_client(app)
+    # schemathesis' pytest plugin ends every ASGI lifespan after each test, so each operation
+    # would start the app again: migrations, the broker on the same port (a restart that finds
+    # the port taken fails every operation after it), the dispatcher. One lifespan for the
+    # module, as the app runs in production: the plugin's call does nothing until we end it.
+    shutdown_lifespans = asgi.shutdown_lifespans
+    asgi.shutdown_lifespans = lambda: None
     try:
         # Entering the client starts the app's lifespan; it runs until shutdown_lifespans().
         client.__enter__()
@@ -284,6 +290,7 @@ def fuzz_env(tmp_path_factory: pytest.TempPathFactory, fuzz_database: tuple[str,
     finally:
         IDS.clear()
         client.__exit__(None, None, None)
+        asgi.shutdown_lifespans = shutdown_lifespans
         asgi.shutdown_lifespans()
 
 

@@ -17,6 +17,9 @@ from scheduler.migrations import upgrade
 from scheduler.runtime import Runtime
 from scheduler.users import service as users
 from tests.conftest import postgres_url
+from tests.scheduler.report_scenario import REPORTED_AT
+from tests.support import clock as clocks
+from tests.support.clock import Clock
 from tests.support.postgres import fresh_database
 from tests.support.procs import free_port
 
@@ -105,3 +108,11 @@ def station(client: TestClient, headers: dict[str, str], name: str,
     assert answer.status_code == 201, answer.text
     created: dict[str, object] = answer.json()
     return created
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    """The report scenario's clock, at its REPORTED_AT (tests move it)."""
+    moved = Clock(REPORTED_AT)
+    clocks.install(monkeypatch, moved)
+    yield moved

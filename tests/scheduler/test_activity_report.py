@@ -8,7 +8,7 @@ import io
 import subprocess
 import unicodedata
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -41,19 +41,11 @@ from tests.scheduler.report_scenario import (
     matches,
     same,
 )
-from tests.support import clock as clocks
 from tests.support.clock import Clock
 from tests.support.procs import free_port
 from wardcast.protocol import Status
 
 ZONE = "Asia/Ho_Chi_Minh"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    moved = Clock(REPORTED_AT)
-    clocks.install(monkeypatch, moved)
-    yield moved
 
 
 @pytest.fixture
@@ -215,16 +207,51 @@ def test_a_ward_limited_user_sees_only_their_wards(client: TestClient, runtime: 
     matches(runtime.db, report, wards={EA_TAM})
     assert "Tân Lợi" not in own.text
     for asked in ([TAN_LOI], [EA_TAM, TAN_LOI], ["Phường không có"]):
-        for fmt in ("json", "csv"):
+        for fmt in ("json", "csv", "xlsx", "pdf"):
             refused = client.get("/api/v1/reports/activity", headers=limited,
                                  params={**SPAN, "ward": asked, "format": fmt})
             assert refused.status_code == 403, refused.text
             assert refused.json()["code"] == "outside_wards"
             assert refused.json()["field"] == "ward"
+            assert refused.json()["detail"].startswith("Phường này nằm ngoài phạm vi của bạn")
             assert "Tân Lợi" not in refused.text and "không có" not in refused.text
-    own_csv = client.get("/api/v1/reports/activity", headers=limited,
-                         params={**SPAN, "format": "csv"})
-    assert own_csv.status_code == 200 and "Tân Lợi" not in own_csv.content.decode("utf-8-sig")
+    with runtime.db.session() as session:
+        mine = {s.name for s in session.scalars(select(Station).where(Station.ward == EA_TAM))}
+    for asked in ({}, {"ward": [EA_TAM]}):  # their wards by default, or named
+        own_csv = client.get("/api/v1/reports/activity", headers=limited,
+                             params={**SPAN, **asked, "format": "csv"})
+        assert own_csv.status_code == 200, own_csv.text
+        rows = list(csv.DictReader(io.StringIO(own_csv.content.decode("utf-8-sig"))))
+        assert {row["Phường"] for row in rows if row["Cấp"] != "Thành phố"} == {EA_TAM}
+        assert {row["Trạm"] for row in rows if row["Cấp"] == "Trạm"} == mine
+        assert "Tân Lợi" not in own_csv.content.decode("utf-8-sig")
+
+
+def test_a_ward_limited_users_xlsx_and_pdf_hold_only_their_wards(
+        client: TestClient, runtime: Runtime, city: City, tmp_path: Path) -> None:
+    limited = _login(client, runtime, "viewer", wards=[EA_TAM])
+    with runtime.db.session() as session:
+        own = {s.name for s in session.scalars(select(Station).where(Station.ward == EA_TAM))}
+    for asked in ({}, {"ward": [EA_TAM]}):  # their wards by default, or named
+        book = client.get("/api/v1/reports/activity", headers=limited,
+                          params={**SPAN, **asked, "format": "xlsx"})
+        assert book.status_code == 200, book.text
+        workbook = openpyxl.load_workbook(io.BytesIO(book.content))
+        assert workbook.sheetnames == ["Tổng hợp", "Phường, xã", "Trạm", EA_TAM]
+        cells = [str(value) for sheet in workbook.worksheets
+                 for row in sheet.iter_rows(values_only=True) for value in row if value]
+        assert not [cell for cell in cells if "Tân Lợi" in cell], asked
+        assert own <= set(cells)
+        document = client.get("/api/v1/reports/activity", headers=limited,
+                              params={**SPAN, **asked, "format": "pdf"})
+        assert document.status_code == 200, document.text
+        path = tmp_path / "limited.pdf"
+        path.write_bytes(document.content)
+        text = "".join(unicodedata.normalize("NFC", subprocess.run(
+            ["pdftotext", "-raw", str(path), "-"], capture_output=True, check=True,
+            text=True).stdout).split())
+        assert "TânLợi" not in text and "EaTam" in text, asked
+        assert all("".join(name.split()) in text for name in own)
 
 
 @pytest.mark.parametrize(("params", "status", "code", "field"), [

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from scheduler.reports import periods
+from scheduler.reports.drafts import service as drafts
 from scheduler.runtime import Runtime
 from scheduler.users import service as users
 from tests.scheduler.conftest import PASSWORD, approved_bulletin, station, upload
@@ -84,6 +86,21 @@ class World:
             if answer.status_code == 201:
                 return int(answer.json()["id"])
         raise AssertionError(answer.text)
+
+    def draft(self) -> int:
+        """A city's report draft, as the job makes it."""
+        runtime: Runtime = self.client.app.state.runtime  # type: ignore[attr-defined]
+        settings = runtime.settings
+        period = periods.named("2026-H1", timezone=settings.timezone,
+                               cutoffs=settings.report_cutoffs)
+        with runtime.db.session() as session:
+            draft = drafts.compute(session=session, scope=drafts.Scope(period, None),
+                                   now=datetime.now(UTC), cutoffs=settings.report_cutoffs,
+                                   draft=drafts.find(session=session, period="2026-H1",
+                                                     ward=None),
+                                   actor=drafts.SCHEDULER)
+            session.commit()
+            return int(draft.id)
 
     def own_token(self, headers: dict[str, str]) -> int:
         """An API token of the user making the request (every role may make one)."""
@@ -213,6 +230,9 @@ MATRIX: list[tuple[str, str, str, Call, set[str]]] = [
     ("delete a source", "DELETE", "/sources/{code}",
      lambda w, h: w.client.delete(f"/api/v1/sources/{w.entry('sources')}", headers=h),
      {"admin"}),
+    ("make a report draft again", "POST", "/reports/drafts/{draft_id}/regenerate",
+     lambda w, h: w.client.post(f"/api/v1/reports/drafts/{w.draft()}/regenerate", headers=h),
+     {"admin", "approver"}),
 ]
 
 # Mutating routes under /api/v1 deliberately left out of MATRIX, each with its reason.

@@ -5,7 +5,6 @@ sections I-V, recipients and the signature block; WeasyPrint from HTML and CSS, 
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -13,8 +12,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from scheduler.catalogue.names import Names
 from scheduler.config import Settings, get_settings, lines
+from scheduler.reports import figures
 from scheduler.reports.render import tables, words
-from scheduler.reports.schemas import ActivityReport, StationFigures
+from scheduler.reports.schemas import ActivityReport
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class Letterhead:
 def render(report: ActivityReport, names: Names, *, settings: Settings | None = None) -> bytes:
     """Return the report as a PDF document (letterhead and length from the settings)."""
     settings = settings or get_settings()
-    stations, shortened = _stations_shown(report.stations, settings.report_pdf_max_stations)
+    stations, shortened = figures.most_in_need(report.stations,
+                                               settings.report_pdf_max_stations)
     html = _environment().get_template("activity_report.html").render(
         report=report, letterhead=Letterhead.from_settings(settings), words=words,
         subject=_subject(report), summary=tables.summary(report),
@@ -71,16 +72,3 @@ def _subject(report: ActivityReport) -> str:
     """The title's second line: "Tình hình hoạt động thông tin cơ sở 6 tháng đầu năm 2026"."""
     title = report.title[:1].lower() + report.title[1:]
     return f"Tình hình hoạt động thông tin cơ sở {title}"
-
-
-def _stations_shown(stations: list[StationFigures],
-                    limit: int) -> tuple[list[StationFigures], bool]:
-    """Every station, or past `limit` those most in need of attention, the worst first."""
-    if len(stations) <= limit:
-        return stations, False
-    return heapq.nsmallest(limit, stations, key=_attention), True
-
-
-def _attention(station: StationFigures) -> tuple[float, int, str]:
-    availability = 1.0 if station.availability is None else station.availability
-    return availability, -(station.missed + station.failed), station.name

@@ -6,23 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, localcontext
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal, format_percent
-
-from scheduler.playbacks import reasons
 from scheduler.reports.schemas import ActivityReport, Figures, WardFigures
+from scheduler.web import format as fmt
 from scheduler.web import i18n
 from scheduler.web import reasons as reason_labels
 
 LANG = "vi"  # an administrative report is filed in Vietnamese
 NONE = "—"
-# a grouped plan_not_delivered has no "since" of its own (the pages' label names one)
-PLAN_NOT_DELIVERED = "Kế hoạch phát chưa đến được trạm"
-NO_REASON = "Không rõ lý do"
 
 Kind = Literal["count", "hours", "share"]
 
@@ -69,9 +63,7 @@ def hours(seconds: float) -> float:
 
 def number(value: float, decimals: int = 0) -> str:
     """Write a number with Vietnamese separators, rounded half up: 1.234,5."""
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    with localcontext(rounding=ROUND_HALF_UP):  # Babel rounds as the context does
-        return format_decimal(value, format=pattern, locale=LANG)
+    return fmt.number(value, lang=LANG, decimals=decimals)
 
 
 def signed(value: float, decimals: int = 0) -> str:
@@ -82,10 +74,7 @@ def signed(value: float, decimals: int = 0) -> str:
 
 def share(value: float | None) -> str:
     """Write a share of 0..1 as a percentage: 99,5%."""
-    if value is None:
-        return NONE
-    with localcontext(rounding=ROUND_HALF_UP):
-        return format_percent(value, format="#,##0.0%", locale=LANG)
+    return NONE if value is None else fmt.percent(value, lang=LANG)
 
 
 def change(current: float | None, previous: float | None) -> float | None:
@@ -127,9 +116,7 @@ def lasting(seconds: float) -> str:
 
 def reason(key: str) -> str:
     """Say in Vietnamese why playbacks were not played, from their grouped reason code."""
-    if reasons.code(key) == reasons.PLAN_NOT_DELIVERED:
-        return PLAN_NOT_DELIVERED
-    return reason_labels.label(key, zone="UTC", lang=LANG) or NO_REASON
+    return reason_labels.grouped(key, lang=LANG)
 
 
 def by_amount(amounts: Mapping[str, float],
