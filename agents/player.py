@@ -45,6 +45,7 @@ from wardcast.protocol import EventType, PlanItem, utcnow
 
 log = logging.getLogger(__name__)
 
+
 class Player:
     """Owns the timer loop and the output, and reports every playback's start and end."""
 

@@ -75,14 +75,25 @@ def test_the_agent_is_at_most_7_modules_of_at_most_400_lines() -> None:
     assert all(count <= MAX_LINES for count in lines.values()), lines
 
 
-def test_the_agent_imports_neither_fastapi_nor_sqlalchemy() -> None:
-    """Directly or through anything it imports: every module, imported in a fresh process."""
+def modules_the_agent_loads() -> list[str]:
+    """Import every agent module in a fresh process; return every module then loaded."""
     names = [f"agents.{path.stem}" for path in agent_modules(ROOT / "agents")]
     code = (f"import sys\nfor name in {names!r}:\n    __import__(name)\n"
-            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
-    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout.strip()
-    assert loaded == "[]", loaded
+            "print('\\n'.join(sorted(sys.modules)))")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.split()
+
+
+def test_the_agent_imports_neither_fastapi_nor_sqlalchemy() -> None:
+    """Directly or through anything it imports."""
+    loaded = [name for name in modules_the_agent_loads() if name.split(".")[0] in HEAVY]
+    assert loaded == []
+
+
+def test_the_agent_takes_only_the_decoder_and_the_checksum_from_media() -> None:
+    """One decoder for both sides (media.decode), without the upload pipeline behind it."""
+    loaded = [name for name in modules_the_agent_loads() if name.split(".")[0] == "media"]
+    assert loaded == ["media", "media.checksum", "media.decode"]
 
 
 def test_the_simulator_overrides_no_private_method_of_the_agent() -> None:
