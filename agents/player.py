@@ -15,9 +15,8 @@ cut costs one sink closed and one opened; the item it cut ends ``interrupted``. 
 does not cut a preempt item of the same bulletin: the repeats of one broadcast play in order.
 A new plan never interrupts the item playing: it was started, so it is finished (or cut).
 A test tone plays only when nothing is playing or due, and gives way to any item at its slot.
-While an item plays, its position is saved every second, so that after a crash or power cut
-the restarted agent reports it ``interrupted`` at the last saved position (and never replays
-it).
+While an item plays, its position is saved every second: after a crash or power cut the
+restarted agent reports it ``interrupted`` at the last saved position, never replaying it.
 """
 
 from __future__ import annotations
@@ -25,75 +24,41 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
-from agents.cache import MediaCache
-from agents.clock import Clock, seconds_until
 from agents.config import Settings
-from agents.decode import decode_command, tone_command
-from agents.outputs import Backend, playback_name, tone_name
-from agents.playback import Playback, PlaybackError
-from agents.reporter import Reporter
+from agents.fetch import Media, seconds_until
+from agents.link import Reporter
+from agents.output import (
+    AGENT_STOPPED,
+    OnAir,
+    Output,
+    Playback,
+    PlaybackError,
+    ToneRequest,
+    perform_tone,
+)
 from agents.store import Store
 from wardcast.protocol import EventType, PlanItem, utcnow
 
 log = logging.getLogger(__name__)
 
-REPORT_LATE_MS = 100
-AGENT_STOPPED = "agent_stopped"
-
-
-@dataclass
-class ToneRequest:
-    """A test tone asked for by a command; ``done(ok, detail)`` is called exactly once."""
-
-    command_id: str
-    hz: float
-    seconds: float
-    done: Callable[[bool, str], None]
-    answered: bool = False
-
-    def answer(self, ok: bool, detail: str) -> None:
-        if not self.answered:
-            self.answered = True
-            self.done(ok, detail)
-
-
-@dataclass
-class _OnAir:
-    """What holds the output: a plan item, or a test tone (item None)."""
-
-    playback: Playback
-    item: PlanItem | None = None
-    tone: ToneRequest | None = None
-    stop_reason: str | None = None  # why it was cut short, for its report
-    task: asyncio.Task[None] = field(init=False)
-
-    def describe(self) -> str:
-        if self.item is not None:
-            return f"playback {self.item.playback_id}"
-        assert self.tone is not None
-        return f"test tone {self.tone.command_id}"
-
 
 class Player:
     """Owns the timer loop and the output, and reports every playback's start and end."""
 
-    def __init__(self, *, settings: Settings, store: Store, cache: MediaCache,
-                 backend: Backend, reporter: Reporter, clock: Clock,
-                 on_change: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, *, settings: Settings, store: Store, cache: Media, output: Output,
+                 reporter: Reporter, on_change: Callable[[], None] = lambda: None) -> None:
         self._settings = settings
         self._store = store
         self._cache = cache
-        self._backend = backend
+        self._output = output
         self._reporter = reporter
-        self._clock = clock
         self._on_change = on_change
         self._wake = asyncio.Event()
-        self._waiter: asyncio.Future[None] | None = None  # _wait's, while it waits for wake()
-        self._on_air: _OnAir | None = None
+        self._on_air: OnAir | None = None
         self._cutter: PlanItem | None = None  # being prepared to cut in
         # the item due after the one on air, its decoder already started so that it follows
         # without the decoder's start-up delay (a programme's items with no gap between them)
@@ -109,9 +74,6 @@ class Player:
     def wake(self) -> None:
         """Look at the plan again (it changed, or media arrived)."""
         self._wake.set()
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)  # _wait returns on the loop's next turn
 
     def media_in_use(self) -> set[str]:
         """Return the sha256 of the media playing now or about to cut in, if any."""
@@ -132,12 +94,6 @@ class Player:
         """Play a test tone now if the output is free (the answer says whether it played)."""
         self._tones.append(request)
         self.wake()
-
-    def recover(self) -> None:
-        """Report playbacks a previous run started but never ended, at their saved position."""
-        for playback_id, position_ms in self._store.started_unfinished():
-            self._end(playback_id, EventType.INTERRUPTED, position_ms=position_ms,
-                      reason="agent_restarted")
 
     async def run(self) -> None:
         """Play the plan forever."""
@@ -168,7 +124,7 @@ class Player:
         pending = self._store.pending()
         for item in self._due(pending):
             if self._too_late(item):
-                self._end(item.playback_id, EventType.SKIPPED, reason="late")
+                self._reporter.ended(item.playback_id, EventType.SKIPPED, reason="late")
                 return
             if self._cache.path(item.sha256) is not None:
                 await self._attempt(item)
@@ -202,7 +158,7 @@ class Player:
             times.append(lead if lead > 0 else seconds_until(self._window_end(item)))
         return min(times, default=None)
 
-    def _cutter_for(self, on_air: _OnAir) -> PlanItem | None:
+    def _cutter_for(self, on_air: OnAir) -> PlanItem | None:
         """Return the first pending item that may cut in on what holds the output."""
         playing = on_air.item
         for item in self._store.pending():
@@ -238,9 +194,9 @@ class Player:
         if not self._store.is_pending(item.playback_id):
             await playback.close()
             return
-        self._go_on_air(_OnAir(playback, item=item))
+        self._go_on_air(OnAir(playback, item=item))
 
-    async def _prepare_follower(self, on_air: _OnAir) -> float | None:
+    async def _prepare_follower(self, on_air: OnAir) -> float | None:
         """Start the decoder of the item due next, once it is due; return when to look again."""
         if self._follower is not None or on_air.item is None:
             return None
@@ -253,8 +209,7 @@ class Player:
             path = self._cache.use(item.sha256)
             if path is None:
                 return None
-            playback = Playback(decode_command(path), backend=self._backend,
-                                name=playback_name(item.playback_id))
+            playback = self._output.item(item, path)
             try:
                 await playback.prepare(open_sink=False)
             except PlaybackError:
@@ -278,28 +233,28 @@ class Player:
         """Wait for an item's media until its slot, then fail it."""
         if await self._woken_within(seconds_until(item.scheduled_at)):
             return  # look again: media arrived or the plan changed
-        self._end(item.playback_id, EventType.FAILED, reason="media_unavailable")
+        self._reporter.ended(item.playback_id, EventType.FAILED, reason="media_unavailable")
 
     async def _prepared(self, item: PlanItem, path: Path, *, open_sink: bool
                         ) -> Playback | None:
         """Start an item's decoder; fail the item (and return None) when it cannot decode."""
-        playback = Playback(decode_command(path), backend=self._backend,
-                            name=playback_name(item.playback_id))
+        playback = self._output.item(item, path)
         try:
             await playback.prepare(open_sink=open_sink)
         except PlaybackError as exc:
             await playback.close()
-            self._end(item.playback_id, EventType.FAILED, reason=str(exc))
+            self._reporter.ended(item.playback_id, EventType.FAILED, reason=str(exc))
             return None
         except BaseException:
             await playback.close()
             raise
         return playback
 
-    async def _perform(self, on_air: _OnAir) -> None:
+    async def _perform(self, on_air: OnAir) -> None:
         """Play one item at its slot and report how it ended."""
         item, progress = on_air.item, on_air.playback.progress
         assert item is not None
+        end = partial(self._reporter.ended, item.playback_id)
         try:
             try:
                 await on_air.playback.run(
@@ -308,28 +263,27 @@ class Player:
             finally:
                 await on_air.playback.close()
         except PlaybackError as exc:
-            self._end(item.playback_id, EventType.FAILED, position_ms=progress.position_ms,
-                      reason=str(exc))
+            end(EventType.FAILED, position_ms=progress.position_ms, reason=str(exc))
         except asyncio.CancelledError:
             if progress.started_at is not None:
-                self._end(item.playback_id, EventType.INTERRUPTED,
-                          position_ms=progress.position_ms,
-                          reason=on_air.stop_reason or AGENT_STOPPED)
+                end(EventType.INTERRUPTED, position_ms=progress.position_ms,
+                    reason=on_air.stop_reason or AGENT_STOPPED)
             raise
         except Exception as exc:
             log.exception("playback %d failed unexpectedly", item.playback_id)
-            self._end(item.playback_id, EventType.FAILED, reason=f"agent_error: {exc}")
+            end(EventType.FAILED, reason=f"agent_error: {exc}")
         else:
-            self._end(item.playback_id, EventType.FINISHED, position_ms=progress.position_ms)
+            end(EventType.FINISHED, position_ms=progress.position_ms)
 
     # --- what holds the output ------------------------------------------------------------
 
-    def _go_on_air(self, on_air: _OnAir) -> None:
+    def _go_on_air(self, on_air: OnAir) -> None:
         self._on_air = on_air
-        perform = self._perform if on_air.item is not None else self._perform_tone
-        on_air.task = asyncio.create_task(perform(on_air))
+        on_air.task = asyncio.create_task(
+            self._perform(on_air) if on_air.item is not None
+            else perform_tone(on_air, on_started=lambda at: self._on_change()))
 
-    async def _guard(self, on_air: _OnAir) -> None:
+    async def _guard(self, on_air: OnAir) -> None:
         """Wait while on_air plays, until it ends, the plan changes or something cuts in."""
         cutter = self._cutter_for(on_air)
         if cutter is None:
@@ -341,7 +295,7 @@ class Player:
             return
         await self._cut_in(on_air, cutter)
 
-    async def _cut_in(self, on_air: _OnAir, item: PlanItem) -> None:
+    async def _cut_in(self, on_air: OnAir, item: PlanItem) -> None:
         """Start item's decoder now; at its slot take on_air off and put item on air."""
         path = self._cache.use(item.sha256)
         if path is None:
@@ -364,9 +318,9 @@ class Player:
                 raise
         finally:
             self._cutter = None
-        self._go_on_air(_OnAir(playback, item=item))
+        self._go_on_air(OnAir(playback, item=item))
 
-    async def _take_off(self, on_air: _OnAir, reason: str | None) -> None:
+    async def _take_off(self, on_air: OnAir, reason: str | None) -> None:
         """Stop on_air now (if it still plays) and wait until it has reported."""
         if not on_air.task.done():
             on_air.stop_reason = reason
@@ -406,31 +360,11 @@ class Player:
             if busy:
                 request.answer(False, busy)
                 continue
-            command = tone_command(hz=request.hz, seconds=request.seconds)
-            playback = Playback(command, backend=self._backend,
-                                name=tone_name(request.command_id))
-            self._go_on_air(_OnAir(playback, tone=request))
+            playback = self._output.tone(request.command_id, hz=request.hz,
+                                         seconds=request.seconds)
+            self._go_on_air(OnAir(playback, tone=request))
 
-    async def _perform_tone(self, on_air: _OnAir) -> None:
-        """Play a tone from now and answer its command with how it went."""
-        tone, progress = on_air.tone, on_air.playback.progress
-        assert tone is not None
-        try:
-            try:
-                await on_air.playback.prepare()
-                await on_air.playback.run(utcnow(), on_started=lambda at: self._on_change())
-            finally:
-                await on_air.playback.close()
-        except PlaybackError as exc:
-            tone.answer(False, str(exc))
-        except asyncio.CancelledError:
-            reason = on_air.stop_reason or AGENT_STOPPED
-            tone.answer(False, f"{reason} after {progress.position_ms} ms")
-            raise
-        else:
-            tone.answer(True, f"played {tone.seconds:g} s of {tone.hz:g} Hz")
-
-    # --- waiting and reporting --------------------------------------------------------------
+    # --- waiting ---------------------------------------------------------------------------
 
     async def _woken_within(self, seconds: float | None) -> bool:
         """Wait up to seconds (forever when None); return True when woken early."""
@@ -445,54 +379,18 @@ class Player:
 
     async def _wait(self, task: asyncio.Task[None], seconds: float | None, *,
                     wake: bool = True) -> None:
-        """Wait until task ends, seconds pass, or (unless told not to) the player is woken.
-
-        No task of its own: one future, released by the task's done callback, a timer or
-        wake(). While on air this runs at every wake-up, and a waiting task (with
-        asyncio.wait's callbacks) cost two more turns of the loop between a wake-up and what
-        it leads to.
-        """
+        """Wait until task ends, seconds pass, or (unless told not to) the player is woken."""
         if task.done() or (wake and self._wake.is_set()):
             return  # woken since run() cleared the flag: look again at once
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-
-        def release(_: object = None) -> None:
-            if not waiter.done():
-                waiter.set_result(None)
-
-        task.add_done_callback(release)
-        timer = None if seconds is None else loop.call_later(max(seconds, 0), release)
-        if wake:
-            self._waiter = waiter
+        woken = asyncio.ensure_future(self._wake.wait()) if wake else None
         try:
-            await waiter
+            await asyncio.wait({task} if woken is None else {task, woken},
+                               timeout=None if seconds is None else max(seconds, 0),
+                               return_when=asyncio.FIRST_COMPLETED)
         finally:
-            task.remove_done_callback(release)
-            if timer is not None:
-                timer.cancel()
-            if self._waiter is waiter:
-                self._waiter = None
+            if woken is not None:
+                woken.cancel()
 
     def _started(self, item: PlanItem, at: datetime) -> None:
-        """Record and report the instant the first sample went out."""
-        self._reporter.emit(item.playback_id, EventType.STARTED, at=at,
-                            reason=self._start_reason(item, at),
-                            together=lambda: self._store.mark_started(item.playback_id))
+        self._reporter.started(item, at)
         self._on_change()
-
-    def _start_reason(self, item: PlanItem, at: datetime) -> str | None:
-        """Explain a late start or an unreliable clock, if either applies."""
-        notes = []
-        late = at - item.scheduled_at
-        if late > timedelta(milliseconds=REPORT_LATE_MS):
-            notes.append(f"late={late // timedelta(milliseconds=1)}ms")
-        if self._clock.off:
-            notes.append(f"clock_offset={self._clock.offset_ms}ms")
-        return "; ".join(notes) or None
-
-    def _end(self, playback_id: int, kind: EventType, *, position_ms: int | None = None,
-             reason: str | None = None) -> None:
-        """Make a playback final locally and report it."""
-        self._reporter.emit(playback_id, kind, position_ms=position_ms, reason=reason,
-                            together=lambda: self._store.mark_final(playback_id, kind.value))

@@ -1,26 +1,129 @@
-"""The agent's durable state in SQLite: plan, playback records, media index, event log,
-commands seen (with their results) and the station's own settings (its volume).
+"""The agent's durable state in SQLite: plan, playback records, event log, commands seen
+(with their results) and the station's own settings (its volume).
 
 Every method commits before it returns. The database runs in WAL mode with
 ``synchronous=FULL``, so a commit is on disk before the method returns: what the agent did
 survives a SIGKILL and a power cut alike (a cut must not make it replay a started item).
-The store is used from the event loop's thread only.
+The store is used from the event loop's thread only. ``Store`` is what the station needs of
+its state; the simulator keeps it in memory (simulate/store.py).
+
+``wardcast agent-log`` reads the event log (the proof of play) through a separate read-only
+connection: WAL lets it see every committed event without blocking, or being blocked by,
+the agent writing.
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
+import json
+import logging
 import sqlite3
+import sys
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol, TextIO
+from urllib.parse import quote
 
-from agents import schema
+from agents.config import database_path
+from wardcast.csvcells import safe_row
 from wardcast.private import private_dir, private_sqlite
 from wardcast.protocol import Event, PlanItem, to_wire, utcnow
 
+log = logging.getLogger(__name__)
+Row = tuple[object, ...]
 
-class Store:
-    """One SQLite database in WAL mode."""
+
+class Store(Protocol):
+    """The station's state: its plan, what it played, its outbox, commands and settings."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def close(self) -> None: ...
+    def replace_plan(self, items: list[PlanItem]) -> list[PlanItem]: ...
+    def pending(self) -> list[PlanItem]: ...
+    def is_pending(self, playback_id: int) -> bool: ...
+    def mark_downloaded(self, playback_id: int) -> bool: ...
+    def is_downloaded(self, playback_id: int) -> bool: ...
+    def mark_started(self, playback_id: int) -> None: ...
+    def save_position(self, playback_id: int, position_ms: int) -> None: ...
+    def mark_final(self, playback_id: int, state: str) -> None: ...
+    def started_unfinished(self) -> list[tuple[int, int | None]]: ...
+    def add_event(self, event: Event, payload: bytes) -> None: ...
+    def unconfirmed(self) -> list[tuple[str, bytes]]: ...
+    def published_before(self, instant: datetime) -> list[tuple[str, bytes]]: ...
+    def unconfirmed_count(self) -> int: ...
+    def mark_published(self, event_id: str) -> None: ...
+    def confirm(self, event_ids: Iterable[str]) -> int: ...
+    def prune_events(self, older_than: timedelta) -> int: ...
+    def begin_command(self, command_id: str, type_: str) -> bool: ...
+    def command_result(self, command_id: str) -> bytes | None: ...
+    def finish_command(self, command_id: str, result: bytes) -> None: ...
+    def unanswered_commands(self) -> list[str]: ...
+    def setting(self, key: str) -> str | None: ...
+    def set_setting(self, key: str, value: str) -> None: ...
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS plan_items (
+    playback_id INTEGER PRIMARY KEY,
+    scheduled_at TEXT NOT NULL,
+    item TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS playbacks (
+    playback_id INTEGER PRIMARY KEY,
+    downloaded INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT,
+    final TEXT,
+    position_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    playback_id INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    clock_offset_ms INTEGER,
+    boot_id TEXT NOT NULL,
+    position_ms INTEGER,
+    reason TEXT,
+    payload BLOB NOT NULL,
+    published_at TEXT,
+    confirmed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS commands (
+    command_id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    result BLOB
+);
+CREATE TABLE IF NOT EXISTS agent_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_unconfirmed ON events (seq) WHERE confirmed_at IS NULL;
+"""
+
+# What `wardcast agent-log` shows: the local proof of play, in creation order.
+EVENT_LOG_COLUMNS = ("seq", "event_id", "playback_id", "type", "at", "clock_offset_ms",
+                     "boot_id", "position_ms", "reason", "published_at", "confirmed_at")
+
+INSERT_EVENT = """
+INSERT OR IGNORE INTO events (event_id, playback_id, type, at, clock_offset_ms, boot_id,
+                              position_ms, reason, payload)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def event_row(event: Event, payload: bytes) -> tuple[object, ...]:
+    """Return the INSERT_EVENT parameters of one event."""
+    wire = event.model_dump(mode="json")
+    return (event.event_id, event.playback_id, event.type.value, wire["at"],
+            event.clock_offset_ms, event.boot_id, event.position_ms, event.reason, payload)
+
+
+class SqliteStore:
+    """The Store in one SQLite database in WAL mode."""
 
     def __init__(self, path: Path) -> None:
         private_dir(path.parent)  # the state dir: plan, proof of play, media cache
@@ -28,7 +131,7 @@ class Store:
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        schema.create(self._db)
+        self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -121,40 +224,11 @@ class Store:
         )
         return [(row[0], row[1]) for row in rows]
 
-    # --- media cache index -------------------------------------------------------------------
-
-    def add_media(self, sha256: str, size: int) -> None:
-        """Record a verified media file in the cache."""
-        now = to_wire(utcnow())
-        self._db.execute(
-            "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?)", (sha256, size, now, now)
-        )
-
-    def touch_media(self, sha256: str) -> None:
-        """Record that a cached file was just used."""
-        self._db.execute(
-            "UPDATE media SET used_at = ? WHERE sha256 = ?", (to_wire(utcnow()), sha256)
-        )
-
-    def has_media(self, sha256: str) -> bool:
-        """Tell whether a verified media file is recorded in the cache."""
-        row = self._db.execute("SELECT 1 FROM media WHERE sha256 = ?", (sha256,)).fetchone()
-        return row is not None
-
-    def media_by_use(self) -> list[tuple[str, int]]:
-        """Return (sha256, size) of every cached file, least recently used first."""
-        rows = self._db.execute("SELECT sha256, size FROM media ORDER BY used_at, stored_at")
-        return [(row[0], row[1]) for row in rows]
-
-    def forget_media(self, sha256: str) -> None:
-        """Drop a media file from the cache index."""
-        self._db.execute("DELETE FROM media WHERE sha256 = ?", (sha256,))
-
     # --- the event log, whose unconfirmed rows are the outbox -------------------------------
 
     def add_event(self, event: Event, payload: bytes) -> None:
         """Log an event; it stays unconfirmed until the scheduler acks it."""
-        self._db.execute(schema.INSERT_EVENT, schema.event_row(event, payload))
+        self._db.execute(INSERT_EVENT, event_row(event, payload))
 
     def unconfirmed(self) -> list[tuple[str, bytes]]:
         """Return (event id, payload) of every unconfirmed event, oldest first."""
@@ -245,8 +319,6 @@ class Store:
             "INSERT OR REPLACE INTO agent_settings (key, value) VALUES (?, ?)", (key, value)
         )
 
-    # --- helpers -------------------------------------------------------------------------
-
     def _played_ids(self) -> set[int]:
         rows = self._db.execute(
             "SELECT playback_id FROM playbacks WHERE final IS NOT NULL OR started_at IS NOT NULL"
@@ -278,3 +350,51 @@ class _Transaction:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if self._outer:
             self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def log_main(args: argparse.Namespace) -> int:
+    """Print every event the agent ever logged, in creation order; return the exit code."""
+    try:
+        rows = read_event_log(database_path(args.state_dir))
+    except EventLogUnavailable as exc:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        log.error("%s", exc)
+        return 1
+    (write_json if args.format == "json" else write_csv)(rows, sys.stdout)
+    return 0
+
+
+class EventLogUnavailable(FileNotFoundError):
+    """The state directory holds no agent database, or one without an event log."""
+
+
+def read_event_log(database: Path) -> list[Row]:
+    """Return every logged event in creation order, as EVENT_LOG_COLUMNS tuples."""
+    if not database.is_file():
+        raise EventLogUnavailable(f"no agent database at {database}")
+    db = sqlite3.connect(f"file:{quote(str(database.resolve()))}?mode=ro", uri=True)
+    try:
+        return db.execute(
+            f"SELECT {', '.join(EVENT_LOG_COLUMNS)} FROM events ORDER BY seq"
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise EventLogUnavailable(f"cannot read the event log in {database}: {exc}") from exc
+    finally:
+        db.close()
+
+
+def write_csv(rows: list[Row], out: TextIO) -> None:
+    """Write the log as CSV with a header line; empty fields for missing values.
+
+    Text that a spreadsheet would run as a formula (a reason, say) is quoted (csvcells).
+    """
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EVENT_LOG_COLUMNS)
+    writer.writerows(safe_row(row) for row in rows)
+
+
+def write_json(rows: list[Row], out: TextIO) -> None:
+    """Write the log as one JSON array of objects."""
+    json.dump([dict(zip(EVENT_LOG_COLUMNS, row, strict=True)) for row in rows], out,
+              ensure_ascii=False, indent=1)
+    out.write("\n")

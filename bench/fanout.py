@@ -44,7 +44,6 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from agents.simulate.hub import MqttHub, Session
 from bench.harness import (
     FINAL,
     INSTALLS,
@@ -61,6 +60,7 @@ from bench.harness import (
     wait_rows,
     workdir,
 )
+from simulate.hub import MqttHub, Session
 from tests.support.procs import Proc, free_port, port_open, wait_for
 from wardcast.protocol import utcnow
 

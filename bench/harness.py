@@ -27,8 +27,8 @@ from typing import Any
 
 import httpx
 
-from agents.simulate.stats import Counts, last_counts
 from scheduler.broker.acl import dynsec_station_acls
+from simulate.stats import Counts, last_counts
 from tests.support.audio import speech_wav
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for

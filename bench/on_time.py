@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from agents.clock import sleep_until
+from agents.fetch import sleep_until
 from bench.harness import (
     FINAL,
     INSTALLS,

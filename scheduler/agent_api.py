@@ -21,7 +21,7 @@ from scheduler.deps import (
     get_runtime,
 )
 from scheduler.playbacks import service as playbacks
-from wardcast.protocol import TIME_PATH, ServerTime, utcnow
+from wardcast.protocol import API, MEDIA_PATH, TIME_PATH, ServerTime, utcnow
 
 router = APIRouter(tags=["agents"])
 RECEIVED = "time_received"  # request.state: when the time request reached the app
@@ -41,7 +41,7 @@ class ReceiveStamp:
 
 # async, and no dependency that needs a thread: the wait for one (tens of ms when the pool is
 # busy) would fall between the stamps and the wire, where no agent can tell it from the trip.
-@router.get("/agent/time")
+@router.get(TIME_PATH.removeprefix(API))  # the app mounts every router under API
 async def server_time(request: Request, credentials: Credentials) -> ServerTime:
     """The scheduler's clock, NTP-style: when the request came in, when the answer left."""
     received = getattr(request.state, RECEIVED, None) or time.time()
@@ -66,7 +66,7 @@ def _answer(received: float, sent: float) -> ServerTime:
                       transmit_time=at(sent))
 
 
-@router.get("/media/{sha256}", response_class=FileResponse, responses=AUDIO)
+@router.get(MEDIA_PATH.removeprefix(API), response_class=FileResponse, responses=AUDIO)
 def media(sha256: str, request: Request, session: SessionDep, runtime: RuntimeDep,
           station: StationDep) -> Response:
     """A distribution file of the station's own plan, by its sha256 (Range and ETag)."""

@@ -109,19 +109,19 @@ def _report_activity(args: argparse.Namespace) -> int:
 
 
 def _agent(args: argparse.Namespace) -> int:
-    from agents.cli import main
+    from agents.station import main
 
     return int(main(args))
 
 
 def _agent_log(args: argparse.Namespace) -> int:
-    from agents.cli import log_main
+    from agents.store import log_main
 
     return int(log_main(args))
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from agents.simulate.cli import main
+    from simulate.cli import main
 
     return int(main(args))
 
@@ -133,7 +133,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _add_agent(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from agents.cli import add_arguments, add_log_arguments
+    from agents.config import add_arguments, add_log_arguments
 
     parser = sub.add_parser("agent", help="run one ward agent")
     add_arguments(parser)
@@ -141,7 +141,7 @@ def _add_agent(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     log = sub.add_parser("agent-log", help="print an agent's local event log (proof of play)")
     add_log_arguments(log)
     log.set_defaults(func=_agent_log)
-    from agents.simulate.cli import add_arguments as add_simulate_arguments
+    from simulate.cli import add_arguments as add_simulate_arguments
 
     simulate = sub.add_parser("simulate", help="run many simulated stations in one process")
     add_simulate_arguments(simulate)
@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Our own loggers follow --log-level; every library's stays at --library-log-level (WARNING):
 # amqtt's state machine alone wrote 11,000 INFO lines in three minutes at 1,000 stations, and
 # `users create` printed Alembic's plugin list.
-OUR_LOGGERS = ("wardcast", "scheduler", "agents", "media", "bench")
+OUR_LOGGERS = ("wardcast", "scheduler", "agents", "simulate", "media", "bench")
 
 
 def configure_logging(level: str, library_level: str = "WARNING") -> None:

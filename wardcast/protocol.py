@@ -131,7 +131,16 @@ def clock_off(offset_ms: int | None, uncertainty_ms: int | None) -> bool:
     return abs(offset_ms) - (uncertainty_ms or 0) > CLOCK_LIMIT_MS
 
 
-TIME_PATH = "/api/v1/agent/time"  # HTTP, not MQTT: a round trip the agent times itself
+# The agent's HTTP routes, under the scheduler's API: its clock (HTTP, not MQTT: a round trip
+# the agent times itself) and the media of its plan (Range, ETag), each plan item's media_path
+API = "/api/v1"
+TIME_PATH = f"{API}/agent/time"
+MEDIA_PATH = f"{API}/media/{{sha256}}"
+
+
+def media_path(sha256: str) -> str:
+    """Return the HTTP path an agent downloads a distribution file from."""
+    return MEDIA_PATH.format(sha256=sha256)
 
 
 class ServerTime(BaseModel):

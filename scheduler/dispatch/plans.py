@@ -12,14 +12,11 @@ from scheduler.bulletins.models import Bulletin
 from scheduler.db import in_list, plan_with_values
 from scheduler.playbacks.models import OPEN, Playback
 from scheduler.stations.models import Station
-from wardcast.protocol import Plan, PlanItem, Priority
+from wardcast.protocol import Plan, PlanItem, Priority, media_path
 
 CHUNK = 500  # stations per query: the first plans go out early; 10,000 stations are 20 chunks
 
 
-def media_path(sha256: str) -> str:
-    """Return the HTTP path an agent downloads a distribution file from."""
-    return f"/api/v1/media/{sha256}"
 
 
 def build_plan(*, session: Session, station: Station, now: datetime, late_grace: timedelta,

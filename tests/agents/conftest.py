@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agents.decode import decode_command
+from media.decode import decode_command
 from tests.agents.mediaserver import MediaServer, serving
 from tests.support.audio import SPEECH_VI, convert, speech_wav
 from tests.support.mosquitto import Mosquitto

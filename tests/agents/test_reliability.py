@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.eventlog import read_event_log
+from agents.store import read_event_log
 from tests.agents.conftest import Clip
 from tests.agents.mediaserver import MediaServer
 from tests.agents.scheduler_stub import STATION, FakeScheduler, grant, item, start_agent

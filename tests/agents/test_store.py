@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.eventlog import read_event_log
-from agents.store import Store
+from agents.store import SqliteStore, read_event_log
 from wardcast.protocol import Event, EventType, PlanItem, encode, utcnow
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -22,7 +21,7 @@ def item(playback_id: int, minutes: int = 0) -> PlanItem:
 
 
 def test_replace_plan_reports_only_new_items_and_drops_absent_ones(tmp_path: Path) -> None:
-    store = Store(tmp_path / "agent.sqlite3")
+    store = SqliteStore(tmp_path / "agent.sqlite3")
     assert [i.playback_id for i in store.replace_plan([item(1, 5), item(2, 1)])] == [1, 2]
     added = store.replace_plan([item(2, 1), item(3, 9)])
     assert [i.playback_id for i in added] == [3]
@@ -31,7 +30,7 @@ def test_replace_plan_reports_only_new_items_and_drops_absent_ones(tmp_path: Pat
 
 
 def test_played_items_never_come_back(tmp_path: Path) -> None:
-    store = Store(tmp_path / "agent.sqlite3")
+    store = SqliteStore(tmp_path / "agent.sqlite3")
     store.replace_plan([item(1), item(2, 1)])
     store.mark_started(1)
     store.mark_final(1, "finished")
@@ -44,7 +43,7 @@ def test_played_items_never_come_back(tmp_path: Path) -> None:
 
 
 def test_downloaded_is_recorded_once(tmp_path: Path) -> None:
-    store = Store(tmp_path / "agent.sqlite3")
+    store = SqliteStore(tmp_path / "agent.sqlite3")
     assert store.mark_downloaded(7)
     assert not store.mark_downloaded(7)
 
@@ -57,14 +56,14 @@ def event(n: int, at: datetime = T0) -> tuple[Event, bytes]:
 
 def test_events_stay_unconfirmed_until_acked_and_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "agent.sqlite3"
-    store = Store(path)
+    store = SqliteStore(path)
     for n in range(5):
         store.add_event(*event(n))
     store.mark_published("event-0001")
     assert store.confirm(["event-0001", "event-0003", "never-sent"]) == 2
     assert store.confirm(["event-0001"]) == 0
     store.close()
-    reopened = Store(path)
+    reopened = SqliteStore(path)
     assert [e for e, _ in reopened.unconfirmed()] == [f"event-{n:04d}" for n in (0, 2, 4)]
     assert reopened.unconfirmed()[0][1] == event(0)[1]  # the exact bytes are sent again
     assert reopened.unconfirmed_count() == 3
@@ -73,7 +72,7 @@ def test_events_stay_unconfirmed_until_acked_and_survive_reopening(tmp_path: Pat
 
 
 def test_only_events_published_long_ago_are_due_again(tmp_path: Path) -> None:
-    store = Store(tmp_path / "agent.sqlite3")
+    store = SqliteStore(tmp_path / "agent.sqlite3")
     for n in range(3):
         store.add_event(*event(n))
     store.mark_published("event-0000")
@@ -86,7 +85,7 @@ def test_only_events_published_long_ago_are_due_again(tmp_path: Path) -> None:
 
 def test_pruning_keeps_unconfirmed_and_recent_events(tmp_path: Path) -> None:
     path = tmp_path / "agent.sqlite3"
-    store = Store(path)
+    store = SqliteStore(path)
     old = utcnow() - timedelta(days=31)
     for n, at in enumerate([old, old, utcnow()]):
         store.add_event(*event(n, at))
@@ -95,33 +94,8 @@ def test_pruning_keeps_unconfirmed_and_recent_events(tmp_path: Path) -> None:
     assert [row[1] for row in read_event_log(path)] == ["event-0001", "event-0002"]
 
 
-def test_a_version_0_database_is_upgraded(tmp_path: Path) -> None:
-    """Events in the old outbox become unconfirmed events; old rows gain the new columns."""
-    path = tmp_path / "agent.sqlite3"
-    old = sqlite3.connect(path, isolation_level=None)
-    old.executescript("""
-        CREATE TABLE playbacks (playback_id INTEGER PRIMARY KEY,
-            downloaded INTEGER NOT NULL DEFAULT 0, started_at TEXT, final TEXT);
-        CREATE TABLE media (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL,
-            stored_at TEXT NOT NULL);
-        CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            event_id TEXT NOT NULL UNIQUE, payload BLOB NOT NULL);
-        INSERT INTO playbacks VALUES (5, 1, '2026-11-28T10:00:00.000Z', NULL);
-        INSERT INTO media VALUES ('aa', 10, '2026-11-28T09:00:00.000Z');
-    """)
-    old.executemany("INSERT INTO outbox (event_id, payload) VALUES (?, ?)",
-                    [(f"event-{n:04d}", event(n)[1]) for n in (2, 1)])
-    old.close()
-    store = Store(path)
-    assert [e for e, _ in store.unconfirmed()] == ["event-0002", "event-0001"]
-    assert store.started_unfinished() == [(5, None)]
-    assert store.media_by_use() == [("aa", 10)]
-    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
-    assert "outbox" not in tables
-
-
 def test_a_state_change_and_its_event_commit_together(tmp_path: Path) -> None:
-    store = Store(tmp_path / "agent.sqlite3")
+    store = SqliteStore(tmp_path / "agent.sqlite3")
     store.replace_plan([item(1)])
     with pytest.raises(RuntimeError), store.transaction():
         store.mark_final(1, "finished")  # its own transaction joins the outer one
@@ -131,21 +105,12 @@ def test_a_state_change_and_its_event_commit_together(tmp_path: Path) -> None:
     assert store.unconfirmed() == []
 
 
-def test_media_index(tmp_path: Path) -> None:
-    store = Store(tmp_path / "agent.sqlite3")
-    assert not store.has_media("b" * 64)
-    store.add_media("b" * 64, 123)
-    assert store.has_media("b" * 64)
-    store.forget_media("b" * 64)
-    assert not store.has_media("b" * 64)
-
-
 def test_the_state_dir_and_database_are_private(tmp_path: Path) -> None:
     """The agent's database (its plan and proof of play) was 0644 in a 0755 folder."""
     before = os.umask(0o022)
     try:
         state = tmp_path / "state"
-        store = Store(state / "agent.sqlite3")
+        store = SqliteStore(state / "agent.sqlite3")
         store.set_setting("volume", "80")  # a write: the -wal and -shm exist now
         assert state.stat().st_mode & 0o777 == 0o700
         for name in ("agent.sqlite3", "agent.sqlite3-wal", "agent.sqlite3-shm"):
@@ -153,7 +118,7 @@ def test_the_state_dir_and_database_are_private(tmp_path: Path) -> None:
         store.close()
         for path in (state, state / "agent.sqlite3"):  # as an older agent left them
             path.chmod(0o755 if path.is_dir() else 0o644)
-        Store(state / "agent.sqlite3").close()
+        SqliteStore(state / "agent.sqlite3").close()
         assert state.stat().st_mode & 0o777 == 0o700
         assert (state / "agent.sqlite3").stat().st_mode & 0o777 == 0o600
     finally:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.cli import TOKEN_ENV, add_arguments, settings_from
-from agents.config import SettingsError
+from agents.config import TOKEN_ENV, SettingsError, add_arguments, settings_from
 from tests.agents.conftest import TOKEN
 from tests.agents.mediaserver import MediaServer
 from tests.agents.scheduler_stub import REPO, STATION, FakeScheduler
@@ -83,7 +82,7 @@ def test_an_agent_with_a_token_file_logs_in_and_ps_shows_no_token(
         tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer,
         scheduler: FakeScheduler) -> None:
     token_file = _private(tmp_path / "token", f"{TOKEN}\n")
-    agent = Proc([sys.executable, "-m", "agents", "--server", media_server.url,
+    agent = Proc([sys.executable, "-m", "wardcast.cli", "agent", "--server", media_server.url,
                   "--station", STATION, "--token-file", str(token_file),
                   "--mqtt", mosquitto.plain_url, "--output", "null",
                   "--state-dir", str(tmp_path / "state")],

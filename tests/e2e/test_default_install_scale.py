@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agents.simulate.stats import Counts, last_counts
+from simulate.stats import Counts, last_counts
 from tests.support.audio import speech_wav
 from tests.support.procs import Proc, wait_for
 from tests.support.server import ADMIN, Server, upload_approved, wardcast

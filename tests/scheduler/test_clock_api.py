@@ -13,11 +13,11 @@ import anyio
 import anyio.to_thread
 from fastapi.testclient import TestClient
 
-from agents.clock import sample
+from agents.fetch import sample
 from scheduler.runtime import Runtime
 from scheduler.stations.models import Station
 from tests.scheduler.conftest import station
-from wardcast.protocol import TIME_PATH, ServerTime, decode
+from wardcast.protocol import MEDIA_PATH, TIME_PATH, ServerTime, decode
 
 HELD_S = 0.3
 
@@ -80,3 +80,9 @@ def test_the_station_list_shows_the_uncertainty_and_flags_only_a_clock_surely_of
                      "d": (None, None, False)}
     one = client.get(f"/api/v1/stations/{ids['b']}", headers=admin).json()
     assert (one["clock_uncertainty_ms"], one["clock_off"]) == (400, True)
+
+
+def test_the_scheduler_serves_the_agent_at_the_protocols_paths(client: TestClient) -> None:
+    """The agent's HTTP contract is written once, in wardcast.protocol, for both sides."""
+    paths = client.get("/openapi.json").json()["paths"]
+    assert TIME_PATH in paths and MEDIA_PATH in paths, sorted(paths)

@@ -18,8 +18,7 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
-from agents.cache import MediaCache
-from agents.store import Store
+from agents.fetch import MediaCache
 from tests.scheduler.replicas import fresh_postgres
 from tests.support.procs import free_port
 from tests.support.server import Server, approve
@@ -59,7 +58,7 @@ async def _agent_download(server: Server, token: str, sha256: str, directory: Pa
     (cache_dir / f"{sha256}.opus.part").write_bytes(prefix)
     async with httpx.AsyncClient(base_url=server.base,
                                  headers={"Authorization": f"Bearer {token}"}) as http:
-        cache = MediaCache(cache_dir, store=Store(directory / "agent.sqlite3"), http=http)
+        cache = MediaCache(cache_dir, http=http)
         return await cache.download_once(sha256, f"/api/v1/media/{sha256}")
 
 

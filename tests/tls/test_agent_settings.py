@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from agents.cli import CA_FILE_ENV, add_arguments, settings_from
-from agents.config import Settings, SettingsError, parse_mqtt
+from agents.config import (
+    CA_FILE_ENV,
+    Settings,
+    SettingsError,
+    add_arguments,
+    parse_mqtt,
+    settings_from,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MAKE_CERTS = REPO / "deploy" / "certs" / "make-certs.sh"

@@ -8,7 +8,7 @@ from collections.abc import Coroutine
 from functools import partial
 from typing import Any
 
-from agents.simulate.backlog import Backlog
+from simulate.backlog import Backlog
 
 
 async def _run_with(backlog: Backlog, body: Coroutine[Any, Any, None]) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 
 from agents.config import SettingsError, parse_mqtt, parse_server
-from agents.simulate.register import RegistrationError
-from agents.simulate.runner import SimConfig, run
+from simulate.register import RegistrationError
+from simulate.runner import SimConfig, run
 
-log = logging.getLogger("agents.simulate")
+log = logging.getLogger("simulate")
 
 PASSWORD_ENV = "WARDCAST_SIMULATE_PASSWORD"
 

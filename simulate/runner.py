@@ -15,15 +15,16 @@ from typing import Any
 
 import httpx
 
-from agents.clock import Clock
-from agents.config import Output, Settings, SettingsError
-from agents.simulate.backlog import Backlog
-from agents.simulate.heap import MOST_PAUSED_S, Heap
-from agents.simulate.hub import MqttHub
-from agents.simulate.media import SharedMedia
-from agents.simulate.register import Credentials, login, register_all, save
-from agents.simulate.station import Shared, SimStation
-from agents.simulate.stats import Stats
+from agents.config import OutputSpec, Settings, SettingsError
+from agents.fetch import Clock
+from agents.station import Station
+from simulate.backlog import Backlog
+from simulate.heap import MOST_PAUSED_S, Heap
+from simulate.hub import MqttHub
+from simulate.media import SharedMedia
+from simulate.register import Credentials, login, register_all, save
+from simulate.station import Shared, sim_station
+from simulate.stats import Stats
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +110,17 @@ async def _shared(stack: AsyncExitStack, config: SimConfig, first: Credentials) 
 
 
 async def _build(stack: AsyncExitStack, config: SimConfig, shared: Shared,
-                 logins: list[Credentials]) -> list[SimStation]:
+                 logins: list[Credentials]) -> list[Station]:
     """Start every station; their shutdowns run together on exit."""
-    stations: list[SimStation] = []
+    stations: list[Station] = []
     boot_id = uuid.uuid4().hex  # one process, one boot
     for index, creds in enumerate(logins):
         settings = Settings(server=config.server, station=str(creds.station_id),
                             token=creds.token, mqtt_host=config.mqtt_host,
-                            mqtt_port=config.mqtt_port, output=Output("null"),
+                            mqtt_port=config.mqtt_port, output=OutputSpec("null"),
                             state_dir=config.state_dir, heartbeat_s=config.heartbeat_s,
                             clock_interval_s=config.clock_interval_s)
-        station = SimStation(settings=settings, shared=shared, boot_id=boot_id)
+        station = sim_station(settings, shared=shared, boot_id=boot_id)
         station.begin()
         stations.append(station)
         if index % BUILD_BATCH == BUILD_BATCH - 1:
@@ -143,7 +144,7 @@ async def _build(stack: AsyncExitStack, config: SimConfig, shared: Shared,
     return stations
 
 
-async def _summaries(config: SimConfig, shared: Shared, stations: list[SimStation]) -> None:
+async def _summaries(config: SimConfig, shared: Shared, stations: list[Station]) -> None:
     """Log a summary every interval, and once when every station is first connected; settle
     the heap then, and after each burst of plans (heap.py)."""
     loop = asyncio.get_running_loop()
@@ -167,7 +168,7 @@ async def _summaries(config: SimConfig, shared: Shared, stations: list[SimStatio
             log.info("%s", _summary(shared, stations))
 
 
-def _summary(shared: Shared, stations: list[SimStation]) -> str:
+def _summary(shared: Shared, stations: list[Station]) -> str:
     return shared.stats.summary(stations=len(stations),
                                 connected=sum(s.online for s in stations),
                                 downloads=shared.media.downloads)

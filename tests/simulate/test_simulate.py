@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agents.simulate.store import MemoryStore
-from agents.store import Store
+from agents.store import SqliteStore
+from simulate.store import MemoryStore
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
 from tests.support.server import ADMIN, Server, upload_approved, wait_status, wardcast
@@ -46,8 +46,8 @@ def _logins(state: Path) -> dict[int, str]:
 
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-STORES: dict[str, Callable[[Path], Store]] = {
-    "sqlite": lambda tmp: Store(tmp / "agent.sqlite3"),
+STORES: dict[str, Callable[[Path], SqliteStore | MemoryStore]] = {
+    "sqlite": lambda tmp: SqliteStore(tmp / "agent.sqlite3"),
     "memory": lambda tmp: MemoryStore(),
 }
 

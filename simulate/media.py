@@ -17,8 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from agents.cache import MediaCache
-from agents.simulate.store import MemoryStore
+from agents.fetch import MediaCache
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ class SharedMedia:
         loop = self._loop
         asyncio.set_event_loop(loop)
         http = self._make_http()
-        self._cache = MediaCache(self.directory, store=MemoryStore(), http=http)
+        self._cache = MediaCache(self.directory, http=http)
         try:
             loop.run_forever()
         finally:
@@ -146,12 +145,11 @@ class SharedMedia:
         await asyncio.to_thread(thread.join)
 
 
-class SimCache(MediaCache):
-    """One station's view of the shared cache (downloads go through SharedMedia.want)."""
+class SimCache:
+    """One station's Media: its view of the shared cache (downloads go through want)."""
 
-    def __init__(self, shared: SharedMedia) -> None:  # no super().__init__(): nothing to own
+    def __init__(self, shared: SharedMedia) -> None:
         self._shared = shared
-        self.directory = shared.directory
 
     def path(self, sha256: str) -> Path | None:
         """Return the shared file for a sha256, if it is whole."""
@@ -161,5 +159,18 @@ class SimCache(MediaCache):
         """Return the shared file to play it."""
         return self._shared.path(sha256)
 
+    def want(self, sha256: str, url: str, *, ready: MediaReady,
+             needed: Callable[[], bool]) -> None:
+        """Ask the shared media for a file: no download task per station.
+
+        SharedMedia downloads each file once and calls every station waiting for it in one
+        pass of the loop. A failed download calls nobody; the next plan asks again (as the
+        agent retries a download on its next plan).
+        """
+        self._shared.want(sha256, url, ready)
+
     def evict(self, needed: set[str]) -> None:
         """Evict nothing: other stations may need what this one does not."""
+
+    async def close(self) -> None:
+        """Nothing of its own: the runner closes the shared media."""

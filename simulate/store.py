@@ -13,8 +13,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agents.store import Store
-from wardcast.protocol import Event, PlanItem, utcnow
+from simulate.stats import Stats
+from wardcast.protocol import Event, EventType, PlanItem, utcnow
 
 
 @dataclass(slots=True)
@@ -31,14 +31,18 @@ class _Outgoing:
     published_at: datetime | None = None
 
 
-class MemoryStore(Store):
-    """The Store interface over dicts; nothing survives the process, by design."""
+class MemoryStore:
+    """The agent's Store over dicts; nothing survives the process, by design.
 
-    def __init__(self) -> None:  # no super().__init__(): it would open a SQLite file
+    What a station records is what the simulator counts: events by type, and how far each
+    start was from its slot.
+    """
+
+    def __init__(self, stats: Stats | None = None) -> None:
+        self._stats = stats or Stats()
         self._plan: dict[int, PlanItem] = {}
         self._records: dict[int, _Record] = {}
         self._outbox: dict[str, _Outgoing] = {}  # insertion order is event order
-        self._media: dict[str, int] = {}
         self._commands: dict[str, bytes | None] = {}
         self._settings: dict[str, str] = {}
 
@@ -103,34 +107,13 @@ class MemoryStore(Store):
         """Return nothing: a simulated station never restarts with a started item."""
         return []
 
-    # --- media cache index -------------------------------------------------------------------
-
-    def add_media(self, sha256: str, size: int) -> None:
-        """Record a verified media file in the cache."""
-        self._media.pop(sha256, None)
-        self._media[sha256] = size
-
-    def touch_media(self, sha256: str) -> None:
-        """Move a cached file to the most recently used end."""
-        if sha256 in self._media:
-            self._media[sha256] = self._media.pop(sha256)
-
-    def has_media(self, sha256: str) -> bool:
-        """Tell whether a verified media file is recorded in the cache."""
-        return sha256 in self._media
-
-    def media_by_use(self) -> list[tuple[str, int]]:
-        """Return (sha256, size) of every cached file, least recently used first."""
-        return list(self._media.items())
-
-    def forget_media(self, sha256: str) -> None:
-        """Drop a media file from the cache index."""
-        self._media.pop(sha256, None)
-
     # --- the outbox ---------------------------------------------------------------------
 
     def add_event(self, event: Event, payload: bytes) -> None:
-        """Keep an event until the scheduler confirms it."""
+        """Keep an event until the scheduler confirms it; count it."""
+        self._stats.events[event.type.value] += 1
+        if event.type is EventType.STARTED and (item := self._plan.get(event.playback_id)):
+            self._stats.start_error((event.at - item.scheduled_at).total_seconds() * 1000)
         self._outbox.setdefault(event.event_id, _Outgoing(payload))
 
     def unconfirmed(self) -> list[tuple[str, bytes]]:
@@ -188,6 +171,6 @@ class MemoryStore(Store):
         """Store one of the station's own settings."""
         self._settings[key] = value
 
-    def transaction(self) -> AbstractContextManager[None]:  # type: ignore[override]
+    def transaction(self) -> AbstractContextManager[None]:
         """Nothing to group: every change here is already atomic on the one loop thread."""
         return nullcontext()

@@ -4,23 +4,22 @@ told in one pass of the main loop."""
 from __future__ import annotations
 
 import asyncio
-import gc
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
-from agents.clock import Clock
-from agents.config import Output, Settings
-from agents.simulate.backlog import Backlog
-from agents.simulate.heap import Heap
-from agents.simulate.hub import MqttHub
-from agents.simulate.media import SharedMedia
-from agents.simulate.station import Shared, SimStation
-from agents.simulate.stats import Stats
+from agents.config import OutputSpec, Settings
+from agents.fetch import Clock
+from agents.link import MqttLink
+from agents.station import Station
+from simulate.media import SharedMedia, SimCache
+from simulate.output import TimedOutput
+from simulate.store import MemoryStore
 from tests.agents.conftest import TOKEN, Clip
 from tests.agents.mediaserver import MediaServer
-from wardcast.protocol import Plan, PlanItem, utcnow
+from wardcast.protocol import Channel, Plan, PlanItem, encode, utcnow
 
 
 def _shared_media(directory: Path, server: MediaServer) -> SharedMedia:
@@ -44,20 +43,39 @@ class _Passes:
         self._handle.cancel()
 
 
-def _station(index: int, shared: Shared, state: Path) -> SimStation:
+class _Recorded(MemoryStore):
+    """A station's store that notes in which pass of the loop its media was reported."""
+
+    def __init__(self, name: str, seen: list[tuple[str, int]], passes: _Passes) -> None:
+        super().__init__()
+        self._name, self._seen, self._passes = name, seen, passes
+
+    def mark_downloaded(self, playback_id: int) -> bool:
+        self._seen.append((self._name, self._passes.count))
+        return super().mark_downloaded(playback_id)
+
+
+def _station(index: int, media: SharedMedia, store: MemoryStore, clock: Clock,
+             state: Path) -> Station:
     settings = Settings(server="http://unused", station=str(index), token="t",
-                        mqtt_host="127.0.0.1", mqtt_port=1, output=Output("null"),
+                        mqtt_host="127.0.0.1", mqtt_port=1, output=OutputSpec("null"),
                         state_dir=state)
-    return SimStation(settings=settings, shared=shared, boot_id="boot")
+    return Station(settings, store=store, link=MqttLink(settings, boot_id="boot"),
+                   cache=SimCache(media), output=TimedOutput(), clock=clock, boot_id="boot")
 
 
-def _plan(station: SimStation, clip: Clip, playback_id: int) -> Plan:
+def _plan(station: int, clip: Clip, playback_id: int) -> bytes:
     now = utcnow()
     item = PlanItem(playback_id=playback_id, bulletin_id=1, duration_ms=clip.duration_ms,
                     scheduled_at=now + timedelta(minutes=10), sha256=clip.sha256,
                     media_path=clip.media_path)
-    return Plan(station_id=station._settings.station, revision=1, generated_at=now,
-                horizon_end=now + timedelta(hours=1), items=[item])
+    return encode(Plan(station_id=str(station), revision=1, generated_at=now,
+                       horizon_end=now + timedelta(hours=1), items=[item]))
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    while not condition():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
 
 
 def test_one_download_tells_every_waiting_station_in_one_pass(
@@ -67,36 +85,25 @@ def test_one_download_tells_every_waiting_station_in_one_pass(
     async def scenario() -> None:
         media = _shared_media(tmp_path / "media", media_server)
         async with httpx.AsyncClient() as http:
-            shared = Shared(hub=MqttHub(), backlog=Backlog(), media=media,
-                            clock=Clock(http, interval_s=300), stats=Stats(), heap=Heap())
-            stations = [_station(i, shared, tmp_path) for i in range(3)]
-            seen: list[tuple[str, int]] = []  # (station, pass of the loop) per media_ready
-            all_seen = asyncio.Event()
+            clock = Clock(http, interval_s=300)
+            seen: list[tuple[str, int]] = []  # (station, pass of the loop) per media report
             passes = _Passes()
-            for station in stations:
-                taken = station._media_ready
-
-                def recorded(sha256: str, station: SimStation = station,
-                             taken: object = taken) -> None:
-                    seen.append((station._settings.station, passes.count))
-                    if len(seen) == 3:
-                        all_seen.set()
-                    assert callable(taken)
-                    taken(sha256)
-
-                station._media_ready = recorded  # type: ignore[method-assign]
+            stores = [_Recorded(str(i), seen, passes) for i in range(3)]
+            stations = [_station(i, media, stores[i], clock, tmp_path) for i in range(3)]
             try:
                 for n, station in enumerate(stations):
-                    station._apply_plan(_plan(station, clip, 100 + n))
+                    station.message(Channel.PLAN, _plan(n, clip, 100 + n))
                     station.player._wake.clear()
-                    station._fetch_missing()  # asking twice adds no second callback
+                    # the same plan again: asking twice adds no second callback
+                    station.message(Channel.PLAN, _plan(n, clip, 100 + n))
+                    station.player._wake.clear()
                 assert media.path(clip.sha256) is None
-                await asyncio.wait_for(all_seen.wait(), 20)
+                async with asyncio.timeout(20):
+                    await wait_until(lambda: len(seen) >= 3)
                 await asyncio.sleep(0.05)  # a second call, if any, would land by now
             finally:
                 passes.stop()
                 await media.close()
-                gc.enable()  # a plan paused this process's collector (heap.py)
             assert sorted(s for s, _ in seen) == ["0", "1", "2"], seen  # once each
             assert len({p for _, p in seen}) == 1, seen  # all in the same pass
             assert media.downloads == 1
@@ -104,10 +111,9 @@ def test_one_download_tells_every_waiting_station_in_one_pass(
                 (clip.media_path, None)]
             path = media.path(clip.sha256)
             assert path is not None and path.read_bytes() == clip.path.read_bytes()
-            for n, station in enumerate(stations):
-                assert station._store.is_downloaded(100 + n)
+            for n, (station, store) in enumerate(zip(stations, stores, strict=True)):
+                assert store.is_downloaded(100 + n)
                 assert station.player._wake.is_set()
-                assert station._downloads == {}  # no download task of its own
 
     asyncio.run(scenario())
 

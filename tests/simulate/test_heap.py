@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from agents.simulate import runner
-from agents.simulate.backlog import Backlog
-from agents.simulate.heap import Heap
-from agents.simulate.station import Shared
-from agents.simulate.stats import Stats
+from simulate import runner
+from simulate.backlog import Backlog
+from simulate.heap import Heap
+from simulate.station import Shared
+from simulate.stats import Stats
 
 
 class _Node:
