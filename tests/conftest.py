@@ -14,7 +14,7 @@ from tests.support.procs import Proc
 
 POSTGRES_ENV = "WARDCAST_TEST_POSTGRES_URL"
 REAL_TIME_MARKERS = frozenset({"e2e", "faults", "bench", "browser"})
-REAL_TIME_FOLDERS = frozenset({"agents", "web"})
+REAL_TIME_FOLDERS = frozenset({"agents", "simulate", "web"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
