@@ -19,6 +19,7 @@ from scheduler.errors import DomainError, Forbidden, NotAuthenticated, response
 from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
+from scheduler.unitofwork import unit_of_work
 from scheduler.users import service as users
 from scheduler.users.models import Role, User
 
@@ -37,7 +38,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    with runtime.db.session() as session:
+    """One unit of work per request: commit, then push the plans the request changed."""
+    with unit_of_work(runtime.db, runtime.push_plans) as session:
         yield session
 
 
