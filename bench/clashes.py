@@ -31,8 +31,7 @@ from bench.data import (
 )
 from scheduler.db import Database
 from scheduler.errors import Conflict
-from scheduler.playbacks import planner
-from scheduler.timetables import scheduling
+from scheduler.planning import planner, scheduling
 from scheduler.timetables import service as timetables
 from scheduler.timetables.schemas import TimetableCreate
 from scheduler.users import service as users

@@ -38,7 +38,7 @@ from bench.data import (
 from scheduler.db import Database
 from scheduler.groups import service as groups
 from scheduler.groups.schemas import GroupCreate
-from scheduler.playbacks import conflicts, planner
+from scheduler.planning import conflicts, planner
 from scheduler.playbacks.models import Playback, PlaybackStatus
 from scheduler.timetables import service as timetables
 from scheduler.timetables.schemas import TimetableCreate, TimetableUpdate

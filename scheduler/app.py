@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from scheduler import accesslog, agent_api, deps, http_errors, jobs, web
+from scheduler import accesslog, agent_api, deps, http_errors, jobs
 from scheduler.agenda.router import router as agenda_router
 from scheduler.audit.router import router as audit_router
 from scheduler.broadcasts.router import router as broadcasts_router
@@ -34,6 +34,7 @@ from scheduler.runtime import Runtime
 from scheduler.stations.router import router as stations_router
 from scheduler.timetables.router import router as timetables_router
 from scheduler.users.router import router as users_router
+from scheduler.web import router as web_pages
 from wardcast.private import private_dir
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # handling off: it trusted X-Forwarded-For from 127.0.0.1 by default)
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.add_middleware(agent_api.ReceiveStamp)  # added last: the outermost, so the earliest
-    web.install(app)  # the pages at / and /static
+    web_pages.install(app)  # the pages at / and /static
     return app
 
 

@@ -20,6 +20,7 @@ from scheduler.errors import DomainError, Forbidden, NotAuthenticated
 from scheduler.http_errors import response
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
+from scheduler.unitofwork import unit_of_work
 from scheduler.users import service as users
 from scheduler.users.models import Role, User
 
@@ -39,7 +40,8 @@ RuntimeDep = Annotated[AppContext, Depends(get_runtime)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    with runtime.db.session() as session:
+    """One unit of work per request: commit, then push the plans the request changed."""
+    with unit_of_work(runtime.db, runtime.push_plans) as session:
         yield session
 
 

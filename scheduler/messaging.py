@@ -129,6 +129,7 @@ def _reachable(host: str) -> str:
 
 
 async def _start_amqtt(runtime: Runtime, stack: AsyncExitStack) -> BrokerLogin:
+    # imported lazily: amqtt is loaded only where the embedded broker runs, not with Mosquitto
     from scheduler.broker.embedded import Gate, session_kicker, start_broker
 
     settings = runtime.settings

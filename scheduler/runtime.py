@@ -11,8 +11,9 @@ from scheduler.config import Settings
 from scheduler.db import Database
 from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.leader import Leadership
-from scheduler.playbacks import planner
+from scheduler.planning import planner
 from scheduler.timetables.models import Timetable
+from scheduler.unitofwork import unit_of_work
 from wardcast.protocol import utcnow
 
 
@@ -51,10 +52,8 @@ class Runtime:
 
     def plan_and_push(self, only: list[int] | None = None) -> set[int]:
         """Plan the horizon (for some timetables or all) and send changed plans."""
-        with self.db.session() as session:
+        with unit_of_work(self.db, self.push_plans) as session:
             targets = ([t for t in (session.get(Timetable, i) for i in only) if t is not None]
                        if only is not None else None)
-            changed = planner.plan(session=session, now=utcnow(), horizon=self.horizon,
-                                   only=targets)
-        self.push_plans(changed)
-        return changed
+            return planner.plan(session=session, now=utcnow(), horizon=self.horizon,
+                                only=targets)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.errors import InvalidInput
+from scheduler.planning.planner import desired
 from scheduler.playbacks.models import Playback, PlaybackStatus
-from scheduler.playbacks.planner import desired
 from scheduler.stations.models import Station
 from scheduler.timetables import service as timetables
 

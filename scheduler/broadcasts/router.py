@@ -7,21 +7,19 @@ from fastapi import APIRouter, Request
 from scheduler.audit import service as audit
 from scheduler.broadcasts import service
 from scheduler.broadcasts.schemas import BroadcastCreate, BroadcastRead
-from scheduler.deps import ApproverDep, RuntimeDep, SessionDep, actor
+from scheduler.deps import ApproverDep, SessionDep, actor
 
 router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
 
 
 @router.post("", status_code=201)
-def create(body: BroadcastCreate, request: Request, session: SessionDep, runtime: RuntimeDep,
+def create(body: BroadcastCreate, request: Request, session: SessionDep,
            user: ApproverDep) -> BroadcastRead:
     """Play an approved bulletin now; an emergency interrupts whatever is playing."""
     created = service.create(session=session, data=body, by=user)
     broadcast = created.broadcast
     audit.record(session=session, actor=actor(request, user), action="broadcast.create",
                  target_type="broadcast", target_id=broadcast.id, **body.model_dump())
-    session.commit()
-    runtime.push_plans(set(created.station_ids))
     return BroadcastRead(id=broadcast.id, bulletin_id=broadcast.bulletin_id,
                          priority=broadcast.priority, repeat=broadcast.repeat,
                          gap_s=broadcast.gap_s, valid_until=broadcast.valid_until,

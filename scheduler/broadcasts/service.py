@@ -16,6 +16,7 @@ from scheduler.errors import InvalidInput
 from scheduler.groups import service as groups
 from scheduler.playbacks.models import Playback, PlaybackStatus
 from scheduler.stations import service as stations
+from scheduler.unitofwork import plans_changed
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
 
@@ -33,7 +34,8 @@ class Created:
 
 
 def create(*, session: Session, data: BroadcastCreate, by: User) -> Created:
-    """Store a broadcast and one playback per station and repeat.
+    """Store a broadcast and one playback per station and repeat (their plans go out once
+    the session commits).
 
     The playbacks are written with one executemany and their ids read back by broadcast: a
     broadcast to 10,000 stations is stored in a fraction of a second, not seconds.
@@ -65,4 +67,5 @@ def create(*, session: Session, data: BroadcastCreate, by: User) -> Created:
     playback_ids = list(session.scalars(select(Playback.id)
                                         .where(Playback.broadcast_id == broadcast.id)
                                         .order_by(Playback.id)))
+    plans_changed(session, targets)
     return Created(broadcast, playback_ids, sorted(targets))

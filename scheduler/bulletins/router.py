@@ -22,8 +22,7 @@ from scheduler.deps import (
     actor,
 )
 from scheduler.ids import IdPath, Offset
-from scheduler.playbacks import planner
-from wardcast.protocol import utcnow
+from scheduler.planning import replanning
 
 router = APIRouter(prefix="/bulletins", tags=["bulletins"])
 TOPIC = "a code of GET /topics; without one, the topic the category names (else 'khac')"
@@ -55,7 +54,6 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Edi
                  sha256=bulletin.sha256, original_sha256=bulletin.original_sha256,
                  filename=bulletin.original_filename, topic=bulletin.topic,
                  source=bulletin.source)
-    session.commit()
     return BulletinRead.model_validate(bulletin)
 
 
@@ -92,15 +90,11 @@ def update(bulletin_id: IdPath, body: BulletinUpdate, request: Request, session:
            runtime: RuntimeDep, user: EditorOrApproverDep) -> BulletinRead:
     """Change title, category, topic, source or broadcast dates; slots outside the dates end
     `skipped`."""
-    bulletin = service.update(session=session, bulletin_id=bulletin_id, change=body)
-    now = utcnow()
-    changed = planner.expire_bulletin(session=session, bulletin_id=bulletin.id, now=now)
+    bulletin = replanning.update_bulletin(session=session, bulletin_id=bulletin_id, change=body,
+                                          horizon=runtime.horizon)
     audit.record(session=session, actor=actor(request, user), action="bulletin.update",
                  target_type="bulletin", target_id=bulletin.id,
                  **body.model_dump(exclude_unset=True))
-    session.commit()
-    changed |= runtime.plan_and_push()
-    runtime.push_plans(changed)
     return BulletinRead.model_validate(bulletin)
 
 

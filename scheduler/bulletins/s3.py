@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+# boto3 and botocore are imported lazily, in the functions that use them: they are an optional
+# extra (wardcast[s3]), needed only where media are kept in S3
+
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024

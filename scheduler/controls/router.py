@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +15,7 @@ from scheduler.controls import service
 from scheduler.deps import ApproverDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.ids import IdPath
 from scheduler.stations import service as stations
+from scheduler.unitofwork import after_commit
 from wardcast.protocol import CommandType
 
 router = APIRouter(prefix="/stations", tags=["controls"])
@@ -51,9 +53,8 @@ def send(station_id: IdPath, body: CommandCreate, request: Request, session: Ses
     audit.record(session=session, actor=actor(request, user), action="station.command",
                  target_type="station", target_id=station_id, type=body.type.value,
                  args=command.args, command_id=row.command_id)
-    session.commit()
-    if runtime.dispatcher is not None:
-        runtime.dispatcher.send_command(station_id, command)
+    if runtime.dispatcher is not None:  # sent once the record of it is committed
+        after_commit(session, partial(runtime.dispatcher.send_command, station_id, command))
     return CommandRead.model_validate(row, from_attributes=True)
 
 

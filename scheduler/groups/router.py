@@ -5,19 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
-from scheduler.context import AppContext
 from scheduler.deps import AdminDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.groups import service
 from scheduler.groups.models import StationGroup
 from scheduler.groups.schemas import GroupCreate, GroupList, GroupRead, GroupUpdate
 from scheduler.ids import IdPath, Offset
-from scheduler.playbacks import planner
-from scheduler.timetables import service as timetables
-from scheduler.timetables import targets
-from wardcast.protocol import utcnow
+from scheduler.planning import replanning
 
 router = APIRouter(prefix="/groups", tags=["groups"])
 
@@ -44,32 +39,11 @@ def create(body: GroupCreate, request: Request, session: SessionDep,
 def update(group_id: IdPath, body: GroupUpdate, request: Request, session: SessionDep,
            runtime: RuntimeDep, user: AdminDep) -> GroupRead:
     """Rename, move, change members or quiet hours; timetables follow the new members."""
-    group = service.update(session=session, group_id=group_id, change=body, by=user)
-    changed: set[int] = set()
-    if body.station_ids is not None or "parent_id" in body.model_fields_set:
-        changed = _retarget(session, runtime)
-    if {"quiet_start", "quiet_end", "parent_id"} & body.model_fields_set:
-        for station_id in service.station_ids(session=session, group_ids=[group.id]):
-            changed |= planner.replan_station(session=session, station_id=station_id,
-                                              now=utcnow(), horizon=runtime.horizon)
+    group = replanning.update_group(session=session, group_id=group_id, change=body, by=user,
+                                    horizon=runtime.horizon)
     audit.record(session=session, actor=actor(request, user), action="group.update",
                  target_type="group", target_id=group.id, **body.model_dump(exclude_unset=True))
-    session.commit()
-    runtime.push_plans(changed)
     return _read(group, user.wards)
-
-
-def _retarget(session: Session, runtime: AppContext) -> set[int]:
-    """Re-plan the live timetables whose groups changed members; return the stations touched."""
-    now = utcnow()
-    changed: set[int] = set()
-    for timetable in timetables.active(session=session, now=now):
-        before = {s.id for s in timetable.stations}
-        if targets.retarget(session=session, timetable=timetable):
-            changed |= before | planner.replan(
-                session=session, timetable=timetable, now=now, horizon=runtime.horizon,
-                reason="station left the timetable's group", settle=True)
-    return changed
 
 
 @router.get("")

@@ -11,7 +11,7 @@ from scheduler.audit import service as audit
 from scheduler.bulletins.models import Bulletin, BulletinStatus
 from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.ids import IdPath, Offset
-from scheduler.playbacks import planner
+from scheduler.planning import replanning
 from scheduler.programmes import layout, service
 from scheduler.programmes.models import Programme
 from scheduler.programmes.schemas import (
@@ -21,8 +21,6 @@ from scheduler.programmes.schemas import (
     ProgrammeRead,
     ProgrammeUpdate,
 )
-from scheduler.timetables import scheduling
-from wardcast.protocol import utcnow
 
 router = APIRouter(prefix="/programmes", tags=["programmes"])
 
@@ -73,20 +71,12 @@ def read(programme_id: IdPath, session: SessionDep, _user: UserDep) -> Programme
 def update(programme_id: IdPath, body: ProgrammeUpdate, request: Request, session: SessionDep,
            runtime: RuntimeDep, user: EditorDep) -> ProgrammeRead:
     """Rename or re-order a programme; the timetables playing it are re-planned at once."""
-    programme = service.update(session=session, programme_id=programme_id, change=body)
-    changed: set[int] = set()
-    if body.items is not None:
-        for timetable in service.timetables_using(session=session, programme_id=programme_id):
-            service.get_schedulable(session=session, programme_id=programme_id, field="items")
-            changed |= planner.replan(session=session, timetable=timetable, now=utcnow(),
-                                      horizon=runtime.horizon, reason="programme changed")
-            scheduling.check(session=session, timetable=timetable, now=utcnow(),
-                             lookahead=runtime.lookahead, displace=False)
+    programme = replanning.update_programme(session=session, programme_id=programme_id,
+                                            change=body, horizon=runtime.horizon,
+                                            lookahead=runtime.lookahead)
     audit.record(session=session, actor=actor(request, user), action="programme.update",
                  target_type="programme", target_id=programme.id,
                  **body.model_dump(exclude_unset=True))
-    session.commit()
-    runtime.push_plans(changed)
     return _read(session, programme)
 
 

@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Compute the report and write it; print one line saying what was written."""
+    # imported lazily: every `wardcast` command builds this one's arguments, and the agent's
+    # machines need none of the scheduler to do so
     from scheduler.config import get_settings
     from scheduler.db import Database
     from scheduler.errors import DomainError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from scheduler.audit import service as audit
 from scheduler.deps import AdminDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.ids import IdPath, Offset
-from scheduler.playbacks import planner
+from scheduler.planning import replanning
 from scheduler.playbacks import service as playbacks
 from scheduler.stations import service, tokens
 from scheduler.stations.models import Station
@@ -22,7 +23,7 @@ from scheduler.stations.schemas import (
     StationUpdate,
     StationWithToken,
 )
-from wardcast.protocol import utcnow
+from scheduler.unitofwork import after_commit
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -54,15 +55,12 @@ def update(station_id: IdPath, body: StationUpdate, request: Request, session: S
     given = body.model_fields_set
     quiet = ((body.quiet_start, body.quiet_end)
              if "quiet_start" in given or "quiet_end" in given else None)
-    station = service.update(session=session, station_id=station_id, user=user,
-                             name=body.name, timezone=body.timezone, quiet=quiet)
-    changed = planner.replan_station(session=session, station_id=station.id, now=utcnow(),
-                                     horizon=runtime.horizon)
+    station = replanning.update_station(session=session, station_id=station_id, user=user,
+                                        name=body.name, timezone=body.timezone, quiet=quiet,
+                                        horizon=runtime.horizon)
     audit.record(session=session, actor=actor(request, user), action="station.update",
                  target_type="station", target_id=station.id,
                  **body.model_dump(exclude_unset=True))
-    session.commit()
-    runtime.push_plans(changed | {station.id})
     return StationRead.model_validate(station)
 
 
@@ -73,9 +71,8 @@ def revoke(station_id: IdPath, request: Request, session: SessionDep, runtime: R
     station = service.revoke(session=session, station_id=station_id, user=user)
     audit.record(session=session, actor=actor(request, user), action="station.revoke",
                  target_type="station", target_id=station.id)
-    session.commit()
     if runtime.accounts:
-        runtime.accounts.station_revoked(station.id)
+        after_commit(session, partial(runtime.accounts.station_revoked, station.id))
     return StationRead.model_validate(station)
 
 

@@ -11,7 +11,8 @@ from scheduler.audit import service as audit
 from scheduler.deps import EditorDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.groups import service as groups
 from scheduler.ids import IdPath, Offset
-from scheduler.timetables import scheduling, service, targets
+from scheduler.planning import scheduling
+from scheduler.timetables import service, targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import (
     TimetableCreate,
@@ -46,14 +47,11 @@ def _read(session: Session, timetable: Timetable, user: User) -> TimetableRead:
 def create(body: TimetableCreate, request: Request, session: SessionDep, runtime: RuntimeDep,
            user: EditorDep) -> TimetableRead:
     """Put an approved bulletin on stations, once or recurring; plans go out at once."""
-    timetable, changed = scheduling.create(session=session, data=body, by=user,
-                                           default_zone=runtime.settings.timezone,
-                                           horizon=runtime.horizon,
-                                               lookahead=runtime.lookahead)
+    timetable = scheduling.create(session=session, data=body, by=user,
+                                  default_zone=runtime.settings.timezone,
+                                  horizon=runtime.horizon, lookahead=runtime.lookahead)
     audit.record(session=session, actor=actor(request, user), action="timetable.create",
                  target_type="timetable", target_id=timetable.id, **body.model_dump())
-    session.commit()
-    runtime.push_plans(changed)
     return _read(session, timetable, user)
 
 
@@ -78,26 +76,21 @@ def read(timetable_id: IdPath, session: SessionDep, user: UserDep) -> TimetableR
 def update(timetable_id: IdPath, body: TimetableUpdate, request: Request, session: SessionDep,
            runtime: RuntimeDep, user: EditorDep) -> TimetableRead:
     """Change a timetable; slots it no longer wants become `cancelled`, plans go out at once."""
-    timetable, changed = scheduling.update(session=session, timetable_id=timetable_id,
-                                           change=body, by=user,
-                                           default_zone=runtime.settings.timezone,
-                                           horizon=runtime.horizon,
-                                               lookahead=runtime.lookahead)
+    timetable = scheduling.update(session=session, timetable_id=timetable_id,
+                                  change=body, by=user,
+                                  default_zone=runtime.settings.timezone,
+                                  horizon=runtime.horizon, lookahead=runtime.lookahead)
     audit.record(session=session, actor=actor(request, user), action="timetable.update",
                  target_type="timetable", target_id=timetable.id,
                  **body.model_dump(exclude_unset=True))
-    session.commit()
-    runtime.push_plans(changed)
     return _read(session, timetable, user)
 
 
 @router.delete("/{timetable_id}", status_code=204)
-def delete(timetable_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+def delete(timetable_id: IdPath, request: Request, session: SessionDep,
            user: EditorDep) -> Response:
     """Delete a timetable; its future playbacks become `cancelled`."""
-    changed = scheduling.delete(session=session, timetable_id=timetable_id, by=user)
+    scheduling.delete(session=session, timetable_id=timetable_id, by=user)
     audit.record(session=session, actor=actor(request, user), action="timetable.delete",
                  target_type="timetable", target_id=timetable_id)
-    session.commit()
-    runtime.push_plans(changed)
     return Response(status_code=204)

@@ -27,7 +27,7 @@ class TimetableNotFound(NotFound):
 
 
 def create(*, session: Session, data: TimetableCreate, by: User, default_zone: str) -> Timetable:
-    """Validate and store a timetable (its playbacks are planned by the caller)."""
+    """Validate and store a timetable (the planning layer checks and plans its playbacks)."""
     timetable = Timetable(created_at=utcnow(), created_by_id=by.id)
     chosen = _apply(session=session, timetable=timetable, data=data, default_zone=default_zone,
                     user=by)
@@ -35,33 +35,12 @@ def create(*, session: Session, data: TimetableCreate, by: User, default_zone: s
     session.flush()
     targets.write(session=session, timetable=timetable, targets=chosen,
                   direct=data.station_ids, group_ids=data.group_ids)
-    if timetable.recurrence is None:
-        _check_one_off_allowed(session, timetable)
     return timetable
-
-
-def _check_one_off_allowed(session: Session, timetable: Timetable) -> None:
-    """A single broadcast that could never be planned is refused, with the reason."""
-    from scheduler.playbacks.rules import Rules
-    from scheduler.programmes import layout
-
-    laid = layout.for_timetable(session, timetable)
-    rules = Rules.load(session, timetable, list(timetable.stations),
-                       bulletin_ids=sorted({p.bulletin_id for p in laid}))
-    for station in timetable.stations:
-        wall = recurrence.local_start(starts_at=timetable.starts_at,
-                                      starts_at_local=timetable.starts_at_local,
-                                      floating=timetable.floating,
-                                      zone=ZoneInfo(station.timezone))
-        why = rules.refusal(station, recurrence.to_utc(wall, ZoneInfo(station.timezone)),
-                            layout.span(laid))
-        if why:
-            raise InvalidInput(f"Không thể phát: {why}", field="starts_at")
 
 
 def update(*, session: Session, timetable_id: int, change: TimetableUpdate,
            default_zone: str, by: User) -> Timetable:
-    """Change a timetable (the caller re-plans its future playbacks)."""
+    """Change a timetable (the planning layer re-plans its future playbacks)."""
     timetable = get(session=session, timetable_id=timetable_id, user=by)
     given = change.model_fields_set
     bulletin_id, programme_id = timetable.bulletin_id, timetable.programme_id

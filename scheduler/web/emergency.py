@@ -15,7 +15,7 @@ from scheduler.broadcasts import service
 from scheduler.broadcasts.models import Broadcast
 from scheduler.broadcasts.schemas import BroadcastCreate
 from scheduler.bulletins import service as bulletins
-from scheduler.deps import RuntimeDep, SessionDep, actor
+from scheduler.deps import SessionDep, actor
 from scheduler.errors import DomainError, InvalidInput, NotFound
 from scheduler.groups import service as groups
 from scheduler.http_errors import status_of
@@ -144,8 +144,7 @@ def confirm(request: Request, session: SessionDep, user: EmergencyPage,
 
 
 @router.post("/emergency")
-def send(request: Request, session: SessionDep, runtime: RuntimeDep, user: EmergencyPage,
-         form: PostedForm) -> Response:
+def send(request: Request, session: SessionDep, user: EmergencyPage, form: PostedForm) -> Response:
     """Send the emergency broadcast now, then watch it."""
     try:
         body, _stations = _body(session, user, form)
@@ -154,8 +153,6 @@ def send(request: Request, session: SessionDep, runtime: RuntimeDep, user: Emerg
         return _refused(request, session, user, form, exc)
     audit.record(session=session, actor=actor(request, user), action="broadcast.create",
                  target_type="broadcast", target_id=created.broadcast.id, **body.model_dump())
-    session.commit()
-    runtime.push_plans(set(created.station_ids))
     answer = redirect(f"/emergency/{created.broadcast.id}")
     flash(answer, N_("Emergency broadcast sent to %(n)s stations."), kind="warn",
           n=len(created.station_ids))

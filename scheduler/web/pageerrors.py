@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from scheduler.errors import DomainError
 from scheduler.http_errors import status_of
 from scheduler.web.session import LoginRequired
+from scheduler.web.templating import render
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]
@@ -27,8 +28,6 @@ def is_page(request: Request) -> bool:
 
 
 def _status_page(request: Request, status: int, message: str) -> Response:
-    from scheduler.web.templating import render
-
     return render(request, "error.html", status_code=status, status=status, message=message)
 
 

@@ -6,19 +6,22 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from scheduler.deps import RuntimeDep, SessionDep, check_same_origin
 from scheduler.errors import DomainError
 from scheduler.http_errors import status_of
 from scheduler.web import (
+    HERE,
     bulletins,
     emergency,
     feeds,
     home,
     i18n,
     log,
+    pageerrors,
     reports,
     stations,
     timetables,
@@ -32,6 +35,13 @@ from scheduler.web.templating import flash, language, redirect, render
 router = APIRouter()
 for area in (home, bulletins, log, reports, stations, feeds, timetables, emergency, topics):
     router.include_router(area.router)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages at / and their static files at /static; pages answer errors in HTML."""
+    app.include_router(router, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    pageerrors.install(app)
 
 
 def _safe_next(target: str | None) -> str:

@@ -18,8 +18,9 @@ from scheduler.groups import service as groups
 from scheduler.http_errors import status_of
 from scheduler.ids import IdPath, Offset
 from scheduler.instants import check_day
+from scheduler.planning import scheduling
 from scheduler.stations.models import Station
-from scheduler.timetables import scheduling, service
+from scheduler.timetables import service
 from scheduler.timetables import targets as timetable_targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import TimetableCreate, TimetableUpdate
@@ -227,17 +228,15 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Sch
                                group_ids=form.group_ids, starts_at=form.starts_at(),
                                recurrence=form.recurrence(), until=form.until_at(),
                                priority=Priority(form.priority), displace=form.displace)
-        timetable, changed = scheduling.create(session=session, data=body, by=user,
-                                               default_zone=runtime.settings.timezone,
-                                               horizon=runtime.horizon,
-                                               lookahead=runtime.lookahead)
+        timetable = scheduling.create(session=session, data=body, by=user,
+                                      default_zone=runtime.settings.timezone,
+                                      horizon=runtime.horizon,
+                                      lookahead=runtime.lookahead)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc)
     audit.record(session=session, actor=actor(request, user), action="timetable.create",
                  target_type="timetable", target_id=timetable.id,
                  **body.model_dump(mode="json"))
-    session.commit()
-    runtime.push_plans(changed)
     return _saved(timetable, N_("Timetable saved."))
 
 
@@ -272,30 +271,26 @@ def update(timetable_id: IdPath, request: Request, session: SessionDep, runtime:
         if form.starts_at().isoformat() != timetable.starts_at_local:
             change["starts_at"] = form.starts_at()
         body = TimetableUpdate(**change)
-        timetable, changed = scheduling.update(session=session, timetable_id=timetable_id,
-                                               change=body, by=user,
-                                               default_zone=runtime.settings.timezone,
-                                               horizon=runtime.horizon,
-                                               lookahead=runtime.lookahead)
+        timetable = scheduling.update(session=session, timetable_id=timetable_id,
+                                      change=body, by=user,
+                                      default_zone=runtime.settings.timezone,
+                                      horizon=runtime.horizon,
+                                      lookahead=runtime.lookahead)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc, timetable_id)
     audit.record(session=session, actor=actor(request, user), action="timetable.update",
                  target_type="timetable", target_id=timetable.id,
                  **body.model_dump(mode="json", exclude_unset=True))
-    session.commit()
-    runtime.push_plans(changed)
     return _saved(timetable, N_("Timetable saved."))
 
 
 @router.post("/timetables/{timetable_id}/delete")
-def delete(timetable_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+def delete(timetable_id: IdPath, request: Request, session: SessionDep,
            user: SchedulerPage) -> Response:
     """Delete a timetable; its future playbacks are cancelled."""
-    changed = scheduling.delete(session=session, timetable_id=timetable_id, by=user)
+    scheduling.delete(session=session, timetable_id=timetable_id, by=user)
     audit.record(session=session, actor=actor(request, user), action="timetable.delete",
                  target_type="timetable", target_id=timetable_id)
-    session.commit()
-    runtime.push_plans(changed)
     answer = redirect("/timetables")
     flash(answer, N_("Timetable deleted; its coming playbacks are cancelled."), kind="warn")
     return answer

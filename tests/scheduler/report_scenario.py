@@ -25,12 +25,12 @@ from scheduler.broadcasts import service as broadcasts
 from scheduler.broadcasts.schemas import BroadcastCreate
 from scheduler.bulletins.models import Bulletin
 from scheduler.db import Database
+from scheduler.planning import scheduling
 from scheduler.playbacks import ledger
 from scheduler.playbacks.models import Playback
 from scheduler.reports.schemas import ActivityReport, Figures
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station, StationSpell
-from scheduler.timetables import scheduling
 from scheduler.timetables.schemas import TimetableCreate
 from scheduler.users import service as users
 from scheduler.users.models import User
@@ -109,9 +109,9 @@ def _timetable(session: Session, admin: User, bulletin_id: int, station_ids: lis
     data = TimetableCreate(bulletin_id=bulletin_id, station_ids=station_ids,
                            starts_at=datetime(2026, 5, 31, hour), recurrence="FREQ=DAILY",
                            until=datetime(2026, 6, 4, 23))
-    timetable, _ = scheduling.create(session=session, data=data, by=admin,
-                                     default_zone="Asia/Ho_Chi_Minh",
-                                     horizon=timedelta(days=10), lookahead=timedelta(days=10))
+    timetable = scheduling.create(session=session, data=data, by=admin,
+                                  default_zone="Asia/Ho_Chi_Minh",
+                                  horizon=timedelta(days=10), lookahead=timedelta(days=10))
     return timetable.id
 
 

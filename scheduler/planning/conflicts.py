@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.errors import Conflict
-from scheduler.playbacks import lookahead
+from scheduler.planning import displacements, lookahead
 from scheduler.playbacks.models import NOT_STARTED, OPEN, Playback, PlaybackStatus
 from scheduler.programmes import layout
 from scheduler.programmes.models import Programme
 from scheduler.stations.models import Station
-from scheduler.timetables import displacements
 from scheduler.timetables.models import Timetable
+from scheduler.unitofwork import plans_changed
 from wardcast.protocol import utcnow
 
 RANK = {"normal": 0, "priority": 1, "emergency": 2}
@@ -137,6 +137,7 @@ def resolve(session: Session, *, timetable_id: int, priority: str, displace: boo
                        code="timetable_conflict")
     displaced = sorted({pid for _, old in pairs for pid in old.playback_ids})
     _skip(session, displaced, reason="preempted")
+    plans_changed(session, {old.station_id for _, old in pairs})
     displacements.record(session=session, timetable_id=timetable_id, displaced_ids={
         old.timetable_id for _, old in pairs if old.timetable_id is not None})
     return len(displaced)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, lazyload
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.groups import service as groups
+from scheduler.planning.rules import Rules
 from scheduler.playbacks.models import OPEN, Playback
-from scheduler.playbacks.rules import Rules
 from scheduler.programmes import layout
 from scheduler.programmes.models import Programme
 from scheduler.stations.models import Station

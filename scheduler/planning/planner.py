@@ -1,4 +1,8 @@
-"""Expand timetables into playbacks over the rolling horizon; cancel what was removed."""
+"""Expand timetables into playbacks over the rolling horizon; cancel what was removed.
+
+Each public function returns the stations whose plans it changed and notes them on the
+session (scheduler/unitofwork.py), which pushes them once the session commits.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
-from scheduler.playbacks import conflicts
+from scheduler.planning import conflicts
+from scheduler.planning.rules import Rules, within_validity
 from scheduler.playbacks.models import NOT_STARTED, Playback, PlaybackStatus
-from scheduler.playbacks.rules import Rules, within_validity
 from scheduler.programmes import layout
 from scheduler.stations.models import Station
 from scheduler.timetables import recurrence
 from scheduler.timetables import service as timetables
 from scheduler.timetables.models import Timetable
+from scheduler.unitofwork import plans_changed
 from wardcast.protocol import utcnow
 
 
@@ -50,6 +55,7 @@ def plan(*, session: Session, now: datetime, horizon: timedelta,
     changed = {p.station_id for p in created}
     if settle and created:
         changed |= conflicts.settle(session, created=created)
+    plans_changed(session, changed)
     return changed
 
 
@@ -110,6 +116,7 @@ def replan(*, session: Session, timetable: Timetable, now: datetime, horizon: ti
     changed |= {p.station_id for p in created}
     if settle and created:
         changed |= conflicts.settle(session, created=created)
+    plans_changed(session, changed)
     return changed
 
 
@@ -148,6 +155,7 @@ def expire_bulletin(*, session: Session, bulletin_id: int, now: datetime) -> set
             playback.reason = "expired"
             playback.updated_at = now
             changed.add(station.id)
+    plans_changed(session, changed)
     return changed
 
 
@@ -184,4 +192,5 @@ def cancel_timetable(*, session: Session, timetable_id: int, now: datetime) -> s
                Playback.scheduled_at > now)
         .values(status=PlaybackStatus.CANCELLED.value, reason="timetable deleted",
                 updated_at=now))
+    plans_changed(session, stations)
     return stations

@@ -1,0 +1,1 @@
+"""Planning, above the domains: timetables expanded into playbacks, their rules and clashes."""
