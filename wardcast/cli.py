@@ -36,6 +36,14 @@ def _serve(args: argparse.Namespace) -> int:
     return 0 if server.started else 3  # 3: uvicorn's own code for a failed start-up
 
 
+# The cyclic collector's thresholds for `wardcast serve`, after start-up is frozen: a young
+# collection every 50,000 allocations, not every 700. An emergency to 10,000 stations makes
+# 10,000 playbacks and then 10,000 plans (tens of objects each, freed by reference counting);
+# at the default the collector ran hundreds of times through them, and its full passes stop
+# every thread of the scheduler (docs/benchmarks.md, "Before and after issue 16").
+COLLECTOR_THRESHOLDS = (50_000, 10, 10)
+
+
 def settled_server(config: uvicorn.Config) -> uvicorn.Server:
     """uvicorn's server, which sets the process's collector policy once the app has started.
 
@@ -54,6 +62,7 @@ def settled_server(config: uvicorn.Config) -> uvicorn.Server:
             await super().startup(sockets)
             gc.collect()
             gc.freeze()
+            gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
     return Settled(config)
 
