@@ -36,6 +36,7 @@ from scheduler.timetables.router import router as timetables_router
 from scheduler.users.router import router as users_router
 from scheduler.web import router as web_pages
 from wardcast.private import private_dir
+from wardcast.protocol import API
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Broadcast scheduling for ward loudspeaker stations")
     app.state.runtime = runtime
     http_errors.install(app)
-    api = APIRouter(prefix="/api/v1", responses=http_errors.RESPONSES)
+    api = APIRouter(prefix=API, responses=http_errors.RESPONSES)
     for router in (users_router, bulletins_router, stations_router, timetables_router,
                    groups_router, agenda_router, broadcasts_router, controls_router,
                    playbacks_router, audit_router, programmes_router, feeds_router,

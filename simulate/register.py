@@ -17,9 +17,10 @@ from pathlib import Path
 
 import httpx
 
+from wardcast.protocol import API
+
 log = logging.getLogger(__name__)
 
-API = "/api/v1"
 PAGE = 1000
 CONNECT_TRIES = 5
 
