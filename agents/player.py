@@ -57,7 +57,8 @@ class Player:
         self._output = output
         self._reporter = reporter
         self._on_change = on_change
-        self._wake = asyncio.Event()
+        # done once wake() is called; a wait watches it beside the item's task (see _wait)
+        self._woken: asyncio.Future[None] | None = None
         self._on_air: OnAir | None = None
         self._cutter: PlanItem | None = None  # being prepared to cut in
         # the item due after the one on air, its decoder already started so that it follows
@@ -73,7 +74,8 @@ class Player:
 
     def wake(self) -> None:
         """Look at the plan again (it changed, or media arrived)."""
-        self._wake.set()
+        if not (woken := self._wake_up()).done():
+            woken.set_result(None)
 
     def media_in_use(self) -> set[str]:
         """Return the sha256 of the media playing now or about to cut in, if any."""
@@ -99,7 +101,7 @@ class Player:
         """Play the plan forever."""
         try:
             while True:
-                self._wake.clear()
+                self._woken = None
                 try:
                     await self._step()
                 except Exception:  # a bug must not stop the station for good
@@ -366,31 +368,30 @@ class Player:
 
     # --- waiting ---------------------------------------------------------------------------
 
+    def _wake_up(self) -> asyncio.Future[None]:
+        """The future wake() sets. A future, not an asyncio.Event: asyncio.wait watches it
+        beside a task as it is, where an Event needs a task of its own for every wait (at 500
+        stations on one loop, the simulator's, those tasks made each burst of starts later)."""
+        if self._woken is None:
+            self._woken = asyncio.get_running_loop().create_future()
+        return self._woken
+
     async def _woken_within(self, seconds: float | None) -> bool:
         """Wait up to seconds (forever when None); return True when woken early."""
-        # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its own, which
-        # costs two more turns of the loop between a wake-up and the start it leads to.
-        try:
-            async with asyncio.timeout(None if seconds is None else max(seconds, 0)):
-                await self._wake.wait()
-        except TimeoutError:
-            return False
-        return True
+        woken, _ = await asyncio.wait({self._wake_up()}, timeout=_timeout(seconds))
+        return bool(woken)
 
     async def _wait(self, task: asyncio.Task[None], seconds: float | None, *,
                     wake: bool = True) -> None:
         """Wait until task ends, seconds pass, or (unless told not to) the player is woken."""
-        if task.done() or (wake and self._wake.is_set()):
-            return  # woken since run() cleared the flag: look again at once
-        woken = asyncio.ensure_future(self._wake.wait()) if wake else None
-        try:
-            await asyncio.wait({task} if woken is None else {task, woken},
-                               timeout=None if seconds is None else max(seconds, 0),
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if woken is not None:
-                woken.cancel()
+        watched: set[asyncio.Future[None]] = {task, self._wake_up()} if wake else {task}
+        await asyncio.wait(watched, timeout=_timeout(seconds),
+                           return_when=asyncio.FIRST_COMPLETED)
 
     def _started(self, item: PlanItem, at: datetime) -> None:
         self._reporter.started(item, at)
         self._on_change()
+
+
+def _timeout(seconds: float | None) -> float | None:
+    return None if seconds is None else max(seconds, 0)

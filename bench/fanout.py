@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import re
 import statistics
 import sys
@@ -103,6 +104,7 @@ class Round:
     delivered: int  # plans the stations counted during the round (the broadcast's: N)
     reconnects: int  # sessions the stations made during the round (a sync hides a loss)
     trouble: list[str]  # the server log's errors and warnings during the round
+    sim_cpu_s: float  # the simulator processes' CPU from the call to every station started
 
     @cached_property
     def delays(self) -> list[float]:
@@ -160,11 +162,17 @@ def run_one(stations: int, *, processes: int, repeat: int = 1,
         p99s = [percentiles(r.delays or [float("nan")])["p99"] for r in rounds]
         figures.append((f"p99 over the {len(rounds)} broadcasts: median / worst",
                         f"{statistics.median(p99s) * 1000:.0f} / {max(p99s) * 1000:.0f} ms"))
+    figures.append(("simulators' CPU, call → all started, per broadcast",
+                    " / ".join(_per_station(r.sim_cpu_s, stations) for r in rounds)))
     figures.append(("simulator's own summary (start − slot)", own_view))
     print_figures(f"Benchmark 2 — emergency fan-out to {stations} stations ({install} install)",
                   figures)
     return all(len(r.delays) == stations and r.delivered == stations and not r.reconnects
                and not r.trouble for r in rounds)
+
+
+def _per_station(cpu_s: float, stations: int) -> str:
+    return f"{cpu_s * 1000:.0f} ms ({cpu_s / stations * 1e6:.0f} µs a station)"
 
 
 def _said(trouble: list[str]) -> str:
@@ -184,6 +192,7 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
     server_log = running.server.workdir / "server.log"
     log_mark = server_log.stat().st_size
     before = sim.counts()
+    cpu_before = sim.cpu_s()
     asked = utcnow()
     began = time.monotonic()
     made = api.post("/broadcasts", json={"bulletin_id": alarm["id"],
@@ -195,9 +204,11 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
     try:
         rows = wait_rows(api, alarm["id"], expected=stations, statuses=STARTED,
                          timeout=timeout_s)
+        sim_cpu_s = sim.cpu_s() - cpu_before
         wait_rows(api, alarm["id"], expected=stations, statuses=FINAL, timeout=timeout_s)
     except TimeoutError:  # report how far it got rather than nothing
         rows = rows_of_bulletin(api, alarm["id"])
+        sim_cpu_s = math.nan
     with contextlib.suppress(TimeoutError):  # the summaries come every few seconds
         wait_for(lambda: sim.counts().plans >= before.plans + stations, timeout=30,
                  what="the simulators' summaries to count the broadcast's plans")
@@ -207,7 +218,8 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
         logged = handle.read().decode(errors="replace")
     return Round(call_s, _plans_published_ms(logged, stations), rows, asked,
                  delivered=after.plans - before.plans,
-                 reconnects=after.connects - before.connects, trouble=_trouble(logged))
+                 reconnects=after.connects - before.connects, trouble=_trouble(logged),
+                 sim_cpu_s=sim_cpu_s)
 
 
 def _trouble(log_text: str) -> list[str]:

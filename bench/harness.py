@@ -205,6 +205,10 @@ class Fleet:
         each = [last_counts(proc.output()) or Counts(0, 0, 0) for proc in self.procs]
         return Counts(*(sum(column) for column in zip(*each, strict=True)))
 
+    def cpu_s(self) -> float:
+        """The CPU time (user and system) the simulator processes have used so far."""
+        return sum(cpu_seconds(proc.popen.pid) for proc in self.procs if proc.popen)
+
     def summaries(self) -> list[str]:
         """Each process's own last word: its final summary (start errors as it measured)."""
         return [proc.output().strip().splitlines()[-1].split("stopped; ", 1)[-1]
@@ -254,6 +258,12 @@ def fleet(running: Stack, *, stations: int, processes: int = 1, prefix: str = "B
     finally:
         for proc in procs:
             proc.stop(timeout=120)
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return a process's CPU time (user + system) so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _plans_received(proc: Proc) -> int:

@@ -93,10 +93,10 @@ def test_one_download_tells_every_waiting_station_in_one_pass(
             try:
                 for n, station in enumerate(stations):
                     station.message(Channel.PLAN, _plan(n, clip, 100 + n))
-                    station.player._wake.clear()
+                    station.player._woken = None
                     # the same plan again: asking twice adds no second callback
                     station.message(Channel.PLAN, _plan(n, clip, 100 + n))
-                    station.player._wake.clear()
+                    station.player._woken = None
                 assert media.path(clip.sha256) is None
                 async with asyncio.timeout(20):
                     await wait_until(lambda: len(seen) >= 3)
@@ -113,7 +113,7 @@ def test_one_download_tells_every_waiting_station_in_one_pass(
             assert path is not None and path.read_bytes() == clip.path.read_bytes()
             for n, (station, store) in enumerate(zip(stations, stores, strict=True)):
                 assert store.is_downloaded(100 + n)
-                assert station.player._wake.is_set()
+                assert station.player._woken is not None and station.player._woken.done()
 
     asyncio.run(scenario())
 
