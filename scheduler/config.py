@@ -97,8 +97,8 @@ class Settings(BaseSettings):
     report_signer: str = ""  # empty: the name is written by hand under the signature
     report_recipients: str = "UBND thành phố (để báo cáo)|Lưu: VT"
     # A PDF lists every station up to this many; past it, the stations most in need of
-    # attention (the complete list is in the XLSX): WeasyPrint needs ~7 ms of CPU a row, and
-    # 10,000 rows took 87 s of CPU and 2 GB here (docs/report-files.md).
+    # attention (the complete list is in the XLSX): WeasyPrint's time and memory grow with
+    # every row (measured in docs/report-files.md).
     report_pdf_max_stations: int = Field(default=500, ge=1, le=100_000)
     # Drafts (scheduler/reports/drafts): on these local days (MM-DD, comma-separated; empty:
     # none) the scheduler makes the city's and each ward's report of the period whose

@@ -66,12 +66,22 @@ def config_from(args: argparse.Namespace) -> SimConfig:
                      heartbeat_s=args.heartbeat)
 
 
+def quiet_stations() -> None:
+    """Let the stations' agent code log warnings and errors only.
+
+    `wardcast` sets the agent's loggers to --log-level (INFO) for a real agent; here
+    thousands of stations each logging every plan would drown the summary and cost the loop
+    a formatted line per station per plan.
+    """
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("agents").setLevel(logging.WARNING)
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the simulator until SIGTERM or SIGINT; return the exit code."""
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Thousands of stations each logging every event would drown the summary.
-    logging.getLogger().setLevel(logging.WARNING)
+    quiet_stations()
     log.setLevel(args.log_level)
     try:
         return asyncio.run(run(config_from(args)))

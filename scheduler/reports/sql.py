@@ -70,7 +70,7 @@ def tune(session: Session) -> None:
 
     They aggregate millions of rows once in a while: a hash of every station's figures
     wants more than the default 4 MB of work_mem (else it spills to disk), and JIT compiling
-    them cost more (0.9 s) than it saved.
+    them cost more than it saved (docs/benchmarks.md, §9).
     """
     if postgres(session):
         session.execute(text("SET LOCAL work_mem = '64MB'"))

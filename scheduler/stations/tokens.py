@@ -1,7 +1,9 @@
 """Registering a station and issuing it a new token, as the API and the web pages both do:
-stored, audited, committed, and only then told to the broker."""
+stored and audited; the broker is told once the request's unit of work has committed."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -10,6 +12,7 @@ from scheduler.audit.service import Actor
 from scheduler.context import AppContext
 from scheduler.stations import service
 from scheduler.stations.models import Station
+from scheduler.unitofwork import after_commit
 from scheduler.users.models import User
 
 
@@ -22,9 +25,8 @@ def register(*, session: Session, runtime: AppContext, actor: Actor, user: User,
                                       timezone=timezone or runtime.settings.timezone)
     audit.record(session=session, actor=actor, action="station.register",
                  target_type="station", target_id=station.id, name=station.name, ward=ward)
-    session.commit()
     if runtime.accounts:
-        runtime.accounts.station_created(station.id, token)
+        after_commit(session, partial(runtime.accounts.station_created, station.id, token))
     return station, token
 
 
@@ -34,7 +36,6 @@ def rotate(*, session: Session, runtime: AppContext, actor: Actor, user: User,
     station, token = service.rotate_token(session=session, station_id=station_id, user=user)
     audit.record(session=session, actor=actor, action="station.rotate_token",
                  target_type="station", target_id=station.id)
-    session.commit()
     if runtime.accounts:
-        runtime.accounts.token_changed(station.id, token)
+        after_commit(session, partial(runtime.accounts.token_changed, station.id, token))
     return station, token

@@ -4,6 +4,7 @@ as a process against a real scheduler and Mosquitto."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,10 +13,12 @@ import httpx
 import pytest
 
 from agents.store import SqliteStore
+from simulate.cli import quiet_stations
 from simulate.store import MemoryStore
 from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
 from tests.support.server import ADMIN, Server, upload_approved, wait_status, wardcast
+from wardcast.cli import configure_logging
 from wardcast.protocol import Event, EventType, PlanItem, encode, to_wire
 
 STATIONS = 20
@@ -149,3 +152,18 @@ def test_simulated_stations_play_a_shared_slot_on_time_and_are_reused(
     finally:
         second.stop()
     assert second.popen is not None and second.popen.returncode == 0
+
+
+def test_the_stations_log_only_warnings_though_wardcast_logs_ours_at_info() -> None:
+    agents, ours = logging.getLogger("agents"), logging.getLogger("simulate")
+    saved = agents.level, ours.level, logging.getLogger().level
+    try:
+        configure_logging("INFO")  # as `wardcast simulate` starts
+        quiet_stations()
+        assert not agents.isEnabledFor(logging.INFO)
+        assert agents.isEnabledFor(logging.WARNING)
+        assert ours.isEnabledFor(logging.INFO)  # the simulator's own summary still shows
+    finally:
+        agents.setLevel(saved[0])
+        ours.setLevel(saved[1])
+        logging.getLogger().setLevel(saved[2])
