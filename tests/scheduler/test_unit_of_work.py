@@ -25,10 +25,8 @@ from tests.scheduler.conftest import approved_bulletin, station
 from wardcast.protocol import to_wire
 
 ROOT = Path(__file__).resolve().parents[2]
-# and the registration both the API and the pages call: it tells the broker after the commit
 HANDLERS = sorted([*(ROOT / "scheduler").rglob("router.py"),
-                   *(ROOT / "scheduler" / "web").glob("*.py"),
-                   ROOT / "scheduler" / "stations" / "tokens.py"])
+                   *(ROOT / "scheduler" / "web").glob("*.py")])
 # what only the unit of work may do: commit, and push plans or run after-commit work
 FORBIDDEN = {"commit", "push_plans", "plan_and_push", "send_plans", "publish_plans",
              "send_command", "station_revoked", "token_changed", "station_created"}
