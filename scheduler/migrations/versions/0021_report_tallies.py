@@ -132,12 +132,12 @@ def upgrade() -> None:
                  sa.Column("status", sa.String(length=16), nullable=False),
                  sa.Column("n", sa.Integer(), nullable=False),
                  sa.Column("emergencies", sa.Integer(), nullable=False),
-                 sa.Column("seconds", sa.Float(), nullable=False))
+                 sa.Column("seconds", sa.Double(), nullable=False))
     _tally_table("report_tally_on_air",
                  sa.Column("language", sa.String(length=35), nullable=False),
                  sa.Column("category", sa.String(length=64), nullable=False),
                  sa.Column("topic", sa.String(length=64), nullable=False),
-                 sa.Column("seconds", sa.Float(), nullable=False))
+                 sa.Column("seconds", sa.Double(), nullable=False))
     _tally_table("report_tally_not_played",
                  sa.Column("reason", sa.String(length=500), nullable=False),
                  sa.Column("n", sa.Integer(), nullable=False))
