@@ -20,7 +20,6 @@ from sqlalchemy import (
     case,
     distinct,
     func,
-    literal_column,
     null,
     select,
     union_all,
@@ -138,18 +137,16 @@ def not_played(*, session: Session, period: Period, wards: list[str] | None
     found: dict[int, dict[str, int]] = {}
     # a few per cent of the playbacks, found by (status, scheduled_at); grouped by the whole
     # reason here (few distinct ones), by its code in reason_key (grouping by the reason in
-    # the pass above cost more than this one); kept rows hold the key already
+    # the pass above cost more than this one); kept rows hold whole reasons too
     group: tuple[SQLColumnExpression[Any], ...] = (Playback.station_id, Playback.reason)
-    live = select(*group, func.count(), literal_column("0")).where(
-        Playback.status.in_(NOT_PLAYED))
-    kept: Any = (select(KeptNotPlayed.station_id, KeptNotPlayed.reason, func.sum(KeptNotPlayed.n),
-                   literal_column("1"))
-            .group_by(KeptNotPlayed.station_id, KeptNotPlayed.reason))
+    live = select(*group, func.count()).where(Playback.status.in_(NOT_PLAYED))
+    kept: Any = (select(KeptNotPlayed.station_id, KeptNotPlayed.reason, func.sum(KeptNotPlayed.n))
+                 .group_by(KeptNotPlayed.station_id, KeptNotPlayed.reason))
     query = _live_and_kept(live, group, kept, KeptNotPlayed,
                            read.split(session, period, wards), wards)
-    for sid, reason, n, is_key in session.execute(query):
+    for sid, reason, n in session.execute(query):
         mine = found.setdefault(int(sid), {})
-        key = str(reason) if is_key else reason_key(reason)
+        key = reason_key(reason)
         mine[key] = mine.get(key, 0) + int(n)
     return found
 
