@@ -96,8 +96,6 @@ def _tally_table(name: str, *columns: sa.Column[object]) -> None:
         sa.Column("month_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
         *columns,
-        sa.ForeignKeyConstraint(["station_id"], ["stations.id"],
-                                name=op.f(f"fk_{name}_station_id_stations"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
     )
     op.create_index(f"ix_{name}_station", name, ["station_id", "month_start"])

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from scheduler.config import Settings
 from scheduler.db import Database, in_list
 from scheduler.playbacks.models import Playback
+from scheduler.reports import sql
 from scheduler.reports.kept import horizon as horizons
 from scheduler.reports.kept import monthly
 from scheduler.reports.kept.models import (
@@ -65,6 +66,7 @@ def fill(*, db: Database, settings: Settings, now: datetime) -> Outcome:
         horizons.wait_for_writers(db)
         outcome = Outcome(before=before)
         with db.session() as session:
+            _forget_deleted(session)
             due = _due(session, before)
         for since, stations in due.items():
             # PostgreSQL counts and writes in SQL: one pass over the ledger for them all
@@ -95,6 +97,13 @@ def _alone(db: Database) -> Iterator[bool]:
         finally:
             if mine:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": FILL_LOCK})
+
+
+def _forget_deleted(session: Session) -> None:
+    """Delete the kept rows of deleted stations (no foreign key does it: see models.py)."""
+    for table in (KeptCounted, KeptOnAir, KeptNotPlayed):
+        session.execute(delete(table).where(
+            ~select(Station.id).where(Station.id == table.station_id).exists()))
 
 
 def _due(session: Session, before: datetime) -> dict[datetime | None, list[int]]:
@@ -164,6 +173,7 @@ def _snapshot(db: Database, *, write: bool) -> Iterator[Session]:
             with conn.begin(), Session(bind=conn) as session:
                 if not write:
                     session.execute(text("SET TRANSACTION READ ONLY"))
+                sql.tune(session)  # as a report's passes: hashes in memory, no JIT
                 yield session
                 session.flush()
             return
