@@ -8,13 +8,15 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from scheduler import jobs
 from scheduler.bulletins.models import Bulletin
 from scheduler.config import Settings
 from scheduler.db import Database, UtcDateTime
@@ -27,6 +29,7 @@ from scheduler.reports.kept import fill, horizon, read
 from scheduler.reports.kept.models import Generation, Horizon, Kept, KeptCounted
 from scheduler.reports.kept.months import Months
 from scheduler.reports.periods import Period
+from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
 from scheduler.timetables.schemas import TimetableCreate
 from scheduler.users import service as users
@@ -279,4 +282,30 @@ def test_the_fill_waits_for_a_writer_that_saw_the_old_horizon(
     writer.close()
     filling.join(timeout=30)
     assert done and _all_fresh(db)
+    _exact(db)
+
+
+def test_the_leaders_job_keeps_the_tallies(client: TestClient, runtime: Runtime) -> None:
+    deadline = time.monotonic() + 10
+    while not runtime.is_leader and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runtime.is_leader
+    jobs.keep_tallies(runtime)
+    months = Months.of(runtime.settings.timezone, runtime.settings.report_cutoffs)
+    with runtime.db.session() as session:
+        kept = session.scalars(select(Horizon)).one()
+        assert kept.before == months.start_of(datetime.now(UTC))
+
+
+def test_a_deleted_stations_kept_rows_go_at_the_next_fill(db: Database, settings: Settings,
+                                                          ids: dict[str, int]) -> None:
+    fill.fill(db=db, settings=settings, now=NOW)
+    with db.session() as session:
+        session.execute(text("DELETE FROM stations WHERE id = :s"), {"s": ids["s3"]})
+    _exact(db)
+    fill.fill(db=db, settings=settings, now=NOW)
+    with db.session() as session:
+        for table in (Kept, KeptCounted):
+            assert not session.scalar(select(func.count()).select_from(table)
+                                      .where(table.station_id == ids["s3"]))
     _exact(db)

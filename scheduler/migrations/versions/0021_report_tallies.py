@@ -121,9 +121,6 @@ def upgrade() -> None:
         sa.Column("station_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("before", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["station_id"], ["stations.id"],
-                                name=op.f("fk_report_tally_kept_station_id_stations"),
-                                ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("station_id", name=op.f("pk_report_tally_kept")),
     )
     _tally_table("report_tally_counted",

@@ -101,7 +101,7 @@ def _alone(db: Database) -> Iterator[bool]:
 
 def _forget_deleted(session: Session) -> None:
     """Delete the kept rows of deleted stations (no foreign key does it: see models.py)."""
-    for table in (KeptCounted, KeptOnAir, KeptNotPlayed):
+    for table in (KeptCounted, KeptOnAir, KeptNotPlayed, Kept):
         session.execute(delete(table).where(
             ~select(Station.id).where(Station.id == table.station_id).exists()))
 

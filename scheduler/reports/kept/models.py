@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, UtcDateTime
@@ -46,13 +46,14 @@ class Kept(Base):
 
     __tablename__ = "report_tally_kept"
 
-    station_id: Mapped[int] = mapped_column(
-        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    # no foreign key: its check would lock the station's row FOR KEY SHARE inside the fill's
+    # REPEATABLE READ snapshot, which fails on a station updated since (they are, often)
+    station_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     generation: Mapped[int]
     before: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-# The three tally tables have no foreign key to stations: checking one for each of a
+# The three tally tables have no foreign key to stations either: checking one for each of a
 # million rows written doubled the fill's time. A deleted station's rows are never read (the
 # report joins the stations) and the fill deletes them.
 
