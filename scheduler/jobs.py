@@ -10,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from scheduler.leader import Leadership
 from scheduler.playbacks import ledger
 from scheduler.reports.drafts import job as drafts
+from scheduler.reports.kept import fill as tallies
 from scheduler.runtime import Runtime
 from wardcast.protocol import utcnow
 
@@ -58,7 +59,19 @@ def report_drafts(runtime: Runtime) -> None:
         log.exception("report drafts: the run failed; the next check tries again")
 
 
-SINGLETON_JOBS = ("roll_horizon", "watchdog", "report_drafts")
+def keep_tallies(runtime: Runtime) -> None:
+    """Keep the report tallies of the months before this one (reports/kept/fill.py)."""
+    if not runtime.is_leader:
+        return
+    try:
+        tallies.fill(db=runtime.db, settings=runtime.settings, now=utcnow())
+    except Exception:  # a writer left open, the database went away: reports count live
+        log.exception("kept tallies: the fill failed; the next run tries again")
+
+
+SINGLETON_JOBS = ("roll_horizon", "watchdog", "report_drafts", "keep_tallies")
+KEEP_TALLIES_EVERY = timedelta(days=1)
+KEEP_TALLIES_AFTER = timedelta(minutes=2)  # after the start-up's plans and pushes
 
 
 def start_jobs(runtime: Runtime) -> BackgroundScheduler:
@@ -110,3 +123,8 @@ def _lead(scheduler: BackgroundScheduler, runtime: Runtime, leader: bool) -> Non
     scheduler.add_job(report_drafts, "interval", args=[runtime], id="report_drafts",
                       seconds=settings.report_draft_check_s, next_run_time=now,
                       replace_existing=True)
+    # daily: a day's edits to old months are counted live until then; a new tally month
+    # waits at most a day to be kept
+    scheduler.add_job(keep_tallies, "interval", args=[runtime], id="keep_tallies",
+                      seconds=KEEP_TALLIES_EVERY.total_seconds(),
+                      next_run_time=now + KEEP_TALLIES_AFTER, replace_existing=True)

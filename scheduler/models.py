@@ -10,11 +10,20 @@ from scheduler.groups.models import StationGroup, group_members
 from scheduler.playbacks.models import Playback, PlaybackEvent
 from scheduler.programmes.models import Programme, ProgrammeItem
 from scheduler.reports.drafts.models import ReportDraft
+from scheduler.reports.kept.models import (
+    Generation,
+    Horizon,
+    Kept,
+    KeptCounted,
+    KeptNotPlayed,
+    KeptOnAir,
+)
 from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable, timetable_stations
 from scheduler.users.models import ApiToken, LoginThrottle, User, UserWard
 
-__all__ = ["ApiToken", "AuditEvent", "Broadcast", "Bulletin", "CalendarFeed", "LoginThrottle",
+__all__ = ["ApiToken", "AuditEvent", "Broadcast", "Bulletin", "CalendarFeed", "Generation",
+           "Horizon", "Kept", "KeptCounted", "KeptNotPlayed", "KeptOnAir", "LoginThrottle",
            "Playback", "PlaybackEvent", "Programme", "ProgrammeItem", "ReportDraft", "Source",
            "Station", "StationCommand", "StationGroup", "Timetable", "Topic", "User",
            "UserWard", "group_members", "timetable_stations"]

@@ -117,6 +117,12 @@ def _report_activity(args: argparse.Namespace) -> int:
     return main(args)
 
 
+def _report_keep(args: argparse.Namespace) -> int:
+    from scheduler.reports.command import keep
+
+    return keep(args)
+
+
 def _agent(args: argparse.Namespace) -> int:
     from agents.station import main
 
@@ -196,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_arguments(activity)
     activity.set_defaults(func=_report_activity)
+    report.add_parser("keep", help="keep the report tallies of past months now (the daily "
+                                   "job does it too)").set_defaults(func=_report_keep)
 
     _add_agent(sub)
 

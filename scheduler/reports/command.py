@@ -80,3 +80,30 @@ def _write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def keep(args: argparse.Namespace) -> int:
+    """Keep the report tallies now (as the daily job does); print what was kept."""
+    from scheduler.config import get_settings
+    from scheduler.db import Database
+    from scheduler.migrations import upgrade
+    from scheduler.reports.kept import fill
+    from scheduler.reports.kept.horizon import WritersStillOpen
+    from wardcast.private import private_dir
+    from wardcast.protocol import utcnow
+
+    settings = get_settings()
+    private_dir(settings.data_dir)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        upgrade(db.engine)
+        outcome = fill.fill(db=db, settings=settings, now=utcnow())
+    except (WritersStillOpen, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    finally:
+        db.dispose()
+    print(f"kept tallies before {outcome.before:%Y-%m-%d %H:%M} UTC: "  # noqa: T201
+          f"{outcome.stations} station(s), {outcome.rows} row(s), "
+          f"{outcome.skipped} changed while counted")
+    return 0

@@ -10,15 +10,28 @@ over those not played.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, case, distinct, func, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    case,
+    distinct,
+    func,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.playbacks import reasons
 from scheduler.playbacks.models import Playback, PlaybackStatus
 from scheduler.reports import sql
+from scheduler.reports.kept import read
+from scheduler.reports.kept.models import KeptCounted, KeptNotPlayed, KeptOnAir
 from scheduler.reports.periods import Period
 from scheduler.reports.schemas import UNCATEGORISED
 from scheduler.stations.models import Station
@@ -67,13 +80,58 @@ def in_period(period: Period, wards: list[str] | None) -> list[ColumnElement[boo
     return where
 
 
+def between(start: datetime, end: datetime, wards: list[str] | None
+            ) -> list[ColumnElement[bool]]:
+    """The playbacks slotted in [start, end), of these wards' stations if any are given."""
+    where = [Playback.scheduled_at >= read.instant(start),
+             Playback.scheduled_at < read.instant(end)]
+    if wards is not None:
+        where.append(Playback.station_id.in_(select(Station.id).where(Station.ward.in_(wards))))
+    return where
+
+
+def _live_and_kept(live: Any, group: tuple[SQLColumnExpression[Any], ...], kept: Any,
+                   table: Any, split: read.Split, wards: list[str] | None) -> Any:
+    """One statement: the live pass over the edges and the stale stations' core, and the
+    kept rows of the fresh stations' core (rows of one station and key may repeat: the
+    figures add them up)."""
+    parts = [live.where(*between(start, end, wards)).group_by(*group)
+             for start, end in split.edges]
+    if split.core is not None and split.state is not None:
+        state = split.state
+        parts.append(live.join(state, state.c.station_id == Playback.station_id)
+                     .where(state.c.kept.is_(None), *between(*split.core, None))
+                     .group_by(*group))
+        # summed before the join: PostgreSQL misjudges the (station, generation) join by
+        # two hundredfold and then sorts a million kept rows to group them
+        summed = (kept.add_columns(table.generation.label("kept_generation"))
+                  .group_by(table.generation)
+                  .where(table.month_start >= read.instant(split.core[0]),
+                         table.month_start < read.instant(split.core[1])).subquery())
+        parts.append(select(*[c for c in summed.c if c.name != "kept_generation"])
+                     .join(state, and_(state.c.station_id == summed.c.station_id,
+                                       state.c.kept == summed.c.kept_generation)))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def counted_columns(session: Session, rows: Any = Playback
+                    ) -> tuple[SQLColumnExpression[Any], ...]:
+    """What counted() adds up per group of playbacks (or of a subquery's rows with the same
+    columns: the fill groups by tally month too)."""
+    emergency = case((rows.priority == Priority.EMERGENCY.value, 1), else_=0)
+    return (func.count(), func.sum(emergency),
+            sql.total_seconds(session, rows.started_at, rows.finished_at))
+
+
 def counted(*, session: Session, period: Period, wards: list[str] | None) -> list[Counted]:
     """Count each station's playbacks by state, with their emergencies and seconds."""
-    emergency = case((Playback.priority == Priority.EMERGENCY.value, 1), else_=0)
-    query = (select(Playback.station_id, Playback.status, func.count(), func.sum(emergency),
-                    sql.total_seconds(session, Playback.started_at, Playback.finished_at))
-             .where(*in_period(period, wards))
-             .group_by(Playback.station_id, Playback.status))
+    group: tuple[SQLColumnExpression[Any], ...] = (Playback.station_id, Playback.status)
+    live = select(*group, *counted_columns(session))
+    kept = (select(KeptCounted.station_id, KeptCounted.status, func.sum(KeptCounted.n),
+                   func.sum(KeptCounted.emergencies), func.sum(KeptCounted.seconds))
+            .group_by(KeptCounted.station_id, KeptCounted.status))
+    query = _live_and_kept(live, group, kept, KeptCounted, read.split(session, period, wards),
+                           wards)
     return [Counted(int(sid), str(status), int(n), int(emergencies or 0), float(seconds or 0.0))
             for sid, status, n, emergencies, seconds in session.execute(query)]
 
@@ -84,25 +142,38 @@ def not_played(*, session: Session, period: Period, wards: list[str] | None
     found: dict[int, dict[str, int]] = {}
     # a few per cent of the playbacks, found by (status, scheduled_at); grouped by the whole
     # reason here (few distinct ones), by its code in reason_key (grouping by the reason in
-    # the pass above cost more than this one)
-    for sid, reason, n in session.execute(
-            select(Playback.station_id, Playback.reason, func.count())
-            .where(*in_period(period, wards), Playback.status.in_(NOT_PLAYED))
-            .group_by(Playback.station_id, Playback.reason)):
+    # the pass above cost more than this one); kept rows hold whole reasons too
+    group: tuple[SQLColumnExpression[Any], ...] = (Playback.station_id, Playback.reason)
+    live = select(*group, func.count()).where(Playback.status.in_(NOT_PLAYED))
+    kept: Any = (select(KeptNotPlayed.station_id, KeptNotPlayed.reason, func.sum(KeptNotPlayed.n))
+                 .group_by(KeptNotPlayed.station_id, KeptNotPlayed.reason))
+    query = _live_and_kept(live, group, kept, KeptNotPlayed,
+                           read.split(session, period, wards), wards)
+    for sid, reason, n in session.execute(query):
         mine = found.setdefault(int(sid), {})
         key = reason_key(reason)
         mine[key] = mine.get(key, 0) + int(n)
     return found
 
 
+def on_air_key() -> tuple[SQLColumnExpression[Any], ...]:
+    """The bulletin's language, category and topic as on_air() groups them."""
+    return (Bulletin.language, func.coalesce(Bulletin.category, sql.text_literal(UNCATEGORISED)),
+            Bulletin.topic)
+
+
 def on_air(*, session: Session, period: Period, wards: list[str] | None) -> list[OnAir]:
     """Add up each station's seconds on air by the bulletins' language, category and topic."""
-    category = func.coalesce(Bulletin.category, sql.text_literal(UNCATEGORISED))
-    query = (select(Playback.station_id, Bulletin.language, category, Bulletin.topic,
-                    sql.total_seconds(session, Playback.started_at, Playback.finished_at))
-             .join(Bulletin, Bulletin.id == Playback.bulletin_id)
-             .where(*in_period(period, wards), Playback.status.in_(ON_AIR))
-             .group_by(Playback.station_id, Bulletin.language, category, Bulletin.topic))
+    group = (Playback.station_id, *on_air_key())
+    live = (select(*group, sql.total_seconds(session, Playback.started_at, Playback.finished_at))
+            .join(Bulletin, Bulletin.id == Playback.bulletin_id)
+            .where(Playback.status.in_(ON_AIR)))
+    kept = (select(KeptOnAir.station_id, KeptOnAir.language, KeptOnAir.category,
+                   KeptOnAir.topic, func.sum(KeptOnAir.seconds))
+            .group_by(KeptOnAir.station_id, KeptOnAir.language, KeptOnAir.category,
+                      KeptOnAir.topic))
+    query = _live_and_kept(live, group, kept, KeptOnAir, read.split(session, period, wards),
+                           wards)
     return [OnAir(int(sid), str(language), str(kind), str(topic or UNCATEGORISED),
                   float(seconds or 0.0))
             for sid, language, kind, topic, seconds in session.execute(query)]

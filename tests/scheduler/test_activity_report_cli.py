@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from scheduler.db import Database
+from scheduler.reports.kept.models import Kept
 from scheduler.reports.schemas import ActivityReport
 from tests.scheduler.report_scenario import EA_TAM, FIRST, LAST, build, matches
 from tests.support import clock as clocks
@@ -80,3 +82,23 @@ def test_the_command_says_when_the_folder_is_missing(city_db: Database, database
                    str(tmp_path / "no-such-folder" / "report.json"))
     assert done.returncode == 2 and "no-such-folder" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_keep_then_report_reads_the_same_figures(city_db: Database, database_url: str,
+                                                 tmp_path: Path) -> None:
+    env = {**os.environ, "WARDCAST_DATA_DIR": str(tmp_path / "data"),
+           "WARDCAST_DATABASE_URL": database_url}
+    kept = subprocess.run([sys.executable, "-m", "wardcast.cli", "report", "keep"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.startswith("kept tallies before ") and ": 3 station(s)" in kept.stdout
+    with city_db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Kept)) == 3
+    # 15 May to 15 June is a whole tally month of this span, long kept: read from kept rows
+    first = date(2026, 5, 10)
+    out = tmp_path / "bao-cao.json"
+    done = _report(tmp_path, database_url, "--from", first.isoformat(), "--to",
+                   LAST.isoformat(), "--format", "json", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    report = ActivityReport.model_validate(json.loads(out.read_text()))
+    matches(city_db, report, first=first, now=datetime.now(UTC))

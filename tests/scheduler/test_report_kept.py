@@ -1,0 +1,311 @@
+"""Kept report tallies, on SQLite and PostgreSQL: after each kind of change to the ledger, made
+without a new fill, the report is still exactly the one counted live from the ledger; a new
+fill makes the kept rows count again; a change of time zone or cut-off voids them; the fill
+waits for a writer that saw the old horizon; and the hot path bumps no generation."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from scheduler import jobs
+from scheduler.bulletins.models import Bulletin
+from scheduler.config import Settings
+from scheduler.db import Database, UtcDateTime
+from scheduler.planning import scheduling
+from scheduler.playbacks import ledger
+from scheduler.playbacks.models import Playback
+from scheduler.reports import periods, service
+from scheduler.reports.cutoffs import Cutoffs
+from scheduler.reports.kept import fill, horizon, read
+from scheduler.reports.kept.models import Generation, Horizon, Kept, KeptCounted
+from scheduler.reports.kept.months import Months
+from scheduler.reports.periods import Period
+from scheduler.runtime import Runtime
+from scheduler.stations import service as stations
+from scheduler.timetables.schemas import TimetableCreate
+from scheduler.users import service as users
+from tests.scheduler.report_scenario import local
+from tests.support.clock import Clock
+from wardcast.protocol import Event, EventType
+
+ZONE = "Asia/Ho_Chi_Minh"
+NOW = local(date(2026, 6, 20), 12)  # the current tally month began on 15 June
+HORIZON = local(date(2026, 6, 15), 0)
+WARD_A, WARD_B = "Phường Tân Lợi", "Phường Ea Tam"
+FIRST_DAY, DAYS = date(2026, 1, 1), 170  # to 19 June
+
+
+def _periods() -> list[Period]:
+    cutoffs = Cutoffs()
+    return [periods.named("2026-H1", timezone=ZONE, cutoffs=cutoffs),  # only whole months
+            periods.between(date(2026, 1, 3), date(2026, 6, 19), timezone=ZONE),  # and edges
+            periods.between(date(2026, 3, 20), date(2026, 4, 30), timezone=ZONE)]
+
+
+@pytest.fixture
+def ids(db: Database, clock: Clock) -> dict[str, int]:
+    """Three stations in two wards and half a year of their playbacks, written as rows."""
+    clock.at(local(date(2025, 12, 1), 8))
+    with db.session() as session:
+        found = {key: stations.register(session=session, name=name, ward=ward,
+                                        timezone=ZONE)[0].id
+                 for key, name, ward in (("s1", "Trạm 1", WARD_A), ("s2", "Trạm 2", WARD_A),
+                                         ("s3", "Trạm 3", WARD_B))}
+        found |= {key: _bulletin(session, language, category)
+                  for key, language, category in (("vi", "vi", "y-te"), ("rad", "rad", None),
+                                                  ("alert", "vi", "phong-chong-thien-tai"))}
+        found["admin"] = users.create_user(session=session, username="kept-admin",
+                                           password="password-123", role="admin").id
+        rows = [_row(found, sid, day, hour, n)
+                for n, (day, hour, sid) in enumerate(
+                    (FIRST_DAY + timedelta(days=d), hour, found[s])
+                    for d in range(DAYS) for hour in (6, 18) for s in ("s1", "s2", "s3"))]
+        session.execute(insert(Playback), rows)
+    return found
+
+
+def _bulletin(session: Session, language: str, category: str | None) -> int:
+    bulletin = Bulletin(title=f"Bản tin {uuid.uuid4().hex[:6]}", language=language,
+                        category=category, status="approved", duration_ms=120_000,
+                        sha256=uuid.uuid4().hex * 2, size_bytes=1, loudness_lufs=-16,
+                        true_peak_dbtp=-2, source_loudness_lufs=-20, source_duration_ms=120_000,
+                        source_format="wav", normalization_type="linear",
+                        original_sha256=uuid.uuid4().hex * 2, original_filename="b.wav",
+                        created_at=local(date(2025, 12, 1), 8))
+    session.add(bulletin)
+    session.flush()
+    return bulletin.id
+
+
+def _row(found: dict[str, int], sid: int, day: date, hour: int, n: int) -> dict[str, Any]:
+    """One playback; its state, bulletin and priority vary with n."""
+    at = local(day, hour)
+    status = ("played", "played", "interrupted", "missed", "failed", "planned", "played",
+              "cancelled", "skipped")[n % 9]
+    started = at + timedelta(seconds=0.5) if status in ("played", "interrupted") else None
+    length = 120.25 if status == "played" else 45.5
+    reason = {"missed": "no_start_reported: nobody", "failed": "media_unavailable: checksum",
+              "skipped": "late: too late"}.get(status)
+    if status == "failed" and n % 2:
+        reason = "một lý do không có mã"
+    return {"station_id": sid, "bulletin_id": found[("vi", "rad", "alert")[n % 3]],
+            "scheduled_at": at, "priority": "emergency" if n % 5 == 0 else "normal",
+            "status": status, "reason": reason, "started_at": started,
+            "finished_at": started + timedelta(seconds=length) if started else None,
+            "created_at": at - timedelta(days=1), "updated_at": at}
+
+
+def _dump(db: Database, period: Period, wards: list[str] | None, *, kept: bool
+          ) -> dict[str, Any]:
+    read.ENABLED = kept
+    try:
+        with db.session() as session:
+            report = service.activity(session=session, period=period, wards=wards, now=NOW,
+                                      cutoffs=Cutoffs())
+    finally:
+        read.ENABLED = True
+    return report.model_dump()
+
+
+def _exact(db: Database) -> None:
+    """Every period, the city's and a ward's, read with kept rows equals the live count."""
+    for period in _periods():
+        for wards in (None, [WARD_A]):
+            assert _dump(db, period, wards, kept=True) == _dump(db, period, wards, kept=False), (
+                period, wards)
+
+
+def _generations(db: Database) -> dict[int, int]:
+    with db.session() as session:
+        rows = session.execute(select(Generation.station_id, Generation.generation))
+        return {int(sid): int(gen) for sid, gen in rows}
+
+
+def _all_fresh(db: Database) -> bool:
+    with db.session() as session:
+        rows = session.execute(select(Kept.station_id, Kept.generation, Kept.before,
+                                      func.coalesce(Generation.generation, 0))
+                               .outerjoin(Generation, Generation.station_id == Kept.station_id)
+                               ).all()
+    return len(rows) == 3 and all(kept == gen and before == HORIZON
+                                  for _, kept, before, gen in rows)
+
+
+def test_each_change_without_a_new_fill_leaves_the_report_exact(
+        db: Database, settings: Settings, clock: Clock, ids: dict[str, int]) -> None:
+    outcome = fill.fill(db=db, settings=settings, now=NOW)
+    assert outcome.before == HORIZON and outcome.stations == 3 and outcome.rows > 0
+    assert _all_fresh(db)
+    _exact(db)
+    s1, s2, s3 = ids["s1"], ids["s2"], ids["s3"]
+    with db.session() as session:  # a new timetable's playbacks in a kept month
+        clock.at(local(date(2026, 4, 1), 8))
+        admin = users.get(session=session, user_id=ids["admin"])
+        timetable = scheduling.create(
+            session=session, by=admin, default_zone=ZONE, horizon=timedelta(days=10),
+            lookahead=timedelta(days=10),
+            data=TimetableCreate(bulletin_id=ids["rad"], station_ids=[s2],
+                                 starts_at=datetime(2026, 4, 2, 7), recurrence="FREQ=DAILY",
+                                 until=datetime(2026, 4, 9, 8))).id
+    assert s2 in _generations(db) and s1 not in _generations(db)
+    _exact(db)
+    with db.session() as session:  # late agent events about one of them
+        slot = session.scalar(select(Playback.id).where(
+            Playback.timetable_id == timetable, Playback.scheduled_at == local(
+                date(2026, 4, 2), 7)))
+        assert slot is not None
+        for kind, second in ((EventType.STARTED, 1.5), (EventType.FINISHED, 92)):
+            clock.at(local(date(2026, 4, 2), 7, second=second + 1))
+            ledger.apply_events(session=session, reports=[(s2, Event(
+                event_id=uuid.uuid4().hex, playback_id=slot, type=kind,
+                at=local(date(2026, 4, 2), 7, second=second)))])
+        assert session.get(Playback, slot).status == "played"  # type: ignore[union-attr]
+    _exact(db)
+    with db.session() as session:  # its cancellation (the rest of it)
+        clock.at(local(date(2026, 4, 4), 9))
+        scheduling.delete(session=session, timetable_id=timetable,
+                          by=users.get(session=session, user_id=ids["admin"]))
+    _exact(db)
+    with db.session() as session:  # the missed sweep over the old open slots
+        assert ledger.watchdog(session=session, now=local(date(2026, 4, 4), 12),
+                               grace=timedelta(minutes=5), offline_grace=timedelta(hours=6))
+    _exact(db)
+    with db.session() as session:  # a bulletin re-categorised: every station is stale
+        before = _generations(db)
+        session.execute(update(Bulletin).where(Bulletin.id == ids["rad"])
+                        .values(category="giao-duc"))
+    assert all(_generations(db).get(sid, 0) > before.get(sid, 0) for sid in (s1, s2, s3))
+    _exact(db)
+    assert fill.fill(db=db, settings=settings, now=NOW).stations == 3
+    with db.session() as session:  # raw SQL
+        session.execute(text("DELETE FROM playbacks WHERE station_id = :s AND status = 'played' "
+                             "AND scheduled_at < :at").bindparams(
+            bindparam("at", local(date(2026, 2, 1), 0), type_=UtcDateTime())), {"s": s1})
+        session.execute(update(Playback).where(Playback.station_id == s3,
+                                               Playback.status == "failed")
+                        .values(status="played"))
+    _exact(db)
+    with db.session() as session:  # a station moved to the other ward
+        session.execute(text("UPDATE stations SET ward = :w WHERE id = :s"),
+                        {"w": WARD_B, "s": s2})
+    _exact(db)
+
+
+def test_a_new_fill_makes_the_kept_rows_count(db: Database, settings: Settings,
+                                              ids: dict[str, int]) -> None:
+    fill.fill(db=db, settings=settings, now=NOW)
+    with db.session() as session:
+        session.execute(update(Playback).where(Playback.station_id == ids["s1"],
+                                               Playback.status == "missed")
+                        .values(status="skipped"))
+    assert not _all_fresh(db)
+    outcome = fill.fill(db=db, settings=settings, now=NOW)
+    assert outcome.stations == 1 and _all_fresh(db)
+    _exact(db)
+    # the kept rows are what the report reads: spoil them (no trigger watches them)
+    with db.session() as session:
+        session.execute(update(KeptCounted).values(n=KeptCounted.n + 1000))
+    h1 = _periods()[0]
+    assert (_dump(db, h1, None, kept=True)["totals"]["planned"]
+            > _dump(db, h1, None, kept=False)["totals"]["planned"] + 1000)
+
+
+def test_a_month_ends_and_the_next_fill_only_adds_it(db: Database, settings: Settings,
+                                                     ids: dict[str, int]) -> None:
+    fill.fill(db=db, settings=settings, now=local(date(2026, 5, 20), 12))
+    outcome = fill.fill(db=db, settings=settings, now=NOW)
+    assert sorted(outcome.extended) == sorted(ids[s] for s in ("s1", "s2", "s3"))
+    assert _all_fresh(db)
+    _exact(db)
+
+
+def test_a_new_time_zone_or_cutoff_voids_everything(db: Database, settings: Settings,
+                                                    ids: dict[str, int]) -> None:
+    fill.fill(db=db, settings=settings, now=NOW)
+    moved = settings.model_copy(update={"report_year_start": "12-10",
+                                        "report_half_start": "06-10"})
+    with db.session() as session:
+        horizon.advance(session=session, months=Months.of(ZONE, moved.report_cutoffs),
+                        now=NOW)
+        assert session.scalar(select(func.count()).select_from(Kept)) == 0
+        assert session.scalar(select(func.count()).select_from(KeptCounted)) == 0
+    _exact(db)  # nothing kept: all live
+    outcome = fill.fill(db=db, settings=moved, now=NOW)
+    assert outcome.stations == 3
+    with db.session() as session:
+        kept = session.scalars(select(Horizon)).one()
+        assert (kept.cutoff_day, kept.before) == (10, local(date(2026, 6, 10), 0))
+    _exact(db)
+
+
+def test_a_current_month_bulk_insert_bumps_no_generation(db: Database, settings: Settings,
+                                                         ids: dict[str, int]) -> None:
+    fill.fill(db=db, settings=settings, now=NOW)
+    before = _generations(db)
+    with db.session() as session:
+        session.execute(insert(Playback), [
+            _row(ids, ids[s], date(2026, 6, 21), hour, n)
+            for n, (s, hour) in enumerate((s, h) for s in ("s1", "s2", "s3")
+                                          for h in range(24))])
+        session.execute(update(Playback).where(Playback.scheduled_at >= HORIZON)
+                        .values(status="played"))
+    assert _generations(db) == before
+    with db.session() as session:  # and a row of a kept month does
+        session.execute(insert(Playback), [_row(ids, ids["s3"], date(2026, 6, 14), 23, 0)])
+    assert _generations(db)[ids["s3"]] == before.get(ids["s3"], 0) + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_the_fill_waits_for_a_writer_that_saw_the_old_horizon(
+        db: Database, settings: Settings, ids: dict[str, int]) -> None:
+    fill.fill(db=db, settings=settings, now=local(date(2026, 5, 20), 12))  # kept to 15 May
+    writer = db.engine.connect()
+    writer.begin()
+    writer.execute(insert(Playback), [_row(ids, ids["s1"], date(2026, 5, 25), 9, 0)])
+    done: list[fill.Outcome] = []
+    filling = threading.Thread(target=lambda: done.append(
+        fill.fill(db=db, settings=settings, now=NOW)))
+    filling.start()
+    time.sleep(1.0)
+    assert filling.is_alive() and not done  # waiting for the writer
+    writer.commit()
+    writer.close()
+    filling.join(timeout=30)
+    assert done and _all_fresh(db)
+    _exact(db)
+
+
+def test_the_leaders_job_keeps_the_tallies(client: TestClient, runtime: Runtime) -> None:
+    deadline = time.monotonic() + 10
+    while not runtime.is_leader and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runtime.is_leader
+    jobs.keep_tallies(runtime)
+    months = Months.of(runtime.settings.timezone, runtime.settings.report_cutoffs)
+    with runtime.db.session() as session:
+        kept = session.scalars(select(Horizon)).one()
+        assert kept.before == months.start_of(datetime.now(UTC))
+
+
+def test_a_deleted_stations_kept_rows_go_at_the_next_fill(db: Database, settings: Settings,
+                                                          ids: dict[str, int]) -> None:
+    fill.fill(db=db, settings=settings, now=NOW)
+    with db.session() as session:
+        session.execute(text("DELETE FROM stations WHERE id = :s"), {"s": ids["s3"]})
+    _exact(db)
+    fill.fill(db=db, settings=settings, now=NOW)
+    with db.session() as session:
+        for table in (Kept, KeptCounted):
+            assert not session.scalar(select(func.count()).select_from(table)
+                                      .where(table.station_id == ids["s3"]))
+    _exact(db)
