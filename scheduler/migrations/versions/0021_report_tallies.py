@@ -46,7 +46,14 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$""",
-    """CREATE TRIGGER report_tally_playbacks AFTER INSERT OR UPDATE OR DELETE ON playbacks
+    # A new row is looked at only when its slot has passed: the horizon is never later than
+    # the clock was when it was set, and a writer older than that is waited for by the fill.
+    # So planning and emergencies, whose rows are all to come, call no function at all (an
+    # emergency's POST to 1,000 stations was about 40 ms slower with the call on every row).
+    """CREATE TRIGGER report_tally_playback_insert AFTER INSERT ON playbacks
+    FOR EACH ROW WHEN (NEW.scheduled_at < clock_timestamp())
+    EXECUTE FUNCTION report_tally_bump()""",
+    """CREATE TRIGGER report_tally_playbacks AFTER UPDATE OR DELETE ON playbacks
     FOR EACH ROW EXECUTE FUNCTION report_tally_bump()""",
     f"""CREATE FUNCTION report_tally_bump_all() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -144,6 +151,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER report_tally_bulletins ON bulletins")
         op.execute("DROP TRIGGER report_tally_playbacks ON playbacks")
+        op.execute("DROP TRIGGER report_tally_playback_insert ON playbacks")
         op.execute("DROP FUNCTION report_tally_bump_all()")
         op.execute("DROP FUNCTION report_tally_bump()")
     else:
