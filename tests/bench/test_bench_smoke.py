@@ -31,3 +31,12 @@ def test_benchmark_runs_at_tiny_scale(command: list[str], title: str) -> None:
     if "--repeat" in command:  # every broadcast reached every station
         assert "broadcast 2: call / push" in done.stdout
         assert "p99 over the 2 broadcasts" in done.stdout
+        assert "simulators' CPU, call → all started, per broadcast" in done.stdout
+
+
+def test_the_push_alone_is_measured_at_tiny_scale() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench.push_alone", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]  # every push logged
+    assert "The scheduler's push alone — 100 stations, none connected" in done.stdout
+    assert "push, median" in done.stdout
