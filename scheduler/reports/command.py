@@ -84,6 +84,7 @@ def _write(path: Path, write: Callable[[BinaryIO], None]) -> None:
 
 def keep(args: argparse.Namespace) -> int:
     """Keep the report tallies now (as the daily job does); print what was kept."""
+    # imported lazily, as main's: the agent's machines build this command's arguments too
     from scheduler.config import get_settings
     from scheduler.db import Database
     from scheduler.migrations import upgrade
