@@ -73,11 +73,7 @@ class Distinct:
 
 def in_period(period: Period, wards: list[str] | None) -> list[ColumnElement[bool]]:
     """The playbacks of a period (by slot), of these wards' stations if any are given."""
-    where = [Playback.scheduled_at >= sql.instant(period.start, "start"),
-             Playback.scheduled_at < sql.instant(period.end, "end")]
-    if wards is not None:
-        where.append(Playback.station_id.in_(select(Station.id).where(Station.ward.in_(wards))))
-    return where
+    return between(period.start, period.end, wards)
 
 
 def between(start: datetime, end: datetime, wards: list[str] | None
