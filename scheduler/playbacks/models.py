@@ -46,6 +46,10 @@ class Playback(Base):
               postgresql_include=["bulletin_id", "status"]),
         Index("ix_playbacks_status_scheduled", "status", "scheduled_at"),
         Index("ix_playbacks_scheduled_station", "scheduled_at", "station_id"),  # a period
+        # a bulletin's playbacks; and whether a station aired it in a range (the report's
+        # distinct bulletins, at the edges of its kept months)
+        Index("ix_playbacks_bulletin_station", "bulletin_id", "station_id", "scheduled_at",
+              postgresql_include=["status"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,7 +64,7 @@ class Playback(Base):
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), index=True)
     programme_position: Mapped[int | None]
     programme_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"))
     scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime())
     priority: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from scheduler.reports import figures, sql, tallies
+from scheduler.reports import distinct, figures, sql, tallies
 from scheduler.reports.cutoffs import Cutoffs
 from scheduler.reports.periods import Period
 from scheduler.reports.schemas import (
@@ -57,17 +57,17 @@ def measure(*, session: Session, period: Period, wards: list[str] | None, now: d
     """Compute a period's figures; without stations, their distinct bulletins are not
     counted (a comparison shows the city and the wards only)."""
     each = _each_station(session, period, wards, now)
-    distinct = tallies.distinct_bulletins(session=session, period=period, wards=wards,
-                                          stations=stations)
-    for sid, count in distinct.stations.items():
+    bulletins = distinct.distinct_bulletins(session=session, period=period, wards=wards,
+                                            stations=stations)
+    for sid, count in bulletins.stations.items():
         if sid in each:
             each[sid].bulletins = count
     ordered = [figures.rounded(station) for station in each.values()]
     by_ward = [figures.rounded(figures.add_up(
         WardFigures(ward=ward, stations=len(members)), members,
-        bulletins=distinct.wards.get(ward, 0)))
+        bulletins=bulletins.wards.get(ward, 0)))
         for ward, members in ((w, list(m)) for w, m in groupby(ordered, key=lambda s: s.ward))]
-    totals = figures.rounded(figures.add_up(Figures(), by_ward, bulletins=distinct.city))
+    totals = figures.rounded(figures.add_up(Figures(), by_ward, bulletins=bulletins.city))
     return Measured(totals, by_ward, ordered if stations else [])
 
 

@@ -9,7 +9,6 @@ over those not played.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -18,9 +17,7 @@ from sqlalchemy import (
     SQLColumnExpression,
     and_,
     case,
-    distinct,
     func,
-    null,
     select,
     union_all,
 )
@@ -60,15 +57,6 @@ class OnAir(NamedTuple):
     category: str
     topic: str
     seconds: float
-
-
-@dataclass
-class Distinct:
-    """How many distinct bulletins went on air: they do not add up, so each level is counted."""
-
-    stations: dict[int, int] = field(default_factory=dict)
-    wards: dict[str, int] = field(default_factory=dict)
-    city: int = 0
 
 
 def in_period(period: Period, wards: list[str] | None) -> list[ColumnElement[bool]]:
@@ -173,40 +161,6 @@ def on_air(*, session: Session, period: Period, wards: list[str] | None) -> list
     return [OnAir(int(sid), str(language), str(kind), str(topic or UNCATEGORISED),
                   float(seconds or 0.0))
             for sid, language, kind, topic, seconds in session.execute(query)]
-
-
-def distinct_bulletins(*, session: Session, period: Period, wards: list[str] | None,
-                       stations: bool = True) -> Distinct:
-    """Count the distinct bulletins on air per station (unless not wanted), ward and city."""
-    found = Distinct()
-    if stations:
-        found.stations = _per_station(session, period, wards)
-    # the wards' bulletins (a few hundred each) hold the city's too: one pass for both
-    pairs = (select(Station.ward, Playback.bulletin_id)
-             .join(Station, Station.id == Playback.station_id)
-             .where(*in_period(period, wards), Playback.status.in_(ON_AIR)).distinct()
-             .cte("ward_bulletins"))
-    query = union_all(select(pairs.c.ward, func.count()).group_by(pairs.c.ward),
-                      select(null(), func.count(distinct(pairs.c.bulletin_id))))
-    for ward, n in session.execute(query):
-        if ward is None:
-            found.city = int(n)
-        else:
-            found.wards[str(ward)] = int(n)
-    return found
-
-
-def _per_station(session: Session, period: Period, wards: list[str] | None) -> dict[int, int]:
-    # station by station, each a range of the (station_id, scheduled_at) index: a hash of
-    # every (station, bulletin) pair would hold millions of entries
-    each = (select(func.count(distinct(Playback.bulletin_id)))
-            .where(Playback.station_id == Station.id, *in_period(period, None),
-                   Playback.status.in_(ON_AIR))
-            .correlate(Station).scalar_subquery())
-    query = select(Station.id, each)
-    if wards is not None:
-        query = query.where(Station.ward.in_(wards))
-    return {int(sid): int(n) for sid, n in session.execute(query) if n}
 
 
 def reason_key(reason: str | None) -> str:

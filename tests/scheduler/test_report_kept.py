@@ -26,7 +26,14 @@ from scheduler.playbacks.models import Playback
 from scheduler.reports import periods, service
 from scheduler.reports.cutoffs import Cutoffs
 from scheduler.reports.kept import fill, horizon, read
-from scheduler.reports.kept.models import Generation, Horizon, Kept, KeptCounted
+from scheduler.reports.kept.models import (
+    Generation,
+    Horizon,
+    Kept,
+    KeptBulletins,
+    KeptCounted,
+    ScopeBulletins,
+)
 from scheduler.reports.kept.months import Months
 from scheduler.reports.periods import Period
 from scheduler.runtime import Runtime
@@ -309,3 +316,59 @@ def test_a_deleted_stations_kept_rows_go_at_the_next_fill(db: Database, settings
             assert not session.scalar(select(func.count()).select_from(table)
                                       .where(table.station_id == ids["s3"]))
     _exact(db)
+
+
+def _aired(found: dict[str, int], station: str, bulletin: int, day: date, hour: int,
+           status: str = "played") -> dict[str, Any]:
+    at = local(day, hour)
+    started = at + timedelta(seconds=1) if status in ("played", "interrupted") else None
+    return {"station_id": found[station], "bulletin_id": bulletin, "scheduled_at": at,
+            "priority": "normal", "status": status, "reason": None, "started_at": started,
+            "finished_at": started + timedelta(seconds=60) if started else None,
+            "created_at": at - timedelta(days=1), "updated_at": at}
+
+
+def test_distinct_bulletins_are_exact_over_kept_months_and_edges(
+        db: Database, settings: Settings, ids: dict[str, int]) -> None:
+    """Bulletins that air again months later, at the edges only, in one ward and then the
+    other, at a month's last and first hour: each period's distinct bulletins, per station,
+    ward and city, read with kept rows are those counted live; and the kept rows are read."""
+    d = date
+    with db.session() as session:
+        b = [_bulletin(session, "vi", "y-te") for _ in range(8)]
+        session.execute(insert(Playback), [
+            _aired(ids, "s1", b[0], d(2025, 12, 20), 9), _aired(ids, "s1", b[0], d(2026, 2, 10), 9),
+            _aired(ids, "s1", b[0], d(2026, 6, 17), 9),
+            _aired(ids, "s1", b[1], d(2026, 1, 5), 9), _aired(ids, "s2", b[1], d(2026, 3, 1), 9),
+            _aired(ids, "s1", b[1], d(2026, 6, 16), 9),
+            _aired(ids, "s2", b[2], d(2026, 6, 18), 9),  # the trailing edge only
+            _aired(ids, "s3", b[3], d(2026, 1, 10), 9), _aired(ids, "s1", b[3], d(2026, 6, 16), 9),
+            *[_aired(ids, "s3", b[4], d(2026, month, 20), 9) for month in range(1, 7)],
+            _aired(ids, "s2", b[5], d(2026, 4, 14), 23), _aired(ids, "s2", b[5], d(2026, 4, 15), 1),
+            _aired(ids, "s1", b[6], d(2026, 6, 16), 10, "missed"),
+            _aired(ids, "s1", b[6], d(2026, 2, 1), 10),
+            _aired(ids, "s3", b[7], d(2026, 5, 1), 10, "interrupted")])
+    fill.fill(db=db, settings=settings, now=NOW)
+    cutoffs = Cutoffs()
+    chosen = [periods.named("2026", timezone=ZONE, cutoffs=cutoffs),  # to now: a trailing edge
+              *_periods(),
+              *[periods.between(first, last, timezone=ZONE) for first, last in (
+                  (d(2026, 1, 10), d(2026, 6, 16)), (d(2026, 4, 15), d(2026, 6, 20)),
+                  (d(2026, 2, 1), d(2026, 2, 28)), (d(2026, 1, 15), d(2026, 6, 17)))]]
+    counts = set()
+    for period in chosen:
+        for wards in (None, [WARD_A], [WARD_B], [WARD_A, WARD_B]):
+            kept, live = (_dump(db, period, wards, kept=flag) for flag in (True, False))
+            assert kept == live, (period, wards)
+            counts.add(kept["totals"]["bulletins"])
+    assert len(counts) > 3  # the periods differ in what they count
+    with db.session() as session:  # the kept rows are what the report reads: spoil them
+        session.execute(update(KeptBulletins).values(n=KeptBulletins.n + 100))
+        session.execute(update(ScopeBulletins).values(n=ScopeBulletins.n + 1000))
+    kept = _dump(db, chosen[1], None, kept=True)
+    live = _dump(db, chosen[1], None, kept=False)
+    assert kept["totals"]["bulletins"] >= live["totals"]["bulletins"] + 1000
+    assert all(k["bulletins"] >= l_["bulletins"] + 1000
+               for k, l_ in zip(kept["wards"], live["wards"], strict=True))
+    assert all(k["bulletins"] >= l_["bulletins"] + 100
+               for k, l_ in zip(kept["stations"], live["stations"], strict=True))

@@ -27,10 +27,11 @@ from scheduler.db import Database, in_list
 from scheduler.playbacks.models import Playback
 from scheduler.reports import sql
 from scheduler.reports.kept import horizon as horizons
-from scheduler.reports.kept import monthly
+from scheduler.reports.kept import monthly, scopes
 from scheduler.reports.kept.models import (
     Generation,
     Kept,
+    KeptBulletins,
     KeptCounted,
     KeptNotPlayed,
     KeptOnAir,
@@ -51,6 +52,7 @@ class Outcome:
     stations: int = 0  # stations whose kept rows were written
     skipped: int = 0  # changed while being counted: counted live until the next fill
     rows: int = 0
+    scope_rows: int = 0  # the wards' and the city's bulletins (0: kept as they were)
     extended: list[int] = field(default_factory=list)
 
 
@@ -73,6 +75,7 @@ def fill(*, db: Database, settings: Settings, now: datetime) -> Outcome:
             batch = len(stations) if _postgres(db) else BATCH
             for at in range(0, len(stations), batch):
                 _keep(db, months, stations[at:at + batch], since, before, outcome)
+        outcome.scope_rows = scopes.keep(db, _snapshot, months, before)
     log.info("kept tallies before %s: %d station(s), %d row(s), %d skipped", before.isoformat(),
              outcome.stations, outcome.rows, outcome.skipped)
     return outcome
@@ -101,7 +104,7 @@ def _alone(db: Database) -> Iterator[bool]:
 
 def _forget_deleted(session: Session) -> None:
     """Delete the kept rows of deleted stations (no foreign key does it: see models.py)."""
-    for table in (KeptCounted, KeptOnAir, KeptNotPlayed, Kept):
+    for table in (KeptCounted, KeptOnAir, KeptNotPlayed, KeptBulletins, Kept):
         session.execute(delete(table).where(
             ~select(Station.id).where(Station.id == table.station_id).exists()))
 
@@ -197,7 +200,7 @@ def _replace(session: Session, stations: Sequence[int], since: datetime | None,
     if not stations:
         return 0
     written = 0
-    for table in (KeptCounted, KeptOnAir, KeptNotPlayed):
+    for table in (KeptCounted, KeptOnAir, KeptNotPlayed, KeptBulletins):
         old = delete(table).where(in_list(session, table.station_id, stations))
         if since is not None:
             old = old.where(table.month_start >= since)

@@ -10,7 +10,16 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from scheduler.db import Database
-from scheduler.reports.kept.models import Horizon, Kept, KeptCounted, KeptNotPlayed, KeptOnAir
+from scheduler.reports.kept.models import (
+    Horizon,
+    Kept,
+    KeptBulletins,
+    KeptCounted,
+    KeptNotPlayed,
+    KeptOnAir,
+    Scope,
+    ScopeBulletins,
+)
 from scheduler.reports.kept.months import Months
 
 log = logging.getLogger(__name__)
@@ -32,7 +41,8 @@ def advance(*, session: Session, months: Months, now: datetime) -> Horizon:
         session.add(horizon)
     elif (horizon.timezone, horizon.cutoff_day) != (months.timezone, months.day):
         log.info("kept tallies: the time zone or cut-off day changed; refilling all")
-        for table in (KeptCounted, KeptOnAir, KeptNotPlayed, Kept):
+        for table in (KeptCounted, KeptOnAir, KeptNotPlayed, KeptBulletins, Kept,
+                      ScopeBulletins, Scope):
             session.execute(delete(table))
         horizon.timezone, horizon.cutoff_day, horizon.before = months.timezone, months.day, target
     elif horizon.before < target:

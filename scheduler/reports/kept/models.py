@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, UtcDateTime
@@ -101,4 +101,46 @@ class KeptNotPlayed(Base):
     month_start: Mapped[datetime] = mapped_column(UtcDateTime())
     generation: Mapped[int]
     reason: Mapped[str] = mapped_column(String(500))
+    n: Mapped[int]
+
+
+class KeptBulletins(Base):
+    """How many bulletins went on air at a station in a tally month, by when each had last
+    aired there before the month (`prev_at`; NULL: never). Distinct counts do not add up;
+    these do, for the months whose `prev_at` is before a period's start."""
+
+    __tablename__ = "report_tally_bulletins"
+    __table_args__ = (Index("ix_report_tally_bulletins_station", "station_id", "month_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int]  # no foreign key (see above)
+    month_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    generation: Mapped[int]
+    prev_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    n: Mapped[int]
+
+
+class Scope(Base):
+    """A ward (or, with no ward, the city) whose bulletins' tally months are kept, complete
+    before `before` for the stations and generations `signature` sums up."""
+
+    __tablename__ = "report_tally_scopes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward: Mapped[str | None] = mapped_column(String(120))
+    signature: Mapped[str] = mapped_column(String(64))
+    before: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ScopeBulletins(Base):
+    """KeptBulletins of a ward or of the city: last aired at any of its stations."""
+
+    __tablename__ = "report_tally_scope_bulletins"
+    __table_args__ = (Index("ix_report_tally_scope_bulletins_scope", "scope_id", "month_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_id: Mapped[int] = mapped_column(ForeignKey("report_tally_scopes.id",
+                                                     ondelete="CASCADE"))
+    month_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    prev_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     n: Mapped[int]

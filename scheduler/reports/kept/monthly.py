@@ -1,5 +1,6 @@
 """The report's three additive passes, for some stations, grouped by tally month too, each
-row stamped with its station's generation as the same snapshot reads it.
+row stamped with its station's generation as the same snapshot reads it; and the station's
+bulletins of each month by when each last aired there before it (bulletins.py).
 
 The same expressions as tallies.counted, on_air and not_played, over a subquery that adds
 each playback's tally month (a CASE over the months' starts: SQLite has no time zones, and
@@ -20,7 +21,14 @@ from scheduler.bulletins.models import Bulletin
 from scheduler.db import in_list
 from scheduler.playbacks.models import Playback
 from scheduler.reports import sql, tallies
-from scheduler.reports.kept.models import Generation, KeptCounted, KeptNotPlayed, KeptOnAir
+from scheduler.reports.kept import bulletins
+from scheduler.reports.kept.models import (
+    Generation,
+    KeptBulletins,
+    KeptCounted,
+    KeptNotPlayed,
+    KeptOnAir,
+)
 from scheduler.reports.kept.read import instant
 from scheduler.reports.schemas import UNCATEGORISED
 
@@ -48,7 +56,7 @@ def _stamped(rows: Any, keys: tuple[Any, ...], *figures: Any) -> Select[Any]:
 
 def countings(session: Session, stations: Sequence[int], starts: Sequence[datetime],
               before: datetime) -> list[Counting]:
-    """The three passes as queries whose rows are the kept tables' rows."""
+    """The four passes as queries whose rows are the kept tables' rows."""
     where = _where(session, stations, starts, before)
     month = _month(starts, before).label("month_start")
     rows = (select(Playback.station_id, month, Playback.status, Playback.priority,
@@ -70,9 +78,16 @@ def countings(session: Session, stations: Sequence[int], starts: Sequence[dateti
             .where(*where, Playback.status.in_(tallies.NOT_PLAYED)).subquery())
     not_played = _stamped(rows, (rows.c.station_id, rows.c.month_start, rows.c.reason),
                           func.count())
+    aired = bulletins.months(select(Playback.station_id.label("station_id"))
+                             .where(in_list(session, Playback.station_id, stations)),
+                             starts, before)
+    fresh = (_stamped(aired, (aired.c.station_id, aired.c.month_start, aired.c.prev_at),
+                      func.count())
+             .where(aired.c.month_start >= instant(starts[0])))
     keys = ["station_id", "month_start"]
     return [(KeptCounted, [*keys, "status", "n", "emergencies", "seconds", "generation"],
              counted),
             (KeptOnAir, [*keys, "language", "category", "topic", "seconds", "generation"],
              on_air),
-            (KeptNotPlayed, [*keys, "reason", "n", "generation"], not_played)]
+            (KeptNotPlayed, [*keys, "reason", "n", "generation"], not_played),
+            (KeptBulletins, [*keys, "prev_at", "n", "generation"], fresh)]
