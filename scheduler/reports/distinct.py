@@ -9,7 +9,7 @@ scope since the period began), and the stations, wards or city whose kept rows a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,14 +19,14 @@ from sqlalchemy import (
     Select,
     and_,
     distinct,
-    except_,
+    exists,
     func,
     null,
     or_,
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from scheduler.playbacks.models import Playback
 from scheduler.reports import tallies
@@ -85,27 +85,39 @@ class _Edges:
     core: tuple[datetime, datetime]
     ranges: list[tuple[datetime, datetime]]
 
-    def counts(self, scoped: Select[Any]) -> list[Select[Any]]:
+    def counts(self, scoped: Select[Any], same: Same) -> list[Select[Any]]:
         """Queries of (scope keys..., n): how many bulletins each scope (the columns that
         `scoped` selects over Playback, with its joins and conditions) aired in the edges
-        that it had not aired before in the period. In the leading edge, all of them; in
-        the trailing one, those not aired from the period's start to the edge, looked for
-        among the playbacks of the trailing edge's bulletins only (new ones, mostly)."""
+        that it had not aired before in the period: in the leading edge, all of them; in
+        the trailing one, those whose bulletin did not air since the period began, or not
+        in the same scope (`same`: conditions on Earlier, a playback of the same bulletin).
+        Most of the trailing edge's bulletins are new, found so bulletin by bulletin on
+        the bulletin-led index; only the others are looked for scope by scope."""
         on_air = Playback.status.in_(tallies.ON_AIR)
         found = []
         for lo, hi in self.ranges:
-            pairs: Any = (scoped.add_columns(Playback.bulletin_id)
-                          .where(on_air, *tallies.between(lo, hi, None)).distinct())
+            pairs = (scoped.add_columns(Playback.bulletin_id)
+                     .where(on_air, *tallies.between(lo, hi, None)).distinct().cte())
+            keys = [pairs.c[column.name] for column in scoped.selected_columns]
+            query = select(*keys, func.count()).select_from(pairs)
             if lo >= self.core[1]:
-                edge = (select(Playback.bulletin_id)
-                        .where(on_air, *tallies.between(lo, hi, None)).distinct())
-                pairs = except_(pairs, scoped.add_columns(Playback.bulletin_id).where(
-                    on_air, *tallies.between(self.start, lo, None),
-                    Playback.bulletin_id.in_(edge)))
-            rows = pairs.subquery()
-            keys = [rows.c[column.name] for column in scoped.selected_columns]
-            found.append(select(*keys, func.count()).select_from(rows).group_by(*keys))
+                aired = select(Earlier.id).where(
+                    Earlier.status.in_(tallies.ON_AIR),
+                    Earlier.scheduled_at >= read.instant(self.start),
+                    Earlier.scheduled_at < read.instant(lo))
+                bulletins = select(pairs.c.bulletin_id).distinct().subquery()
+                old = select(bulletins.c.bulletin_id).where(exists(aired.where(
+                    Earlier.bulletin_id == bulletins.c.bulletin_id)))
+                again = exists(aired.where(Earlier.bulletin_id == pairs.c.bulletin_id,
+                                           *same(pairs)))
+                query = query.where(or_(pairs.c.bulletin_id.not_in(old), ~again))
+            found.append(query.group_by(*keys))
         return found
+
+
+Earlier = aliased(Playback, name="earlier")
+Neighbour = aliased(Station, name="neighbour")  # a station of the same ward
+Same = Callable[[Any], list[ColumnElement[bool]]]
 
 
 def _kept_stations(session: Session, period: Period, state: Any, edges: _Edges
@@ -123,9 +135,10 @@ def _kept_stations(session: Session, period: Period, state: Any, edges: _Edges
         .where(state.c.kept.is_(None))]
     parts += edges.counts(select(Playback.station_id.label("station_id"))
                           .join(state, state.c.station_id == Playback.station_id)
-                          .where(state.c.kept.is_not(None)))
+                          .where(state.c.kept.is_not(None)),
+                          lambda pairs: [Earlier.station_id == pairs.c.station_id])
     found: dict[int, int] = {}
-    for sid, n in session.execute(union_all(*parts)):
+    for sid, n in session.execute(union_all(*parts)).all():
         if n:
             found[int(sid)] = found.get(int(sid), 0) + int(n)
     return found
@@ -161,11 +174,13 @@ def _kept_scopes(session: Session, edges: _Edges, chosen: Sequence[str | None]
             .where(scope, *_kept_months(ScopeBulletins, edges)).group_by(Scope.ward)):
         found[ward] = int(n)
     if city:
-        counts = edges.counts(select().select_from(Playback))
+        counts = edges.counts(select().select_from(Playback), lambda pairs: [])
     else:
         counts = edges.counts(select(Station.ward.label("ward"))
                               .join(Station, Station.id == Playback.station_id)
-                              .where(Station.ward.in_(wards)))
+                              .where(Station.ward.in_(wards)),
+                              lambda pairs: [Neighbour.id == Earlier.station_id,
+                                             Neighbour.ward == pairs.c.ward])
     for query in counts:
         for *key, n in session.execute(query):
             ward = key[0] if key else scopes.CITY
@@ -182,7 +197,7 @@ def _live_stations(session: Session, period: Period, wards: list[str] | None
     query = select(Station.id, each)
     if wards is not None:
         query = query.where(Station.ward.in_(wards))
-    return {int(sid): int(n) for sid, n in session.execute(query) if n}
+    return {int(sid): int(n) for sid, n in session.execute(query).all() if n}
 
 
 def _live_wards(session: Session, start: datetime, end: datetime, wards: list[str] | None,
@@ -197,7 +212,7 @@ def _live_wards(session: Session, start: datetime, end: datetime, wards: list[st
     if city:
         parts.append(select(null(), func.count(distinct(pairs.c.bulletin_id))))
     found, total = {}, None
-    for ward, n in session.execute(union_all(*parts)):
+    for ward, n in session.execute(union_all(*parts)).all():
         if ward is None:
             total = int(n)
         else:

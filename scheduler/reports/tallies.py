@@ -117,7 +117,7 @@ def counted(*, session: Session, period: Period, wards: list[str] | None) -> lis
     query = _live_and_kept(live, group, kept, KeptCounted, read.split(session, period, wards),
                            wards)
     return [Counted(int(sid), str(status), int(n), int(emergencies or 0), float(seconds or 0.0))
-            for sid, status, n, emergencies, seconds in session.execute(query)]
+            for sid, status, n, emergencies, seconds in session.execute(query).all()]
 
 
 def not_played(*, session: Session, period: Period, wards: list[str] | None
@@ -133,7 +133,7 @@ def not_played(*, session: Session, period: Period, wards: list[str] | None
                  .group_by(KeptNotPlayed.station_id, KeptNotPlayed.reason))
     query = _live_and_kept(live, group, kept, KeptNotPlayed,
                            read.split(session, period, wards), wards)
-    for sid, reason, n in session.execute(query):
+    for sid, reason, n in session.execute(query).all():
         mine = found.setdefault(int(sid), {})
         key = reason_key(reason)
         mine[key] = mine.get(key, 0) + int(n)
@@ -160,7 +160,7 @@ def on_air(*, session: Session, period: Period, wards: list[str] | None) -> list
                            wards)
     return [OnAir(int(sid), str(language), str(kind), str(topic or UNCATEGORISED),
                   float(seconds or 0.0))
-            for sid, language, kind, topic, seconds in session.execute(query)]
+            for sid, language, kind, topic, seconds in session.execute(query).all()]
 
 
 def reason_key(reason: str | None) -> str:

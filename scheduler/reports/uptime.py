@@ -68,8 +68,10 @@ def uptimes(*, session: Session, period: Period, created: Mapping[int, datetime]
         if mine is None:  # no spell at all: offline the whole window
             found[sid] = Uptime(0.0, observed, _outage(first, window.end))
             continue
-        longest = max(_outage(mine.gap_start, mine.gap_end), _outage(mine.last, window.end),
-                      key=lambda outage: outage.seconds)
+        # the longer of the two (the first if equal), made a model only once chosen
+        start, end = max((mine.gap_start, mine.gap_end), (mine.last, window.end),
+                         key=lambda gap: gap[1] - gap[0])
+        longest = _outage(start, end)
         found[sid] = Uptime(min(max(mine.online, 0.0), observed), observed,
                             longest if longest.seconds > 0 else None)
     return found
@@ -117,4 +119,4 @@ def _spells(session: Session, window: _Window) -> list[_Spells]:
     query = select(ranked.c.sid, ranked.c.online, ranked.c.last, ranked.c.after,
                    ranked.c.start).where(ranked.c.rank == 1)
     return [_Spells(int(sid), float(online or 0.0), last, after, start)
-            for sid, online, last, after, start in session.execute(query)]
+            for sid, online, last, after, start in session.execute(query).all()]
