@@ -8,16 +8,19 @@ back, however often its link dropped.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.orm import Session
 
 from scheduler.db import UtcDateTime
-from scheduler.reports import sql
+from scheduler.reports import segments, sql
+from scheduler.reports.kept import read
+from scheduler.reports.kept.models import KeptUptime
 from scheduler.reports.periods import Period
 from scheduler.reports.schemas import Outage
 from scheduler.stations.models import Station, StationSpell
@@ -56,6 +59,9 @@ def uptimes(*, session: Session, period: Period, created: Mapping[int, datetime]
     window = _Window(period.start, min(period.end, now), now, wards)
     if window.end <= window.start or not created:
         return {sid: Uptime(0.0, 0.0, None) for sid in created}
+    split = read.split(session, period, wards)
+    if split.core is not None and split.state is not None:
+        return _kept(session, window, created, split.core, split.edges, split.state)
     spells = {row.station_id: row for row in _spells(session, window)}
     found: dict[int, Uptime] = {}
     for sid, registered in created.items():
@@ -74,6 +80,42 @@ def uptimes(*, session: Session, period: Period, created: Mapping[int, datetime]
         longest = _outage(start, end)
         found[sid] = Uptime(min(max(mine.online, 0.0), observed), observed,
                             longest if longest.seconds > 0 else None)
+    return found
+
+
+def _kept(session: Session, window: _Window, created: Mapping[int, datetime],
+          core: tuple[datetime, datetime], edges: list[tuple[datetime, datetime]],
+          state: Any) -> dict[int, Uptime]:
+    """The fresh stations' kept months and their edges, the stale stations' whole window,
+    read as stretches in one statement (so one snapshot decides which are fresh)."""
+    fresh = select(state.c.station_id).where(state.c.kept.is_not(None))
+    stale = select(state.c.station_id).where(state.c.kept.is_(None))
+    parts: list[Any] = [
+        select(KeptUptime.station_id, KeptUptime.month_start, KeptUptime.online,
+               KeptUptime.first_on, KeptUptime.last_off, KeptUptime.gap_start,
+               KeptUptime.gap_end)
+        .join(state, and_(state.c.station_id == KeptUptime.station_id,
+                          state.c.kept == KeptUptime.generation))
+        .where(KeptUptime.month_start >= read.instant(core[0]),
+               KeptUptime.month_start < read.instant(core[1])),
+        segments.segments(session, [(window.start, window.end)], window.now,
+                          StationSpell.station_id.in_(stale))]
+    ranges = [(lo, min(hi, window.end)) for lo, hi in edges if lo < min(hi, window.end)]
+    if ranges:
+        parts.append(segments.segments(session, ranges, window.now,
+                                       StationSpell.station_id.in_(fresh)))
+    each: dict[int, list[segments.Segment]] = defaultdict(list)
+    for part in segments.read(session, union_all(*parts)):
+        each[part.station_id].append(part)
+    found = {}
+    for sid, registered in created.items():
+        first = window.first(registered)
+        observed = max((window.end - first).total_seconds(), 0.0)
+        if observed <= 0:
+            found[sid] = Uptime(0.0, 0.0, None)
+            continue
+        online, longest = segments.combined(first, window.end, each.get(sid, ()))
+        found[sid] = Uptime(min(max(online, 0.0), observed), observed, longest)
     return found
 
 
@@ -113,7 +155,9 @@ def _spells(session: Session, window: _Window) -> list[_Spells]:
                      func.max(each.c.end, type_=UtcDateTime())
                      .over(partition_by=each.c.sid).label("last"),
                      each.c.after, each.c.start,
-                     func.row_number().over(partition_by=each.c.sid, order_by=gap.desc())
+                     # equal gaps: the earlier (as segments.combined takes them)
+                     func.row_number().over(partition_by=each.c.sid,
+                                            order_by=[gap.desc(), each.c.start])
                      .label("rank"))
               .subquery())
     query = select(ranked.c.sid, ranked.c.online, ranked.c.last, ranked.c.after,

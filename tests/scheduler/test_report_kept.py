@@ -38,6 +38,7 @@ from scheduler.reports.kept.months import Months
 from scheduler.reports.periods import Period
 from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
+from scheduler.stations.models import StationSpell
 from scheduler.timetables.schemas import TimetableCreate
 from scheduler.users import service as users
 from tests.scheduler.report_scenario import local
@@ -77,7 +78,25 @@ def ids(db: Database, clock: Clock) -> dict[str, int]:
                     (FIRST_DAY + timedelta(days=d), hour, found[s])
                     for d in range(DAYS) for hour in (6, 18) for s in ("s1", "s2", "s3"))]
         session.execute(insert(Playback), rows)
+        session.execute(insert(StationSpell), _spells(found))
     return found
+
+
+def _spells(found: dict[str, int]) -> list[dict[str, Any]]:
+    """Online spells across month boundaries, gaps of equal length (the earlier is the
+    longest outage), one still open; Trạm 3 never online."""
+    d = date
+    s1 = [(local(d(2025, 12, 1), 8), local(d(2026, 1, 20), 10)),
+          (local(d(2026, 1, 21), 6), local(d(2026, 3, 14), 23)),
+          (local(d(2026, 3, 16), 2), local(d(2026, 6, 10), 12)),
+          (local(d(2026, 6, 11), 0), None)]
+    s2 = [(local(d(2026, 1, 1), 0), local(d(2026, 2, 1), 0)),
+          (local(d(2026, 2, 2), 0), local(d(2026, 3, 1), 0)),
+          (local(d(2026, 3, 2), 0), local(d(2026, 4, 15), 0)),
+          (local(d(2026, 4, 16), 0), local(d(2026, 6, 16), 0)),
+          (local(d(2026, 6, 17), 0), local(d(2026, 6, 19), 0))]
+    return [{"station_id": found[key], "online_from": start, "online_until": until}
+            for key, spells in (("s1", s1), ("s2", s2)) for start, until in spells]
 
 
 def _bulletin(session: Session, language: str, category: str | None) -> int:
@@ -200,6 +219,28 @@ def test_each_change_without_a_new_fill_leaves_the_report_exact(
         session.execute(update(Playback).where(Playback.station_id == s3,
                                                Playback.status == "failed")
                         .values(status="played"))
+    _exact(db)
+    with db.session() as session:  # a spell of a kept month cut short: s1 is stale
+        before = _generations(db)
+        session.execute(update(StationSpell).where(
+            StationSpell.station_id == s1, StationSpell.online_from == local(date(2026, 1, 21), 6))
+            .values(online_until=local(date(2026, 2, 20), 9)))
+    assert _generations(db)[s1] == before.get(s1, 0) + 1
+    _exact(db)
+    with db.session() as session:  # the open spell closed after the horizon: nothing stale
+        before = _generations(db)
+        session.execute(update(StationSpell).where(StationSpell.station_id == s1,
+                                                   StationSpell.online_until.is_(None))
+                        .values(online_until=local(date(2026, 6, 20), 9)))
+    assert _generations(db) == before
+    _exact(db)
+    with db.session() as session:  # a spell added to an old month, a registration moved
+        session.execute(insert(StationSpell), [{
+            "station_id": s3, "online_from": local(date(2026, 2, 3), 0),
+            "online_until": local(date(2026, 2, 27), 0)}])
+        session.execute(text("UPDATE stations SET created_at = :at WHERE id = :s").bindparams(
+            bindparam("at", local(date(2026, 2, 1), 0), type_=UtcDateTime())), {"s": s2})
+    assert _generations(db)[s3] and _generations(db)[s2] > before.get(s2, 0)
     _exact(db)
     with db.session() as session:  # a station moved to the other ward
         session.execute(text("UPDATE stations SET ward = :w WHERE id = :s"),

@@ -35,6 +35,7 @@ from scheduler.reports.kept.models import (
     KeptCounted,
     KeptNotPlayed,
     KeptOnAir,
+    KeptUptime,
 )
 from scheduler.reports.kept.months import Months
 from scheduler.stations.models import Station
@@ -104,7 +105,7 @@ def _alone(db: Database) -> Iterator[bool]:
 
 def _forget_deleted(session: Session) -> None:
     """Delete the kept rows of deleted stations (no foreign key does it: see models.py)."""
-    for table in (KeptCounted, KeptOnAir, KeptNotPlayed, KeptBulletins, Kept):
+    for table in (KeptCounted, KeptOnAir, KeptNotPlayed, KeptBulletins, KeptUptime, Kept):
         session.execute(delete(table).where(
             ~select(Station.id).where(Station.id == table.station_id).exists()))
 
@@ -133,8 +134,7 @@ def _keep(db: Database, months: Months, stations: Sequence[int], since: datetime
         generations = _generations(session, stations, since)
         outcome.skipped += len(stations) - len(generations)
         stations = list(generations)
-        first = since or session.scalar(select(func.min(Playback.scheduled_at)).where(
-            in_list(session, Playback.station_id, stations)))
+        first = since or _first(session, stations)
         starts = months.between(first, before) if first is not None and stations else []
         countings = monthly.countings(session, stations, starts, before) if starts else []
         if postgres:
@@ -165,6 +165,16 @@ def _generations(session: Session, stations: Sequence[int], since: datetime | No
         if since is None or (kept == generation and at == since):
             found[int(sid)] = int(generation)
     return found
+
+
+def _first(session: Session, stations: Sequence[int]) -> datetime | None:
+    """The earliest a batch's months can hold: its first playback, or its first registration
+    (online time counts from then)."""
+    found = [session.scalar(select(func.min(Playback.scheduled_at)).where(
+                 in_list(session, Playback.station_id, stations))),
+             session.scalar(select(func.min(Station.created_at)).where(
+                 in_list(session, Station.id, stations)))]
+    return min((at for at in found if at is not None), default=None)
 
 
 @contextmanager
@@ -200,7 +210,7 @@ def _replace(session: Session, stations: Sequence[int], since: datetime | None,
     if not stations:
         return 0
     written = 0
-    for table in (KeptCounted, KeptOnAir, KeptNotPlayed, KeptBulletins):
+    for table in (KeptCounted, KeptOnAir, KeptNotPlayed, KeptBulletins, KeptUptime):
         old = delete(table).where(in_list(session, table.station_id, stations))
         if since is not None:
             old = old.where(table.month_start >= since)

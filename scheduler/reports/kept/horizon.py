@@ -17,6 +17,7 @@ from scheduler.reports.kept.models import (
     KeptCounted,
     KeptNotPlayed,
     KeptOnAir,
+    KeptUptime,
     Scope,
     ScopeBulletins,
 )
@@ -41,7 +42,7 @@ def advance(*, session: Session, months: Months, now: datetime) -> Horizon:
         session.add(horizon)
     elif (horizon.timezone, horizon.cutoff_day) != (months.timezone, months.day):
         log.info("kept tallies: the time zone or cut-off day changed; refilling all")
-        for table in (KeptCounted, KeptOnAir, KeptNotPlayed, KeptBulletins, Kept,
+        for table in (KeptCounted, KeptOnAir, KeptNotPlayed, KeptBulletins, KeptUptime, Kept,
                       ScopeBulletins, Scope):
             session.execute(delete(table))
         horizon.timezone, horizon.cutoff_day, horizon.before = months.timezone, months.day, target

@@ -144,3 +144,21 @@ class ScopeBulletins(Base):
     month_start: Mapped[datetime] = mapped_column(UtcDateTime())
     prev_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     n: Mapped[int]
+
+
+class KeptUptime(Base):
+    """A station's online time in a tally month (segments.Segment), clipped to the month and
+    to its registration; no row for a month it was never online in."""
+
+    __tablename__ = "report_tally_uptime"
+    __table_args__ = (Index("ix_report_tally_uptime_station", "station_id", "month_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int]  # no foreign key (see above)
+    month_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    generation: Mapped[int]
+    online: Mapped[float]
+    first_on: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_off: Mapped[datetime] = mapped_column(UtcDateTime())
+    gap_start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    gap_end: Mapped[datetime | None] = mapped_column(UtcDateTime())

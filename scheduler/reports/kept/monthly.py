@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from scheduler.bulletins.models import Bulletin
 from scheduler.db import in_list
 from scheduler.playbacks.models import Playback
-from scheduler.reports import sql, tallies
+from scheduler.reports import segments, sql, tallies
 from scheduler.reports.kept import bulletins
 from scheduler.reports.kept.models import (
     Generation,
@@ -28,9 +28,11 @@ from scheduler.reports.kept.models import (
     KeptCounted,
     KeptNotPlayed,
     KeptOnAir,
+    KeptUptime,
 )
 from scheduler.reports.kept.read import instant
 from scheduler.reports.schemas import UNCATEGORISED
+from scheduler.stations.models import StationSpell
 
 Counting = tuple[Any, list[str], Select[Any]]  # the kept table, its columns, the query
 
@@ -56,7 +58,8 @@ def _stamped(rows: Any, keys: tuple[Any, ...], *figures: Any) -> Select[Any]:
 
 def countings(session: Session, stations: Sequence[int], starts: Sequence[datetime],
               before: datetime) -> list[Counting]:
-    """The four passes as queries whose rows are the kept tables' rows."""
+    """The four passes and the online time as queries whose rows are the kept tables'
+    rows (a spell still open runs to `before`: the months end by then)."""
     where = _where(session, stations, starts, before)
     month = _month(starts, before).label("month_start")
     rows = (select(Playback.station_id, month, Playback.status, Playback.priority,
@@ -84,10 +87,17 @@ def countings(session: Session, stations: Sequence[int], starts: Sequence[dateti
     fresh = (_stamped(aired, (aired.c.station_id, aired.c.month_start, aired.c.prev_at),
                       func.count())
              .where(aired.c.month_start >= instant(starts[0])))
+    ends = [*starts[1:], before]
+    online = segments.segments(session, list(zip(starts, ends, strict=True)), before,
+                               in_list(session, StationSpell.station_id, stations)).subquery()
+    uptime = (select(*online.c, func.coalesce(Generation.generation, 0))
+              .outerjoin(Generation, Generation.station_id == online.c.station_id))
     keys = ["station_id", "month_start"]
     return [(KeptCounted, [*keys, "status", "n", "emergencies", "seconds", "generation"],
              counted),
             (KeptOnAir, [*keys, "language", "category", "topic", "seconds", "generation"],
              on_air),
             (KeptNotPlayed, [*keys, "reason", "n", "generation"], not_played),
-            (KeptBulletins, [*keys, "prev_at", "n", "generation"], fresh)]
+            (KeptBulletins, [*keys, "prev_at", "n", "generation"], fresh),
+            (KeptUptime, [*keys, "online", "first_on", "last_off", "gap_start", "gap_end",
+                          "generation"], uptime)]
