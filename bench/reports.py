@@ -186,9 +186,12 @@ def _trailing_edge(db: Database, period: periods.Period, now: datetime, cutoffs:
 def _close(a: ActivityReport, b: ActivityReport) -> bool:
     """The same counts, and seconds within a millisecond (floats summed in another order)."""
     x, y = a.totals, b.totals
-    return ((x.played, x.missed, x.failed, x.planned, x.bulletins, x.not_played_by_reason)
-            == (y.played, y.missed, y.failed, y.planned, y.bulletins, y.not_played_by_reason)
-            and abs(x.on_air_seconds - y.on_air_seconds) < 1e-3)
+    return ((x.played, x.missed, x.failed, x.planned, x.bulletins, x.not_played_by_reason,
+             x.longest_outage)
+            == (y.played, y.missed, y.failed, y.planned, y.bulletins, y.not_played_by_reason,
+                y.longest_outage)
+            and abs(x.on_air_seconds - y.on_air_seconds) < 1e-3
+            and abs(x.online_seconds - y.online_seconds) < 1e-3)
 
 
 def _rss_kb(field: str) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Executable,
     Select,
+    Subquery,
     and_,
     bindparam,
     case,
@@ -90,6 +91,34 @@ def segments(session: Session, ranges: Sequence[tuple[datetime, datetime]], now:
             .where(ranked.c.rank == 1))
 
 
+def end_to_end(session: Session, rows: Subquery) -> Select[Any]:
+    """One stretch a station from its consecutive stretches `rows` (Segment's columns, `start`
+    as month_start): their sums, and the longest gap between or inside them (the earlier of
+    equal ones), as combined() would find it. A year of tally months comes back as one row a
+    station instead of twelve."""
+    prev = func.lag(rows.c.last_off, type_=UtcDateTime()).over(
+        partition_by=rows.c.station_id, order_by=rows.c.month_start)
+    lagged = select(*rows.c, prev.label("prev_off")).subquery()
+    gaps = union_all(
+        select(lagged.c.station_id, lagged.c.prev_off.label("a"), lagged.c.first_on.label("b"))
+        .where(lagged.c.prev_off.is_not(None)),
+        select(lagged.c.station_id, lagged.c.gap_start, lagged.c.gap_end)
+        .where(lagged.c.gap_start.is_not(None))).subquery()
+    ranked = (select(gaps.c.station_id, gaps.c.a, gaps.c.b, func.row_number().over(
+                  partition_by=gaps.c.station_id,
+                  order_by=[sql.seconds(session, gaps.c.a, gaps.c.b).desc(), gaps.c.a])
+              .label("rank")).subquery())
+    best = select(ranked.c.station_id, ranked.c.a, ranked.c.b).where(ranked.c.rank == 1).subquery()
+    totals = (select(rows.c.station_id,
+                     func.min(rows.c.month_start, type_=UtcDateTime()).label("month_start"),
+                     func.sum(rows.c.online).label("online"),
+                     func.min(rows.c.first_on, type_=UtcDateTime()).label("first_on"),
+                     func.max(rows.c.last_off, type_=UtcDateTime()).label("last_off"))
+              .group_by(rows.c.station_id).subquery())
+    return (select(*totals.c, best.c.a.label("gap_start"), best.c.b.label("gap_end"))
+            .outerjoin(best, best.c.station_id == totals.c.station_id))
+
+
 def _at(value: datetime) -> ColumnElement[datetime]:
     return bindparam(None, value, type_=UtcDateTime())
 
@@ -117,5 +146,6 @@ def combined(first: datetime, end: datetime, parts: Iterable[Segment]
     if best is None or end - since > best[1] - best[0]:
         best = (since, end)
     seconds = max((best[1] - best[0]).total_seconds(), 0.0)
-    return online, (Outage(start=best[0], end=best[1], seconds=seconds) if seconds > 0
+    return online, (Outage(start=best[0], end=best[1], seconds=seconds)
+                    if seconds > 0
                     else None)

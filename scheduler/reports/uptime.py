@@ -90,14 +90,15 @@ def _kept(session: Session, window: _Window, created: Mapping[int, datetime],
     read as stretches in one statement (so one snapshot decides which are fresh)."""
     fresh = select(state.c.station_id).where(state.c.kept.is_not(None))
     stale = select(state.c.station_id).where(state.c.kept.is_(None))
+    kept = (select(KeptUptime.station_id, KeptUptime.month_start, KeptUptime.online,
+                   KeptUptime.first_on, KeptUptime.last_off, KeptUptime.gap_start,
+                   KeptUptime.gap_end)
+            .join(state, and_(state.c.station_id == KeptUptime.station_id,
+                              state.c.kept == KeptUptime.generation))
+            .where(KeptUptime.month_start >= read.instant(core[0]),
+                   KeptUptime.month_start < read.instant(core[1])).subquery())
     parts: list[Any] = [
-        select(KeptUptime.station_id, KeptUptime.month_start, KeptUptime.online,
-               KeptUptime.first_on, KeptUptime.last_off, KeptUptime.gap_start,
-               KeptUptime.gap_end)
-        .join(state, and_(state.c.station_id == KeptUptime.station_id,
-                          state.c.kept == KeptUptime.generation))
-        .where(KeptUptime.month_start >= read.instant(core[0]),
-               KeptUptime.month_start < read.instant(core[1])),
+        segments.end_to_end(session, kept),
         segments.segments(session, [(window.start, window.end)], window.now,
                           StationSpell.station_id.in_(stale))]
     ranges = [(lo, min(hi, window.end)) for lo, hi in edges if lo < min(hi, window.end)]
@@ -128,7 +129,8 @@ class _Spells(NamedTuple):
 
 
 def _outage(start: datetime, end: datetime) -> Outage:
-    return Outage(start=start, end=end, seconds=max((end - start).total_seconds(), 0.0))
+    return Outage(start=start, end=end,
+                                  seconds=max((end - start).total_seconds(), 0.0))
 
 
 def _spells(session: Session, window: _Window) -> list[_Spells]:

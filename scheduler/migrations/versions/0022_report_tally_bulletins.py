@@ -96,6 +96,10 @@ _SQLITE = [
 ]
 
 
+_BY_MONTH = ("report_tally_counted", "report_tally_on_air", "report_tally_not_played",
+             "report_tally_bulletins", "report_tally_uptime")
+
+
 def upgrade() -> None:
     op.create_table(
         "report_tally_bulletins",
@@ -148,6 +152,10 @@ def upgrade() -> None:
                     ["station_id", "month_start"])
     for statement in _POSTGRES if op.get_bind().dialect.name == "postgresql" else _SQLITE:
         op.execute(statement)
+    # a report reads its period's months of every station: the months of the period before
+    # (often none kept) are found without reading the whole table
+    for table in _BY_MONTH:
+        op.create_index(f"ix_{table}_month", table, ["month_start"])
     op.drop_index("ix_playbacks_bulletin_id", table_name="playbacks")
     op.create_index("ix_playbacks_bulletin_station", "playbacks",
                     ["bulletin_id", "station_id", "scheduled_at"], postgresql_include=["status"])
@@ -165,6 +173,8 @@ def downgrade() -> None:
     op.drop_table("report_tally_uptime")
     op.drop_index("ix_playbacks_bulletin_station", table_name="playbacks")
     op.create_index("ix_playbacks_bulletin_id", "playbacks", ["bulletin_id"])
+    for table in _BY_MONTH:
+        op.drop_index(f"ix_{table}_month", table_name=table)
     op.drop_table("report_tally_scope_bulletins")
     op.drop_table("report_tally_scopes")
     op.drop_table("report_tally_bulletins")

@@ -62,7 +62,8 @@ class KeptCounted(Base):
     """tallies.Counted of one station and tally month."""
 
     __tablename__ = "report_tally_counted"
-    __table_args__ = (Index("ix_report_tally_counted_station", "station_id", "month_start"),)
+    __table_args__ = (Index("ix_report_tally_counted_station", "station_id", "month_start"),
+                      Index("ix_report_tally_counted_month", "month_start"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int]  # no foreign key (see above)
@@ -78,7 +79,8 @@ class KeptOnAir(Base):
     """tallies.OnAir of one station and tally month."""
 
     __tablename__ = "report_tally_on_air"
-    __table_args__ = (Index("ix_report_tally_on_air_station", "station_id", "month_start"),)
+    __table_args__ = (Index("ix_report_tally_on_air_station", "station_id", "month_start"),
+                      Index("ix_report_tally_on_air_month", "month_start"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int]  # no foreign key (see above)
@@ -94,7 +96,8 @@ class KeptNotPlayed(Base):
     """A station's missed and failed playbacks of one tally month by tallies.reason_key."""
 
     __tablename__ = "report_tally_not_played"
-    __table_args__ = (Index("ix_report_tally_not_played_station", "station_id", "month_start"),)
+    __table_args__ = (Index("ix_report_tally_not_played_station", "station_id", "month_start"),
+                      Index("ix_report_tally_not_played_month", "month_start"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int]  # no foreign key (see above)
@@ -110,7 +113,8 @@ class KeptBulletins(Base):
     these do, for the months whose `prev_at` is before a period's start."""
 
     __tablename__ = "report_tally_bulletins"
-    __table_args__ = (Index("ix_report_tally_bulletins_station", "station_id", "month_start"),)
+    __table_args__ = (Index("ix_report_tally_bulletins_station", "station_id", "month_start"),
+                      Index("ix_report_tally_bulletins_month", "month_start"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int]  # no foreign key (see above)
@@ -151,7 +155,8 @@ class KeptUptime(Base):
     to its registration; no row for a month it was never online in."""
 
     __tablename__ = "report_tally_uptime"
-    __table_args__ = (Index("ix_report_tally_uptime_station", "station_id", "month_start"),)
+    __table_args__ = (Index("ix_report_tally_uptime_station", "station_id", "month_start"),
+                      Index("ix_report_tally_uptime_month", "month_start"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int]  # no foreign key (see above)
