@@ -2,9 +2,10 @@
 
 No playback row ever reaches Python: each query groups by station (and by state, by the
 bulletin's language and category, or by the reason of those not played), so what comes
-back is bounded by the stations, not by the playbacks. Three passes over the period's
-playbacks, which PostgreSQL splits between workers, one short look per station, and one
-over those not played.
+back is bounded by the stations, not by the playbacks: states and seconds on air, passes
+PostgreSQL splits between workers, and one over those not played. Whole past tally months
+come from kept rows (kept/read.py); distinct bulletins are distinct.py's, online time
+uptime.py's.
 """
 
 from __future__ import annotations
