@@ -9,7 +9,7 @@ back, however often its link dropped.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -61,8 +61,9 @@ def uptimes(*, session: Session, period: Period, created: Mapping[int, datetime]
         return {sid: Uptime(0.0, 0.0, None) for sid in created}
     split = read.split(session, period, wards)
     if split.core is not None and split.state is not None:
-        return _kept(session, window, created, split.core, split.edges, split.state)
-    spells = {row.station_id: row for row in _spells(session, window)}
+        measure = _kept(session, window, split.core, split.edges, split.state)
+    else:
+        measure = _live(session, window)
     found: dict[int, Uptime] = {}
     for sid, registered in created.items():
         first = window.first(registered)
@@ -70,22 +71,34 @@ def uptimes(*, session: Session, period: Period, created: Mapping[int, datetime]
         if observed <= 0:
             found[sid] = Uptime(0.0, 0.0, None)
             continue
+        online, longest = measure(sid, first)
+        found[sid] = Uptime(min(max(online, 0.0), observed), observed, longest)
+    return found
+
+
+# a station's online seconds and longest outage from its first instant watched to the end
+Measure = Callable[[int, datetime], tuple[float, Outage | None]]
+
+
+def _live(session: Session, window: _Window) -> Measure:
+    """From the spells, one pass over the whole window."""
+    spells = {row.station_id: row for row in _spells(session, window)}
+
+    def measure(sid: int, first: datetime) -> tuple[float, Outage | None]:
         mine = spells.get(sid)
         if mine is None:  # no spell at all: offline the whole window
-            found[sid] = Uptime(0.0, observed, _outage(first, window.end))
-            continue
+            return 0.0, _outage(first, window.end)
         # the longer of the two (the first if equal), made a model only once chosen
         start, end = max((mine.gap_start, mine.gap_end), (mine.last, window.end),
                          key=lambda gap: gap[1] - gap[0])
         longest = _outage(start, end)
-        found[sid] = Uptime(min(max(mine.online, 0.0), observed), observed,
-                            longest if longest.seconds > 0 else None)
-    return found
+        return mine.online, longest if longest.seconds > 0 else None
+
+    return measure
 
 
-def _kept(session: Session, window: _Window, created: Mapping[int, datetime],
-          core: tuple[datetime, datetime], edges: list[tuple[datetime, datetime]],
-          state: Any) -> dict[int, Uptime]:
+def _kept(session: Session, window: _Window, core: tuple[datetime, datetime],
+          edges: list[tuple[datetime, datetime]], state: Any) -> Measure:
     """The fresh stations' kept months and their edges, the stale stations' whole window,
     read as stretches in one statement (so one snapshot decides which are fresh)."""
     fresh = select(state.c.station_id).where(state.c.kept.is_not(None))
@@ -108,16 +121,7 @@ def _kept(session: Session, window: _Window, created: Mapping[int, datetime],
     each: dict[int, list[segments.Segment]] = defaultdict(list)
     for part in segments.read(session, union_all(*parts)):
         each[part.station_id].append(part)
-    found = {}
-    for sid, registered in created.items():
-        first = window.first(registered)
-        observed = max((window.end - first).total_seconds(), 0.0)
-        if observed <= 0:
-            found[sid] = Uptime(0.0, 0.0, None)
-            continue
-        online, longest = segments.combined(first, window.end, each.get(sid, ()))
-        found[sid] = Uptime(min(max(online, 0.0), observed), observed, longest)
-    return found
+    return lambda sid, first: segments.combined(first, window.end, each.get(sid, ()))
 
 
 class _Spells(NamedTuple):
