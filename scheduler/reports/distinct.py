@@ -69,7 +69,7 @@ def distinct_bulletins(*, session: Session, period: Period, wards: list[str] | N
     if stale:
         found.wards |= _live_wards(session, period.start, period.end, stale, city=False)[0]
     if wards is None and scopes.CITY in fresh:
-        found.city = _kept_scopes(session, edges, [scopes.CITY]).get(scopes.CITY, 0)
+        found.city = _kept_scopes(session, edges, None).get(scopes.CITY, 0)
     elif wards is not None and len(wards) == 1:
         found.city = found.wards.get(wards[0], 0)
     else:
@@ -131,7 +131,8 @@ def _kept_stations(session: Session, period: Period, state: Any, edges: _Edges
         select(kept.c.station_id, kept.c.n)
         .join(state, and_(state.c.station_id == kept.c.station_id,
                           state.c.kept == kept.c.generation)),
-        select(state.c.station_id, _each_station(tallies.in_period(period, None), state))
+        select(state.c.station_id,
+               _each_station(tallies.in_period(period, None), state.c.station_id))
         .where(state.c.kept.is_(None))]
     parts += edges.counts(select(Playback.station_id.label("station_id"))
                           .join(state, state.c.station_id == Playback.station_id)
@@ -144,13 +145,14 @@ def _kept_stations(session: Session, period: Period, state: Any, edges: _Edges
     return found
 
 
-def _each_station(where: Sequence[ColumnElement[bool]], state: Any) -> Any:
+def _each_station(where: Sequence[ColumnElement[bool]], station_id: Any) -> Any:
+    """The distinct bulletins of the outer query's station (`station_id`) in `where`."""
     # station by station, each a range of the (station_id, scheduled_at) index: a hash of
     # every (station, bulletin) pair would hold millions of entries
     return (select(func.count(distinct(Playback.bulletin_id)))
-            .where(Playback.station_id == state.c.station_id, *where,
+            .where(Playback.station_id == station_id, *where,
                    Playback.status.in_(tallies.ON_AIR))
-            .correlate(state).scalar_subquery())
+            .correlate_except(Playback).scalar_subquery())
 
 
 def _kept_months(table: Any, edges: _Edges) -> list[ColumnElement[bool]]:
@@ -159,21 +161,19 @@ def _kept_months(table: Any, edges: _Edges) -> list[ColumnElement[bool]]:
             or_(table.prev_at.is_(None), table.prev_at < read.instant(edges.start))]
 
 
-def _kept_scopes(session: Session, edges: _Edges, chosen: Sequence[str | None]
+def _kept_scopes(session: Session, edges: _Edges, wards: list[str] | None
                  ) -> dict[str | None, int]:
-    """Fresh wards (or the city, scopes.CITY): their kept months and their edges."""
-    if not chosen:
+    """These fresh wards' kept months and edges, or with None the city's (scopes.CITY)."""
+    if wards == []:
         return {}
-    city = scopes.CITY in chosen
-    wards = [ward for ward in chosen if ward is not None]
     found: dict[str | None, int] = {}
-    scope = Scope.ward.is_(None) if city else Scope.ward.in_(wards)
+    scope = Scope.ward.is_(None) if wards is None else Scope.ward.in_(wards)
     for ward, n in session.execute(
             select(Scope.ward, func.sum(ScopeBulletins.n))
             .join(ScopeBulletins, ScopeBulletins.scope_id == Scope.id)
             .where(scope, *_kept_months(ScopeBulletins, edges)).group_by(Scope.ward)):
         found[ward] = int(n)
-    if city:
+    if wards is None:
         counts = edges.counts(select().select_from(Playback), lambda pairs: [])
     else:
         counts = edges.counts(select(Station.ward.label("ward"))
@@ -190,11 +190,7 @@ def _kept_scopes(session: Session, edges: _Edges, chosen: Sequence[str | None]
 
 def _live_stations(session: Session, period: Period, wards: list[str] | None
                    ) -> dict[int, int]:
-    each = (select(func.count(distinct(Playback.bulletin_id)))
-            .where(Playback.station_id == Station.id, *tallies.in_period(period, None),
-                   Playback.status.in_(tallies.ON_AIR))
-            .correlate(Station).scalar_subquery())
-    query = select(Station.id, each)
+    query = select(Station.id, _each_station(tallies.in_period(period, None), Station.id))
     if wards is not None:
         query = query.where(Station.ward.in_(wards))
     return {int(sid): int(n) for sid, n in session.execute(query).all() if n}

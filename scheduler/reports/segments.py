@@ -21,7 +21,6 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
-    bindparam,
     case,
     func,
     null,
@@ -54,7 +53,7 @@ def segments(session: Session, ranges: Sequence[tuple[datetime, datetime]], now:
     """One row a station and stretch it was online in (Segment's columns, `start` labelled
     month_start), of the stations `where` (on StationSpell) chooses; a spell still open runs
     to `now`."""
-    stretches = [select(_at(lo).label("lo"), _at(hi).label("hi")) for lo, hi in ranges]
+    stretches = [select(instant(lo).label("lo"), instant(hi).label("hi")) for lo, hi in ranges]
     each = (union_all(*stretches) if len(stretches) > 1 else stretches[0]).subquery("stretches")
     since = sql.later(each.c.lo, Station.created_at)
     until = func.coalesce(StationSpell.online_until, instant(now), type_=UtcDateTime())
@@ -117,10 +116,6 @@ def end_to_end(session: Session, rows: Subquery) -> Select[Any]:
               .group_by(rows.c.station_id).subquery())
     return (select(*totals.c, best.c.a.label("gap_start"), best.c.b.label("gap_end"))
             .outerjoin(best, best.c.station_id == totals.c.station_id))
-
-
-def _at(value: datetime) -> ColumnElement[datetime]:
-    return bindparam(None, value, type_=UtcDateTime())
 
 
 def read(session: Session, query: Executable) -> list[Segment]:

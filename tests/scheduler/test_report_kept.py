@@ -32,6 +32,7 @@ from scheduler.reports.kept.models import (
     Kept,
     KeptBulletins,
     KeptCounted,
+    KeptUptime,
     ScopeBulletins,
 )
 from scheduler.reports.kept.months import Months
@@ -406,6 +407,7 @@ def test_distinct_bulletins_are_exact_over_kept_months_and_edges(
     with db.session() as session:  # the kept rows are what the report reads: spoil them
         session.execute(update(KeptBulletins).values(n=KeptBulletins.n + 100))
         session.execute(update(ScopeBulletins).values(n=ScopeBulletins.n + 1000))
+        session.execute(update(KeptUptime).values(online=KeptUptime.online + 1000))
     kept = _dump(db, chosen[1], None, kept=True)
     live = _dump(db, chosen[1], None, kept=False)
     assert kept["totals"]["bulletins"] >= live["totals"]["bulletins"] + 1000
@@ -413,3 +415,5 @@ def test_distinct_bulletins_are_exact_over_kept_months_and_edges(
                for k, l_ in zip(kept["wards"], live["wards"], strict=True))
     assert all(k["bulletins"] >= l_["bulletins"] + 100
                for k, l_ in zip(kept["stations"], live["stations"], strict=True))
+    # online time too: the two stations ever online have kept months (Trạm 3 has none)
+    assert kept["totals"]["online_seconds"] >= live["totals"]["online_seconds"] + 2 * 1000

@@ -84,8 +84,8 @@ def countings(session: Session, stations: Sequence[int], starts: Sequence[dateti
     aired = bulletins.months(select(Playback.station_id.label("station_id"))
                              .where(in_list(session, Playback.station_id, stations)),
                              starts, before)
-    fresh = (_stamped(aired, (aired.c.station_id, aired.c.month_start, aired.c.prev_at),
-                      func.count())
+    by_prev = (_stamped(aired, (aired.c.station_id, aired.c.month_start, aired.c.prev_at),
+                        func.count())
              .where(aired.c.month_start >= instant(starts[0])))
     ends = [*starts[1:], before]
     online = segments.segments(session, list(zip(starts, ends, strict=True)), before,
@@ -98,6 +98,6 @@ def countings(session: Session, stations: Sequence[int], starts: Sequence[dateti
             (KeptOnAir, [*keys, "language", "category", "topic", "seconds", "generation"],
              on_air),
             (KeptNotPlayed, [*keys, "reason", "n", "generation"], not_played),
-            (KeptBulletins, [*keys, "prev_at", "n", "generation"], fresh),
+            (KeptBulletins, [*keys, "prev_at", "n", "generation"], by_prev),
             (KeptUptime, [*keys, "online", "first_on", "last_off", "gap_start", "gap_end",
                           "generation"], uptime)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import CTE, and_, bindparam, case, exists, func, null, select
+from sqlalchemy import CTE, BindParameter, and_, bindparam, case, exists, func, null, select
 from sqlalchemy.orm import Session
 
 from scheduler.db import UtcDateTime
@@ -46,7 +46,7 @@ def split(session: Session, period: Period, wards: list[str] | None) -> Split:
     return Split(edges, core, _state(core[1], months, wards))
 
 
-def instant(value: datetime) -> object:
+def instant(value: datetime) -> BindParameter[datetime]:
     """A UTC instant as an anonymous parameter (several ranges share a statement)."""
     return bindparam(None, value, type_=UtcDateTime())
 
