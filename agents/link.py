@@ -43,6 +43,7 @@ from agents.store import Store
 from wardcast.protocol import (
     AGENT_SUBSCRIBES,
     QOS,
+    RECONNECT_MAX_S,
     Ack,
     Channel,
     Event,
@@ -61,7 +62,6 @@ log = logging.getLogger(__name__)
 REPORT_LATE_MS = 100  # a start later than this says so in its event
 KEEPALIVE_S = 30
 RECONNECT_MIN_S = 1
-RECONNECT_MAX_S = 60
 
 
 Later = Callable[[Callable[[], object]], None]  # runs a callback after the work due now

@@ -12,9 +12,14 @@ from scheduler.playbacks import ledger
 from scheduler.reports.drafts import job as drafts
 from scheduler.reports.kept import fill as tallies
 from scheduler.runtime import Runtime
-from wardcast.protocol import utcnow
+from scheduler.stations import service as stations
+from wardcast.protocol import RECONNECT_MAX_S, utcnow
 
 log = logging.getLogger(__name__)
+
+# An agent whose link works is back within RECONNECT_MAX_S of the broker, and says so at once;
+# a margin covers a slow 3G handshake. One still silent then is taken as offline.
+PRESENCE_WINDOW_S = RECONNECT_MAX_S + 15
 
 
 def roll_horizon(runtime: Runtime) -> None:
@@ -30,20 +35,31 @@ def watchdog(runtime: Runtime) -> None:
     """Mark `missed` the slots nobody reported starting.
 
     Only while the scheduler has been connected to the broker for a whole grace period and
-    has drained what arrived: reports queued for it while it was away must land first.
+    has drained what arrived: reports queued for it while it was away must land first. A
+    station counts as online only once heard over this connection (after a broker restart
+    its retained status is the broker's memory, not the station); one not heard by the time
+    every working agent would have reconnected is marked offline.
     """
     settings = runtime.settings
     dispatcher = runtime.dispatcher
     if not runtime.is_leader or dispatcher is None:
         return
-    if dispatcher.link.connected_for() < settings.missed_grace_s:
+    up_for = dispatcher.link.connected_for()
+    heard_since = dispatcher.link.up_since()
+    if up_for < settings.missed_grace_s or heard_since is None:
         return
     if dispatcher.inbox.qsize():
         return
     with runtime.db.session() as session:
+        if up_for >= PRESENCE_WINDOW_S:
+            if gone := stations.mark_unheard_offline(session=session, heard_since=heard_since):
+                log.warning("%d station(s) not heard since the broker connection was made "
+                            "%.0f s ago: marked offline (%s)", len(gone), up_for,
+                            ", ".join(gone[:20]) + (" …" if len(gone) > 20 else ""))
         moved = ledger.watchdog(session=session, now=utcnow(),
                                 grace=timedelta(seconds=settings.missed_grace_s),
-                                offline_grace=timedelta(seconds=settings.offline_grace_s))
+                                offline_grace=timedelta(seconds=settings.offline_grace_s),
+                                heard_since=heard_since)
     if moved:
         log.info("watchdog marked %d playback(s) missed", moved)
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from wardcast.protocol import RECONNECT_MAX_S
+
 log = logging.getLogger(__name__)
 
 RECONNECT_MIN_S = 1.0
-RECONNECT_MAX_S = 60.0
 CONNACK_TIMEOUT_S = 30.0
 MISC_INTERVAL_S = 1.0
 MISC_SLICE = 500

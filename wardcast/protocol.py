@@ -31,6 +31,9 @@ TOPIC_ROOT = "wardcast/stations"
 QOS = 1
 MAX_PAYLOAD_BYTES = 256 * 1024
 SCHEDULER_CLIENT_ID = "wardcast-scheduler"
+# An agent that lost the broker tries again after 1, 2, 4 … seconds, never waiting longer than
+# this: a station whose link works is back within this long of the broker coming back.
+RECONNECT_MAX_S = 60
 
 
 class Channel(StrEnum):

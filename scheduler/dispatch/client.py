@@ -8,6 +8,7 @@ import ssl
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ class Incoming:
     qos: int
     topic: str
     payload: bytes
+    # replayed by the broker from its memory (a retained message, sent on subscribing), not
+    # heard from the station now
+    retained: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,16 @@ class SchedulerLink:
         since = self._connected_at
         return 0.0 if since is None or not self.connected else time.monotonic() - since
 
+    def up_since(self) -> datetime | None:
+        """When the current connection was made (None while disconnected).
+
+        What the scheduler knew of the stations before it holds only as far as the broker
+        kept it: a broker that died sent no wills, and what it retained is its memory. A
+        station is heard again when a message of its own arrives over this connection.
+        """
+        up_for = self.connected_for()
+        return None if up_for <= 0 else protocol.utcnow() - timedelta(seconds=up_for)
+
     def publish(self, topic: str, payload: bytes, *, retain: bool = False,
                 qos: int = protocol.QOS) -> None:
         """Queue a message; at QoS 1 paho resends it after a reconnect."""
@@ -140,7 +154,8 @@ class SchedulerLink:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
-        self.inbox.put(Incoming(message.mid, message.qos, message.topic, bytes(message.payload)))
+        self.inbox.put(Incoming(message.mid, message.qos, message.topic, bytes(message.payload),
+                                retained=bool(message.retain)))
 
 
 def broker_ssl_context(ca_file: Path | None) -> ssl.SSLContext:

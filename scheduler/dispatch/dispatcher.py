@@ -247,8 +247,11 @@ class Dispatcher:
     def _store_statuses(self, statuses: list[tuple[Incoming, int, protocol.Status]]) -> None:
         """Commit statuses in one transaction, then ack their messages in order."""
         with self.db.session() as session:
-            stations.record_statuses(session=session,
-                                     reports=[(sid, status) for _, sid, status in statuses])
+            stations.record_statuses(
+                session=session,
+                reports=[(sid, status) for m, sid, status in statuses if not m.retained],
+                replayed=[(sid, status) for m, sid, status in statuses if m.retained],
+                heard_since=self.link.up_since())
         for message, _, _ in statuses:
             self.link.ack(message)
 

@@ -199,35 +199,70 @@ def check_login(*, session: Session, station_id: str, token: str) -> bool:
     return station is not None and str(station.id) == station_id
 
 
-def record_statuses(*, session: Session, reports: Sequence[tuple[int, Status]]) -> None:
+def record_statuses(*, session: Session, reports: Sequence[tuple[int, Status]],
+                    replayed: Sequence[tuple[int, Status]] = (),
+                    heard_since: datetime | None = None) -> None:
     """Apply availability messages in arrival order; a stale offline never overrides a newer
-    online. The stations are read in one query (a reconnect storm brings thousands)."""
+    online. The stations are read in one query (a reconnect storm brings thousands).
+
+    `replayed` are statuses the broker kept (retained) and sent again on subscribing: they
+    say what the station last said, not that it is there now, so they come first and do not
+    count as hearing it. `heard_since` is when the scheduler's connection to the broker was
+    made: a station's first word over it starts its online time again (after a broker
+    restart nothing tells how long it has really been connected)."""
+    ids = sorted({sid for sid, _ in [*replayed, *reports]})
     found = {station.id: station for station in session.scalars(
-        select(Station).where(in_list(session, Station.id, sorted({sid for sid, _ in reports}))))}
+        select(Station).where(in_list(session, Station.id, ids)))}
     now = utcnow()
     spells = availability.Spells()
-    for station_id, status in reports:
-        station = found.get(station_id)
-        if station is not None:
-            _apply_status(station, status, now=now, spells=spells)
+    for heard, batch in ((False, replayed), (True, reports)):
+        for station_id, status in batch:
+            station = found.get(station_id)
+            if station is not None:
+                _apply_status(station, status, now=now, spells=spells,
+                              heard_since=heard_since if heard else None, heard=heard)
     spells.write(session=session)
 
 
 def _apply_status(station: Station, status: Status, *, now: datetime,
-                  spells: availability.Spells) -> None:
+                  spells: availability.Spells, heard: bool,
+                  heard_since: datetime | None) -> None:
     online = status.state == "online"
     if not online and station.boot_id not in (None, status.boot_id):
         return  # the will of an older boot arriving after the new boot said hello
-    if online and (not station.online or station.boot_id != status.boot_id):
+    first_word = heard_since is not None and (station.last_seen_at is None
+                                              or station.last_seen_at < heard_since)
+    if online and (not station.online or station.boot_id != status.boot_id or first_word):
         station.online_since = now
     spells.note(station, online=online, now=now)
     station.online = online
     station.boot_id = status.boot_id
     station.status_at = status.at or now
-    station.last_seen_at = now
+    if heard:
+        station.last_seen_at = now
     if (clock := clock_reading(status)) is not None:
         _set_clock(station, clock)
     station.now_playing_id = status.now_playing if online else None
+
+
+def mark_unheard_offline(*, session: Session, heard_since: datetime) -> list[str]:
+    """Mark offline the stations shown online but not heard from since `heard_since`; return
+    their names.
+
+    For after a broker restart, once every agent whose link works would have reconnected:
+    a station still silent then is not connected, whatever the broker remembered. Its
+    online time ends when it was last heard from.
+    """
+    silent = list(session.scalars(select(Station).where(
+        Station.online.is_(True),
+        (Station.last_seen_at.is_(None)) | (Station.last_seen_at < heard_since))))
+    spells = availability.Spells()
+    for station in silent:
+        spells.note(station, online=False, now=heard_since)
+        station.online = False
+        station.now_playing_id = None
+    spells.write(session=session)
+    return [station.name for station in silent]
 
 
 class ClockReading(NamedTuple):

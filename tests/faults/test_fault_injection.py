@@ -147,7 +147,9 @@ def _check(api: httpx.Client, done: list[dict[str, object]], wards: list[Ward]) 
     statuses = Counter(str(r["status"]) for r in done)
     print(f"playbacks: {len(done)}  by final state: {dict(statuses)}")
     assert all(r["reason"] for r in done), [r for r in done if not r["reason"]]
-    assert statuses["played"] == len(done) - 1 and statuses["interrupted"] == 1, statuses
+    assert statuses["played"] == len(done) - 1 and statuses["interrupted"] == 1, (
+        statuses, [(r["station_id"], r["scheduled_at"], r["status"], r["reason"])
+                   for r in done if r["status"] != "played"])
     late = [r for r in done if r["status"] == "played" and abs(
         (datetime.fromisoformat(str(r["started_at"]))
          - datetime.fromisoformat(str(r["scheduled_at"]))).total_seconds()) > 0.25]

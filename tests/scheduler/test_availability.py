@@ -121,3 +121,42 @@ def test_the_migration_opens_a_spell_for_each_station_online_then(database_url: 
             assert _spells(session, off) == []
     finally:
         database.dispose()
+
+
+def test_what_the_broker_remembered_is_not_hearing_the_station(db: Database,
+                                                               clock: Clock) -> None:
+    """After a broker restart: a retained status says online but does not count as heard; the
+    station's first own word over the new connection starts its online time again; one still
+    silent when every agent would be back is marked offline, its spell ending when it was
+    last heard from."""
+    with db.session() as session:
+        back, silent = _station(session, "back"), _station(session, "silent")
+        stations.record_statuses(session=session, reports=[(back, _status("online")),
+                                                           (silent, _status("online"))])
+        reconnected = T0 + timedelta(minutes=10)
+        clock.now = reconnected + timedelta(seconds=1)
+        stations.record_statuses(session=session, reports=[], heard_since=reconnected,
+                                 replayed=[(back, _status("online")),
+                                           (silent, _status("online"))])
+        for sid in (back, silent):
+            station = session.get(Station, sid)
+            assert station is not None
+            assert (station.online, station.online_since, station.last_seen_at) == (True, T0, T0)
+        clock.now = reconnected + timedelta(seconds=40)
+        stations.record_statuses(session=session, reports=[(back, _status("online"))],
+                                 heard_since=reconnected)
+        station = session.get(Station, back)
+        assert station is not None
+        assert (station.online_since, station.last_seen_at) == (clock.now, clock.now)
+        clock.now = reconnected + timedelta(seconds=50)  # heard again: no new start
+        stations.record_statuses(session=session, reports=[(back, _status("online"))],
+                                 heard_since=reconnected)
+        assert station.online_since == reconnected + timedelta(seconds=40)
+
+        assert stations.mark_unheard_offline(session=session, heard_since=reconnected) == [
+            "silent"]
+        gone = session.get(Station, silent)
+        assert gone is not None and not gone.online
+        assert _spells(session, silent) == [(T0, T0)]
+        assert _spells(session, back) == [(T0, None)]
+        assert stations.mark_unheard_offline(session=session, heard_since=reconnected) == []

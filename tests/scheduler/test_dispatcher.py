@@ -30,6 +30,10 @@ class RecordingLink:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.since: datetime | None = None
+
+    def up_since(self) -> datetime | None:
+        return self.since
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False,
                 qos: int = protocol.QOS) -> None:
@@ -120,6 +124,29 @@ def test_a_batch_of_statuses_keeps_arrival_order_and_ignores_a_stale_will(db: Da
     assert ("publish", protocol.station_topic(str(first), Channel.PLAN)) in link.calls
     assert sum(1 for kind, _ in link.calls if kind == "ack") == 6  # the bad one too, dropped
     assert dispatcher.counters["dropped"] == 1 and not dispatcher.counters["batch_retries"]
+
+
+def test_a_retained_status_is_the_brokers_memory_and_a_live_one_is_the_station(
+        db: Database) -> None:
+    """A status the broker replays on subscribing (retained) sets what the station last said
+    but is not hearing it; the station's own status over this connection is."""
+    station, = _stations(db, 1)
+    dispatcher, link = _dispatcher(db)
+    link.since = protocol.utcnow() - timedelta(seconds=3)
+    remembered = protocol.Status(state="online", boot_id="b1")
+    topic = protocol.station_topic(str(station), Channel.STATUS)
+    dispatcher.inbox.put(Incoming(mid=1, qos=1, topic=topic, payload=protocol.encode(remembered),
+                                  retained=True))
+    _drain(dispatcher)
+    with db.session() as session:
+        row = session.get(Station, station)
+        assert row is not None and row.online and row.last_seen_at is None
+    dispatcher.inbox.put(_message(station, Channel.STATUS, remembered, 2))
+    _drain(dispatcher)
+    with db.session() as session:
+        row = session.get(Station, station)
+        assert row is not None and row.last_seen_at is not None
+        assert row.last_seen_at >= link.since and row.online_since == row.last_seen_at
 
 
 def test_a_failed_plan_push_is_tried_again_and_the_worker_goes_on(

@@ -133,6 +133,27 @@ def test_a_station_just_back_online_gets_time_to_report(db: Database) -> None:
         assert unreported.status == "missed"
 
 
+def test_a_station_not_heard_since_the_broker_came_back_is_not_called_missed(
+        db: Database) -> None:
+    """The ledger says online (a broker that died sent no will), but nothing was heard from
+    the station over the scheduler's new connection: it may be playing from its plan."""
+    grace, offline_grace = timedelta(seconds=30), timedelta(hours=6)
+    reconnected = NOW - timedelta(minutes=2)
+    with db.session() as session:
+        station = _station(session, "A", online=True)
+        station.online_since = station.last_seen_at = NOW - timedelta(hours=1)
+        slot = _playback(session, station, NOW - timedelta(minutes=5))
+        assert ledger.watchdog(session=session, now=NOW, grace=grace,
+                               offline_grace=offline_grace, heard_since=reconnected) == 0
+        session.refresh(slot)
+        assert slot.status == "planned"
+        station.last_seen_at = reconnected + timedelta(seconds=1)  # its heartbeat, say
+        assert ledger.watchdog(session=session, now=NOW, grace=grace,
+                               offline_grace=offline_grace, heard_since=reconnected) == 1
+        session.refresh(slot)
+        assert (slot.status, reasons.code(slot.reason)) == ("missed", "no_start_reported")
+
+
 def test_migrations_match_the_models(database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
