@@ -12,10 +12,13 @@ all connected and idle. Then one
 same machine's) minus the instant before the call, from the ledger. The new bulletin's media
 is fetched at that moment, once, by the simulator's shared cache.
 
-The baseline, in the same run: N bare paho clients on one asyncio loop (the simulator's hub),
-each subscribed to its own topic on a plain anonymous Mosquitto, and one publisher sending
-each of them one QoS 1 message; the figure is publish start to each message's arrival: what
-the broker and the clients cost without the scheduler, the database and the agent's logic.
+The baselines, in the same run: N bare paho clients on one asyncio loop (the simulator's hub)
+on a plain anonymous Mosquitto, each subscribed to its own topic and to one topic they all
+share. First one publisher sends each of them one QoS 1 message on its own topic (N
+publishes, as the scheduler sends N plans); then it sends one QoS 1 message on the shared
+topic, which the broker fans out (as a group topic would). The figures are publish start to
+each message's arrival: what the broker and the clients cost without the scheduler, the
+database and the agent's logic.
 
 Runs of the same code on a 2-core machine spread by several hundred milliseconds at 10,000
 stations; ``--repeat N`` sends N emergencies one after another to the same connected fleet
@@ -129,12 +132,13 @@ def run_one(stations: int, *, processes: int, repeat: int = 1,
                 rounds.append(_broadcast(running, api, sim, work, number=number,
                                          timeout_s=timeout_s))
         own_view = " | ".join(sim.summaries())
-    floor = _bare_fanout(work, stations)
+    floor, one_publish = _bare_fanout(work, stations)
     first = rounds[0]
     delays = first.delays
     statuses = Counter(str(r["status"]) for r in first.rows)
     ours = percentiles(delays or [float("nan")])
     base = percentiles(floor or [float("nan")])
+    group = percentiles(one_publish or [float("nan")])
     figures = [
         ("stations registered, connected, plans synced in", f"{sim.connect_s:.1f} s"),
         ("simulator processes", str(processes)),
@@ -150,6 +154,9 @@ def run_one(stations: int, *, processes: int, repeat: int = 1,
                                              else " (of those started)"), _triple(ours)),
         ("baseline: bare MQTT fan-out p50 / p99 / max", _triple(base)
          + ("" if len(floor) == stations else f" ({len(floor)} of {stations} arrived)")),
+        ("baseline: one publish to all on one topic p50 / p99 / max", _triple(group)
+         + ("" if len(one_publish) == stations
+            else f" ({len(one_publish)} of {stations} arrived)")),
         ("ratio p99 (fleet / bare)", f"{ours['p99'] / base['p99']:.1f}×"),
     ]
     for number, later in enumerate(rounds[1:], 2):
@@ -242,12 +249,12 @@ def _plans_published_ms(log_text: str, stations: int) -> float | None:
     return float(found[0]) if found else None
 
 
-def _subscriber(session: Session, topic: str) -> Callable[..., None]:
-    """Return an on_connect that tells the hub and subscribes to one topic."""
+def _subscriber(session: Session, topics: list[str]) -> Callable[..., None]:
+    """Return an on_connect that tells the hub and subscribes to the topics (one SUBACK)."""
 
     def on_connect(client: mqtt.Client, *_: object) -> None:
         session.connected()
-        client.subscribe(topic, 1)
+        client.subscribe([(topic, 1) for topic in topics])
 
     return on_connect
 
@@ -256,8 +263,9 @@ def _triple(figures: dict[str, float]) -> str:
     return " / ".join(f"{figures[k] * 1000:.0f}" for k in ("p50", "p99", "max")) + " ms"
 
 
-def _bare_fanout(work: Path, count: int) -> list[float]:
-    """Run the baseline on its own anonymous Mosquitto; return each arrival's delay (s)."""
+def _bare_fanout(work: Path, count: int) -> tuple[list[float], list[float]]:
+    """Run the baselines on their own anonymous Mosquitto; return each arrival's delay (s),
+    for N publishes on the clients' own topics, then for one publish on a shared topic."""
     port = free_port()
     conf = work / "bare-mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
@@ -270,23 +278,46 @@ def _bare_fanout(work: Path, count: int) -> list[float]:
         broker.stop()
 
 
-async def _fan_out(port: int, count: int) -> list[float]:
+SHARED_TOPIC = "bare/all/urgent"
+
+
+class _Arrivals:
+    """Delays of the messages of one phase, from its publish start; set once all are in."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.delays: list[float] = []
+        self.began = 0.0
+        self.all_in = asyncio.Event()
+
+    def start(self) -> None:
+        self.began = time.monotonic()
+
+    def arrived(self) -> None:
+        self.delays.append(time.monotonic() - self.began)
+        if len(self.delays) == self.count:
+            self.all_in.set()
+
+    async def wait(self) -> list[float]:
+        with contextlib.suppress(TimeoutError):  # a partial baseline is still reported
+            await asyncio.wait_for(self.all_in.wait(), BARE_WAIT_S)
+        return self.delays
+
+
+async def _fan_out(port: int, count: int) -> tuple[list[float], list[float]]:
     hub = MqttHub(connect_limit=200)
     misc = asyncio.create_task(hub.run())
-    arrived: list[float] = []
-    subscribed, all_in = asyncio.Event(), asyncio.Event()
+    own, shared = _Arrivals(count), _Arrivals(count)
+    subscribed = asyncio.Event()
     acks = [0]
-    began = [0.0]
 
     def on_subscribe(*_: object) -> None:
         acks[0] += 1
         if acks[0] == count:
             subscribed.set()
 
-    def on_message(*_: object) -> None:
-        arrived.append(time.monotonic() - began[0])
-        if len(arrived) == count:
-            all_in.set()
+    def on_message(_client: object, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        (shared if message.topic == SHARED_TOPIC else own).arrived()
 
     # The publisher runs paho's own thread, whose select() takes only descriptors below 1024:
     # it must open its sockets before the N subscribers take thousands.
@@ -301,8 +332,7 @@ async def _fan_out(port: int, count: int) -> list[float]:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bare-{index}",
                              protocol=mqtt.MQTTv311)
         session = Session()
-        topic = f"bare/{index}/plan"
-        client.on_connect = _subscriber(session, topic)
+        client.on_connect = _subscriber(session, [f"bare/{index}/plan", SHARED_TOPIC])
         client.on_disconnect = lambda *_, s=session: s.lost()
         client.on_subscribe = on_subscribe
         client.on_message = on_message
@@ -312,17 +342,20 @@ async def _fan_out(port: int, count: int) -> list[float]:
         sessions.append((client, session))
     await asyncio.wait_for(subscribed.wait(), 600)
     payload = b"x" * 600  # about one plan item
-    began[0] = time.monotonic()
+    own.start()
     for index in range(count):
         publisher.publish(f"bare/{index}/plan", payload, qos=1)
-    with contextlib.suppress(TimeoutError):  # a partial baseline is still reported
-        await asyncio.wait_for(all_in.wait(), BARE_WAIT_S)
+    each = await own.wait()
+    await asyncio.sleep(1)  # the clients' PUBACKs out of the way
+    shared.start()
+    publisher.publish(SHARED_TOPIC, payload, qos=1)
+    once = await shared.wait()
     publisher.disconnect()
     publisher.loop_stop()
     await asyncio.gather(*(hub.release(c, s, wait_s=2) for c, s in sessions))
     misc.cancel()
     await hub.close()
-    return arrived
+    return each, once
 
 
 if __name__ == "__main__":
