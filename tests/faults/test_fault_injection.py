@@ -128,7 +128,8 @@ def _run(tmp_path: Path, cleanup: ExitStack) -> None:
     ]
     for offset, what, action in faults:
         _at(t0, offset)
-        print(f"t={offset:5.1f}s  {what}")
+        # when it really happened: a slow restart before it delays every later fault
+        print(f"t={offset:5.1f}s  {what} (at {time.monotonic() - t0:5.1f}s)")
         action()
     api = server.api()
     _at(t0, (SLOTS - 1) * GAP_S + 5)
