@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.stack import broker_and_server
 from tests.support.audio import speech_wav
-from tests.support.mosquitto import Mosquitto
 from tests.support.procs import wait_for
 from tests.support.proxy import LinkProxy
-from tests.support.server import Server, start_agent, upload_approved, wait_status
+from tests.support.server import start_agent, upload_approved, wait_status
 from wardcast.protocol import RECONNECT_MAX_S, to_wire
 
 pytestmark = pytest.mark.faults
@@ -36,12 +36,7 @@ SLOTS = 6
 def test_a_station_that_reconnects_late_after_a_broker_restart_is_not_missed(
         tmp_path: Path) -> None:
     with ExitStack() as cleanup:
-        broker = Mosquitto(tmp_path / "mosquitto").setup().start()
-        cleanup.callback(broker.stop)
-        server = Server(tmp_path / "server").setup(
-            external_mqtt_url=broker.url, missed_grace_s="5", offline_grace_s="900",
-            watchdog_interval_s="0.5").start()
-        cleanup.callback(server.stop)
+        broker, server = broker_and_server(tmp_path, cleanup)
         api = server.api()
         bulletin = upload_approved(
             api, speech_wav(tmp_path / "clip.wav", text="Thông báo ngắn."), "Tin")

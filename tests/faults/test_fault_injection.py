@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.faults.stack import broker_and_server
 from tests.support.audio import speech_wav
-from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc, wait_for
 from tests.support.proxy import LinkProxy
 from tests.support.server import Server, start_agent, upload_approved, wait_status, wardcast
@@ -79,12 +79,7 @@ def test_faults_lose_nothing_and_play_nothing_twice(tmp_path: Path,
 
 
 def _run(tmp_path: Path, cleanup: ExitStack) -> None:
-    broker = Mosquitto(tmp_path / "mosquitto").setup().start()
-    cleanup.callback(broker.stop)
-    server = Server(tmp_path / "server").setup(
-        external_mqtt_url=broker.url, missed_grace_s="5", offline_grace_s="900",
-        watchdog_interval_s="0.5").start()
-    cleanup.callback(server.stop)
+    broker, server = broker_and_server(tmp_path, cleanup)
     api = server.api()
     clip = speech_wav(tmp_path / "clip.wav", text="Thông báo của phường về lịch tiêm chủng.")
     bulletin = upload_approved(api, clip, "Tin ngắn")
