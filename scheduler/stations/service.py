@@ -219,8 +219,8 @@ def record_statuses(*, session: Session, reports: Sequence[tuple[int, Status]],
         for station_id, status in batch:
             station = found.get(station_id)
             if station is not None:
-                _apply_status(station, status, now=now, spells=spells,
-                              heard_since=heard_since if heard else None, heard=heard)
+                _apply_status(station, status, now=now, spells=spells, heard=heard,
+                              heard_since=heard_since)
     spells.write(session=session)
 
 
@@ -230,8 +230,8 @@ def _apply_status(station: Station, status: Status, *, now: datetime,
     online = status.state == "online"
     if not online and station.boot_id not in (None, status.boot_id):
         return  # the will of an older boot arriving after the new boot said hello
-    first_word = heard_since is not None and (station.last_seen_at is None
-                                              or station.last_seen_at < heard_since)
+    first_word = heard and heard_since is not None and (
+        station.last_seen_at is None or station.last_seen_at < heard_since)
     if online and (not station.online or station.boot_id != status.boot_id or first_word):
         station.online_since = now
     spells.note(station, online=online, now=now)

@@ -20,16 +20,11 @@ import pytest
 
 from scheduler.config import Settings
 from scheduler.messaging import embedded_mosquitto
-from tests.support.procs import port_open, wait_for
+from tests.support.procs import children, port_open, wait_for
 from tests.support.server import Server
 from wardcast.protocol import Channel, station_topic
 
 pytestmark = pytest.mark.e2e
-
-
-def _children(pid: int, name: str) -> list[int]:
-    done = subprocess.run(["pgrep", "-P", str(pid), name], capture_output=True, text=True)
-    return [int(p) for p in done.stdout.split()]
 
 
 def _alive(pid: int) -> bool:
@@ -63,9 +58,9 @@ def _server_pid(server: Server) -> int:
 
 
 def _mosquitto_pid(server: Server) -> int:
-    wait_for(lambda: len(_children(_server_pid(server), "mosquitto")) == 1, timeout=10,
+    wait_for(lambda: len(children(_server_pid(server), "mosquitto")) == 1, timeout=10,
              what="the scheduler's one mosquitto")
-    return _children(_server_pid(server), "mosquitto")[0]
+    return children(_server_pid(server), "mosquitto")[0]
 
 
 def _station(server: Server) -> tuple[int, str]:
@@ -81,7 +76,7 @@ def test_a_killed_mosquitto_is_started_again_and_stations_log_in_again(server: S
     station = _station(server)
     first = _mosquitto_pid(server)
     subprocess.run(["kill", "-9", str(first)], check=True)
-    wait_for(lambda: _children(_server_pid(server), "mosquitto") not in ([], [first]),
+    wait_for(lambda: children(_server_pid(server), "mosquitto") not in ([], [first]),
              timeout=20, what="a new mosquitto")
     wait_for(server.healthy, timeout=30, what="the scheduler connected to it again")
     assert _can_log_in(server, *station)

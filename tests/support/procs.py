@@ -18,6 +18,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def children(pid: int, name: str) -> list[int]:
+    """Return the ids of a process's children of this name."""
+    done = subprocess.run(["pgrep", "-P", str(pid), name], capture_output=True, text=True)
+    return [int(p) for p in done.stdout.split()]
+
+
 def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
     """Poll until predicate() is true or fail the test with what it was waiting for."""
     deadline = time.monotonic() + timeout
