@@ -18,7 +18,8 @@ from wardcast.protocol import RECONNECT_MAX_S, utcnow
 log = logging.getLogger(__name__)
 
 # An agent whose link works is back within RECONNECT_MAX_S of the broker, and says so at once;
-# a margin covers a slow 3G handshake. One still silent then is taken as offline.
+# a margin covers a slow 3G handshake. One still silent then is taken as offline. It is also
+# longer than an agent takes to resend an unconfirmed event (twice its --resend-after, 30 s).
 PRESENCE_WINDOW_S = RECONNECT_MAX_S + 15
 
 
@@ -44,11 +45,10 @@ def watchdog(runtime: Runtime) -> None:
     dispatcher = runtime.dispatcher
     if not runtime.is_leader or dispatcher is None:
         return
-    up_for = dispatcher.link.connected_for()
     heard_since = dispatcher.link.up_since()
-    if up_for < settings.missed_grace_s or heard_since is None:
-        return
-    if dispatcher.inbox.qsize():
+    now = utcnow()
+    up_for = (now - heard_since).total_seconds() if heard_since is not None else 0.0
+    if heard_since is None or up_for < settings.missed_grace_s or dispatcher.inbox.qsize():
         return
     with runtime.db.session() as session:
         if up_for >= PRESENCE_WINDOW_S:
@@ -56,10 +56,11 @@ def watchdog(runtime: Runtime) -> None:
                 log.warning("%d station(s) not heard since the broker connection was made "
                             "%.0f s ago: marked offline (%s)", len(gone), up_for,
                             ", ".join(gone[:20]) + (" …" if len(gone) > 20 else ""))
-        moved = ledger.watchdog(session=session, now=utcnow(),
+        moved = ledger.watchdog(session=session, now=now,
                                 grace=timedelta(seconds=settings.missed_grace_s),
                                 offline_grace=timedelta(seconds=settings.offline_grace_s),
-                                heard_since=heard_since)
+                                heard_since=heard_since,
+                                recovery=timedelta(seconds=PRESENCE_WINDOW_S))
     if moved:
         log.info("watchdog marked %d playback(s) missed", moved)
 

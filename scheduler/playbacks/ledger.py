@@ -156,14 +156,18 @@ def _default_reason(kind: EventType) -> str:
 
 
 def watchdog(*, session: Session, now: datetime, grace: timedelta,
-             offline_grace: timedelta, heard_since: datetime | None = None) -> int:
+             offline_grace: timedelta, heard_since: datetime | None = None,
+             recovery: timedelta = timedelta(0)) -> int:
     """Declare `missed` the slots nobody reported starting; return how many.
 
     An online station that has been online for the whole grace would have reported a start
     by now (its agent resends every unconfirmed event as soon as it connects). Online means
     heard from since `heard_since`, when the scheduler's broker connection was made: before
     that, "online" may be what a broker that restarted remembered of a station that has not
-    reconnected yet, and is playing from its plan meanwhile. An offline station may be
+    reconnected yet, and is playing from its plan meanwhile. A slot due before that
+    connection waits `recovery` after it too: what an agent sent as it reconnected, before
+    the scheduler had subscribed again to a broker that lost its session, is gone, and comes
+    back only with the agent's next resend. An offline station may be
     playing from its plan, so its slots wait for the longer offline grace; unless the plan
     never reached it: no `accepted`, and offline since before the playback was made (or
     never heard from), so it cannot be playing it.
@@ -180,7 +184,8 @@ def watchdog(*, session: Session, now: datetime, grace: timedelta,
     missed: dict[int, str] = {}
     undelivered: dict[int, str] = {}
     for pid, at, status, created_at, up, since, last_seen in due:
-        heard = heard_since is None or (last_seen is not None and last_seen >= heard_since)
+        heard = heard_since is None or (last_seen is not None and last_seen >= heard_since
+                                        and (at >= heard_since or now - heard_since >= recovery))
         if up and heard and (since is None or since <= settled):
             missed[pid] = reasons.no_start_reported()
         elif (not up and status == PlaybackStatus.PLANNED.value

@@ -7,19 +7,23 @@ from its plan, so its slots must not be declared missed because the ledger still
 online (this was seen in CI: three slots `missed` that the agents had played). A station that
 never comes back is marked offline once every agent would have reconnected, so its slots wait
 for the offline grace, and the station page does not say "online" for a dead station.
+
+Both on a Mosquitto of its own, killed and started again by the test, and on the default
+install, whose supervised Mosquitto is killed and started again by `wardcast serve`.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.faults.stack import broker_and_server
+from tests.faults import stack
 from tests.support.audio import speech_wav
 from tests.support.procs import wait_for
 from tests.support.proxy import LinkProxy
@@ -33,10 +37,13 @@ GAP_S = 6
 SLOTS = 6
 
 
+@pytest.mark.parametrize("install", [stack.production, stack.default_install],
+                         ids=["mosquitto", "default"])
 def test_a_station_that_reconnects_late_after_a_broker_restart_is_not_missed(
-        tmp_path: Path) -> None:
+        tmp_path: Path, install: Callable[[Path, ExitStack], stack.Breakable]) -> None:
     with ExitStack() as cleanup:
-        broker, server = broker_and_server(tmp_path, cleanup)
+        broker = install(tmp_path, cleanup)
+        server = broker.server
         api = server.api()
         bulletin = upload_approved(
             api, speech_wav(tmp_path / "clip.wav", text="Thông báo ngắn."), "Tin")
@@ -71,7 +78,7 @@ def test_a_station_that_reconnects_late_after_a_broker_restart_is_not_missed(
         proxies[1].cut()        # the late station's own link is down too
         procs[2].kill()         # and the third station loses power
         time.sleep(2)
-        broker.start()          # the scheduler and the first station are back within seconds
+        broker.back()           # the scheduler and the first station are back within seconds
         # the late station stays away for four slots: longer than the missed grace, measured
         # from the scheduler's reconnect
         time.sleep(4 * GAP_S)

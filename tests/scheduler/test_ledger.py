@@ -148,8 +148,15 @@ def test_a_station_not_heard_since_the_broker_came_back_is_not_called_missed(
         session.refresh(slot)
         assert slot.status == "planned"
         station.last_seen_at = reconnected + timedelta(seconds=1)  # its heartbeat, say
+        # the slot was due before the connection: what the agent sent as it came back may
+        # have been lost with the broker's session, and waits for its resend
+        recovery = timedelta(minutes=3)
         assert ledger.watchdog(session=session, now=NOW, grace=grace,
-                               offline_grace=offline_grace, heard_since=reconnected) == 1
+                               offline_grace=offline_grace, heard_since=reconnected,
+                               recovery=recovery) == 0
+        assert ledger.watchdog(session=session, now=reconnected + recovery, grace=grace,
+                               offline_grace=offline_grace, heard_since=reconnected,
+                               recovery=recovery) == 1
         session.refresh(slot)
         assert (slot.status, reasons.code(slot.reason)) == ("missed", "no_start_reported")
 
