@@ -80,3 +80,30 @@ def test_clock_readings_are_optional_and_bounded_on_status_too() -> None:
     for bad in (b'"clock_uncertainty_ms":-1', b'"clock_offset_ms":2147483648'):
         with pytest.raises(ProtocolError):
             protocol.decode(protocol.Status, older.replace(b'"clock_offset_ms":-12', bad))
+
+
+
+def test_group_topics_name_one_group_each_and_the_fleet() -> None:
+    assert protocol.group_topic(12) == "wardcast/groups/12/urgent"
+    assert protocol.parse_group_topic(protocol.group_topic(12)) == 12
+    for foreign in (protocol.FLEET_TOPIC, "wardcast/groups/+/urgent",
+                    "wardcast/groups/012/urgent", "wardcast/groups/12/plan",
+                    "wardcast/groups//urgent", "wardcast/stations/12/plan"):
+        assert protocol.parse_group_topic(foreign) is None, foreign
+
+
+def test_an_urgent_start_carries_its_item_and_a_stop_or_cancel_none() -> None:
+    now = protocol.utcnow().replace(microsecond=0)  # the wire keeps milliseconds
+    item = protocol.UrgentItem(
+        bulletin_id=3, title="Cảnh báo lũ", duration_ms=12_000, sha256="a" * 64,
+        media_path="/api/v1/media/" + "a" * 64, starts_at=now, play_until=now, repeat=2,
+        gap_ms=5000)
+    start = protocol.Urgent(broadcast_id=7, action=protocol.UrgentAction.START, sent_at=now,
+                            item=item)
+    stop = protocol.Urgent(broadcast_id=7, action=protocol.UrgentAction.STOP, sent_at=now)
+    assert protocol.decode(protocol.Urgent, protocol.encode(start)) == start
+    assert protocol.decode(protocol.Urgent, protocol.encode(stop)) == stop
+    for bad in (protocol.encode(stop).replace(b'"stop"', b'"start"'),
+                protocol.encode(start).replace(b'"start"', b'"cancel"')):
+        with pytest.raises(ProtocolError):
+            protocol.decode(protocol.Urgent, bad)

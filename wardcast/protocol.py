@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    model_validator,
 )
 
 PROTOCOL_VERSION = 1
@@ -55,6 +56,27 @@ AGENT_PUBLISHES = (Channel.SYNC, Channel.EVENTS, Channel.STATUS, Channel.COMMAND
 def station_topic(station_id: str, channel: Channel) -> str:
     """Return the topic of one station's channel."""
     return f"{TOPIC_ROOT}/{station_id}/{channel.value}"
+
+
+# Urgent traffic for many stations at once: one message the broker fans out, on the topic of
+# a group (a ward is a group of kind "ward") or of the whole fleet. Only the scheduler
+# publishes there; a station reads the topics of the groups its plan lists, and the fleet's.
+GROUP_ROOT = "wardcast/groups"
+FLEET_TOPIC = "wardcast/all/urgent"
+
+
+def group_topic(group_id: int) -> str:
+    """Return the urgent topic of one group of stations."""
+    return f"{GROUP_ROOT}/{group_id}/urgent"
+
+
+def parse_group_topic(topic: str) -> int | None:
+    """Return the group id of a group's urgent topic, or None when it is not one."""
+    prefix = GROUP_ROOT + "/"
+    if not topic.startswith(prefix) or not topic.endswith("/urgent"):
+        return None
+    middle = topic[len(prefix):-len("/urgent")]
+    return int(middle) if middle.isdigit() and middle == str(int(middle)) else None
 
 
 def scheduler_subscriptions() -> list[str]:
@@ -202,13 +224,62 @@ class PlanItem(BaseModel):
 
 
 class Plan(_Message):
-    """The whole pending plan of one station; an agent replaces its plan with it."""
+    """The whole pending plan of one station; an agent replaces its plan with it.
+
+    ``groups`` are the groups the station belongs to as the plan is made: the agent reads
+    their urgent topics and acts on a group message only for these (older schedulers send
+    none, and their agents read no group topic)."""
 
     station_id: str
     revision: int = 0
     generated_at: UtcDateTime
     horizon_end: UtcDateTime
     items: list[PlanItem]
+    groups: list[int] = Field(default_factory=list, max_length=1000)
+
+
+class UrgentAction(StrEnum):
+    START = "start"  # play the item now, interrupting anything (an emergency)
+    STOP = "stop"  # stop the broadcast where it is playing (it ends `interrupted`)
+    CANCEL = "cancel"  # drop it where it has not started yet (it ends `cancelled`)
+
+
+class UrgentItem(BaseModel):
+    """What a member needs to play a broadcast without asking: its media and its window.
+
+    Every member plays it from ``starts_at`` (``repeat`` times, ``gap_ms`` apart, each
+    repeat starting no later than its own start + the window ``play_until - starts_at``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    bulletin_id: int
+    title: str = ""
+    priority: Priority = Priority.EMERGENCY
+    duration_ms: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    media_path: str
+    starts_at: UtcDateTime
+    play_until: UtcDateTime
+    repeat: int = Field(default=1, ge=1, le=20)
+    gap_ms: int = Field(default=0, ge=0)
+
+
+class Urgent(_Message):
+    """One publish on a group's or the fleet's topic, acted on by every member at once.
+
+    The stations' playbacks of the broadcast are rows of the ledger like any other, made by
+    the scheduler after the publish; the agents' events name them by broadcast and repeat."""
+
+    broadcast_id: int = Field(ge=1, le=DB_INT)
+    action: UrgentAction
+    sent_at: UtcDateTime
+    item: UrgentItem | None = None  # with START only
+
+    @model_validator(mode="after")
+    def _item_with_start_only(self) -> Urgent:
+        if (self.item is not None) != (self.action is UrgentAction.START):
+            raise ValueError("a start carries its item; a stop or a cancel carries none")
+        return self
 
 
 class SyncRequest(_Message):
