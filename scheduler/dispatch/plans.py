@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.db import in_list, plan_with_values
+from scheduler.groups import service as groups
 from scheduler.playbacks.models import OPEN, Playback
 from scheduler.stations.models import Station
 from wardcast.protocol import Plan, PlanItem, Priority, media_path
@@ -58,7 +59,8 @@ def build_plans(*, session: Session, station_ids: Iterable[int], now: datetime,
                 scheduled_at=scheduled_at, priority=Priority(priority), duration_ms=duration_ms,
                 sha256=sha256, media_path=media_path(sha256), play_until=play_until,
                 preempt=broadcast_id is not None and priority == Priority.EMERGENCY))
+        member_of = groups.memberships(session=session, station_ids=revisions)
         for station_id in sorted(revisions):
             yield station_id, Plan(station_id=str(station_id), revision=revisions[station_id],
                                    generated_at=now, horizon_end=now + horizon,
-                                   items=items[station_id])
+                                   items=items[station_id], groups=member_of[station_id])

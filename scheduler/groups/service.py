@@ -13,6 +13,7 @@ from scheduler.groups.models import StationGroup, group_members
 from scheduler.groups.schemas import GroupCreate, GroupUpdate
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
+from scheduler.unitofwork import plans_changed
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
 
@@ -81,6 +82,7 @@ def create(*, session: Session, data: GroupCreate, by: User) -> StationGroup:
                                        field="station_ids", user=by)
     session.add(group)
     session.flush()
+    plans_changed(session, [s.id for s in group.stations])  # their plans list their groups
     return group
 
 
@@ -92,6 +94,7 @@ def update(*, session: Session, group_id: int, change: GroupUpdate, by: User) ->
         stations.get_many(session=session, field="group_id", user=by,
                           station_ids=station_ids(session=session, group_ids=[group_id]))
     given = change.model_fields_set
+    reached = set(station_ids(session=session, group_ids=[group_id]))
     if change.name is not None and change.name.strip() != group.name:
         if session.scalar(select(StationGroup).where(StationGroup.name == change.name.strip())):
             raise Conflict(f"Nhóm {change.name} đã tồn tại — group name already used",
@@ -107,7 +110,35 @@ def update(*, session: Session, group_id: int, change: GroupUpdate, by: User) ->
         _check_quiet(change.quiet_start, change.quiet_end)
         group.quiet_start, group.quiet_end = change.quiet_start, change.quiet_end
     session.flush()
+    if change.station_ids is not None or "parent_id" in given:
+        # a plan lists its station's groups, with those above them: the stations that
+        # joined, left, or moved with the group get new plans
+        reached |= set(station_ids(session=session, group_ids=[group_id]))
+        plans_changed(session, reached)
     return group
+
+
+def memberships(*, session: Session, station_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Return each station's groups, with every group above them: the groups whose urgent
+    messages reach it (a broadcast to a group reaches its sub-groups' stations too)."""
+    ids = sorted(set(station_ids))
+    direct: dict[int, set[int]] = {station_id: set() for station_id in ids}
+    for start in range(0, len(ids), 500):
+        for group_id, station_id in session.execute(
+                select(group_members.c.group_id, group_members.c.station_id)
+                .where(group_members.c.station_id.in_(ids[start:start + 500]))):
+            direct[station_id].add(group_id)
+    # Groups are few (a city, its wards, some clusters): read them all once.
+    parents: dict[int, int | None] = dict(session.execute(
+        select(StationGroup.id, StationGroup.parent_id)).all()) if any(direct.values()) else {}
+    found: dict[int, list[int]] = {}
+    for station_id, level in direct.items():
+        closure: set[int] = set()
+        while level - closure:
+            closure |= level
+            level = {p for g in level if (p := parents.get(g)) is not None}
+        found[station_id] = sorted(closure)
+    return found
 
 
 def listing(*, session: Session, limit: int, offset: int,
