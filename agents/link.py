@@ -1,8 +1,8 @@
 """The agent's MQTT session, and the events it carries until the scheduler confirms them.
 
-One persistent paho session, reconnecting with backoff. paho runs its network loop on its own
-thread (``Threaded``); every callback only hands its news to the asyncio loop, where the
-handlers own all agent state. The simulator drives many sessions from one loop instead
+One persistent paho session, reconnecting with backoff, on the station's topics and the
+urgent topics of its groups. paho runs its network loop on its own thread (``Threaded``);
+every callback only hands its news to the asyncio loop, where the handlers own all state. The simulator drives many sessions from one loop instead
 (simulate/hub.py): that is the ``Driver``. paho keeps unacknowledged QoS 1 publishes across
 reconnects and resends them; delivery of events does not rest on that: the reporter
 republishes them until the scheduler confirms them.
@@ -11,14 +11,12 @@ until the scheduler names it in an ``Ack``, which it sends only after committing
 The broker's PUBACK only records when it was last published: a broker can still lose it
 (Mosquitto persists only every ``autosave_interval``, and its queues can overflow). So every
 unconfirmed event is published again on each (re)connect, and, while connected, again when
-its last PUBACK is older than ``resend_after_s``. The scheduler ingests events idempotently,
-so a duplicate costs nothing.
+its last PUBACK is older than ``resend_after_s``; the scheduler takes a duplicate as one.
 
-Events made in one turn of the loop (``accepted`` and ``downloaded`` of a plan whose media is
-cached, ``finished`` and the next item's ``started``) go out together in one message, and an
-outbox published again after a reconnect goes in batches of up to 100
-(``wardcast.protocol.EventBatch``): after hours offline that is a few messages, not
-thousands, each with its own PUBACK and ack.
+Events made in one turn of the loop (``accepted`` and ``downloaded`` of a plan whose media
+is cached, ``finished`` and the next ``started``) go out together in one message, and an
+outbox sent again after a reconnect in batches of up to 100 (protocol.EventBatch): after
+hours offline a few messages, not thousands, each with its own PUBACK and ack.
 """
 
 from __future__ import annotations
@@ -81,6 +79,7 @@ class LinkHandlers(Protocol):
     def connected(self) -> None: ...
     def disconnected(self) -> None: ...
     def message(self, channel: Channel, payload: bytes) -> None: ...
+    def urgent(self, topic: str, payload: bytes) -> None: ...
     def published(self, mid: int) -> None: ...
 
 
@@ -91,6 +90,7 @@ class Link(Protocol):
     def connected(self) -> bool: ...
     def start(self, handlers: LinkHandlers) -> None: ...
     def subscribe(self) -> None: ...
+    def follow(self, topics: set[str]) -> None: ...
     def publish(self, channel: Channel, payload: bytes, *, retain: bool = False
                 ) -> mqtt.MQTTMessageInfo: ...
     async def stop(self, last_words: bytes, *, wait_s: float = 2.0) -> None: ...
@@ -141,6 +141,7 @@ class MqttLink:
         self._settings = settings
         self._driver = driver or Threaded()
         self._topics = {station_topic(settings.station, c): c for c in Channel}
+        self._followed: set[str] = set()  # group and fleet urgent topics
         self.connected = False
         self._stopping = False
         self._last_failure = ""  # paho's thread only: to log each new connect failure once
@@ -177,8 +178,18 @@ class MqttLink:
         self._driver.start(self._client)
 
     def subscribe(self) -> None:
-        """Subscribe to the channels the agent listens to."""
-        self._client.subscribe([(self.topic(c), QOS) for c in AGENT_SUBSCRIBES])
+        """Subscribe to the channels the agent listens to, and the urgent topics it follows."""
+        self._client.subscribe([(self.topic(c), QOS) for c in AGENT_SUBSCRIBES]
+                               + [(topic, QOS) for topic in sorted(self._followed)])
+
+    def follow(self, topics: set[str]) -> None:
+        """Read these urgent topics from now on, and no others (also when it subscribes)."""
+        added, dropped = topics - self._followed, self._followed - topics
+        self._followed = set(topics)
+        if self.connected and added:
+            self._client.subscribe([(topic, QOS) for topic in sorted(added)])
+        if self.connected and dropped:
+            self._client.unsubscribe(sorted(dropped))
 
     def publish(self, channel: Channel, payload: bytes, *, retain: bool = False
                 ) -> mqtt.MQTTMessageInfo:
@@ -225,10 +236,12 @@ class MqttLink:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
                     ) -> None:
         channel = self._topics.get(message.topic)
-        if channel is None:
+        if channel is not None:
+            self._driver.hand_over(self._handlers.message, channel, bytes(message.payload))
+        elif message.topic in self._followed:
+            self._driver.hand_over(self._handlers.urgent, message.topic, bytes(message.payload))
+        else:
             log.warning("message on unexpected topic %s dropped", message.topic)
-            return
-        self._driver.hand_over(self._handlers.message, channel, bytes(message.payload))
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode,
                     properties: Any) -> None:
@@ -280,10 +293,10 @@ class Reporter:
         ``together`` is the store change the event reports (a playback started, ended …);
         both are committed at once, so a crash never leaves one without the other.
         """
-        event = Event(event_id=uuid.uuid4().hex, playback_id=playback_id, type=type_,
-                      at=at or utcnow(), clock_offset_ms=self._clock.offset_ms,
-                      clock_uncertainty_ms=self._clock.uncertainty_ms, boot_id=self._boot_id,
-                      position_ms=position_ms, reason=reason)
+        event = Event.about(playback_id, event_id=uuid.uuid4().hex, type=type_,
+                            at=at or utcnow(), clock_offset_ms=self._clock.offset_ms,
+                            clock_uncertainty_ms=self._clock.uncertainty_ms,
+                            boot_id=self._boot_id, position_ms=position_ms, reason=reason)
         payload = encode(event)
         with self._store.transaction():
             together()

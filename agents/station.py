@@ -5,10 +5,7 @@ the agent's own are SQLite, paho's network thread, the media cache and ffmpeg in
 card (``run``: ``wardcast agent``), the simulator's are lighter (simulate/station.py). All of
 it runs on the asyncio loop's thread: the station is the link's handler.
 
-A command is recorded by id before it is carried out, so one the broker delivers again (QoS 1
-after a reconnect or a restart) is answered again with the stored result, never carried out
-twice. Results are not kept in the outbox: a lost one is only a missing confirmation (the
-effect shows in events and status), and the scheduler may send the command again.
+Commands and group messages are carried out as orders.py says.
 
 Shutdown runs in reverse of the start: the player stops (reporting an interrupted
 playback), the scheduler gets a moment to confirm the events, the link says "offline" and
@@ -23,30 +20,26 @@ import logging
 import random
 import signal
 import uuid
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 import httpx
 
 from agents.config import Settings, SettingsError, make_backend, settings_from
 from agents.fetch import Clock, Media, MediaCache
 from agents.link import Later, Link, MqttLink, Reporter, soon
-from agents.output import AudioOutput, Output, ToneRequest
+from agents.orders import Commands, Groups, merged, read
+from agents.output import AudioOutput, Output
 from agents.player import Player
 from agents.store import SqliteStore, Store
 from wardcast.protocol import (
     Ack,
     Channel,
-    Command,
-    CommandHeader,
-    CommandResult,
-    CommandType,
     EventType,
     Plan,
+    PlanItem,
     ProtocolError,
     Status,
     SyncRequest,
@@ -59,8 +52,6 @@ log = logging.getLogger(__name__)
 
 EVENT_LOG_KEEP = timedelta(days=30)  # confirmed events older than this leave the local log
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-VOLUME_KEY = "volume_percent"
-DETAIL_MAX = 500
 
 
 try:
@@ -91,6 +82,7 @@ class Station:
                              reporter=self.reporter, on_change=self.publish_status)
         self._commands = Commands(store=store, reporter=self.reporter, player=self.player,
                                   output=output, resync=self._request_sync)
+        self._groups = Groups(store=store, link=link)
 
     @property
     def online(self) -> bool:
@@ -138,6 +130,14 @@ class Station:
         except ProtocolError as exc:
             log.warning("dropped a malformed %s message: %s", channel.value, exc)
 
+    def urgent(self, topic: str, payload: bytes) -> None:
+        """Start what a group's (or the fleet's) urgent message brings, if it is for us."""
+        try:
+            if items := read(topic, payload, self._groups):
+                self._take(self._store.pending() + items)
+        except ProtocolError as exc:
+            log.warning("dropped a malformed urgent message: %s", exc)
+
     def published(self, mid: int) -> None:
         """Pass the broker's acknowledgement to the outbox."""
         self.reporter.published(mid)
@@ -158,14 +158,20 @@ class Station:
                      latest[0])
             return
         self._latest_plan = (plan.revision, plan.generated_at)
-        added = self._store.replace_plan(plan.items)
+        self._groups.follow(plan.groups)
+        added = self._take(merged(plan, self._store.pending()))
         log.info("plan revision %d: %d item(s), %d new", plan.revision, len(plan.items),
                  len(added))
+
+    def _take(self, items: list[PlanItem]) -> list[PlanItem]:
+        """Make items the pending plan: accept the new ones, trim the cache, fetch media."""
+        added = self._store.replace_plan(items)
         for item in added:
             self.reporter.emit(item.playback_id, EventType.ACCEPTED)
         self._cache.evict(self._needed())
         self._fetch_missing()
         self.player.wake()
+        return added
 
     def _request_sync(self) -> None:
         request = SyncRequest(boot_id=self._boot_id, sent_at=utcnow(),
@@ -233,120 +239,6 @@ class Station:
         while True:
             await asyncio.sleep(self._settings.heartbeat_s)
             self.publish_status()
-
-
-class InvalidArgs(ValueError):
-    """A command's arguments are missing or out of range; the message says which."""
-
-
-class Commands:
-    """Carries out the commands of the COMMAND channel and answers them."""
-
-    def __init__(self, *, store: Store, reporter: Reporter, player: Player, output: Output,
-                 resync: Callable[[], None]) -> None:
-        self._store = store
-        self._reporter = reporter
-        self._player = player
-        self._output = output
-        self._resync = resync
-
-    def recover(self) -> None:
-        """Take the volume last set; answer commands a previous run never finished."""
-        stored = self._store.setting(VOLUME_KEY)
-        self._output.volume = float(stored) if stored is not None else 100.0
-        for command_id in self._store.unanswered_commands():
-            self._answer(command_id, False, "the agent restarted before the command finished")
-
-    def handle(self, payload: bytes) -> None:
-        """Carry out a command once, or answer a repeated one again."""
-        try:
-            command = decode(Command, payload)
-        except ProtocolError as exc:
-            self._refuse(payload, exc)
-            return
-        if not self._store.begin_command(command.command_id, command.type.value):
-            self._repeat(command.command_id)
-            return
-        log.info("command %s: %s %s", command.command_id, command.type.value, command.args)
-        try:
-            self._execute(command)
-        except InvalidArgs as exc:
-            self._answer(command.command_id, False, f"invalid args: {exc}")
-        except Exception as exc:  # a bad command must not take the agent down
-            log.exception("command %s failed", command.command_id)
-            self._answer(command.command_id, False, f"agent_error: {exc}")
-
-    def _execute(self, command: Command) -> None:
-        answer = partial(self._answer, command.command_id)
-        if command.type is CommandType.RESYNC:
-            self._resync()
-            answer(True, "plan requested")
-        elif command.type is CommandType.STOP:
-            stopped = self._player.stop(f"stopped by command {command.command_id}")
-            answer(True, f"stopped {stopped}" if stopped else "nothing was playing")
-        elif command.type is CommandType.VOLUME:
-            percent = _number(command.args, "percent", 0, 100)
-            self._output.volume = percent
-            self._store.set_setting(VOLUME_KEY, repr(percent))
-            answer(True, f"volume {percent:g}%")
-        elif command.type is CommandType.TEST_TONE:
-            seconds = _number(command.args, "seconds", 1, 30, default=5)
-            hz = _number(command.args, "hz", 50, 8000, default=1000)
-            self._player.play_tone(ToneRequest(command.command_id, hz=hz, seconds=seconds,
-                                               done=answer))
-        else:  # a type this protocol module knows but this agent does not carry out
-            answer(False, "unknown command")
-
-    def _refuse(self, payload: bytes, error: ProtocolError) -> None:
-        """Answer a command that does not parse, when it at least has an id."""
-        identified = _identify(payload)
-        if identified is None:
-            log.warning("dropped a malformed cmd message: %s", error)
-            return
-        command_id, kind = identified
-        if not self._store.begin_command(command_id, kind):
-            self._repeat(command_id)
-            return
-        known = kind in {member.value for member in CommandType}
-        self._answer(command_id, False, f"invalid command: {error}" if known
-                     else "unknown command")
-
-    def _repeat(self, command_id: str) -> None:
-        """Answer a command seen before with the result it got, if it has one yet."""
-        stored = self._store.command_result(command_id)
-        if stored is None:
-            log.info("command %s again while still being carried out", command_id)
-            return
-        log.info("command %s again: answered again, not carried out twice", command_id)
-        self._reporter.answer(stored)
-
-    def _answer(self, command_id: str, ok: bool, detail: str) -> None:
-        """Record a command's result and publish it."""
-        result = CommandResult(command_id=command_id, ok=ok, at=utcnow(),
-                               detail=detail[:DETAIL_MAX])
-        payload = encode(result)
-        self._store.finish_command(command_id, payload)
-        log.info("command %s %s: %s", command_id, "done" if ok else "refused", detail)
-        self._reporter.answer(payload)
-
-
-def _identify(payload: bytes) -> tuple[str, str] | None:
-    """Return (command id, type) of an invalid command, when it names an id."""
-    try:
-        header = decode(CommandHeader, payload)
-    except ProtocolError:
-        return None
-    return header.command_id, header.type
-
-
-def _number(args: dict[str, Any], name: str, low: float, high: float, *,
-            default: float | None = None) -> float:
-    """Return a numeric argument within [low, high], or raise InvalidArgs."""
-    value = args.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-            low <= value <= high):
-        raise InvalidArgs(f"{name} must be a number from {low:g} to {high:g}")
-    return float(value)
 
 
 async def run(settings: Settings) -> int:

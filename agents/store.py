@@ -118,7 +118,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 def event_row(event: Event, payload: bytes) -> tuple[object, ...]:
     """Return the INSERT_EVENT parameters of one event."""
     wire = event.model_dump(mode="json")
-    return (event.event_id, event.playback_id, event.type.value, wire["at"],
+    return (event.event_id, event.key, event.type.value, wire["at"],
             event.clock_offset_ms, event.boot_id, event.position_ms, event.reason, payload)
 
 

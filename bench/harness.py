@@ -202,7 +202,7 @@ class Fleet:
 
     def counts(self) -> Counts:
         """Every process's latest summary counts, added up."""
-        each = [last_counts(proc.output()) or Counts(0, 0, 0) for proc in self.procs]
+        each = [last_counts(proc.output()) or Counts(0, 0, 0, 0) for proc in self.procs]
         return Counts(*(sum(column) for column in zip(*each, strict=True)))
 
     def cpu_s(self) -> float:

@@ -18,9 +18,11 @@ from wardcast.protocol import Command
 
 
 class Commands(Protocol):
-    """Sends a station a command now (the dispatcher, while the broker link is up)."""
+    """Sends a station a command, or a group a message, now (the dispatcher, while the broker
+    link is up)."""
 
     def send_command(self, station_id: int, command: Command) -> None: ...
+    def publish(self, topic: str, payload: bytes) -> None: ...
 
 
 class AppContext(Protocol):

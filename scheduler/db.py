@@ -15,8 +15,10 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Engine,
+    Insert,
     Integer,
     MetaData,
+    Table,
     bindparam,
     create_engine,
     event,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -86,6 +89,13 @@ def in_list(session: Session, column: QueryableAttribute[Any], values: Sequence[
         array = bindparam(None, list(values), type_=ARRAY(item))
         return column.in_(select(func.unnest(array)).scalar_subquery())
     return column.in_(values)
+
+
+def insert_new(session: Session, table: Table) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING``: rows another writer already stored are kept."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def plan_with_values(session: Session) -> None:

@@ -41,7 +41,9 @@ RuntimeDep = Annotated[AppContext, Depends(get_runtime)]
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
     """One unit of work per request: commit, then push the plans the request changed."""
-    with unit_of_work(runtime.db, runtime.push_plans) as session:
+    accounts = runtime.accounts
+    with unit_of_work(runtime.db, runtime.push_plans,
+                      accounts.memberships_changed if accounts is not None else None) as session:
         yield session
 
 

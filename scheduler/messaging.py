@@ -11,6 +11,7 @@ import logging
 import signal
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from scheduler.broker.accounts import DatabaseAccounts, DynsecAccounts, PasswordFileAccounts
@@ -25,6 +26,7 @@ from scheduler.config import Settings
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin
 from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
+from scheduler.groups import service as groups
 from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
 from wardcast.protocol import SCHEDULER_CLIENT_ID, scheduler_client_id
@@ -53,8 +55,17 @@ async def start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
     stack.callback(dispatcher.stop)
     runtime.dispatcher = dispatcher
     if settings.broker == "external":
-        runtime.accounts = DynsecAccounts(dispatcher.publish, login.username or "")
+        runtime.accounts = DynsecAccounts(dispatcher.publish, login.username or "",
+                                          load_groups=partial(_memberships, runtime.db))
         runtime.accounts.prepare()
+
+
+def _memberships(db: Database, station_ids: list[int] | None) -> dict[int, list[int]]:
+    """Each given station's groups, with those above them (None: every station's)."""
+    with db.session() as session:
+        if station_ids is None:
+            return groups.all_memberships(session=session)
+        return groups.memberships(session=session, station_ids=station_ids)
 
 
 def embedded_mosquitto(settings: Settings) -> Path | None:
@@ -106,8 +117,12 @@ def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> Br
                         output=logging.getLogger("wardcast.mosquitto"),
                         # as root it keeps root ("user root"): its files are the scheduler's
                         benign=["Warning: Mosquitto should not be run as root"])
+    def write_acl() -> None:
+        memberships = _memberships(db, None)
+        layout.write_station_acl({str(s): g for s, g in memberships.items() if g})
+
     accounts = PasswordFileAccounts(path=layout.station_passwords, load=load,
-                                    reload=lambda: _reload(broker))
+                                    reload=lambda: _reload(broker), write_acl=write_acl)
     accounts.prepare()  # the station logins are on disk before the broker reads them
     stack.callback(accounts.stop)
     broker.start(timeout=START_TIMEOUT_S)
@@ -130,7 +145,7 @@ def _reachable(host: str) -> str:
 
 async def _start_amqtt(runtime: Runtime, stack: AsyncExitStack) -> BrokerLogin:
     # imported lazily: amqtt is loaded only where the embedded broker runs, not with Mosquitto
-    from scheduler.broker.embedded import Gate, session_kicker, start_broker
+    from scheduler.broker.embedded import Gate, GroupCache, session_kicker, start_broker
 
     settings = runtime.settings
     secret = new_scheduler_secret()
@@ -140,8 +155,20 @@ async def _start_amqtt(runtime: Runtime, stack: AsyncExitStack) -> BrokerLogin:
         with db.session() as session:
             return stations.check_login(session=session, station_id=username, token=password)
 
+    def groups_of(station: str) -> frozenset[int]:
+        if not station.isdigit():
+            return frozenset()
+        return frozenset(_memberships(db, [int(station)]).get(int(station), []))
+
+    cache = GroupCache(groups_of)
     broker = await start_broker(host=settings.mqtt_host, port=settings.mqtt_port,
-                                gate=Gate(scheduler_password=secret, check_station=check_station))
+                                gate=Gate(scheduler_password=secret, check_station=check_station,
+                                          groups=cache))
     stack.push_async_callback(broker.shutdown)
-    runtime.accounts = DatabaseAccounts(kick=session_kicker(broker, asyncio.get_running_loop()))
+    loop = asyncio.get_running_loop()
+
+    def forget(station_ids: list[int]) -> None:
+        loop.call_soon_threadsafe(cache.forget, station_ids)
+
+    runtime.accounts = DatabaseAccounts(kick=session_kicker(broker, loop), forget=forget)
     return BrokerLogin(settings.mqtt_host, settings.mqtt_port, SCHEDULER_CLIENT_ID, secret)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event
@@ -20,14 +21,26 @@ from scheduler.db import Database
 
 Push = Callable[[set[int]], None]
 Action = Callable[[], None]
+Memberships = Callable[[list[int]], None]  # tells the broker's ACL of stations' new groups
 # session.info keys: what the open transaction changed, and what committed but is not sent yet
 _PLANS, _ACTIONS = "wardcast.plans", "wardcast.after_commit"
+_MEMBERSHIPS = "wardcast.memberships"
 _COMMITTED_PLANS, _COMMITTED_ACTIONS = "wardcast.plans.committed", "wardcast.after_commit.done"
 
 
 def plans_changed(session: Session, station_ids: Iterable[int]) -> None:
     """Note that these stations' plans changed in the session's transaction."""
     session.info.setdefault(_PLANS, set()).update(station_ids)
+
+
+def memberships_changed(session: Session, station_ids: Iterable[int]) -> None:
+    """Note that these stations' groups changed: their plans list their groups, and the
+    broker lets each read its groups' urgent topics; both follow the commit."""
+    ids = sorted(set(station_ids))
+    plans_changed(session, ids)
+    tell: Memberships | None = session.info.get(_MEMBERSHIPS)
+    if tell is not None and ids:
+        after_commit(session, partial(tell, ids))
 
 
 def after_commit(session: Session, action: Action) -> None:
@@ -66,8 +79,10 @@ def send_committed(session: Session, push: Push) -> set[int]:
 
 
 @contextmanager
-def unit_of_work(db: Database, push: Push) -> Iterator[Session]:
-    """Yield the session of one action; commit it, then push the plans it changed.
+def unit_of_work(db: Database, push: Push,
+                 memberships: Memberships | None = None) -> Iterator[Session]:
+    """Yield the session of one action; commit it, then push the plans it changed (and tell
+    the broker of changed group memberships).
 
     An error rolls the action back and pushes nothing of it (what an earlier commit in the
     same session made durable still goes out).
@@ -75,6 +90,7 @@ def unit_of_work(db: Database, push: Push) -> Iterator[Session]:
     session: Session | None = None
     try:
         with db.session() as session:
+            session.info[_MEMBERSHIPS] = memberships
             yield session
     finally:
         if session is not None:

@@ -79,6 +79,10 @@ class SimLink:
         """Subscribe to the channels the agent listens to."""
         self._link.subscribe()
 
+    def follow(self, topics: set[str]) -> None:
+        """Read these urgent topics from now on, and no others."""
+        self._link.follow(topics)
+
     def publish(self, channel: Channel, payload: bytes, *, retain: bool = False
                 ) -> mqtt.MQTTMessageInfo:
         """Publish at QoS 1."""
@@ -96,6 +100,12 @@ class SimLink:
     def observe_loss(self) -> None:
         """The session went down: the hub reconnects it."""
         self._session.lost()
+
+    def observe_urgent(self) -> None:
+        """A group's urgent message arrived: as a burst of plans, reports wait for its end."""
+        self._stats.urgent += 1
+        self._backlog.hold()
+        self._heap.pause()
 
     def observe_plan(self) -> None:
         """A plan arrived: in a burst of them (an emergency), reports wait for its end."""
@@ -123,6 +133,10 @@ class _Observed:
         if channel is Channel.PLAN:
             self._link.observe_plan()
         self._station.message(channel, payload)
+
+    def urgent(self, topic: str, payload: bytes) -> None:
+        self._link.observe_urgent()
+        self._station.urgent(topic, payload)
 
     def published(self, mid: int) -> None:
         self._station.published(mid)

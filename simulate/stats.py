@@ -15,6 +15,7 @@ class Stats:
     events: Counter[str] = field(default_factory=Counter)
     start_errors_ms: list[float] = field(default_factory=list)
     plans: int = 0  # plan messages applied
+    urgent: int = 0  # group (or fleet) urgent messages received
     connects: int = 0  # MQTT sessions made, the first of each station included
 
     def start_error(self, milliseconds: float) -> None:
@@ -24,7 +25,7 @@ class Stats:
         """One line: connections, events by type, start-time error percentiles."""
         counted = " ".join(f"{kind}={n}" for kind, n in sorted(self.events.items())) or "none"
         return (f"stations connected {connected}/{stations}; connections made {self.connects}; "
-                f"plans received {self.plans}; "
+                f"plans received {self.plans}; urgent messages received {self.urgent}; "
                 f"media downloads {downloads}; events {counted}; "
                 f"start error {describe(self.start_errors_ms)}")
 
@@ -51,10 +52,11 @@ class Counts(NamedTuple):
     connected: int
     connects: int
     plans: int
+    urgent: int
 
 
 _COUNTS = re.compile(r"stations connected (\d+)/\d+; connections made (\d+); "
-                     r"plans received (\d+)")
+                     r"plans received (\d+); urgent messages received (\d+)")
 
 
 def last_counts(log_text: str) -> Counts | None:

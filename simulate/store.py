@@ -112,7 +112,7 @@ class MemoryStore:
     def add_event(self, event: Event, payload: bytes) -> None:
         """Keep an event until the scheduler confirms it; count it."""
         self._stats.events[event.type.value] += 1
-        if event.type is EventType.STARTED and (item := self._plan.get(event.playback_id)):
+        if event.type is EventType.STARTED and (item := self._plan.get(event.key)):
             self._stats.start_error((event.at - item.scheduled_at).total_seconds() * 1000)
         self._outbox.setdefault(event.event_id, _Outgoing(payload))
 

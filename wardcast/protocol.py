@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -206,6 +206,9 @@ class _Message(BaseModel):
     v: int = PROTOCOL_VERSION
 
 
+MAX_REPEAT = 20  # repeats of one broadcast
+
+
 class PlanItem(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -221,6 +224,42 @@ class PlanItem(BaseModel):
     # that connects after its slot) until play_until.
     preempt: bool = False
     play_until: UtcDateTime | None = None
+    # A broadcast's playback is also named by its broadcast and repeat (0, 1 …): the agent
+    # may hold it already from the broadcast's urgent message, before its row existed.
+    broadcast_id: int | None = None
+    repeat_index: int | None = Field(default=None, ge=0, lt=MAX_REPEAT)
+
+    @property
+    def key(self) -> int:
+        """What the agent keeps the item by: its playback id, or for a broadcast's playback
+        the key of its broadcast and repeat (the same from the plan and the urgent message)."""
+        if self.broadcast_id is not None and self.repeat_index is not None:
+            return broadcast_key(self.broadcast_id, self.repeat_index)
+        return self.playback_id
+
+    def keyed(self) -> PlanItem:
+        """The item as the agent keeps it: under its key (see key)."""
+        key = self.key
+        return self if key == self.playback_id else self.model_copy(update={"playback_id": key})
+
+
+def broadcast_key(broadcast_id: int, repeat_index: int) -> int:
+    """The agent's key of a broadcast's playback: negative, so never a playback id."""
+    return -(broadcast_id * 32 + repeat_index)
+
+
+def broadcast_ref(key: int) -> tuple[int, int] | None:
+    """Return (broadcast id, repeat index) of an agent's key, or None for a playback id."""
+    return divmod(-key, 32) if key < 0 else None
+
+
+def broadcast_slots(*, starts_at: datetime, window: timedelta, duration_ms: int, gap_ms: int,
+                    repeat: int) -> list[tuple[datetime, datetime]]:
+    """(scheduled_at, play_until) of each repeat of a broadcast: one after another, each
+    playable until its own start + the window. The scheduler's rows and the agents' items
+    come from the same sum."""
+    step = timedelta(milliseconds=duration_ms + gap_ms)
+    return [(starts_at + k * step, starts_at + k * step + window) for k in range(repeat)]
 
 
 class Plan(_Message):
@@ -260,8 +299,8 @@ class UrgentItem(BaseModel):
     media_path: str
     starts_at: UtcDateTime
     play_until: UtcDateTime
-    repeat: int = Field(default=1, ge=1, le=20)
-    gap_ms: int = Field(default=0, ge=0)
+    repeat: int = Field(default=1, ge=1, le=MAX_REPEAT)
+    gap_ms: int = Field(default=0, ge=0, le=DB_INT)
 
 
 class Urgent(_Message):
@@ -280,6 +319,23 @@ class Urgent(_Message):
         if (self.item is not None) != (self.action is UrgentAction.START):
             raise ValueError("a start carries its item; a stop or a cancel carries none")
         return self
+
+    def plan_items(self) -> list[PlanItem]:
+        """The broadcast's playbacks at a member, as its plan would list them (no row ids:
+        they are kept by broadcast and repeat)."""
+        item = self.item
+        if item is None:
+            return []
+        slots = broadcast_slots(starts_at=item.starts_at, window=item.play_until - item.starts_at,
+                                duration_ms=item.duration_ms, gap_ms=item.gap_ms,
+                                repeat=item.repeat)
+        return [PlanItem(playback_id=broadcast_key(self.broadcast_id, k),
+                         bulletin_id=item.bulletin_id, title=item.title, scheduled_at=start,
+                         priority=item.priority, duration_ms=item.duration_ms,
+                         sha256=item.sha256, media_path=item.media_path,
+                         preempt=item.priority is Priority.EMERGENCY, play_until=until,
+                         broadcast_id=self.broadcast_id, repeat_index=k)
+                for k, (start, until) in enumerate(slots)]
 
 
 class SyncRequest(_Message):
@@ -300,8 +356,13 @@ class Status(_Message):
 
 
 class Event(_Message):
+    """What happened to one playback, named by its id or, for a broadcast's playback, by its
+    broadcast and repeat (the agent may have played it before its row existed)."""
+
     event_id: str = Field(min_length=8, max_length=64)
-    playback_id: int = Field(ge=1, le=DB_INT)
+    playback_id: int | None = Field(default=None, ge=1, le=DB_INT)
+    broadcast_id: int | None = Field(default=None, ge=1, le=DB_INT)
+    repeat_index: int | None = Field(default=None, ge=0, lt=MAX_REPEAT)
     type: EventType
     at: UtcDateTime  # the agent's clock
     clock_offset_ms: ClockOffsetMs | None = None
@@ -309,6 +370,31 @@ class Event(_Message):
     boot_id: str = Field(default="", max_length=64)
     position_ms: int | None = Field(default=None, ge=0, le=DB_INT)  # how far playback got
     reason: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _names_one_playback(self) -> Event:
+        by_broadcast = self.broadcast_id is not None and self.repeat_index is not None
+        if (self.playback_id is None) == (not by_broadcast) or (
+                self.playback_id is not None and self.broadcast_id is not None):
+            raise ValueError("an event names its playback_id, or its broadcast_id and "
+                             "repeat_index")
+        return self
+
+    @property
+    def key(self) -> int:
+        """The agent's key of the playback (see PlanItem.key)."""
+        if self.broadcast_id is not None and self.repeat_index is not None:
+            return broadcast_key(self.broadcast_id, self.repeat_index)
+        assert self.playback_id is not None  # the validator saw to it
+        return self.playback_id
+
+    @classmethod
+    def about(cls, key: int, **fields: Any) -> Event:
+        """An event about the playback an agent keeps under ``key``."""
+        ref = broadcast_ref(key)
+        if ref is None:
+            return cls(playback_id=key, **fields)
+        return cls(broadcast_id=ref[0], repeat_index=ref[1], **fields)
 
 
 MAX_BATCH_EVENTS = 100

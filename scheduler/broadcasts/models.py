@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, UtcDateTime
@@ -21,3 +21,9 @@ class Broadcast(Base):
     valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The stations it is for, as they were when it was made (a JSON list of ids); or every
+    # station (`everyone`). An agent's event for a playback not written yet is checked
+    # against them, and the row made (broadcasts/fanout.py).
+    targets: Mapped[str | None] = mapped_column(Text())
+    starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # its first repeat
+    everyone: Mapped[bool] = mapped_column(default=False, server_default=false())

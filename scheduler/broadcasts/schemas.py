@@ -14,6 +14,8 @@ class BroadcastCreate(BaseModel):
     bulletin_id: Id
     station_ids: list[Id] = Field(default_factory=list, max_length=20000)
     group_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    everyone: bool = Field(default=False, description=(
+        "every station (users not limited to wards): one message the broker fans out"))
     priority: Priority = Priority.EMERGENCY
     repeat: int = Field(default=1, ge=1, le=20, description="how many times to play it")
     gap_s: float = Field(default=0, ge=0, le=3600, description="silence between repeats")
@@ -29,5 +31,6 @@ class BroadcastRead(BaseModel):
     gap_s: float
     valid_until: datetime
     created_at: datetime
+    everyone: bool = False
     station_ids: list[int]
     playback_ids: list[int]

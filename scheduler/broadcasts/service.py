@@ -1,27 +1,41 @@
-"""Create a broadcast: its playbacks start now, on every target, ignoring quiet hours."""
+"""Create a broadcast: its playbacks start now, on every target, ignoring quiet hours.
+
+A broadcast to groups (or to every station) goes out as one message per group topic, which
+the broker fans out to the members, and only then are its playbacks written: an emergency for
+10,000 stations is one publish, not 10,000 plans (fanout.py). Stations named one by one get
+their playbacks first and then their plans, as any other change.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.broadcasts import fanout
 from scheduler.broadcasts.models import Broadcast
 from scheduler.broadcasts.schemas import BroadcastCreate
 from scheduler.bulletins import service as bulletins
-from scheduler.errors import InvalidInput
+from scheduler.bulletins.models import Bulletin
+from scheduler.errors import Forbidden, InvalidInput
 from scheduler.groups import service as groups
-from scheduler.playbacks.models import Playback, PlaybackStatus
+from scheduler.playbacks.models import Playback
 from scheduler.stations import service as stations
+from scheduler.stations.models import Station
 from scheduler.unitofwork import plans_changed
 from scheduler.users.models import User
-from wardcast.protocol import utcnow
+from wardcast.protocol import FLEET_TOPIC, group_topic, utcnow
 
-# Leave the agents a moment to receive the plan and fetch the media.
+# Leave the agents a moment to receive the message and fetch the media: N plans, one per
+# station, take longer to write than one message per group takes the broker to fan out.
 LEAD = timedelta(milliseconds=300)
+FANOUT_LEAD = timedelta(milliseconds=100)
+
+Publish = Callable[[str, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -29,43 +43,81 @@ class Created:
     """A stored broadcast, its playbacks (ids) and the stations they are for."""
 
     broadcast: Broadcast
-    playback_ids: list[int]
+    bulletin: Bulletin
+    playback_ids: list[int]  # all of them once `send` has run
     station_ids: list[int]  # sorted, each once
+    topics: list[str]  # the group (or fleet) topics it goes out on; none: plans only
+    fanned: list[int]  # the stations those topics are for
 
 
 def create(*, session: Session, data: BroadcastCreate, by: User) -> Created:
-    """Store a broadcast and one playback per station and repeat (their plans go out once
-    the session commits).
+    """Store a broadcast, and the playbacks of the stations named one by one (their plans go
+    out once the session commits); `send` then publishes the rest and writes their rows.
 
     The playbacks are written with one executemany and their ids read back by broadcast: a
     broadcast to 10,000 stations is stored in a fraction of a second, not seconds.
     """
     bulletin = bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
-    ids = list(data.station_ids)
-    if data.group_ids:
-        ids += groups.station_ids(session=session, group_ids=data.group_ids)
+    if data.everyone and by.wards is not None:
+        raise Forbidden("Chỉ người dùng không giới hạn phường mới phát cho mọi trạm — "
+                               "everyone is for users not limited to wards", field="everyone")
+    fanned = (list(session.scalars(select(Station.id))) if data.everyone
+              else groups.station_ids(session=session, group_ids=data.group_ids)
+              if data.group_ids else [])
+    ids = list(data.station_ids) + fanned
     if not ids:
-        raise InvalidInput("Cần chọn ít nhất một trạm hoặc nhóm trạm — give station_ids or "
-                           "group_ids with at least one station", field="station_ids")
+        raise InvalidInput("Cần chọn ít nhất một trạm hoặc nhóm trạm — give station_ids, "
+                           "group_ids or everyone, with at least one station",
+                           field="station_ids")
     targets = stations.checked_ids(session=session, station_ids=ids, field="station_ids",
                                    user=by)
+    topics = ([FLEET_TOPIC] if data.everyone
+              else [group_topic(g) for g in sorted(set(data.group_ids))] if fanned else [])
     now = utcnow()
-    valid = timedelta(minutes=data.valid_minutes)
+    starts_at = now + (FANOUT_LEAD if topics else LEAD)
     broadcast = Broadcast(bulletin_id=bulletin.id, priority=data.priority.value,
-                          repeat=data.repeat, gap_s=data.gap_s, valid_until=now + LEAD + valid,
-                          created_at=now, created_by_id=by.id)
+                          repeat=data.repeat, gap_s=data.gap_s, starts_at=starts_at,
+                          valid_until=starts_at + timedelta(minutes=data.valid_minutes),
+                          created_at=now, created_by_id=by.id, everyone=data.everyone,
+                          targets=json.dumps(sorted(targets)))
     session.add(broadcast)
     session.flush()
-    step = timedelta(milliseconds=bulletin.duration_ms) + timedelta(seconds=data.gap_s)
-    table = cast(Table, Playback.__table__)
-    session.execute(insert(table), [
-        {"broadcast_id": broadcast.id, "station_id": station_id, "bulletin_id": bulletin.id,
-         "scheduled_at": now + LEAD + k * step, "play_until": now + LEAD + k * step + valid,
-         "priority": data.priority.value, "status": PlaybackStatus.PLANNED.value,
-         "created_at": now, "updated_at": now}
-        for station_id in targets for k in range(data.repeat)])
-    playback_ids = list(session.scalars(select(Playback.id)
-                                        .where(Playback.broadcast_id == broadcast.id)
-                                        .order_by(Playback.id)))
-    plans_changed(session, targets)
-    return Created(broadcast, playback_ids, sorted(targets))
+    reached = set(fanned)
+    direct = [station_id for station_id in targets if station_id not in reached]
+    fanout.write_rows(session=session, broadcast=broadcast, duration_ms=bulletin.duration_ms,
+                      station_ids=direct)
+    plans_changed(session, direct)
+    return Created(broadcast, bulletin, _playback_ids(session, broadcast.id), sorted(targets),
+                   topics, sorted(reached))
+
+
+def send(*, session: Session, created: Created, publish: Publish | None) -> Created:
+    """Publish a broadcast's group messages from its committed record, then write the rows of
+    the stations they reach; return it with every playback id.
+
+    Commits the session first: an agent's events for the broadcast may come back before its
+    rows are written, and they are then made from the record (fanout.name_playbacks). The
+    stations that may not read the topic yet (offline, just connected, just moved into a
+    group) get their plans too; without a broker link (publish None) every one does.
+    """
+    if not created.topics:
+        return created
+    broadcast = created.broadcast
+    session.commit()  # the record before the message: see above
+    if publish is not None:
+        message = fanout.start_message(broadcast, created.bulletin)
+        for topic in created.topics:
+            publish(topic, message)
+    fanout.write_rows(session=session, broadcast=broadcast,
+                      duration_ms=created.bulletin.duration_ms, station_ids=created.fanned)
+    late = (created.fanned if publish is None else
+            fanout.late_listeners(session=session, station_ids=created.fanned,
+                                  since=broadcast.created_at))
+    plans_changed(session, late)
+    return Created(broadcast, created.bulletin, _playback_ids(session, broadcast.id),
+                   created.station_ids, created.topics, created.fanned)
+
+
+def _playback_ids(session: Session, broadcast_id: int) -> list[int]:
+    return list(session.scalars(select(Playback.id).where(Playback.broadcast_id == broadcast_id)
+                                .order_by(Playback.id)))

@@ -1,9 +1,11 @@
 """Keep the broker's station logins in step with the database.
 
-amqtt (the fallback embedded broker) asks the database directly, so it needs nothing here.
-The Mosquitto that `wardcast serve` runs reads a password file written from the database and
-reloaded on SIGHUP. An external Mosquitto is told through its dynamic-security plugin: one
-client and one role per station.
+amqtt (the fallback embedded broker) asks the database directly, so it needs nothing here
+but to forget the groups it remembers of a station. The Mosquitto that `wardcast serve` runs
+reads a password file and an acl file written from the database and reloaded on SIGHUP. An
+external Mosquitto is told through its dynamic-security plugin: one client and one role per
+station, and one role per group, which its members hold (the right to read the group's
+urgent topic).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from scheduler.broker.acl import dynsec_scheduler_acls, dynsec_station_acls
+from scheduler.broker.acl import dynsec_group_role, dynsec_scheduler_acls, dynsec_station_acls
 from scheduler.broker.passwords import write_password_file
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,9 @@ DYNSEC_RESPONSE_TOPIC = DYNSEC_TOPIC + "/response"
 SCHEDULER_ROLE = "wardcast-scheduler"
 
 Publish = Callable[[str, bytes], None]
+# each given station's groups, with those above them (groups.service.memberships); None: all
+LoadGroups = Callable[[list[int] | None], dict[int, list[int]]]
+DYNSEC_BATCH = 200  # commands per message when every station's groups are sent
 
 
 class StationAccounts(Protocol):
@@ -33,16 +38,23 @@ class StationAccounts(Protocol):
     def token_changed(self, station_id: int, token: str) -> None: ...
     def station_revoked(self, station_id: int) -> None: ...
     def login_known(self, station_id: int) -> None: ...
+    def memberships_changed(self, station_ids: list[int]) -> None: ...
 
 
 Kick = Callable[[str], None]
+Forget = Callable[[list[int]], None]
 
 
 class DatabaseAccounts:
     """The embedded broker reads station tokens from the database; old sessions are kicked."""
 
-    def __init__(self, kick: Kick | None = None) -> None:
+    def __init__(self, kick: Kick | None = None, forget: Forget | None = None) -> None:
         self._kick = kick or (lambda _client_id: None)
+        self._forget = forget or (lambda _ids: None)
+
+    def memberships_changed(self, station_ids: list[int]) -> None:
+        """The broker asks the database again for these stations' groups."""
+        self._forget(station_ids)
 
     def prepare(self) -> None:
         return None
@@ -63,20 +75,43 @@ class DatabaseAccounts:
 class DynsecAccounts:
     """Mosquitto's dynamic-security plugin, driven over its $CONTROL topic."""
 
-    def __init__(self, publish: Publish, scheduler_username: str) -> None:
+    def __init__(self, publish: Publish, scheduler_username: str,
+                 load_groups: LoadGroups | None = None) -> None:
         self._publish = publish
         self._scheduler = scheduler_username
+        self._load_groups = load_groups or (lambda _ids: {})
 
     def _send(self, *commands: dict[str, object]) -> None:
         self._publish(DYNSEC_TOPIC, json.dumps({"commands": list(commands)}).encode())
 
     def prepare(self) -> None:
-        """Give the scheduler's login the right to send plans and commands."""
+        """Give the scheduler's login the right to send plans, commands and group messages
+        (an existing role is set again: an upgrade widens it), and every station its groups'
+        roles."""
         self._send(
             {"command": "createRole", "rolename": SCHEDULER_ROLE,
              "acls": dynsec_scheduler_acls()},
+            *({"command": "addRoleACL", "rolename": SCHEDULER_ROLE, **acl}
+              for acl in dynsec_scheduler_acls()),
             {"command": "addClientRole", "username": self._scheduler, "rolename": SCHEDULER_ROLE},
         )
+        self._send_groups(self._load_groups(None))
+
+    def memberships_changed(self, station_ids: list[int]) -> None:
+        """Give each station the roles of its groups (and only those), at once."""
+        self._send_groups(self._load_groups(station_ids))
+
+    def _send_groups(self, memberships: dict[int, list[int]]) -> None:
+        roles = [dynsec_group_role(g) for g in sorted({g for gs in memberships.values()
+                                                       for g in gs})]
+        commands: list[dict[str, object]] = [
+            {"command": "createRole", "rolename": name, "acls": acls} for name, acls in roles]
+        commands += [{"command": "modifyClient", "username": str(station_id),
+                      "roles": [{"rolename": f"station-{station_id}"}]
+                      + [{"rolename": dynsec_group_role(g)[0]} for g in sorted(groups)]}
+                     for station_id, groups in sorted(memberships.items())]
+        for start in range(0, len(commands), DYNSEC_BATCH):
+            self._send(*commands[start:start + DYNSEC_BATCH])
 
     def station_created(self, station_id: int, token: str) -> None:
         name = str(station_id)
@@ -108,7 +143,8 @@ LoadLogins = Callable[[], list[tuple[str, str]]]
 
 
 class PasswordFileAccounts:
-    """Rewrite the supervised Mosquitto's password file from the database, then reload it.
+    """Rewrite the supervised Mosquitto's password and acl files from the database, then
+    reload them.
 
     Every change rewrites the whole file (a line per station, written in milliseconds even
     for 10,000) and sends one SIGHUP: on reload Mosquitto also drops any connection whose
@@ -117,8 +153,10 @@ class PasswordFileAccounts:
     station's token works at once, a rotated one's old session is already gone.
     """
 
-    def __init__(self, *, path: Path, load: LoadLogins, reload: Callable[[], None]) -> None:
+    def __init__(self, *, path: Path, load: LoadLogins, reload: Callable[[], None],
+                 write_acl: Callable[[], None] = lambda: None) -> None:
         self._path, self._load, self._reload = path, load, reload
+        self._write_acl = write_acl
         self._changed = threading.Condition()
         self._wanted = 0  # generation asked for
         self._written = 0  # generation on disk and signalled
@@ -139,7 +177,8 @@ class PasswordFileAccounts:
             self._worker.join(timeout=5)
 
     def write(self) -> int:
-        """Write every station's login now; return how many there are."""
+        """Write every station's login and groups now; return how many logins there are."""
+        self._write_acl()
         return write_password_file(self._path, self._load())
 
     def station_created(self, station_id: int, token: str) -> None:
@@ -153,6 +192,9 @@ class PasswordFileAccounts:
 
     def login_known(self, station_id: int) -> None:
         self._request(wait=False)
+
+    def memberships_changed(self, station_ids: list[int]) -> None:
+        self._request(wait=True)
 
     def _request(self, *, wait: bool, timeout: float = 10.0) -> None:
         with self._changed:

@@ -14,7 +14,7 @@ import concurrent.futures
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from amqtt.adapters import ReaderAdapter, WriterAdapter
@@ -33,7 +33,7 @@ from scheduler.broker.acl import (
     station_may_receive,
     station_may_subscribe,
 )
-from wardcast.protocol import MAX_PAYLOAD_BYTES, SCHEDULER_CLIENT_ID
+from wardcast.protocol import MAX_PAYLOAD_BYTES, SCHEDULER_CLIENT_ID, parse_group_topic
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,35 @@ class LimitedReader(ReaderAdapter):  # type: ignore[misc]
         self._reader.feed_eof()
 
 
+GroupsOf = Callable[[str], frozenset[int]]
+
+
+class GroupCache:
+    """Each station's groups (with those above them), read from the database once and again
+    after the scheduler says they changed (DatabaseAccounts.memberships_changed)."""
+
+    def __init__(self, load: GroupsOf) -> None:
+        self._load = load
+        self._known: dict[str, frozenset[int]] = {}
+
+    async def of(self, station: str) -> frozenset[int]:
+        known = self._known.get(station)
+        if known is None:
+            known = self._known[station] = await asyncio.to_thread(self._load, station)
+        return known
+
+    def forget(self, station_ids: list[int]) -> None:
+        for station_id in station_ids:
+            self._known.pop(str(station_id), None)
+
+
 @dataclass(frozen=True)
 class Gate:
-    """What the plugins need: the scheduler's secret and a station login check."""
+    """What the plugins need: the scheduler's secret, a station login check, its groups."""
 
     scheduler_password: str
     check_station: LoginCheck
+    groups: GroupCache = field(default_factory=lambda: GroupCache(lambda _s: frozenset()))
 
     def is_scheduler(self, session: Session) -> bool:
         return bool(session.username == SCHEDULER_CLIENT_ID and secrets.compare_digest(
@@ -115,11 +138,12 @@ class StationTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
         if session.username == SCHEDULER_CLIENT_ID:
             return gate.is_scheduler(session)
         station = session.username or ""
-        if action == Action.SUBSCRIBE:
-            return station_may_subscribe(station, topic)
         if action == Action.PUBLISH:
             return station_may_publish(station, topic)
-        return station_may_receive(station, topic)
+        groups = await gate.groups.of(station) if parse_group_topic(topic) is not None else ()
+        if action == Action.SUBSCRIBE:
+            return station_may_subscribe(station, topic, groups)
+        return station_may_receive(station, topic, groups)
 
 
 def broker_config(*, host: str, port: int, gate: Gate) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import os
 import secrets
 import shutil
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,13 +71,21 @@ class Layout:
         """Write the configuration, the ACLs and the scheduler's login (0600, dir 0700)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o700)
-        _write(self.folder / "stations.acl", mosquitto_station_acl())
+        self.write_station_acl({})
         _write(self.folder / "scheduler.acl", mosquitto_scheduler_acl(SCHEDULER_CLIENT_ID))
         write_password_file(self.folder / "scheduler.passwd",
                             [(SCHEDULER_CLIENT_ID, mosquitto_hash(scheduler_password))])
         if not self.station_passwords.exists():
             write_password_file(self.station_passwords, [])
         _write(self.config, self._config_lines())
+
+    def write_station_acl(self, groups: Mapping[str, Iterable[int]]) -> None:
+        """Write the stations' topic rules, each station's groups under its username; whole
+        or not at all (the broker may read it at any moment: a restart, a SIGHUP)."""
+        path = self.folder / "stations.acl"
+        partial = path.with_suffix(".acl.new")
+        _write(partial, mosquitto_station_acl(groups))
+        os.replace(partial, path)
 
     def _config_lines(self) -> list[str]:
         folder = self.folder

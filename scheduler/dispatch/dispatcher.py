@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from scheduler.broadcasts import fanout
 from scheduler.broker.accounts import DYNSEC_RESPONSE_TOPIC, log_dynsec_response
 from scheduler.controls import service as controls
 from scheduler.db import Database
@@ -136,7 +137,8 @@ class Dispatcher:
         return self.link.connected and self.sender.connected
 
     def publish(self, topic: str, payload: bytes) -> None:
-        """Publish a QoS 1 message (used for broker administration)."""
+        """Publish a QoS 1 message now, from any thread: a broadcast's group message, broker
+        administration."""
         self.link.publish(topic, payload)
 
     def send_command(self, station_id: int, command: protocol.Command) -> None:
@@ -283,8 +285,9 @@ class Dispatcher:
     def _store_events(self, events: list[Report], acks: dict[int, list[str]]) -> None:
         """Commit events in one transaction, then ack their messages in order."""
         with self.db.session() as session:
-            outcomes = ledger.apply_events(
+            reports = fanout.name_playbacks(  # a fanned-out broadcast's: by broadcast, repeat
                 session=session, reports=[(r.station_id, r.event) for r in events])
+            outcomes = ledger.apply_events(session=session, reports=reports)
             clocks: dict[int, stations.ClockReading | None] = {}
             for report in events:  # the latest clock each station reported wins
                 clock = stations.clock_reading(report.event)

@@ -45,7 +45,8 @@ def build_plans(*, session: Session, station_ids: Iterable[int], now: datetime,
         items: dict[int, list[PlanItem]] = {station_id: [] for station_id in revisions}
         rows = session.execute(
             select(Playback.station_id, Playback.id, Playback.scheduled_at, Playback.priority,
-                   Playback.play_until, Playback.broadcast_id, Bulletin.id, Bulletin.title,
+                   Playback.play_until, Playback.broadcast_id, Playback.repeat_index,
+                   Bulletin.id, Bulletin.title,
                    Bulletin.duration_ms, Bulletin.sha256)
             .join(Bulletin, Bulletin.id == Playback.bulletin_id)
             .where(in_list(session, Playback.station_id, chunk), Playback.status.in_(OPEN),
@@ -53,12 +54,16 @@ def build_plans(*, session: Session, station_ids: Iterable[int], now: datetime,
                    Playback.scheduled_at <= now + horizon)
             .order_by(Playback.station_id, Playback.scheduled_at, Playback.id))
         for (station_id, playback_id, scheduled_at, priority, play_until, broadcast_id,
-             bulletin_id, title, duration_ms, sha256) in rows:
+             repeat_index, bulletin_id, title, duration_ms, sha256) in rows:
             items[station_id].append(PlanItem(
                 playback_id=playback_id, bulletin_id=bulletin_id, title=title,
                 scheduled_at=scheduled_at, priority=Priority(priority), duration_ms=duration_ms,
                 sha256=sha256, media_path=media_path(sha256), play_until=play_until,
-                preempt=broadcast_id is not None and priority == Priority.EMERGENCY))
+                preempt=broadcast_id is not None and priority == Priority.EMERGENCY,
+                # a broadcast's is also named by broadcast and repeat: its agent may hold it
+                # already, from the broadcast's group message
+                broadcast_id=broadcast_id if repeat_index is not None else None,
+                repeat_index=repeat_index))
         member_of = groups.memberships(session=session, station_ids=revisions)
         for station_id in sorted(revisions):
             yield station_id, Plan(station_id=str(station_id), revision=revisions[station_id],

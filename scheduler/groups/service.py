@@ -6,14 +6,16 @@ from collections.abc import Iterable
 from datetime import time
 
 from sqlalchemy import func, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
+from scheduler.db import in_list
 from scheduler.errors import Conflict, InvalidInput, NotFound
 from scheduler.groups.models import StationGroup, group_members
 from scheduler.groups.schemas import GroupCreate, GroupUpdate
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
-from scheduler.unitofwork import plans_changed
+from scheduler.unitofwork import memberships_changed
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
 
@@ -82,7 +84,7 @@ def create(*, session: Session, data: GroupCreate, by: User) -> StationGroup:
                                        field="station_ids", user=by)
     session.add(group)
     session.flush()
-    plans_changed(session, [s.id for s in group.stations])  # their plans list their groups
+    _moved(session, [s.id for s in group.stations])
     return group
 
 
@@ -114,8 +116,25 @@ def update(*, session: Session, group_id: int, change: GroupUpdate, by: User) ->
         # a plan lists its station's groups, with those above them: the stations that
         # joined, left, or moved with the group get new plans
         reached |= set(station_ids(session=session, group_ids=[group_id]))
-        plans_changed(session, reached)
+        _moved(session, reached)
     return group
+
+
+def _moved(session: Session, ids: Iterable[int]) -> None:
+    """These stations' groups changed: their plans list their groups, the broker lets them
+    read their groups' topics, and a broadcast soon after also sends them their plans (their
+    agents read a new group's topic only once the plan came)."""
+    moved = sorted(set(ids))
+    if moved:
+        session.execute(update_rows(Station).where(in_list(session, Station.id, moved))
+                        .values(groups_changed_at=utcnow()))
+    memberships_changed(session, moved)
+
+
+def all_memberships(*, session: Session) -> dict[int, list[int]]:
+    """Return memberships() of every station in a group."""
+    return memberships(session=session, station_ids=session.scalars(
+        select(group_members.c.station_id).distinct()))
 
 
 def memberships(*, session: Session, station_ids: Iterable[int]) -> dict[int, list[int]]:

@@ -46,20 +46,22 @@ class Outcome(StrEnum):
 def apply_events(*, session: Session, reports: Sequence[tuple[int, Event]]) -> list[Outcome]:
     """Record (station id, event) reports from authenticated stations, in arrival order.
 
-    An event already recorded is a duplicate and changes nothing; one for another station's
-    playback is kept as evidence and applied to nothing; an event never moves a playback
-    backwards, nor out of a final state. One query finds the duplicates, one reads the
-    playbacks' states, one executemany inserts the rows and a few update the playbacks. It
-    writes with Core statements: Playback objects already loaded in this session are not
-    refreshed. A concurrent insert of the same event id raises IntegrityError: retry then,
-    in a new transaction, where it is a duplicate.
+    Events name their playback by id (a fanned-out broadcast's are named first: see
+    broadcasts/fanout.py). An event already recorded is a duplicate and changes nothing; one
+    for another station's playback is kept as evidence and applied to nothing; an event
+    never moves a playback backwards, nor out of a final state. One query finds the
+    duplicates, one reads the playbacks' states, one executemany inserts the rows and a few
+    update the playbacks. It writes with Core statements: Playback objects already loaded in
+    this session are not refreshed. A concurrent insert of the same event id raises
+    IntegrityError: retry then, in a new transaction, where it is a duplicate.
     """
     known = set(_chunked(session, select(PlaybackEvent.event_id), PlaybackEvent.event_id,
                          [event.event_id for _, event in reports]))
     owners: dict[int, tuple[int, str]] = {
         pid: (sid, status) for pid, sid, status in _chunked(
             session, select(Playback.id, Playback.station_id, Playback.status), Playback.id,
-            [event.playback_id for _, event in reports], scalars=False)}
+            [event.playback_id for _, event in reports if event.playback_id is not None],
+            scalars=False)}
     outcomes: list[Outcome] = []
     rows: list[dict[str, Any]] = []
     changes: dict[int, dict[str, Any]] = {}
@@ -69,17 +71,19 @@ def apply_events(*, session: Session, reports: Sequence[tuple[int, Event]]) -> l
             outcomes.append(Outcome.DUPLICATE)
             continue
         known.add(event.event_id)
-        owner, status = owners.get(event.playback_id, (None, ""))
-        if owner != station_id:
+        pid = event.playback_id
+        owner, status = owners.get(pid, (None, "")) if pid is not None else (None, "")
+        if owner != station_id or pid is None:
             log.warning("station %s reported playback %s, which is not its own",
-                        station_id, event.playback_id)
+                        station_id, pid if pid is not None else
+                        f"of broadcast {event.broadcast_id} (repeat {event.repeat_index})")
             rows.append(_event_row(station_id, event, received=now, applied=False))
             outcomes.append(Outcome.FOREIGN)
             continue
         change = _changes(status, event, now=now)
         if change is not None:
-            owners[event.playback_id] = (station_id, change["status"])
-            changes.setdefault(event.playback_id, {}).update(change)
+            owners[pid] = (station_id, change["status"])
+            changes.setdefault(pid, {}).update(change)
         rows.append(_event_row(station_id, event, received=now, applied=change is not None))
         outcomes.append(Outcome.STORED)
     if rows:
@@ -104,7 +108,8 @@ def _update_playbacks(session: Session, changes: dict[int, dict[str, Any]]) -> N
 
 def _event_row(station_id: int, event: Event, *, received: datetime,
                applied: bool) -> dict[str, Any]:
-    return {"event_id": event.event_id, "playback_id": event.playback_id,
+    # 0: a broadcast's playback that is not the station's (no row was made for it)
+    return {"event_id": event.event_id, "playback_id": event.playback_id or 0,
             "station_id": station_id, "type": event.type.value, "at": event.at,
             "received_at": received, "clock_offset_ms": event.clock_offset_ms,
             "clock_uncertainty_ms": event.clock_uncertainty_ms,

@@ -50,6 +50,10 @@ class Playback(Base):
         # distinct bulletins, at the edges of its kept months)
         Index("ix_playbacks_bulletin_station", "bulletin_id", "station_id", "scheduled_at",
               postgresql_include=["status"]),
+        # a broadcast's playback at a station, named by its repeat (0, 1 …): what an agent's
+        # event names before the row may exist (broadcasts/fanout.py)
+        Index("uq_playbacks_broadcast_repeat", "broadcast_id", "station_id", "repeat_index",
+              unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +61,7 @@ class Playback(Base):
         ForeignKey("timetables.id", ondelete="SET NULL"))
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True)
+    repeat_index: Mapped[int | None]  # a broadcast's playbacks at one station: 0, 1 …
     # a broadcast may still start late, until this instant (an agent that comes online)
     play_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))

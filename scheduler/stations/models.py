@@ -33,6 +33,8 @@ class Station(Base):
     boot_id: Mapped[str | None] = mapped_column(String(64))
     status_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # when its groups last changed: its agent reads a new group's topic once its plan came
+    groups_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     clock_offset_ms: Mapped[int | None]
     clock_uncertainty_ms: Mapped[int | None]  # None: an older agent, which does not say
     now_playing_id: Mapped[int | None]

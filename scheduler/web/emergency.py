@@ -15,7 +15,7 @@ from scheduler.broadcasts import service
 from scheduler.broadcasts.models import Broadcast
 from scheduler.broadcasts.schemas import BroadcastCreate
 from scheduler.bulletins import service as bulletins
-from scheduler.deps import SessionDep, actor
+from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.errors import DomainError, InvalidInput, NotFound
 from scheduler.groups import service as groups
 from scheduler.http_errors import status_of
@@ -100,7 +100,13 @@ def _targets(session: Session, user: User, form: EmergencyForm) -> list[Station]
 def _body(session: Session, user: User, form: EmergencyForm) -> tuple[BroadcastCreate,
                                                                       list[Station]]:
     stations = _targets(session, user, form)
-    body = BroadcastCreate(bulletin_id=form.bulletin(), station_ids=[s.id for s in stations],
+    # to groups or everyone it goes out as one message per group, fanned out by the broker;
+    # a ward-limited user's reach is their own stations, named one by one
+    whole = user.wards is None
+    body = BroadcastCreate(bulletin_id=form.bulletin(),
+                           station_ids=(form.station_ids if whole else [s.id for s in stations]),
+                           group_ids=form.group_ids if whole and not form.everyone else [],
+                           everyone=whole and form.everyone,
                            priority=Priority.EMERGENCY, repeat=form.repeat, gap_s=form.gap_s,
                            valid_minutes=form.valid_minutes)
     return body, stations
@@ -144,7 +150,8 @@ def confirm(request: Request, session: SessionDep, user: EmergencyPage,
 
 
 @router.post("/emergency")
-def send(request: Request, session: SessionDep, user: EmergencyPage, form: PostedForm) -> Response:
+def send(request: Request, session: SessionDep, runtime: RuntimeDep, user: EmergencyPage,
+         form: PostedForm) -> Response:
     """Send the emergency broadcast now, then watch it."""
     try:
         body, _stations = _body(session, user, form)
@@ -153,6 +160,9 @@ def send(request: Request, session: SessionDep, user: EmergencyPage, form: Poste
         return _refused(request, session, user, form, exc)
     audit.record(session=session, actor=actor(request, user), action="broadcast.create",
                  target_type="broadcast", target_id=created.broadcast.id, **body.model_dump())
+    dispatcher = runtime.dispatcher
+    created = service.send(session=session, created=created,
+                           publish=dispatcher.publish if dispatcher is not None else None)
     answer = redirect(f"/emergency/{created.broadcast.id}")
     flash(answer, N_("Emergency broadcast sent to %(n)s stations."), kind="warn",
           n=len(created.station_ids))
