@@ -2,10 +2,10 @@
 
 One persistent paho session, reconnecting with backoff, on the station's topics and the
 urgent topics of its groups. paho runs its network loop on its own thread (``Threaded``);
-every callback only hands its news to the asyncio loop, where the handlers own all state. The simulator drives many sessions from one loop instead
-(simulate/hub.py): that is the ``Driver``. paho keeps unacknowledged QoS 1 publishes across
-reconnects and resends them; delivery of events does not rest on that: the reporter
-republishes them until the scheduler confirms them.
+every callback only hands its news to the asyncio loop, where the handlers own all state.
+The simulator drives many sessions from one loop instead (simulate/hub.py): the ``Driver``.
+paho resends unacknowledged QoS 1 publishes after a reconnect; delivery of events does not
+rest on that: the reporter republishes them until the scheduler confirms them.
 Each event is written to the store's event log first; it stays "unconfirmed" (the outbox)
 until the scheduler names it in an ``Ack``, which it sends only after committing the event.
 The broker's PUBACK only records when it was last published: a broker can still lose it
