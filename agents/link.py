@@ -183,8 +183,8 @@ class MqttLink:
                                + [(topic, QOS) for topic in sorted(self._followed)])
 
     def follow(self, topics: set[str]) -> None:
-        """Read these urgent topics from now on, and no others (also when it subscribes)."""
-        added, dropped = topics - self._followed, self._followed - topics
+        """Read these urgent topics from now on, and no others (the same again: ask again)."""
+        added, dropped = topics - self._followed or topics, self._followed - topics
         self._followed = set(topics)
         if self.connected and added:
             self._client.subscribe([(topic, QOS) for topic in sorted(added)])

@@ -21,6 +21,8 @@ well after it says otherwise.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -56,6 +58,7 @@ VOLUME_KEY = "volume_percent"
 DETAIL_MAX = 500
 
 GROUPS_KEY = "groups"  # the groups of the latest plan, kept across restarts
+RENEW_S = (5.0, 30.0)  # after a change of groups, their topics are asked for again
 # A plan made this soon after a broadcast's start may predate its rows: it keeps the items
 # the broadcast's own message brought (the scheduler writes the rows in well under a second).
 ROWS_SETTLE = timedelta(seconds=30)
@@ -76,13 +79,22 @@ class Groups:
         return {FLEET_TOPIC} | {group_topic(g) for g in self._groups}
 
     def follow(self, groups: list[int]) -> None:
-        """Take the groups of a new plan: keep them, read their topics and no others."""
+        """Take the groups of a new plan: keep them, read their topics and no others.
+
+        The broker may learn of a new member a moment after its plan came (a reload): the
+        topics are asked for again a little later, in case it refused them at first."""
         if frozenset(groups) == self._groups:
             return
         self._groups = frozenset(groups)
         self._store.set_setting(GROUPS_KEY, json.dumps(sorted(self._groups)))
         self._link.follow(self.topics())
         log.info("member of group(s) %s", sorted(self._groups) or "none")
+        with contextlib.suppress(RuntimeError):  # no loop: nothing to ask again later
+            for delay in RENEW_S:
+                asyncio.get_running_loop().call_later(delay, self._renew)
+
+    def _renew(self) -> None:
+        self._link.follow(self.topics())
 
     def admits(self, topic: str) -> bool:
         """Tell whether a message on this topic is for this station."""

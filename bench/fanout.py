@@ -1,6 +1,7 @@
 """Benchmark 2: emergency fan-out, from the API call to every station's ``started`` event.
 
-    python -m bench.fanout [--stations 1000,10000] [--processes 2] [--install I] [--quick]
+    python -m bench.fanout [--stations 1000,10000] [--processes 2] [--install I]
+                           [--to everyone|stations] [--repeat N] [--quick]
 
 For each fleet size: a real stack (``--install production``: Mosquitto with dynamic security,
 PostgreSQL, ``wardcast serve``; ``default``: ``wardcast serve`` as a new user runs it, with the
@@ -8,7 +9,9 @@ Mosquitto it supervises and SQLite; ``amqtt``: the same without a mosquitto bina
 stations split over ``--processes`` ``wardcast simulate`` processes (one asyncio thread each:
 the default two use both cores of a 2-core machine, as stations on their own PCs would),
 all connected and idle. Then one
-``POST /broadcasts`` to every station; the figures are started_at (the stations' clock, the
+``POST /broadcasts`` to every station (``--to everyone``, the default: one message on the
+fleet's urgent topic, which the broker fans out; ``--to stations``: every station named, a
+plan to each, as before issue 17); the figures are started_at (the stations' clock, the
 same machine's) minus the instant before the call, from the ledger. The new bulletin's media
 is fetched at that moment, once, by the simulator's shared cache.
 
@@ -67,6 +70,7 @@ from bench.harness import (
     workdir,
 )
 from simulate.hub import MqttHub, Session
+from simulate.stats import Counts
 from tests.support.procs import Proc, free_port, port_open, wait_for
 from wardcast.protocol import utcnow
 
@@ -86,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
                              "same connected fleet (default 1); each is reported")
     parser.add_argument("--install", choices=INSTALLS, default="production",
                         help="what the scheduler runs on (default production)")
+    parser.add_argument("--to", choices=("everyone", "stations"), default="everyone",
+                        help="everyone: one message the broker fans out (the default); "
+                             "stations: every station named, one plan each")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20 stations")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -94,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for size in sizes:
         ok = run_one(size, processes=args.processes, repeat=args.repeat,
-                     install=args.install) and ok
+                     install=args.install, to=args.to) and ok
     return 0 if ok else 1
 
 
@@ -106,7 +113,8 @@ class Round:
     pushed_ms: float | None
     rows: list[dict[str, Any]]
     asked: datetime
-    delivered: int  # plans the stations counted during the round (the broadcast's: N)
+    delivered: int  # messages of the broadcast the stations counted in the round (N)
+    plans: int  # plans the stations counted during the round
     reconnects: int  # sessions the stations made during the round (a sync hides a loss)
     trouble: list[str]  # the server log's errors and warnings during the round
     sim_cpu_s: float  # the simulator processes' CPU from the call to every station started
@@ -118,8 +126,8 @@ class Round:
                 if r["started_at"]]
 
 
-def run_one(stations: int, *, processes: int, repeat: int = 1,
-            install: str = "production") -> bool:
+def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "production",
+            to: str = "everyone") -> bool:
     """Measure one fleet size (repeat broadcasts) and its baseline; print the figures;
     True if every station started every time."""
     timeout_s = 300 + stations / 20
@@ -130,7 +138,7 @@ def run_one(stations: int, *, processes: int, repeat: int = 1,
         with fleet(running, stations=stations, processes=processes) as sim:
             for number in range(1, repeat + 1):
                 rounds.append(_broadcast(running, api, sim, work, number=number,
-                                         timeout_s=timeout_s))
+                                         timeout_s=timeout_s, to=to))
         own_view = " | ".join(sim.summaries())
     floor, one_publish = _bare_fanout(work, stations)
     first = rounds[0]
@@ -143,9 +151,12 @@ def run_one(stations: int, *, processes: int, repeat: int = 1,
         ("stations registered, connected, plans synced in", f"{sim.connect_s:.1f} s"),
         ("simulator processes", str(processes)),
         ("POST /broadcasts answered in", f"{first.call_s * 1000:.0f} ms"),
+        ("sent as", "one message to everyone, fanned out by the broker" if to == "everyone"
+         else "a plan to each station"),
         ("then every plan handed to the broker in", _pushed(first)),
         ("playbacks by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
-        ("plans delivered to the stations / sent", f"{first.delivered} / {stations}"),
+        ("its messages delivered to the stations / stations", f"{first.delivered} / {stations}"),
+        ("plans delivered during the broadcast", str(first.plans)),
         ("reconnections during the broadcast", str(first.reconnects)),
         ("errors and warnings in the server log", _said(first.trouble)),
         ("started, in the ledger", f"{len(delays)} of {stations}"
@@ -174,8 +185,8 @@ def run_one(stations: int, *, processes: int, repeat: int = 1,
     figures.append(("simulators' CPU, call → all started, per broadcast",
                     " / ".join(_per_station(r.sim_cpu_s, stations) for r in rounds)))
     figures.append(("simulator's own summary (start − slot)", own_view))
-    print_figures(f"Benchmark 2 — emergency fan-out to {stations} stations ({install} install)",
-                  figures)
+    print_figures(f"Benchmark 2 — emergency fan-out to {stations} stations ({install} install, "
+                  f"--to {to})", figures)
     return all(len(r.delays) == stations and r.delivered == stations and not r.reconnects
                and not r.trouble for r in rounds)
 
@@ -189,7 +200,7 @@ def _said(trouble: list[str]) -> str:
 
 
 def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, number: int,
-               timeout_s: float) -> Round:
+               timeout_s: float, to: str) -> Round:
     """Upload a new bulletin, send it to every station as an emergency, and measure it.
 
     Each broadcast has its own bulletin, so its media is fetched at that moment (once, by
@@ -204,8 +215,9 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
     cpu_before = sim.cpu_s()
     asked = utcnow()
     began = time.monotonic()
-    made = api.post("/broadcasts", json={"bulletin_id": alarm["id"],
-                                         "station_ids": sim.station_ids,
+    targets: dict[str, object] = ({"everyone": True} if to == "everyone"
+                                  else {"station_ids": sim.station_ids})
+    made = api.post("/broadcasts", json={"bulletin_id": alarm["id"], **targets,
                                          "priority": "emergency", "valid_minutes": 30})
     call_s = time.monotonic() - began
     made.raise_for_status()
@@ -218,15 +230,18 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
     except TimeoutError:  # report how far it got rather than nothing
         rows = rows_of_bulletin(api, alarm["id"])
         sim_cpu_s = math.nan
+    def carried(counts: Counts) -> int:  # the messages that carry the broadcast
+        return counts.urgent if to == "everyone" else counts.plans
+
     with contextlib.suppress(TimeoutError):  # the summaries come every few seconds
-        wait_for(lambda: sim.counts().plans >= before.plans + stations, timeout=30,
-                 what="the simulators' summaries to count the broadcast's plans")
+        wait_for(lambda: carried(sim.counts()) >= carried(before) + stations, timeout=30,
+                 what="the simulators' summaries to count the broadcast's messages")
     after = sim.counts()
     with server_log.open("rb") as handle:
         handle.seek(log_mark)
         logged = handle.read().decode(errors="replace")
     return Round(call_s, _plans_published_ms(logged, stations), rows, asked,
-                 delivered=after.plans - before.plans,
+                 delivered=carried(after) - carried(before), plans=after.plans - before.plans,
                  reconnects=after.connects - before.connects, trouble=_trouble(logged),
                  sim_cpu_s=sim_cpu_s)
 

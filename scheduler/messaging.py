@@ -9,10 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from scheduler.broker.accounts import DatabaseAccounts, DynsecAccounts, PasswordFileAccounts
 from scheduler.broker.mosquitto import (
@@ -34,6 +38,7 @@ from wardcast.protocol import SCHEDULER_CLIENT_ID, scheduler_client_id
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 15.0
+RELOAD_WAIT_S = 2.0
 
 
 async def start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
@@ -56,7 +61,7 @@ async def start_messaging(runtime: Runtime, stack: AsyncExitStack) -> None:
     runtime.dispatcher = dispatcher
     if settings.broker == "external":
         runtime.accounts = DynsecAccounts(dispatcher.publish, login.username or "",
-                                          load_groups=partial(_memberships, runtime.db))
+                                          load_groups=partial(_memberships, runtime.db, None))
         runtime.accounts.prepare()
 
 
@@ -116,13 +121,17 @@ def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> Br
                                ("127.0.0.1", layout.scheduler_port)],
                         output=logging.getLogger("wardcast.mosquitto"),
                         # as root it keeps root ("user root"): its files are the scheduler's
-                        benign=["Warning: Mosquitto should not be run as root"])
+                        benign=["Warning: Mosquitto should not be run as root",
+                                # the fleet's urgent topic is one topic every station reads
+                                "Warning: ACL pattern 'wardcast/all/urgent' does not contain"])
+    login = BrokerLogin("127.0.0.1", layout.scheduler_port, SCHEDULER_CLIENT_ID, secret)
+
     def write_acl() -> None:
         memberships = _memberships(db, None)
         layout.write_station_acl({str(s): g for s, g in memberships.items() if g})
 
     accounts = PasswordFileAccounts(path=layout.station_passwords, load=load,
-                                    reload=lambda: _reload(broker), write_acl=write_acl)
+                                    reload=lambda: _reload(broker, login), write_acl=write_acl)
     accounts.prepare()  # the station logins are on disk before the broker reads them
     stack.callback(accounts.stop)
     broker.start(timeout=START_TIMEOUT_S)
@@ -130,12 +139,32 @@ def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> Br
     runtime.accounts = accounts
     log.info("embedded broker: mosquitto (%s) for stations on %s:%s", binary, layout.host,
              layout.port)
-    return BrokerLogin("127.0.0.1", layout.scheduler_port, SCHEDULER_CLIENT_ID, secret)
+    return login
 
 
-def _reload(broker: Supervised) -> None:
-    # A broker that is (re)starting reads the file anyway when it comes up.
-    broker.signal(signal.SIGHUP)
+def _reload(broker: Supervised, probe: BrokerLogin) -> None:
+    """Have the broker read its files again, and return once it has.
+
+    Mosquitto takes a signal only between two waits for its sockets and reloads at the end of
+    the turn that follows, after the packets of that turn: a message sent just after the
+    SIGHUP (a broadcast right after a change of a group's members) could still be let
+    through by the old rules. A round trip (CONNECT, CONNACK) after the signal makes that
+    turn happen; whatever is sent after it comes in a later turn, under the new rules. A
+    broker that is (re)starting reads the files anyway when it comes up.
+    """
+    if not broker.signal(signal.SIGHUP):
+        return
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{probe.client_id}-reload",
+                         protocol=mqtt.MQTTv311)
+    probe.present(client)
+    try:
+        client.connect(probe.host, probe.port, keepalive=10)
+        deadline = time.monotonic() + RELOAD_WAIT_S
+        while not client.is_connected() and time.monotonic() < deadline:
+            client.loop(timeout=0.05)
+        client.disconnect()
+    except OSError as exc:  # it restarts: it reads the files as it comes up
+        log.warning("could not confirm the broker reloaded its files: %s", exc)
 
 
 def _reachable(host: str) -> str:

@@ -9,7 +9,7 @@ commit that fails, pushes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -21,7 +21,9 @@ from scheduler.db import Database
 
 Push = Callable[[set[int]], None]
 Action = Callable[[], None]
-Memberships = Callable[[list[int]], None]  # tells the broker's ACL of stations' new groups
+# tells the broker of stations' new groups: each one's groups before and after the change
+Changes = Mapping[int, tuple[Sequence[int], Sequence[int]]]
+Memberships = Callable[[Changes], None]
 # session.info keys: what the open transaction changed, and what committed but is not sent yet
 _PLANS, _ACTIONS = "wardcast.plans", "wardcast.after_commit"
 _MEMBERSHIPS = "wardcast.memberships"
@@ -33,14 +35,13 @@ def plans_changed(session: Session, station_ids: Iterable[int]) -> None:
     session.info.setdefault(_PLANS, set()).update(station_ids)
 
 
-def memberships_changed(session: Session, station_ids: Iterable[int]) -> None:
-    """Note that these stations' groups changed: their plans list their groups, and the
-    broker lets each read its groups' urgent topics; both follow the commit."""
-    ids = sorted(set(station_ids))
-    plans_changed(session, ids)
+def memberships_changed(session: Session, changes: Changes) -> None:
+    """Note that these stations' groups changed (from, to): their plans list their groups,
+    and the broker lets each read its groups' urgent topics; both follow the commit."""
+    plans_changed(session, changes)
     tell: Memberships | None = session.info.get(_MEMBERSHIPS)
-    if tell is not None and ids:
-        after_commit(session, partial(tell, ids))
+    if tell is not None and changes:
+        after_commit(session, partial(tell, dict(changes)))
 
 
 def after_commit(session: Session, action: Action) -> None:
@@ -67,14 +68,14 @@ def _rolled_back(session: Session) -> None:
 
 
 def send_committed(session: Session, push: Push) -> set[int]:
-    """Push the plans the session's commits changed and run their after-commit work; return
-    the stations pushed."""
+    """Run the after-commit work of the session's commits, then push the plans they changed;
+    return the stations pushed."""
     plans: set[int] = session.info.pop(_COMMITTED_PLANS, set())
     actions: list[Action] = session.info.pop(_COMMITTED_ACTIONS, [])
+    for action in actions:  # first: a plan that lists a new group finds the broker told
+        action()
     if plans:
         push(plans)
-    for action in actions:
-        action()
     return plans
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from wardcast import protocol
@@ -107,3 +109,45 @@ def test_an_urgent_start_carries_its_item_and_a_stop_or_cancel_none() -> None:
                 protocol.encode(start).replace(b'"start"', b'"cancel"')):
         with pytest.raises(ProtocolError):
             protocol.decode(protocol.Urgent, bad)
+
+
+def test_an_event_names_a_playback_by_id_or_by_broadcast_and_repeat() -> None:
+    now = protocol.utcnow().replace(microsecond=0)
+    by_id = protocol.Event.about(41, event_id="e" * 8, type="started", at=now)
+    by_broadcast = protocol.Event.about(protocol.broadcast_key(7, 2), event_id="f" * 8,
+                                        type="started", at=now)
+    assert (by_id.playback_id, by_id.broadcast_id) == (41, None)
+    assert (by_broadcast.playback_id, by_broadcast.broadcast_id,
+            by_broadcast.repeat_index) == (None, 7, 2)
+    assert by_broadcast.key == protocol.broadcast_key(7, 2) and by_id.key == 41
+    for event in (by_id, by_broadcast):
+        assert protocol.decode(protocol.Event, protocol.encode(event)) == event
+    fields = json.loads(protocol.encode(by_id))
+    for bad in ({"playback_id": None, "broadcast_id": 7},  # no repeat
+                {"broadcast_id": 7, "repeat_index": 0},  # both ways at once
+                {"playback_id": None, "broadcast_id": 7, "repeat_index": 20},  # no such
+                {"playback_id": None}):  # neither
+        with pytest.raises(ProtocolError):
+            protocol.decode(protocol.Event, json.dumps(fields | bad).encode())
+    # the keys of broadcasts never meet playback ids, nor each other
+    keys = {protocol.broadcast_key(b, k) for b in (1, 2, protocol.DB_INT) for k in range(20)}
+    assert len(keys) == 60 and max(keys) < 0
+    assert {protocol.broadcast_ref(k) for k in keys} == {
+        (b, k) for b in (1, 2, protocol.DB_INT) for k in range(20)}
+    assert protocol.broadcast_ref(41) is None
+
+
+def test_a_broadcasts_plan_item_is_kept_under_the_same_key_as_its_message() -> None:
+    now = protocol.utcnow().replace(microsecond=0)
+    message = protocol.Urgent(
+        broadcast_id=7, action=protocol.UrgentAction.START, sent_at=now,
+        item=protocol.UrgentItem(bulletin_id=3, duration_ms=2000, sha256="a" * 64,
+                                 media_path="/m", starts_at=now,
+                                 play_until=now + protocol.timedelta(minutes=1), repeat=2))
+    first, second = message.plan_items()
+    row = protocol.PlanItem(playback_id=900, bulletin_id=3, scheduled_at=second.scheduled_at,
+                            duration_ms=2000, sha256="a" * 64, media_path="/m",
+                            broadcast_id=7, repeat_index=1)
+    assert row.keyed().playback_id == second.playback_id != first.playback_id
+    plain = row.model_copy(update={"broadcast_id": None, "repeat_index": None})
+    assert plain.keyed() is plain  # a timetable's item: its own id

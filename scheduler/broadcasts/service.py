@@ -75,6 +75,8 @@ def create(*, session: Session, data: BroadcastCreate, by: User) -> Created:
               else [group_topic(g) for g in sorted(set(data.group_ids))] if fanned else [])
     now = utcnow()
     starts_at = now + (FANOUT_LEAD if topics else LEAD)
+    # to the millisecond, as the message carries it: the members' slots and the rows agree
+    starts_at = starts_at.replace(microsecond=starts_at.microsecond // 1000 * 1000)
     broadcast = Broadcast(bulletin_id=bulletin.id, priority=data.priority.value,
                           repeat=data.repeat, gap_s=data.gap_s, starts_at=starts_at,
                           valid_until=starts_at + timedelta(minutes=data.valid_minutes),

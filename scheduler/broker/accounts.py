@@ -13,11 +13,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from scheduler.broker.acl import dynsec_group_role, dynsec_scheduler_acls, dynsec_station_acls
+from scheduler.broker.acl import (
+    GROUP_ROLE_PRIORITY,
+    dynsec_fleet_acls,
+    dynsec_group_role,
+    dynsec_scheduler_acls,
+    dynsec_station_acls,
+)
 from scheduler.broker.passwords import write_password_file
 
 log = logging.getLogger(__name__)
@@ -25,11 +31,15 @@ log = logging.getLogger(__name__)
 DYNSEC_TOPIC = "$CONTROL/dynamic-security/v1"
 DYNSEC_RESPONSE_TOPIC = DYNSEC_TOPIC + "/response"
 SCHEDULER_ROLE = "wardcast-scheduler"
+SCHEDULER_URGENT_ROLE = "wardcast-scheduler-urgent"
 
 Publish = Callable[[str, bytes], None]
-# each given station's groups, with those above them (groups.service.memberships); None: all
-LoadGroups = Callable[[list[int] | None], dict[int, list[int]]]
-DYNSEC_BATCH = 200  # commands per message when every station's groups are sent
+# every station (its id) and the groups it belongs to, with those above them
+LoadGroups = Callable[[], dict[int, list[int]]]
+# what a change did: each station's groups before it and after it
+Changes = Mapping[int, tuple[Sequence[int], Sequence[int]]]
+DYNSEC_BATCH = 200  # commands per message when every station's roles are sent
+FLEET_ROLE = "wardcast-fleet"  # every station: read the fleet's urgent topic
 
 
 class StationAccounts(Protocol):
@@ -38,7 +48,7 @@ class StationAccounts(Protocol):
     def token_changed(self, station_id: int, token: str) -> None: ...
     def station_revoked(self, station_id: int) -> None: ...
     def login_known(self, station_id: int) -> None: ...
-    def memberships_changed(self, station_ids: list[int]) -> None: ...
+    def memberships_changed(self, changes: Changes) -> None: ...
 
 
 Kick = Callable[[str], None]
@@ -52,9 +62,9 @@ class DatabaseAccounts:
         self._kick = kick or (lambda _client_id: None)
         self._forget = forget or (lambda _ids: None)
 
-    def memberships_changed(self, station_ids: list[int]) -> None:
+    def memberships_changed(self, changes: Changes) -> None:
         """The broker asks the database again for these stations' groups."""
-        self._forget(station_ids)
+        self._forget(sorted(changes))
 
     def prepare(self) -> None:
         return None
@@ -79,37 +89,61 @@ class DynsecAccounts:
                  load_groups: LoadGroups | None = None) -> None:
         self._publish = publish
         self._scheduler = scheduler_username
-        self._load_groups = load_groups or (lambda _ids: {})
+        self._load_groups = load_groups or dict
 
     def _send(self, *commands: dict[str, object]) -> None:
         self._publish(DYNSEC_TOPIC, json.dumps({"commands": list(commands)}).encode())
 
     def prepare(self) -> None:
-        """Give the scheduler's login the right to send plans, commands and group messages
-        (an existing role is set again: an upgrade widens it), and every station its groups'
-        roles."""
+        """Give the scheduler's login the right to send plans, commands and group messages,
+        and every station the roles of the fleet and of its groups.
+
+        The plugin disconnects a client whose roles change, or who holds a role whose rules
+        change: so at each start only roles are added, and one a client holds already is
+        refused without a disconnect. The group and fleet topics are roles of their own, which
+        an install from before them gains once (each station and the scheduler disconnected
+        once), never a change of an existing role at every start. A group role a station
+        should no longer hold is taken away when its membership changes (memberships_changed);
+        one left over by a scheduler that died at that moment stays until its next change,
+        and the agent, which acts only for the groups its plan lists, ignores that group.
+        """
         self._send(
             {"command": "createRole", "rolename": SCHEDULER_ROLE,
-             "acls": dynsec_scheduler_acls()},
-            *({"command": "addRoleACL", "rolename": SCHEDULER_ROLE, **acl}
-              for acl in dynsec_scheduler_acls()),
+             "acls": dynsec_scheduler_acls(stations=True)},
             {"command": "addClientRole", "username": self._scheduler, "rolename": SCHEDULER_ROLE},
+            {"command": "createRole", "rolename": SCHEDULER_URGENT_ROLE,
+             "acls": dynsec_scheduler_acls(stations=False)},
+            {"command": "addClientRole", "username": self._scheduler,
+             "rolename": SCHEDULER_URGENT_ROLE},
+            {"command": "createRole", "rolename": FLEET_ROLE, "acls": dynsec_fleet_acls()},
         )
-        self._send_groups(self._load_groups(None))
+        every = self._load_groups()
+        fleet: list[dict[str, object]] = [
+            {"command": "addClientRole", "username": str(station_id), "rolename": FLEET_ROLE}
+            for station_id in sorted(every)]
+        self._send_all(fleet + self._roles_added({sid: ((), gs) for sid, gs in every.items()}))
 
-    def memberships_changed(self, station_ids: list[int]) -> None:
-        """Give each station the roles of its groups (and only those), at once."""
-        self._send_groups(self._load_groups(station_ids))
+    def memberships_changed(self, changes: Changes) -> None:
+        """Give each station the roles of the groups it joined and take those it left, at
+        once (the plugin disconnects it once: its agent reconnects with its session)."""
+        self._send_all(self._roles_added(changes) + [
+            {"command": "removeClientRole", "username": str(station_id),
+             "rolename": dynsec_group_role(g)[0]}
+            for station_id, (before, after) in sorted(changes.items())
+            for g in sorted(set(before) - set(after))])
 
-    def _send_groups(self, memberships: dict[int, list[int]]) -> None:
-        roles = [dynsec_group_role(g) for g in sorted({g for gs in memberships.values()
-                                                       for g in gs})]
+    def _roles_added(self, changes: Changes) -> list[dict[str, object]]:
+        joined = {sid: sorted(set(after) - set(before))
+                  for sid, (before, after) in changes.items()}
+        roles = [dynsec_group_role(g) for g in sorted({g for gs in joined.values() for g in gs})]
         commands: list[dict[str, object]] = [
             {"command": "createRole", "rolename": name, "acls": acls} for name, acls in roles]
-        commands += [{"command": "modifyClient", "username": str(station_id),
-                      "roles": [{"rolename": f"station-{station_id}"}]
-                      + [{"rolename": dynsec_group_role(g)[0]} for g in sorted(groups)]}
-                     for station_id, groups in sorted(memberships.items())]
+        return commands + [{"command": "addClientRole", "username": str(station_id),
+                            "rolename": dynsec_group_role(g)[0],
+                            "priority": GROUP_ROLE_PRIORITY}
+                           for station_id, groups in sorted(joined.items()) for g in groups]
+
+    def _send_all(self, commands: list[dict[str, object]]) -> None:
         for start in range(0, len(commands), DYNSEC_BATCH):
             self._send(*commands[start:start + DYNSEC_BATCH])
 
@@ -119,7 +153,7 @@ class DynsecAccounts:
         self._send(
             {"command": "createRole", "rolename": role, "acls": dynsec_station_acls(name)},
             {"command": "createClient", "username": name, "password": token, "clientid": name,
-             "roles": [{"rolename": role}]},
+             "roles": [{"rolename": role}, {"rolename": FLEET_ROLE}]},
         )
 
     def token_changed(self, station_id: int, token: str) -> None:
@@ -193,7 +227,7 @@ class PasswordFileAccounts:
     def login_known(self, station_id: int) -> None:
         self._request(wait=False)
 
-    def memberships_changed(self, station_ids: list[int]) -> None:
+    def memberships_changed(self, changes: Changes) -> None:
         self._request(wait=True)
 
     def _request(self, *, wait: bool, timeout: float = 10.0) -> None:

@@ -49,15 +49,29 @@ def station_may_receive(station_id: str, topic: str, groups: Iterable[int] = ())
 
 
 def dynsec_station_acls(station_id: str) -> list[dict[str, object]]:
-    """The same rules as Mosquitto dynamic-security ACL entries (the groups are roles)."""
+    """The same rules as Mosquitto dynamic-security ACL entries (the fleet and the groups
+    are roles of their own: dynsec_fleet_acls, dynsec_group_role)."""
     acls: list[dict[str, object]] = []
-    for topic in [*(station_topic(station_id, c) for c in AGENT_SUBSCRIBES), FLEET_TOPIC]:
+    for topic in [station_topic(station_id, c) for c in AGENT_SUBSCRIBES]:
         acls.append({"acltype": "subscribePattern", "topic": topic, "allow": True})
         acls.append({"acltype": "publishClientReceive", "topic": topic, "allow": True})
     for channel in AGENT_PUBLISHES:
         acls.append({"acltype": "publishClientSend", "topic": station_topic(station_id, channel),
                      "allow": True})
     return acls
+
+
+GROUP_ROLE_PRIORITY = 10  # a station's group roles are checked before the fleet's role
+
+
+def dynsec_fleet_acls() -> list[dict[str, object]]:
+    """The fleet's role, which every station holds: read the fleet's urgent topic, and no
+    group's. Dynamic security lets a client receive what no rule forbids, so a station that
+    left a group and kept its subscription would go on hearing it: its group roles (checked
+    first, GROUP_ROLE_PRIORITY) allow its own groups, this rule refuses the rest."""
+    return [{"acltype": "subscribePattern", "topic": FLEET_TOPIC, "allow": True},
+            {"acltype": "publishClientReceive", "topic": FLEET_TOPIC, "allow": True},
+            {"acltype": "publishClientReceive", "topic": ALL_GROUPS_TOPIC, "allow": False}]
 
 
 def dynsec_group_role(group_id: int) -> tuple[str, list[dict[str, object]]]:
@@ -68,13 +82,14 @@ def dynsec_group_role(group_id: int) -> tuple[str, list[dict[str, object]]]:
         {"acltype": "publishClientReceive", "topic": topic, "allow": True}]
 
 
-def dynsec_scheduler_acls() -> list[dict[str, object]]:
-    """What the scheduler's own login may send: plans and commands to every station, and
-    urgent messages to every group and the fleet."""
-    return ([{"acltype": "publishClientSend", "topic": station_topic("+", channel),
-              "allow": True} for channel in SCHEDULER_SENDS]
-            + [{"acltype": "publishClientSend", "topic": topic, "allow": True}
-               for topic in (ALL_GROUPS_TOPIC, FLEET_TOPIC)])
+def dynsec_scheduler_acls(*, stations: bool) -> list[dict[str, object]]:
+    """What the scheduler's own login may send: plans and commands to every station
+    (stations), or urgent messages to every group and the fleet (not stations)."""
+    if stations:
+        return [{"acltype": "publishClientSend", "topic": station_topic("+", channel),
+                 "allow": True} for channel in SCHEDULER_SENDS]
+    return [{"acltype": "publishClientSend", "topic": topic, "allow": True}
+            for topic in (ALL_GROUPS_TOPIC, FLEET_TOPIC)]
 
 
 def mosquitto_station_acl(groups: Mapping[str, Iterable[int]] | None = None) -> list[str]:

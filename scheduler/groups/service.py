@@ -15,7 +15,7 @@ from scheduler.groups.models import StationGroup, group_members
 from scheduler.groups.schemas import GroupCreate, GroupUpdate
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
-from scheduler.unitofwork import memberships_changed
+from scheduler.unitofwork import memberships_changed, plans_changed
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
 
@@ -84,7 +84,7 @@ def create(*, session: Session, data: GroupCreate, by: User) -> StationGroup:
                                        field="station_ids", user=by)
     session.add(group)
     session.flush()
-    _moved(session, [s.id for s in group.stations])
+    _moved(session, [s.id for s in group.stations], before={})  # a new group: new to all
     return group
 
 
@@ -97,6 +97,7 @@ def update(*, session: Session, group_id: int, change: GroupUpdate, by: User) ->
                           station_ids=station_ids(session=session, group_ids=[group_id]))
     given = change.model_fields_set
     reached = set(station_ids(session=session, group_ids=[group_id]))
+    before = memberships(session=session, station_ids=reached | set(change.station_ids or ()))
     if change.name is not None and change.name.strip() != group.name:
         if session.scalar(select(StationGroup).where(StationGroup.name == change.name.strip())):
             raise Conflict(f"Nhóm {change.name} đã tồn tại — group name already used",
@@ -116,25 +117,29 @@ def update(*, session: Session, group_id: int, change: GroupUpdate, by: User) ->
         # a plan lists its station's groups, with those above them: the stations that
         # joined, left, or moved with the group get new plans
         reached |= set(station_ids(session=session, group_ids=[group_id]))
-        _moved(session, reached)
+        _moved(session, reached, before=before)
     return group
 
 
-def _moved(session: Session, ids: Iterable[int]) -> None:
-    """These stations' groups changed: their plans list their groups, the broker lets them
-    read their groups' topics, and a broadcast soon after also sends them their plans (their
-    agents read a new group's topic only once the plan came)."""
-    moved = sorted(set(ids))
+def _moved(session: Session, reached: Iterable[int], *, before: dict[int, list[int]]) -> None:
+    """A change touched these stations: their plans go out again (they list their groups);
+    those whose groups did change are marked (a broadcast soon after sends them their plans
+    too: their agents read a new group's topic once the plan came), and the broker is told
+    (on dynamic security a station whose roles change is disconnected once)."""
+    touched = sorted(set(reached))
+    after = memberships(session=session, station_ids=touched)
+    moved = {sid: (before.get(sid, []), after[sid]) for sid in touched
+             if sorted(before.get(sid, [])) != sorted(after[sid])}
     if moved:
-        session.execute(update_rows(Station).where(in_list(session, Station.id, moved))
+        session.execute(update_rows(Station).where(in_list(session, Station.id, sorted(moved)))
                         .values(groups_changed_at=utcnow()))
+    plans_changed(session, touched)
     memberships_changed(session, moved)
 
 
 def all_memberships(*, session: Session) -> dict[int, list[int]]:
-    """Return memberships() of every station in a group."""
-    return memberships(session=session, station_ids=session.scalars(
-        select(group_members.c.station_id).distinct()))
+    """Return memberships() of every station (no group: an empty list)."""
+    return memberships(session=session, station_ids=session.scalars(select(Station.id)))
 
 
 def memberships(*, session: Session, station_ids: Iterable[int]) -> dict[int, list[int]]:

@@ -27,11 +27,15 @@ def test_dynsec_gives_groups_as_roles_and_the_scheduler_the_urgent_topics() -> N
     assert {(a["acltype"], a["topic"]) for a in acls} == {
         ("subscribePattern", group_topic(3)), ("publishClientReceive", group_topic(3))}
     station = {(a["acltype"], a["topic"]) for a in acl.dynsec_station_acls("12")}
-    assert ("publishClientReceive", FLEET_TOPIC) in station
-    assert not any("groups" in str(topic) for _, topic in station)
-    sends = {a["topic"] for a in acl.dynsec_scheduler_acls()
+    assert not any("groups" in str(topic) or "all" in str(topic) for _, topic in station)
+    assert {(a["acltype"], a["topic"], a["allow"]) for a in acl.dynsec_fleet_acls()} == {
+        ("subscribePattern", FLEET_TOPIC, True), ("publishClientReceive", FLEET_TOPIC, True),
+        ("publishClientReceive", acl.ALL_GROUPS_TOPIC, False)}
+    sends = {a["topic"] for a in acl.dynsec_scheduler_acls(stations=False)
              if a["acltype"] == "publishClientSend"}
-    assert {acl.ALL_GROUPS_TOPIC, FLEET_TOPIC} <= sends
+    assert sends == {acl.ALL_GROUPS_TOPIC, FLEET_TOPIC}
+    assert not any("groups" in str(a["topic"])
+                   for a in acl.dynsec_scheduler_acls(stations=True))
 
 
 def test_the_acl_file_lists_each_stations_groups_under_its_username() -> None:
