@@ -40,6 +40,9 @@ LoadGroups = Callable[[], dict[int, list[int]]]
 Changes = Mapping[int, tuple[Sequence[int], Sequence[int]]]
 DYNSEC_BATCH = 200  # commands per message when every station's roles are sent
 FLEET_ROLE = "wardcast-fleet"  # every station: read the fleet's urgent topic
+# Marks a command sent again at every start: Mosquitto 2.0 answers a role the client holds
+# already with "Internal error", which is then no error at all.
+IF_MISSING = "wardcast:if-missing"
 
 
 class StationAccounts(Protocol):
@@ -107,7 +110,12 @@ class DynsecAccounts:
         one left over by a scheduler that died at that moment stays until its next change,
         and the agent, which acts only for the groups its plan lists, ignores that group.
         """
-        self._send(
+        every = self._load_groups()
+        fleet: list[dict[str, object]] = [
+            {"command": "addClientRole", "username": str(station_id), "rolename": FLEET_ROLE}
+            for station_id in sorted(every)]
+        adds = [*fleet, *self._roles_added({sid: ((), gs) for sid, gs in every.items()})]
+        self._send_all([
             {"command": "createRole", "rolename": SCHEDULER_ROLE,
              "acls": dynsec_scheduler_acls(stations=True)},
             {"command": "addClientRole", "username": self._scheduler, "rolename": SCHEDULER_ROLE},
@@ -116,12 +124,7 @@ class DynsecAccounts:
             {"command": "addClientRole", "username": self._scheduler,
              "rolename": SCHEDULER_URGENT_ROLE},
             {"command": "createRole", "rolename": FLEET_ROLE, "acls": dynsec_fleet_acls()},
-        )
-        every = self._load_groups()
-        fleet: list[dict[str, object]] = [
-            {"command": "addClientRole", "username": str(station_id), "rolename": FLEET_ROLE}
-            for station_id in sorted(every)]
-        self._send_all(fleet + self._roles_added({sid: ((), gs) for sid, gs in every.items()}))
+            *adds])
 
     def memberships_changed(self, changes: Changes) -> None:
         """Give each station the roles of the groups it joined and take those it left, at
@@ -144,8 +147,11 @@ class DynsecAccounts:
                            for station_id, groups in sorted(joined.items()) for g in groups]
 
     def _send_all(self, commands: list[dict[str, object]]) -> None:
-        for start in range(0, len(commands), DYNSEC_BATCH):
-            self._send(*commands[start:start + DYNSEC_BATCH])
+        """Send commands, a batch per message; a role given again is marked IF_MISSING."""
+        marked = [{**c, "correlationData": IF_MISSING} if c["command"] == "addClientRole"
+                  else c for c in commands]
+        for start in range(0, len(marked), DYNSEC_BATCH):
+            self._send(*marked[start:start + DYNSEC_BATCH])
 
     def station_created(self, station_id: int, token: str) -> None:
         name = str(station_id)
@@ -266,5 +272,8 @@ def log_dynsec_response(payload: bytes) -> None:
         return
     for response in responses:
         error = response.get("error")
-        if error and "already exists" not in error:
-            log.error("mosquitto refused %s: %s", response.get("command"), error)
+        if not error or "already exists" in error:
+            continue
+        if response.get("correlationData") == IF_MISSING and error == "Internal error":
+            continue  # the client holds that role already
+        log.error("mosquitto refused %s: %s", response.get("command"), error)

@@ -129,3 +129,9 @@ def test_membership_changes_open_and_close_a_groups_topic_at_once(
         assert listener.next(5.0) == (FLEET_TOPIC, sent)
     finally:
         listener.close()
+    # started again: the roles are given again, and a role held already is no error
+    server.stop()
+    server.start()
+    time.sleep(2.0)
+    assert server.proc is not None
+    assert "mosquitto refused" not in server.proc.output(), server.proc.output()[-3000:]
