@@ -100,3 +100,53 @@ def test_a_station_that_reconnects_late_after_a_broker_restart_is_not_missed(
                if r["station_id"] == dead]
         assert [r["status"] for r in own if r["status"] == "missed"] == [], own
 
+
+
+@pytest.mark.parametrize("install", [stack.production, stack.default_install],
+                         ids=["mosquitto", "default"])
+def test_a_ward_emergency_sent_while_the_broker_is_down_plays_once_everywhere(
+        tmp_path: Path, install: Callable[[Path, ExitStack], stack.Breakable]) -> None:
+    """The group message is held by the scheduler's link until the broker is back, and may
+    find agents whose sessions the broker lost, or whose own link is still down: each plays
+    it once, from the message or from the plan it asks for when it reconnects."""
+    with ExitStack() as cleanup:
+        broker = install(tmp_path, cleanup)
+        server = broker.server
+        api = server.api()
+        alarm = upload_approved(
+            api, speech_wav(tmp_path / "alarm.wav", text="Cảnh báo lũ."), "Cảnh báo")
+        stations = [api.post("/stations", json={"name": name, "ward": "X"}).json()
+                    for name in ("Xã nối sớm", "Xã nối muộn")]
+        ward = api.post("/groups", json={"name": "Xã X", "kind": "ward",
+                                         "station_ids": [s["id"] for s in stations]}).json()
+        proxies, played = [], []
+        for st in stations:
+            proxy = LinkProxy(broker.port).start()
+            proc, folder = start_agent(server, station_id=st["id"], token=st["token"],
+                                       workdir=tmp_path / "agents",
+                                       mqtt_url=f"mqtt://127.0.0.1:{proxy.port}")
+            cleanup.callback(lambda p=proc, x=proxy: (p.stop(), x.stop()))
+            proxies.append(proxy)
+            played.append(folder)
+        for st in stations:
+            wait_for(lambda s=st: api.get(f"/stations/{s['id']}").json()["online"],
+                     timeout=30, what=f"{st['name']} online")
+        time.sleep(6)  # settled: the broadcast sends them no plan of its own accord
+
+        broker.kill()
+        proxies[1].cut()  # the late station's own link is down too
+        made = api.post("/broadcasts", json={"bulletin_id": alarm["id"],
+                                             "group_ids": [ward["id"]], "valid_minutes": 3})
+        assert made.status_code == 201, made.text
+        ids = made.json()["playback_ids"]
+        assert len(ids) == 2
+        time.sleep(2)
+        broker.back()
+        time.sleep(10)
+        proxies[1].restore()
+
+        rows = wait_status(api, ids, FINAL, timeout=RECONNECT_MAX_S + 60)
+        assert [r["status"] for r in rows] == ["played", "played"], rows
+        time.sleep(5)  # time for a second start, were there one
+        for folder in played:
+            assert len(list(folder.glob("*.wav"))) == 1, folder
