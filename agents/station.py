@@ -35,6 +35,7 @@ from agents.output import AudioOutput, Output
 from agents.player import Player
 from agents.store import SqliteStore, Store
 from wardcast.protocol import (
+    FEATURE_GROUPS,
     Ack,
     Channel,
     EventType,
@@ -175,7 +176,7 @@ class Station:
 
     def _request_sync(self) -> None:
         request = SyncRequest(boot_id=self._boot_id, sent_at=utcnow(),
-                              agent_version=AGENT_VERSION)
+                              agent_version=AGENT_VERSION, features=[FEATURE_GROUPS])
         self._link.publish(Channel.SYNC, encode(request))
 
     # --- media -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from scheduler.broadcasts import fanout
 from scheduler.bulletins.router import AUDIO
 from scheduler.bulletins.serving import distribution, not_in_plan
 from scheduler.deps import (
@@ -69,8 +70,12 @@ def _answer(received: float, sent: float) -> ServerTime:
 @router.get(MEDIA_PATH.removeprefix(API), response_class=FileResponse, responses=AUDIO)
 def media(sha256: str, request: Request, session: SessionDep, runtime: RuntimeDep,
           station: StationDep) -> Response:
-    """A distribution file of the station's own plan, by its sha256 (Range and ETag)."""
-    if not playbacks.needs_media(session=session, station_id=station.id, sha256=sha256,
-                             now=utcnow()):
+    """A distribution file of the station's own plan, or of a broadcast sent to it whose
+    playbacks may not be written yet, by its sha256 (Range and ETag)."""
+    now = utcnow()
+    if not (playbacks.needs_media(session=session, station_id=station.id, sha256=sha256,
+                                  now=now)
+            or fanout.needs_media(session=session, station_id=station.id, sha256=sha256,
+                                  now=now)):
         raise not_in_plan()
     return distribution(store=runtime.store, sha256=sha256, request=request)

@@ -338,10 +338,17 @@ class Urgent(_Message):
                 for k, (start, until) in enumerate(slots)]
 
 
+FEATURE_GROUPS = "groups"  # the agent reads its groups' and the fleet's urgent topics
+
+
 class SyncRequest(_Message):
+    """An agent asks for its plan (on every connect), saying what it can do: an agent
+    without FEATURE_GROUPS (older ones) gets every broadcast in its plan."""
+
     boot_id: str
     sent_at: UtcDateTime
     agent_version: str = ""
+    features: list[str] = Field(default_factory=list, max_length=20)
 
 
 class Status(_Message):

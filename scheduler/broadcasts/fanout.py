@@ -84,15 +84,33 @@ def write_rows(*, session: Session, broadcast: Broadcast, duration_ms: int,
         for station_id in ids for k, (start, until) in enumerate(slots)])
 
 
+def needs_media(*, session: Session, station_id: int, sha256: str, now: datetime) -> bool:
+    """Tell whether a fanned-out broadcast still in its window gives this station this
+    audio before its rows are written: its members fetch the media as its message arrives.
+    Once the station's rows exist, they decide (playbacks.service.needs_media)."""
+    found = session.scalars(
+        select(Broadcast).join(Bulletin, Bulletin.id == Broadcast.bulletin_id)
+        .where(Bulletin.sha256 == sha256, Broadcast.starts_at.is_not(None),
+               Broadcast.valid_until >= now)
+        .where(~select(Playback.id).where(Playback.broadcast_id == Broadcast.id,
+                                          Playback.station_id == station_id).exists()))
+    for broadcast in found:
+        targets = targets_of(broadcast)
+        if targets is None or station_id in targets:
+            return True
+    return False
+
+
 def late_listeners(*, session: Session, station_ids: Sequence[int],
                    since: datetime) -> list[int]:
     """The stations that may not have heard a group message sent at `since`: offline, online
-    only since shortly before, or moved into a group shortly before."""
+    only since shortly before, moved into a group shortly before, or whose agent does not
+    read group topics (an older agent)."""
     if not station_ids:
         return []
     return list(session.scalars(
         select(Station.id).where(in_list(session, Station.id, list(station_ids)))
-        .where(~Station.online | (Station.online_since.is_(None))
+        .where(~Station.online | (Station.online_since.is_(None)) | ~Station.reads_groups
                | (Station.online_since >= since - CONNECTED)
                | (Station.groups_changed_at >= since - MOVED))))
 

@@ -65,7 +65,7 @@ class Gathered:
 
     events: list[Report] = field(default_factory=list)
     statuses: list[tuple[Incoming, int, protocol.Status]] = field(default_factory=list)
-    syncs: list[tuple[Incoming, int]] = field(default_factory=list)
+    syncs: list[tuple[Incoming, int, protocol.SyncRequest]] = field(default_factory=list)
 
     def add(self, item: Work) -> bool:
         """Take a well-formed event, status or sync request; False for anything else."""
@@ -90,8 +90,8 @@ class Gathered:
             self.statuses.append((message, station_id, _decode(protocol.Status,
                                                                message.payload)))
         elif channel is Channel.SYNC:
-            _decode(protocol.SyncRequest, message.payload)
-            self.syncs.append((message, station_id))
+            self.syncs.append((message, station_id,
+                               _decode(protocol.SyncRequest, message.payload)))
         else:
             return False
         return True
@@ -228,12 +228,15 @@ class Dispatcher:
         if gathered.syncs:
             self._push_waiting()
             try:
-                self._publish_plans(frozenset(sid for _, sid in gathered.syncs))
+                with self.db.session() as session:  # what each agent can do, before its plan
+                    stations.record_features(session=session, features={
+                        sid: request.features for _, sid, request in gathered.syncs})
+                self._publish_plans(frozenset(sid for _, sid, _ in gathered.syncs))
             except Exception:  # unacknowledged: the broker hands them back on reconnect
                 log.exception("could not answer %d sync request(s)", len(gathered.syncs))
                 self.counters["errors"] += 1
                 return
-            for message, _ in gathered.syncs:
+            for message, _, _ in gathered.syncs:
                 self.link.ack(message)
 
     def _ingest_statuses(self, statuses: list[tuple[Incoming, int, protocol.Status]]) -> None:

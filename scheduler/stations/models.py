@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import ForeignKey, Index, String, Time
+from sqlalchemy import ForeignKey, Index, String, Time, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, UtcDateTime
@@ -35,6 +35,8 @@ class Station(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # when its groups last changed: its agent reads a new group's topic once its plan came
     groups_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # its agent said, when it last asked for its plan, that it reads its groups' topics
+    reads_groups: Mapped[bool] = mapped_column(default=False, server_default=false())
     clock_offset_ms: Mapped[int | None]
     clock_uncertainty_ms: Mapped[int | None]  # None: an older agent, which does not say
     now_playing_id: Mapped[int | None]

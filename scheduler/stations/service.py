@@ -8,6 +8,7 @@ from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
 from scheduler import security
@@ -17,7 +18,7 @@ from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
 from scheduler.stations import availability
 from scheduler.stations.models import Station
 from scheduler.users.models import User
-from wardcast.protocol import Event, Status, utcnow
+from wardcast.protocol import FEATURE_GROUPS, Event, Status, utcnow
 
 
 class StationNotFound(NotFound):
@@ -292,6 +293,18 @@ def touch(*, session: Session, station_id: int, clock: ClockReading | None) -> N
     station.last_seen_at = utcnow()
     if clock is not None:
         _set_clock(station, clock)
+
+
+def record_features(*, session: Session, features: dict[int, list[str]]) -> None:
+    """Keep what each station's agent said it can do when it asked for its plan: whether it
+    reads its groups' urgent topics (older agents do not: broadcasts reach them by plan)."""
+    reading = {sid: FEATURE_GROUPS in said for sid, said in features.items()}
+    for value in (True, False):
+        ids = sorted(sid for sid, reads in reading.items() if reads is value)
+        if ids:
+            session.execute(update_rows(Station).where(in_list(session, Station.id, ids),
+                                                  Station.reads_groups.is_not(value))
+                            .values(reads_groups=value))
 
 
 def touch_many(*, session: Session, clocks: dict[int, ClockReading | None]) -> None:

@@ -17,10 +17,12 @@ from scheduler.broadcasts.models import Broadcast
 from scheduler.playbacks import ledger
 from scheduler.playbacks.models import Playback, PlaybackEvent
 from scheduler.runtime import Runtime
+from scheduler.stations import service as stations
 from scheduler.stations.models import Station
 from scheduler.users import service as users
 from tests.scheduler.conftest import PASSWORD, approved_bulletin, station
 from wardcast.protocol import (
+    FEATURE_GROUPS,
     FLEET_TOPIC,
     Event,
     EventType,
@@ -115,16 +117,20 @@ def test_settled_online_stations_get_no_plan_but_late_ones_do(
         client: TestClient, admin: dict[str, str], runtime: Runtime, recorder: Recorder,
         speech: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bulletin = approved_bulletin(client, admin, speech)
-    settled, fresh, moved, offline = _ids(client, admin, "settled", "fresh", "moved", "off")
+    settled, fresh, moved, offline, old = _ids(client, admin, "settled", "fresh", "moved",
+                                               "off", "old agent")
     group = client.post(f"{API}/groups", headers=admin, json={
-        "name": "Cụm", "station_ids": [settled, fresh, offline]}).json()["id"]
+        "name": "Cụm", "station_ids": [settled, fresh, offline, old]}).json()["id"]
     client.patch(f"{API}/groups/{group}", headers=admin,
-                 json={"station_ids": [settled, fresh, moved, offline]}).raise_for_status()
+                 json={"station_ids": [settled, fresh, moved, offline, old]}).raise_for_status()
     now = utcnow()
     with runtime.db.session() as session:
+        stations.record_features(session=session, features={
+            sid: [FEATURE_GROUPS] for sid in (settled, fresh, moved, offline)} | {old: []})
         for sid, since in ((settled, now - timedelta(minutes=5)),
                            (fresh, now - timedelta(seconds=1)),
-                           (moved, now - timedelta(minutes=5))):
+                           (moved, now - timedelta(minutes=5)),
+                           (old, now - timedelta(minutes=5))):
             row = session.get(Station, sid)
             assert row is not None
             row.online, row.online_since = True, since
@@ -134,7 +140,7 @@ def test_settled_online_stations_get_no_plan_but_late_ones_do(
     made = client.post(f"{API}/broadcasts", headers=admin,
                        json={"bulletin_id": bulletin, "group_ids": [group]})
     assert made.status_code == 201, made.text
-    assert set().union(*pushed) == {fresh, moved, offline}
+    assert set().union(*pushed) == {fresh, moved, offline, old}
 
 
 def test_without_a_broker_link_every_member_gets_its_plan(

@@ -78,3 +78,25 @@ def test_a_station_fetches_only_the_media_of_its_own_plan(
         assert ledger.apply_events(session=session,
                                    reports=[(int(str(other["id"])), event)]) == ["stored"]
     assert _fetch(client, other["token"], sha["broadcast"]) == 404
+
+
+def test_a_fanned_out_broadcasts_members_fetch_its_audio_before_its_rows_exist(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], clips: list[Path]) -> None:
+    import json
+
+    from scheduler.broadcasts.models import Broadcast
+
+    bulletin = approved_bulletin(client, admin, clips[2])
+    sha = _sha(client, admin, bulletin)
+    member, outsider = station(client, admin, "Thành viên"), station(client, admin, "Ngoài")
+    now = datetime.now(UTC)
+    with runtime.db.session() as session:  # stored and published, no row written yet
+        session.add(Broadcast(bulletin_id=bulletin, priority="emergency", starts_at=now,
+                              valid_until=now + timedelta(minutes=5), created_at=now,
+                              targets=json.dumps([member["id"]])))
+    assert _fetch(client, member["token"], sha) == 200
+    assert _fetch(client, outsider["token"], sha) == 404
+    with runtime.db.session() as session:  # its window over: no longer
+        for row in session.query(Broadcast).all():
+            row.valid_until = now - timedelta(seconds=1)
+    assert _fetch(client, member["token"], sha) == 404

@@ -11,7 +11,8 @@ is not written yet is made from the broadcast (its `targets`, or every station w
 broadcast and station; the rows of existing broadcasts are numbered in time order.
 `stations.groups_changed_at` says when a station's groups last changed: a station that
 joined a group a moment ago may not read its topic yet, so a broadcast sends it its plan
-as well.
+as well; so does a station whose agent has not said it reads group topics at all
+(`stations.reads_groups`, from its last plan request: older agents do not).
 """
 
 from __future__ import annotations
@@ -43,11 +44,14 @@ def upgrade() -> None:
                                           server_default=sa.false()))
     op.add_column("stations", sa.Column("groups_changed_at", sa.DateTime(timezone=True),
                                         nullable=True))
+    op.add_column("stations", sa.Column("reads_groups", sa.Boolean(), nullable=False,
+                                        server_default=sa.false()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("stations") as batch:
         batch.drop_column("groups_changed_at")
+        batch.drop_column("reads_groups")
     with op.batch_alter_table("broadcasts") as batch:
         batch.drop_column("everyone")
         batch.drop_column("targets")
