@@ -233,7 +233,7 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
     def carried(counts: Counts) -> int:  # the messages that carry the broadcast
         return counts.urgent if to == "everyone" else counts.plans
 
-    with contextlib.suppress(TimeoutError):  # the summaries come every few seconds
+    with contextlib.suppress(TimeoutError, AssertionError):  # the summaries come every few seconds
         wait_for(lambda: carried(sim.counts()) >= carried(before) + stations, timeout=30,
                  what="the simulators' summaries to count the broadcast's messages")
     after = sim.counts()

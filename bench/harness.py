@@ -27,7 +27,8 @@ from typing import Any
 
 import httpx
 
-from scheduler.broker.acl import dynsec_station_acls
+from scheduler.broker.accounts import FLEET_ROLE
+from scheduler.broker.acl import dynsec_fleet_acls, dynsec_station_acls
 from simulate.stats import Counts, last_counts
 from tests.support.audio import speech_wav
 from tests.support.mosquitto import Mosquitto
@@ -285,11 +286,16 @@ def seed_broker(broker: Mosquitto, logins: dict[int, str]) -> None:
     config = json.loads(path.read_text())
     clients = {c["username"]: c for c in config["clients"]}
     roles = {r["rolename"]: r for r in config["roles"]}
+    # every station also holds the fleet's role, as DynsecAccounts gives it (the scheduler
+    # made the role at its start: it is in the file already, or made here)
+    roles.setdefault(FLEET_ROLE, {"rolename": FLEET_ROLE, "acls": [
+        {"priority": 0, **acl} for acl in dynsec_fleet_acls()]})
     for station_id, token in logins.items():
         name, role = str(station_id), f"station-{station_id}"
         roles[role] = {"rolename": role, "acls": [{"priority": 0, **acl}
                                                   for acl in dynsec_station_acls(name)]}
-        clients[name] = {"username": name, "clientid": name, "roles": [{"rolename": role}],
+        clients[name] = {"username": name, "clientid": name,
+                         "roles": [{"rolename": role}, {"rolename": FLEET_ROLE}],
                          **_dynsec_password(token)}
     config["clients"], config["roles"] = list(clients.values()), list(roles.values())
     path.write_text(json.dumps(config))
