@@ -24,7 +24,7 @@ from typing import Protocol
 from agents.config import CHANNELS, SAMPLE_BYTES, Backend, Sink
 from agents.fetch import sleep_until
 from media.decode import SAMPLE_RATE, decode_command
-from wardcast.protocol import PlanItem, utcnow
+from wardcast.protocol import PlanItem, broadcast_ref, utcnow
 
 CHUNK_SAMPLES = SAMPLE_RATE // 50  # 20 ms
 CHUNK_BYTES = CHUNK_SAMPLES * SAMPLE_BYTES
@@ -291,8 +291,10 @@ def scale(pcm: bytes, percent: float) -> bytes:
 
 
 def playback_name(playback_id: int) -> str:
-    """Name the output of a plan item."""
-    return f"pb{playback_id}"
+    """Name the output of a plan item: pb<id>, or bc<broadcast>-<repeat> for a broadcast's
+    playback the agent keeps by broadcast and repeat."""
+    ref = broadcast_ref(playback_id)
+    return f"pb{playback_id}" if ref is None else f"bc{ref[0]}-{ref[1]}"
 
 
 def tone_name(command_id: str) -> str:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
     (["bench.on_time"], "Benchmark 1 — on-time start, 20 stations"),
     (["bench.fanout", "--repeat", "2"], "Benchmark 2 — emergency fan-out to 20 stations"),
     (["bench.fanout", "--install", "default"],
-     "Benchmark 2 — emergency fan-out to 20 stations (default install)"),
+     "Benchmark 2 — emergency fan-out to 20 stations (default install, --to everyone)"),
     (["bench.on_time", "--install", "default"],
      "Benchmark 1 — on-time start, 20 stations, one shared slot (default install)"),
     (["bench.footprint"], "Benchmark 6 — idle footprint"),

@@ -40,7 +40,8 @@ def _simulate(server: Server, work: Path, prefix: str, stations: int) -> Proc:
 
 
 def _counts(sim: Proc) -> Counts:
-    """(stations connected, connections made, plans received) from the latest summary."""
+    """(stations connected, connections made, plans, urgent messages received) from the
+    latest summary."""
     return last_counts(sim.output()) or Counts(0, 0, 0, 0)
 
 
@@ -70,7 +71,7 @@ def test_an_emergency_reaches_every_station_while_others_log_in(
                                                    ).json()["items"]
                      if str(r["name"]).startswith("FLEET-"))
         assert len(ids) == FLEET
-        _, connects, plans = _counts(fleet)
+        _, connects, plans, _ = _counts(fleet)
         joining = _simulate(server, tmp_path, "JOIN", JOINING)
         wait_for(lambda: _counts(joining)[0] > 0, timeout=240,
                  what="the second fleet to start logging in")

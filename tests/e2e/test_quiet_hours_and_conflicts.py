@@ -44,7 +44,9 @@ def test_quiet_hours_hold_but_an_emergency_plays(server: Server, tmp_path: Path)
     assert made.status_code == 201, made.text
     ids = made.json()["playback_ids"]
     assert [r["status"] for r in wait_status(api, ids, FINAL, timeout=30)] == ["played"]
-    assert [playback_of(w) for w in played.glob("*.wav")] == ids  # nothing else played
+    # nothing else played: the agent keeps (and names) a broadcast's playback by broadcast
+    # and repeat
+    assert [w.name.split("_")[0] for w in played.glob("*.wav")] == [f"bc{made.json()['id']}-0"]
 
 
 def test_a_conflict_is_refused_and_an_explicit_displacement_plays(server: Server,

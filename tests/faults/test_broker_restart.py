@@ -18,14 +18,17 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.faults import stack
 from tests.support.audio import speech_wav
-from tests.support.procs import wait_for
+from tests.support.procs import Proc, wait_for
 from tests.support.proxy import LinkProxy
 from tests.support.server import start_agent, upload_approved, wait_status
 from wardcast.protocol import RECONNECT_MAX_S, to_wire
@@ -37,30 +40,54 @@ GAP_S = 6
 SLOTS = 6
 
 
+def _with_bulletin(broker: stack.Breakable, tmp_path: Path, text: str
+                   ) -> tuple[httpx.Client, dict[str, Any]]:
+    """The admin's API client, and an approved bulletin of this text."""
+    api = broker.server.api()
+    return api, upload_approved(api, speech_wav(tmp_path / "clip.wav", text=text), text)
+
+
+@dataclass
+class Fleet:
+    stations: list[dict[str, Any]]
+    proxies: list[LinkProxy]  # each station's own link, which the test can cut
+    procs: list[Proc]
+    played: list[Path]  # what each agent played
+
+
+def _online_behind_proxies(broker: stack.Breakable, names: tuple[str, ...], tmp_path: Path,
+                           cleanup: ExitStack) -> Fleet:
+    """Register stations and start each one's agent behind a link of its own; wait until
+    every one is online."""
+    api = broker.server.api()
+    stations = [api.post("/stations", json={"name": name, "ward": "X"}).json()
+                for name in names]
+    proxies, procs, played = [], [], []
+    for st in stations:
+        proxy = LinkProxy(broker.port).start()
+        proc, folder = start_agent(broker.server, station_id=st["id"], token=st["token"],
+                                   workdir=tmp_path / "agents",
+                                   mqtt_url=f"mqtt://127.0.0.1:{proxy.port}")
+        cleanup.callback(lambda p=proc, x=proxy: (p.stop(), x.stop()))
+        proxies.append(proxy)
+        procs.append(proc)
+        played.append(folder)
+    for st in stations:
+        wait_for(lambda s=st: api.get(f"/stations/{s['id']}").json()["online"],
+                 timeout=30, what=f"{st['name']} online")
+    return Fleet(stations, proxies, procs, played)
+
+
 @pytest.mark.parametrize("install", [stack.production, stack.default_install],
                          ids=["mosquitto", "default"])
 def test_a_station_that_reconnects_late_after_a_broker_restart_is_not_missed(
         tmp_path: Path, install: Callable[[Path, ExitStack], stack.Breakable]) -> None:
     with ExitStack() as cleanup:
         broker = install(tmp_path, cleanup)
-        server = broker.server
-        api = server.api()
-        bulletin = upload_approved(
-            api, speech_wav(tmp_path / "clip.wav", text="Thông báo ngắn."), "Tin")
-        stations = [api.post("/stations", json={"name": name, "ward": "X"}).json()
-                    for name in ("Xã nối sớm", "Xã nối muộn", "Xã mất điện")]
-        proxies, procs = [], []
-        for st in stations:
-            proxy = LinkProxy(broker.port).start()
-            proc, _ = start_agent(server, station_id=st["id"], token=st["token"],
-                                  workdir=tmp_path / "agents",
-                                  mqtt_url=f"mqtt://127.0.0.1:{proxy.port}")
-            cleanup.callback(lambda p=proc, x=proxy: (p.stop(), x.stop()))
-            proxies.append(proxy)
-            procs.append(proc)
-        for st in stations:
-            wait_for(lambda s=st: api.get(f"/stations/{s['id']}").json()["online"],
-                     timeout=30, what=f"{st['name']} online")
+        api, bulletin = _with_bulletin(broker, tmp_path, "Thông báo ngắn.")
+        fleet = _online_behind_proxies(broker, ("Xã nối sớm", "Xã nối muộn", "Xã mất điện"),
+                                       tmp_path, cleanup)
+        stations, proxies, procs = fleet.stations, fleet.proxies, fleet.procs
         soon = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
         first = soon + timedelta(seconds=-soon.second % GAP_S)
         seconds = ",".join(str(s) for s in range(0, 60, GAP_S))
@@ -111,27 +138,13 @@ def test_a_ward_emergency_sent_while_the_broker_is_down_plays_once_everywhere(
     it once, from the message or from the plan it asks for when it reconnects."""
     with ExitStack() as cleanup:
         broker = install(tmp_path, cleanup)
-        server = broker.server
-        api = server.api()
-        alarm = upload_approved(
-            api, speech_wav(tmp_path / "alarm.wav", text="Cảnh báo lũ."), "Cảnh báo")
-        stations = [api.post("/stations", json={"name": name, "ward": "X"}).json()
-                    for name in ("Xã nối sớm", "Xã nối muộn")]
+        api, alarm = _with_bulletin(broker, tmp_path, "Cảnh báo lũ.")
+        fleet = _online_behind_proxies(broker, ("Xã nối sớm", "Xã nối muộn"), tmp_path,
+                                       cleanup)
+        stations, proxies, played = fleet.stations, fleet.proxies, fleet.played
         ward = api.post("/groups", json={"name": "Xã X", "kind": "ward",
                                          "station_ids": [s["id"] for s in stations]}).json()
-        proxies, played = [], []
-        for st in stations:
-            proxy = LinkProxy(broker.port).start()
-            proc, folder = start_agent(server, station_id=st["id"], token=st["token"],
-                                       workdir=tmp_path / "agents",
-                                       mqtt_url=f"mqtt://127.0.0.1:{proxy.port}")
-            cleanup.callback(lambda p=proc, x=proxy: (p.stop(), x.stop()))
-            proxies.append(proxy)
-            played.append(folder)
-        for st in stations:
-            wait_for(lambda s=st: api.get(f"/stations/{s['id']}").json()["online"],
-                     timeout=30, what=f"{st['name']} online")
-        time.sleep(6)  # settled: the broadcast sends them no plan of its own accord
+        time.sleep(6)
 
         broker.kill()
         proxies[1].cut()  # the late station's own link is down too
