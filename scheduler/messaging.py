@@ -33,7 +33,7 @@ from scheduler.dispatch.dispatcher import Dispatcher, DispatchTiming
 from scheduler.groups import service as groups
 from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
-from wardcast.protocol import SCHEDULER_CLIENT_ID, scheduler_client_id
+from wardcast.protocol import FLEET_TOPIC, SCHEDULER_CLIENT_ID, scheduler_client_id
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> Br
                         # as root it keeps root ("user root"): its files are the scheduler's
                         benign=["Warning: Mosquitto should not be run as root",
                                 # the fleet's urgent topic is one topic every station reads
-                                "Warning: ACL pattern 'wardcast/all/urgent' does not contain"])
+                                f"Warning: ACL pattern '{FLEET_TOPIC}' does not contain"])
     login = BrokerLogin("127.0.0.1", layout.scheduler_port, SCHEDULER_CLIENT_ID, secret)
 
     def write_acl() -> None:

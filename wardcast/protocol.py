@@ -65,6 +65,9 @@ GROUP_ROOT = "wardcast/groups"
 FLEET_TOPIC = "wardcast/all/urgent"
 
 
+ALL_GROUPS_TOPIC = f"{GROUP_ROOT}/+/urgent"  # every group's urgent topic (the scheduler's)
+
+
 def group_topic(group_id: int) -> str:
     """Return the urgent topic of one group of stations."""
     return f"{GROUP_ROOT}/{group_id}/urgent"

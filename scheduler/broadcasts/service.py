@@ -60,7 +60,7 @@ def create(*, session: Session, data: BroadcastCreate, by: User) -> Created:
     bulletin = bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
     if data.everyone and by.wards is not None:
         raise Forbidden("Chỉ người dùng không giới hạn phường mới phát cho mọi trạm — "
-                               "everyone is for users not limited to wards", field="everyone")
+                        "everyone is for users not limited to wards", field="everyone")
     fanned = (list(session.scalars(select(Station.id))) if data.everyone
               else groups.station_ids(session=session, group_ids=data.group_ids)
               if data.group_ids else [])

@@ -14,15 +14,14 @@ from collections.abc import Iterable, Mapping
 from wardcast.protocol import (
     AGENT_PUBLISHES,
     AGENT_SUBSCRIBES,
+    ALL_GROUPS_TOPIC,
     FLEET_TOPIC,
-    GROUP_ROOT,
     group_topic,
     parse_group_topic,
     station_topic,
 )
 
 SCHEDULER_SENDS = AGENT_SUBSCRIBES  # plans, commands and acks
-ALL_GROUPS_TOPIC = f"{GROUP_ROOT}/+/urgent"
 
 
 def station_may_subscribe(station_id: str, topic_filter: str,
