@@ -223,7 +223,7 @@ class Media(Protocol):
     def path(self, sha256: str) -> Path | None: ...
     def use(self, sha256: str) -> Path | None: ...
     def want(self, sha256: str, url: str, *, ready: Callable[[str], None],
-             needed: Callable[[], bool]) -> None: ...
+             needed: Callable[[], bool], after_s: float = 0.0) -> None: ...
     def evict(self, needed: set[str]) -> None: ...
     async def close(self) -> None: ...
 
@@ -265,19 +265,24 @@ class MediaCache:
         return path
 
     def want(self, sha256: str, url: str, *, ready: Callable[[str], None],
-             needed: Callable[[], bool]) -> None:
+             needed: Callable[[], bool], after_s: float = 0.0) -> None:
         """Download a file unless it is under way; call ready(sha256) once it is cached.
 
-        The download retries for as long as needed() says so, or until evict cancels it.
+        The first request waits after_s. The download retries for as long as needed() says
+        so, or until evict cancels it.
         """
         if sha256 not in self._downloads:
             self._downloads[sha256] = asyncio.create_task(
-                self._download(sha256, url, ready, needed))
+                self._download(sha256, url, ready, needed, after_s))
 
     async def _download(self, sha256: str, url: str, ready: Callable[[str], None],
-                        needed: Callable[[], bool]) -> None:
+                        needed: Callable[[], bool], after_s: float) -> None:
         path = None
         try:
+            if after_s > 0:
+                log.info("media %s asked for in %.1fs (spread over the group)", sha256[:12],
+                         after_s)
+                await asyncio.sleep(after_s)
             path = await self.fetch(sha256, url, still_needed=needed)
         except Exception:  # never let one download take the agent down
             log.exception("download of %s gave up", sha256[:12])

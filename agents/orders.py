@@ -104,19 +104,19 @@ class Groups:
         return group is not None and group in self._groups
 
 
-def read(topic: str, payload: bytes, groups: Groups) -> list[PlanItem]:
-    """Return the items an urgent message starts here; nothing for a message not for this
-    station (a group it does not belong to) or not understood (raises ProtocolError)."""
+def read(topic: str, payload: bytes, groups: Groups) -> Urgent | None:
+    """Return the urgent message that starts a broadcast here; None for a message not for
+    this station (a group it does not belong to) or not understood (raises ProtocolError)."""
     if not groups.admits(topic):
         log.warning("ignored an urgent message on %s: not a group of this station", topic)
-        return []
+        return None
     message = decode(Urgent, payload)
     if message.action is not UrgentAction.START:
         log.warning("ignored urgent %s of broadcast %d: not supported by this agent",
                     message.action.value, message.broadcast_id)
-        return []
+        return None
     log.info("urgent broadcast %d on %s", message.broadcast_id, topic)
-    return message.plan_items()
+    return message
 
 
 def merged(plan: Plan, pending: list[PlanItem]) -> list[PlanItem]:

@@ -20,10 +20,12 @@ import logging
 import random
 import signal
 import uuid
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
+from types import MappingProxyType
 
 import httpx
 
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 
 EVENT_LOG_KEEP = timedelta(days=30)  # confirmed events older than this leave the local log
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+NO_SPREAD: Mapping[str, float] = MappingProxyType({})
 
 
 try:
@@ -134,10 +137,13 @@ class Station:
     def urgent(self, topic: str, payload: bytes) -> None:
         """Start what a group's (or the fleet's) urgent message brings, if it is for us."""
         try:
-            if items := read(topic, payload, self._groups):
-                self._take(self._store.pending() + items)
+            message = read(topic, payload, self._groups)
         except ProtocolError as exc:
             log.warning("dropped a malformed urgent message: %s", exc)
+            return
+        if message is not None and message.item is not None:
+            self._take(self._store.pending() + message.plan_items(),
+                       spread={message.item.sha256: message.item.fetch_spread_ms / 1000})
 
     def published(self, mid: int) -> None:
         """Pass the broker's acknowledgement to the outbox."""
@@ -164,13 +170,15 @@ class Station:
         log.info("plan revision %d: %d item(s), %d new", plan.revision, len(plan.items),
                  len(added))
 
-    def _take(self, items: list[PlanItem]) -> list[PlanItem]:
-        """Make items the pending plan: accept the new ones, trim the cache, fetch media."""
+    def _take(self, items: list[PlanItem], *,
+              spread: Mapping[str, float] = NO_SPREAD) -> list[PlanItem]:
+        """Make items the pending plan: accept the new ones, trim the cache, fetch media
+        (spread: sha256 -> seconds to spread its first request over, at random)."""
         added = self._store.replace_plan(items)
         for item in added:
             self.reporter.emit(item.playback_id, EventType.ACCEPTED)
         self._cache.evict(self._needed())
-        self._fetch_missing()
+        self._fetch_missing(spread)
         self.player.wake()
         return added
 
@@ -181,14 +189,16 @@ class Station:
 
     # --- media -------------------------------------------------------------------------
 
-    def _fetch_missing(self) -> None:
-        """Ask for the media of every pending item, reporting what is cached already."""
+    def _fetch_missing(self, spread: Mapping[str, float] = NO_SPREAD) -> None:
+        """Ask for the media of every pending item, reporting what is cached already; the
+        first request for a sha256 in spread waits a random part of its spread."""
         for item in self._store.pending():
             if self._cache.path(item.sha256) is not None:
                 self._media_ready(item.sha256)
             else:
                 self._cache.want(item.sha256, item.media_path, ready=self._media_arrived,
-                                 needed=partial(self._needs, item.sha256))
+                                 needed=partial(self._needs, item.sha256),
+                                 after_s=random.uniform(0.0, spread.get(item.sha256, 0.0)))
 
     def _media_arrived(self, sha256: str) -> None:
         self._media_ready(sha256)

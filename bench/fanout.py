@@ -1,7 +1,8 @@
 """Benchmark 2: emergency fan-out, from the API call to every station's ``started`` event.
 
     python -m bench.fanout [--stations 1000,10000] [--processes 2] [--install I]
-                           [--to everyone|stations] [--repeat N] [--quick]
+                           [--to everyone|stations] [--media shared|own] [--repeat N]
+                           [--quick]
 
 For each fleet size: a real stack (``--install production``: Mosquitto with dynamic security,
 PostgreSQL, ``wardcast serve``; ``default``: ``wardcast serve`` as a new user runs it, with the
@@ -13,7 +14,10 @@ all connected and idle. Then one
 fleet's urgent topic, which the broker fans out; ``--to stations``: every station named, a
 plan to each, as before issue 17); the figures are started_at (the stations' clock, the
 same machine's) minus the instant before the call, from the ledger. The new bulletin's media
-is fetched at that moment, once, by the simulator's shared cache.
+is fetched at that moment, once, by the simulator's shared cache (``--media shared``, the
+default: what media already on every PC costs), or by every station for itself
+(``--media own``: N real downloads from the scheduler, each asked for after the random part
+of the spread the message gives, as agents do).
 
 The baselines, in the same run: N bare paho clients on one asyncio loop (the simulator's hub)
 on a plain anonymous Mosquitto, each subscribed to its own topic and to one topic they all
@@ -93,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", choices=("everyone", "stations"), default="everyone",
                         help="everyone: one message the broker fans out (the default); "
                              "stations: every station named, one plan each")
+    parser.add_argument("--media", choices=("shared", "own"), default="shared",
+                        help="shared: one download for every station (the default); own: "
+                             "each station downloads its own copy, as radio PCs do")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20 stations")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -101,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for size in sizes:
         ok = run_one(size, processes=args.processes, repeat=args.repeat,
-                     install=args.install, to=args.to) and ok
+                     install=args.install, to=args.to, media=args.media) and ok
     return 0 if ok else 1
 
 
@@ -118,6 +125,7 @@ class Round:
     reconnects: int  # sessions the stations made during the round (a sync hides a loss)
     trouble: list[str]  # the server log's errors and warnings during the round
     sim_cpu_s: float  # the simulator processes' CPU from the call to every station started
+    downloads: int  # media downloads the stations completed during the round
 
     @cached_property
     def delays(self) -> list[float]:
@@ -127,7 +135,7 @@ class Round:
 
 
 def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "production",
-            to: str = "everyone") -> bool:
+            to: str = "everyone", media: str = "shared") -> bool:
     """Measure one fleet size (repeat broadcasts) and its baseline; print the figures;
     True if every station started every time."""
     timeout_s = 300 + stations / 20
@@ -135,7 +143,8 @@ def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "p
     rounds: list[Round] = []
     with stack(work, install=install, missed_grace_s="60", watchdog_interval_s="1") as running:
         api = running.api()
-        with fleet(running, stations=stations, processes=processes) as sim:
+        with fleet(running, stations=stations, processes=processes,
+                   own_media=media == "own") as sim:
             for number in range(1, repeat + 1):
                 rounds.append(_broadcast(running, api, sim, work, number=number,
                                          timeout_s=timeout_s, to=to))
@@ -153,6 +162,8 @@ def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "p
         ("POST /broadcasts answered in", f"{first.call_s * 1000:.0f} ms"),
         ("sent as", "one message to everyone, fanned out by the broker" if to == "everyone"
          else "a plan to each station"),
+        ("media", "one shared download" if media == "shared"
+         else f"each station its own ({first.downloads} downloads)"),
         ("then every plan handed to the broker in", _pushed(first)),
         ("playbacks by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
         ("its messages delivered to the stations / stations", f"{first.delivered} / {stations}"),
@@ -186,7 +197,7 @@ def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "p
                     " / ".join(_per_station(r.sim_cpu_s, stations) for r in rounds)))
     figures.append(("simulator's own summary (start − slot)", own_view))
     print_figures(f"Benchmark 2 — emergency fan-out to {stations} stations ({install} install, "
-                  f"--to {to})", figures)
+                  f"--to {to}, --media {media})", figures)
     return all(len(r.delays) == stations and r.delivered == stations and not r.reconnects
                and not r.trouble for r in rounds)
 
@@ -243,7 +254,7 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
     return Round(call_s, _plans_published_ms(logged, stations), rows, asked,
                  delivered=carried(after) - carried(before), plans=after.plans - before.plans,
                  reconnects=after.connects - before.connects, trouble=_trouble(logged),
-                 sim_cpu_s=sim_cpu_s)
+                 sim_cpu_s=sim_cpu_s, downloads=after.downloads - before.downloads)
 
 
 def _trouble(log_text: str) -> list[str]:

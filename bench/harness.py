@@ -203,7 +203,7 @@ class Fleet:
 
     def counts(self) -> Counts:
         """Every process's latest summary counts, added up."""
-        each = [last_counts(proc.output()) or Counts(0, 0, 0, 0) for proc in self.procs]
+        each = [last_counts(proc.output()) or Counts() for proc in self.procs]
         return Counts(*(sum(column) for column in zip(*each, strict=True)))
 
     def cpu_s(self) -> float:
@@ -218,9 +218,10 @@ class Fleet:
 
 @contextmanager
 def fleet(running: Stack, *, stations: int, processes: int = 1, prefix: str = "BENCH",
-          seed: bool | None = None, timeout: float = 900) -> Iterator[Fleet]:
+          seed: bool | None = None, timeout: float = 900,
+          own_media: bool = False) -> Iterator[Fleet]:
     """Run the simulator with N stations, split over some processes, and wait until all of
-    them are connected with their plans.
+    them are connected with their plans (own_media: each downloads its own copy of media).
 
     Simulated stations are independent agents; on a 2-core machine two processes let the
     fleet use the second core while the scheduler is idle (see docs/benchmarks.md).
@@ -233,7 +234,7 @@ def fleet(running: Stack, *, stations: int, processes: int = 1, prefix: str = "B
                            str(size), "--username", ADMIN[0], "--password", ADMIN[1],
                            "--mqtt", running.mqtt_url, "--prefix", name,
                            "--state-dir", str(running.workdir / f"sim-{name}"),
-                           "--summary", "5"),
+                           "--summary", "5", *(["--own-media"] if own_media else [])),
                   log=running.workdir / f"simulate-{name}.log").start()
              for size, name in zip(sizes, names, strict=True)]
     try:

@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="log a summary line this often (default 10)")
     parser.add_argument("--heartbeat", type=float, default=30.0, metavar="SECONDS",
                         help="each station's status republish interval (default 30)")
+    parser.add_argument("--own-media", action="store_true",
+                        help="each station downloads its own copy of the media, as radio PCs "
+                             "do (default: one shared download for all)")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="the simulator's own log level; the stations log warnings only")
@@ -63,7 +66,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
                      username=args.username, password=args.password, prefix=args.prefix,
                      state_dir=args.state_dir or Path(f"wardcast-simulate-{args.prefix}"),
                      connect_limit=args.connect_limit, summary_s=args.summary,
-                     heartbeat_s=args.heartbeat)
+                     heartbeat_s=args.heartbeat, own_media=args.own_media)
 
 
 def quiet_stations() -> None:

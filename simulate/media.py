@@ -4,6 +4,12 @@ The shared cache is the agent's real MediaCache (resumable, sha256-verified, nev
 file under the final name); the simulator only adds "one download per sha256 at a time", so
 10,000 stations that need the same bulletin make one request, not 10,000. Nothing is evicted
 while the simulator runs: one station's plan says nothing about the others'.
+
+With ``own`` (``wardcast simulate --own-media``) each station downloads its own copy into a
+directory of its own, as each radio PC does, after the wait its urgent message asks for
+(``after_s``): the path a real fleet takes to the scheduler's media, measured by
+``bench.fanout --media own``. The shared download ignores that wait: it stands for media that
+is already on every PC.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from agents.fetch import MediaCache
 log = logging.getLogger(__name__)
 
 MediaReady = Callable[[str], None]  # called with the sha256 whose download ended whole
+Key = tuple[str, str]  # (the station whose copy it is, "" for the shared one; sha256)
 
 
 class SharedMedia:
@@ -38,45 +45,54 @@ class SharedMedia:
     Everything but the download itself runs on the main loop's thread.
     """
 
-    _cache: MediaCache  # the download thread's, made on that thread
+    _http: httpx.AsyncClient  # the download thread's, made on that thread
 
-    def __init__(self, directory: Path, *, make_http: Callable[[], httpx.AsyncClient]) -> None:
-        """make_http builds the download thread's client (called on that thread)."""
+    def __init__(self, directory: Path, *, make_http: Callable[[], httpx.AsyncClient],
+                 own: bool = False) -> None:
+        """make_http builds the download thread's client (called on that thread); own: each
+        station downloads its own copy."""
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
+        self.own = own
         self._make_http = make_http
-        self._whole: dict[str, Path] = {}  # nothing is evicted: once whole, always whole
-        # sha256 -> the callbacks waiting for it (a dict: each one once, in order)
-        self._waiting: dict[str, dict[MediaReady, None]] = {}
+        self._whole: dict[Key, Path] = {}  # nothing is evicted: once whole, always whole
+        # a file -> the callbacks waiting for it (a dict: each one once, in order)
+        self._waiting: dict[Key, dict[MediaReady, None]] = {}
+        self._caches: dict[str, MediaCache] = {}  # the download thread's, by owner
         self._loop = asyncio.new_event_loop()  # the download thread's, run by that thread
         self._thread: threading.Thread | None = None
         self._closed = False
         self.downloads = 0  # completed downloads, for the summary
 
-    def path(self, sha256: str) -> Path | None:
-        """Return the file of a sha256 once it is whole."""
-        return self._whole.get(sha256)  # 10,000 stations asking at once: no disk
+    def path(self, sha256: str, owner: str = "") -> Path | None:
+        """Return the file of a sha256 (the owner's copy, with own) once it is whole."""
+        # 10,000 stations asking at once: no disk
+        return self._whole.get((owner if self.own else "", sha256))
 
-    def want(self, sha256: str, url: str, ready: MediaReady) -> None:
-        """Call ready(sha256) when the file is whole, starting its one download if need be.
+    def want(self, sha256: str, url: str, ready: MediaReady, *, owner: str = "",
+             after_s: float = 0.0) -> None:
+        """Call ready(sha256) when the file is whole, starting its download if need be (the
+        one shared download, or with own the owner's, after after_s).
 
-        A callback already waiting for this sha256 is not added twice. If the download
-        fails, its callbacks are forgotten without being called: ask again to retry.
+        A callback already waiting for this file is not added twice. If the download fails,
+        its callbacks are forgotten without being called: ask again to retry.
         """
         if self._closed:
             return
-        waiting = self._waiting.get(sha256)
+        key = (owner, sha256) if self.own else ("", sha256)
+        waiting = self._waiting.get(key)
         if waiting is None:
-            waiting = self._waiting[sha256] = {}
-            self._start(sha256, url, asyncio.get_running_loop())
+            waiting = self._waiting[key] = {}
+            self._start(key, url, asyncio.get_running_loop(), after_s if self.own else 0.0)
         waiting[ready] = None
 
-    def _start(self, sha256: str, url: str, main: asyncio.AbstractEventLoop) -> None:
+    def _start(self, key: Key, url: str, main: asyncio.AbstractEventLoop,
+               after_s: float) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, name="wardcast-sim-media",
                                             daemon=True)
             self._thread.start()
-        self._loop.call_soon_threadsafe(self._begin, sha256, url, main)
+        self._loop.call_soon_threadsafe(self._begin, key, url, main, after_s)
 
     # --- on the download thread ---------------------------------------------------------
 
@@ -84,8 +100,7 @@ class SharedMedia:
         """Run the download loop until close(), then cancel what is left and clean up."""
         loop = self._loop
         asyncio.set_event_loop(loop)
-        http = self._make_http()
-        self._cache = MediaCache(self.directory, http=http)
+        http = self._http = self._make_http()
         try:
             loop.run_forever()
         finally:
@@ -101,29 +116,41 @@ class SharedMedia:
                 asyncio.set_event_loop(None)
                 loop.close()
 
-    def _begin(self, sha256: str, url: str, main: asyncio.AbstractEventLoop) -> None:
-        asyncio.get_running_loop().create_task(self._download(sha256, url, main))
+    def _begin(self, key: Key, url: str, main: asyncio.AbstractEventLoop,
+               after_s: float) -> None:
+        asyncio.get_running_loop().create_task(self._download(key, url, main, after_s))
 
-    async def _download(self, sha256: str, url: str, main: asyncio.AbstractEventLoop) -> None:
+    def _cache_of(self, owner: str) -> MediaCache:
+        cache = self._caches.get(owner)
+        if cache is None:
+            directory = self.directory / owner if owner else self.directory
+            cache = self._caches[owner] = MediaCache(directory, http=self._http)
+        return cache
+
+    async def _download(self, key: Key, url: str, main: asyncio.AbstractEventLoop,
+                        after_s: float) -> None:
+        owner, sha256 = key
         path = None
         try:
-            path = await self._cache.fetch(sha256, url)
+            await asyncio.sleep(after_s)
+            path = await self._cache_of(owner).fetch(sha256, url)
         except Exception:
-            log.exception("shared download of %s gave up", sha256[:12])
+            log.exception("download of %s gave up", sha256[:12])
         finally:
             # a closed main loop (RuntimeError) has nobody waiting any more
             with contextlib.suppress(RuntimeError):
-                main.call_soon_threadsafe(self._landed, sha256, path)
+                main.call_soon_threadsafe(self._landed, key, path)
 
     # --- back on the main loop ----------------------------------------------------------
 
-    def _landed(self, sha256: str, path: Path | None) -> None:
+    def _landed(self, key: Key, path: Path | None) -> None:
         """Record the end of a download and call everyone waiting for it, in this one pass."""
-        waiting = self._waiting.pop(sha256, {})
+        sha256 = key[1]
+        waiting = self._waiting.pop(key, {})
         if path is None:
             return  # dropped: each station asks again with its next plan
-        if sha256 not in self._whole:
-            self._whole[sha256] = path
+        if key not in self._whole:
+            self._whole[key] = path
             self.downloads += 1
         for ready in waiting:
             try:
@@ -148,26 +175,28 @@ class SharedMedia:
 class SimCache:
     """One station's Media: its view of the shared cache (downloads go through want)."""
 
-    def __init__(self, shared: SharedMedia) -> None:
+    def __init__(self, shared: SharedMedia, *, owner: str = "") -> None:
+        """owner names the station's own copies when the shared media keeps one each."""
         self._shared = shared
+        self._owner = owner
 
     def path(self, sha256: str) -> Path | None:
         """Return the shared file for a sha256, if it is whole."""
-        return self._shared.path(sha256)
+        return self._shared.path(sha256, self._owner)
 
     def use(self, sha256: str) -> Path | None:
         """Return the shared file to play it."""
-        return self._shared.path(sha256)
+        return self._shared.path(sha256, self._owner)
 
     def want(self, sha256: str, url: str, *, ready: MediaReady,
-             needed: Callable[[], bool]) -> None:
+             needed: Callable[[], bool], after_s: float = 0.0) -> None:
         """Ask the shared media for a file: no download task per station.
 
-        SharedMedia downloads each file once and calls every station waiting for it in one
-        pass of the loop. A failed download calls nobody; the next plan asks again (as the
-        agent retries a download on its next plan).
+        SharedMedia downloads each file once (or each station's copy, with own) and calls
+        every station waiting for it in one pass of the loop. A failed download calls
+        nobody; the next plan asks again (as the agent retries a download on its next plan).
         """
-        self._shared.want(sha256, url, ready)
+        self._shared.want(sha256, url, ready, owner=self._owner, after_s=after_s)
 
     def evict(self, needed: set[str]) -> None:
         """Evict nothing: other stations may need what this one does not."""

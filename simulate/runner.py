@@ -50,6 +50,7 @@ class SimConfig:
     summary_s: float = 10.0
     heartbeat_s: float = 30.0
     clock_interval_s: float = 300.0
+    own_media: bool = False  # each station downloads its own copy (simulate/media.py)
 
 
 def raise_fd_limit(stations: int) -> None:
@@ -99,7 +100,7 @@ async def _shared(stack: AsyncExitStack, config: SimConfig, first: Credentials) 
     stack.push_async_callback(hub.close)
     _background(stack, hub.run())
     # media is downloaded on a thread of its own (see SharedMedia), with a client of its own
-    media = SharedMedia(config.state_dir / "media", make_http=client)
+    media = SharedMedia(config.state_dir / "media", make_http=client, own=config.own_media)
     stack.push_async_callback(media.close)
     clock = Clock(http, interval_s=config.clock_interval_s)
     _background(stack, clock.run())

@@ -49,14 +49,16 @@ def describe(errors_ms: list[float]) -> str:
 class Counts(NamedTuple):
     """What one summary line counted (tests and benchmarks read the simulator's log)."""
 
-    connected: int
-    connects: int
-    plans: int
-    urgent: int
+    connected: int = 0
+    connects: int = 0
+    plans: int = 0
+    urgent: int = 0
+    downloads: int = 0
 
 
 _COUNTS = re.compile(r"stations connected (\d+)/\d+; connections made (\d+); "
-                     r"plans received (\d+); urgent messages received (\d+)")
+                     r"plans received (\d+); urgent messages received (\d+); "
+                     r"media downloads (\d+)")
 
 
 def last_counts(log_text: str) -> Counts | None:

@@ -304,6 +304,9 @@ class UrgentItem(BaseModel):
     play_until: UtcDateTime
     repeat: int = Field(default=1, ge=1, le=MAX_REPEAT)
     gap_ms: int = Field(default=0, ge=0, le=DB_INT)
+    # a member without the media waits a random part of this before asking for it, so the
+    # members of a large group do not all ask the one scheduler in the same instant
+    fetch_spread_ms: int = Field(default=0, ge=0, le=DB_INT)
 
 
 class Urgent(_Message):

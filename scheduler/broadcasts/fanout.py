@@ -43,18 +43,32 @@ log = logging.getLogger(__name__)
 # have asked for its plan before the broadcast's rows were written: each gets its plan too.
 MOVED = timedelta(seconds=60)
 CONNECTED = timedelta(seconds=5)
+# Stations the scheduler serves an emergency's audio to per second, as measured by
+# `python -m bench.fanout --media own` (docs/benchmarks.md §2) with some room to spare:
+# 10,000 members without the audio ask for it over 20 s rather than in one instant.
+MEDIA_FETCHES_PER_S = 500
 
 
-def start_message(broadcast: Broadcast, bulletin: Bulletin) -> bytes:
-    """The message that starts a broadcast at every member of the topic it is sent on."""
+def fetch_spread(members: int, window: timedelta) -> timedelta:
+    """How long the members without a broadcast's audio spread their requests for it over:
+    as long as the scheduler takes to serve them all, at most a tenth of the window (a member
+    that asks last still plays well inside it)."""
+    return min(timedelta(seconds=members / MEDIA_FETCHES_PER_S), window / 10)
+
+
+def start_message(broadcast: Broadcast, bulletin: Bulletin, *, members: int) -> bytes:
+    """The message that starts a broadcast at every member of the topic it is sent on
+    (members: how many stations all its topics reach)."""
     starts_at = broadcast.starts_at or broadcast.created_at
+    spread = fetch_spread(members, broadcast.valid_until - starts_at)
     return encode(Urgent(
         broadcast_id=broadcast.id, action=UrgentAction.START, sent_at=utcnow(),
         item=UrgentItem(bulletin_id=bulletin.id, title=bulletin.title,
                         priority=Priority(broadcast.priority), duration_ms=bulletin.duration_ms,
                         sha256=bulletin.sha256, media_path=media_path(bulletin.sha256),
                         starts_at=starts_at, play_until=broadcast.valid_until,
-                        repeat=broadcast.repeat, gap_ms=round(broadcast.gap_s * 1000))))
+                        repeat=broadcast.repeat, gap_ms=round(broadcast.gap_s * 1000),
+                        fetch_spread_ms=spread // timedelta(milliseconds=1))))
 
 
 def targets_of(broadcast: Broadcast) -> frozenset[int] | None:

@@ -107,7 +107,8 @@ def send(*, session: Session, created: Created, publish: Publish | None) -> Crea
     broadcast = created.broadcast
     session.commit()  # the record before the message: see above
     if publish is not None:
-        message = fanout.start_message(broadcast, created.bulletin)
+        message = fanout.start_message(broadcast, created.bulletin,
+                                         members=len(created.fanned))
         for topic in created.topics:
             publish(topic, message)
     fanout.write_rows(session=session, broadcast=broadcast,

@@ -53,15 +53,17 @@ def _groups(*ids: int) -> tuple[Groups, Followed, MemoryStore]:
 def test_a_station_reads_and_acts_on_its_groups_and_the_fleet_only() -> None:
     groups, link, store = _groups(4, 9)
     assert link.topics == {FLEET_TOPIC, group_topic(4), group_topic(9)}
-    items = read(group_topic(4), _urgent(), groups)
+    message = read(group_topic(4), _urgent(), groups)
+    assert message is not None
+    items = message.plan_items()
     assert [i.playback_id for i in items] == [broadcast_key(7, 0), broadcast_key(7, 1)]
     assert items[1].scheduled_at - items[0].scheduled_at == timedelta(milliseconds=2500)
     assert all(i.preempt and i.broadcast_id == 7 for i in items)
-    assert read(FLEET_TOPIC, _urgent(), groups) != []
-    assert read(group_topic(5), _urgent(), groups) == []  # not one of its groups
+    assert read(FLEET_TOPIC, _urgent(), groups) is not None
+    assert read(group_topic(5), _urgent(), groups) is None  # not one of its groups
     groups.follow([9])  # a new plan: it left group 4
     assert link.topics == {FLEET_TOPIC, group_topic(9)}
-    assert read(group_topic(4), _urgent(), groups) == []
+    assert read(group_topic(4), _urgent(), groups) is None
     # kept across a restart: the next run reads the same topics before its first plan
     again = Followed()
     Groups(store=store, link=again)  # type: ignore[arg-type]
@@ -75,7 +77,9 @@ def _plan(items: list[PlanItem], *, generated_after_s: float, start: PlanItem) -
 
 def test_a_plan_keeps_what_a_newer_message_brought_and_never_doubles_it() -> None:
     groups, _, _ = _groups(4)
-    first, second = read(group_topic(4), _urgent(), groups)
+    message = read(group_topic(4), _urgent(), groups)
+    assert message is not None
+    first, second = message.plan_items()
     normal = PlanItem(playback_id=41, bulletin_id=1, scheduled_at=first.scheduled_at,
                       duration_ms=1000, sha256=SHA, media_path=media_path(SHA))
     # made before the broadcast's rows: it does not list them, they stay

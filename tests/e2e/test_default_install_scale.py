@@ -42,7 +42,7 @@ def _simulate(server: Server, work: Path, prefix: str, stations: int) -> Proc:
 def _counts(sim: Proc) -> Counts:
     """(stations connected, connections made, plans, urgent messages received) from the
     latest summary."""
-    return last_counts(sim.output()) or Counts(0, 0, 0, 0)
+    return last_counts(sim.output()) or Counts()
 
 
 def _started(api: httpx.Client, bulletin_id: int) -> int:

@@ -92,6 +92,8 @@ def test_a_group_broadcast_is_published_from_its_record_before_its_rows(
     message = decode(Urgent, payload)
     assert message.action is UrgentAction.START and message.item is not None
     assert message.item.repeat == 2 and message.broadcast_id == body["id"]
+    # the two members without the audio spread their requests over what serving two takes
+    assert message.item.fetch_spread_ms == 2 * 1000 // fanout.MEDIA_FETCHES_PER_S
     with runtime.db.session() as session:
         rows = session.execute(select(Playback.station_id, Playback.repeat_index,
                                       Playback.scheduled_at)
@@ -221,3 +223,12 @@ def test_events_before_the_rows_make_them_for_targets_only_and_once(
         kept = session.scalars(select(PlaybackEvent.playback_id)
                                .where(PlaybackEvent.station_id == outsider)).all()
         assert kept == [0]  # kept as evidence, naming no playback
+
+
+def test_members_spread_their_media_requests_over_the_time_to_serve_them_all() -> None:
+    window = timedelta(minutes=30)
+    rate = fanout.MEDIA_FETCHES_PER_S
+    assert fanout.fetch_spread(10_000, window) == timedelta(seconds=10_000 / rate)
+    assert fanout.fetch_spread(30, window) == timedelta(seconds=30 / rate)
+    # never so long that the last one could not play well inside a short window
+    assert fanout.fetch_spread(10_000, timedelta(seconds=60)) == timedelta(seconds=6)
