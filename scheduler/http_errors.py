@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler.errors import (
@@ -28,6 +29,8 @@ from scheduler.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+BUSY_RETRY_S = 5
 
 STATUS: dict[type[DomainError], int] = {
     DomainError: 400, NotFound: 404, InvalidInput: 422, Conflict: 409, NotAuthenticated: 401,
@@ -124,6 +127,15 @@ async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail, "code": "conflict"}, status_code=409)
 
 
+async def _busy(_request: Request, exc: Exception) -> JSONResponse:
+    """Every database connection is in use and none came back in time: a burst (thousands of
+    stations at once), not a fault; the agents retry."""
+    log.warning("database connection pool exhausted: %s", exc)
+    detail = "Máy chủ đang bận, vui lòng thử lại sau ít giây — the scheduler is busy, try again"
+    return JSONResponse({"detail": detail, "code": "busy"}, status_code=503,
+                        headers={"Retry-After": str(BUSY_RETRY_S)})
+
+
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     """Framework errors (bad JSON or multipart, unknown route) in our error shape."""
     assert isinstance(exc, StarletteHTTPException)
@@ -138,6 +150,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(PoolTimeout, _busy)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -3,12 +3,16 @@ and broadcasts not yet final; never a pending bulletin, nor another station's au
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from scheduler.playbacks import ledger
 from scheduler.runtime import Runtime
@@ -100,3 +104,58 @@ def test_a_fanned_out_broadcasts_members_fetch_its_audio_before_its_rows_exist(
         for row in session.query(Broadcast).all():
             row.valid_until = now - timedelta(seconds=1)
     assert _fetch(client, member["token"], sha) == 404
+
+
+BURST = 200  # members asking for a broadcast's audio at once
+THREADS = 40  # the threads the app runs blocking work on (anyio's default limiter)
+
+
+def test_a_burst_of_members_holds_one_connection_per_running_request_only(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], clips: list[Path]) -> None:
+    """A connection only while a request's checks run in a thread: before, each request held
+    one (taken by its station check) while it waited for the thread of the route, and 1,000
+    members asking at once drained the pool (500s after 30 s)."""
+    bulletin = approved_bulletin(client, admin, clips[2])
+    sha = _sha(client, admin, bulletin)
+    member = station(client, admin, "Trạm thành viên")
+    sent = client.post(f"{API}/broadcasts", headers=admin, json={
+        "bulletin_id": bulletin, "station_ids": [member["id"]], "priority": "emergency"})
+    assert sent.status_code == 201, sent.text
+    held, most = 0, 0
+    lock = threading.Lock()
+
+    def checkout(*_: object) -> None:
+        nonlocal held, most
+        with lock:
+            held += 1
+            most = max(most, held)
+
+    def checkin(*_: object) -> None:
+        nonlocal held
+        with lock:
+            held -= 1
+
+    event.listen(runtime.db.engine, "checkout", checkout)
+    event.listen(runtime.db.engine, "checkin", checkin)
+    try:
+        with ThreadPoolExecutor(max_workers=BURST) as pool:
+            codes = list(pool.map(lambda _: _fetch(client, member["token"], sha), range(BURST)))
+    finally:
+        event.remove(runtime.db.engine, "checkout", checkout)
+        event.remove(runtime.db.engine, "checkin", checkin)
+    assert codes == [200] * BURST
+    assert 1 <= most <= THREADS + 2, most  # the app's own background work may hold one or two
+
+
+def test_a_drained_pool_answers_503_with_a_retry_not_500(
+        client: TestClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    member = station(client, admin, "Trạm bận")
+
+    def drained(**_: object) -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 40 reached")
+
+    monkeypatch.setattr("scheduler.stations.service.by_token", drained)
+    answer = client.get(f"{API}/media/{'a' * 64}",
+                        headers={"Authorization": f"Bearer {member['token']}"})
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.json()["code"] == "busy" and "thử lại" in answer.json()["detail"]
