@@ -24,7 +24,7 @@ import math
 import os
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -244,10 +244,13 @@ class MediaCache:
 
     def __init__(self, directory: Path, *, http: httpx.AsyncClient,
                  backoff_first_s: float = BACKOFF_FIRST_S,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+                 max_bytes: int = DEFAULT_MAX_BYTES,
+                 headers: Mapping[str, str] | None = None) -> None:
+        """headers go with each download besides the client's own (another token)."""
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self._http = http
+        self._headers = dict(headers or {})
         self._backoff_first_s = backoff_first_s
         self._max_bytes = max_bytes
         self._downloads: dict[str, asyncio.Task[None]] = {}
@@ -357,7 +360,7 @@ class MediaCache:
         """Make one attempt to complete the download, resuming a partial file."""
         part = self.directory / f"{sha256}{PART_SUFFIX}"
         offset = part.stat().st_size if part.exists() else 0
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        headers = {**self._headers, **({"Range": f"bytes={offset}-"} if offset else {})}
         async with self._http.stream("GET", url, headers=headers) as response:
             if response.status_code in (401, 403):
                 raise MediaRefused(f"HTTP {response.status_code} for {url}")

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MediaReady = Callable[[str], None]  # called with the sha256 whose download ended whole
 Key = tuple[str, str]  # (the station whose copy it is, "" for the shared one; sha256)
+Owner = tuple[str, str]  # a station whose copy it is, and its token ("", "" for the shared)
 
 
 class SharedMedia:
@@ -59,6 +60,7 @@ class SharedMedia:
         # a file -> the callbacks waiting for it (a dict: each one once, in order)
         self._waiting: dict[Key, dict[MediaReady, None]] = {}
         self._caches: dict[str, MediaCache] = {}  # the download thread's, by owner
+        self._tokens: dict[str, str] = {}  # each owner's token: a station asks as itself
         self._loop = asyncio.new_event_loop()  # the download thread's, run by that thread
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -69,7 +71,7 @@ class SharedMedia:
         # 10,000 stations asking at once: no disk
         return self._whole.get((owner if self.own else "", sha256))
 
-    def want(self, sha256: str, url: str, ready: MediaReady, *, owner: str = "",
+    def want(self, sha256: str, url: str, ready: MediaReady, *, owner: Owner = ("", ""),
              after_s: float = 0.0) -> None:
         """Call ready(sha256) when the file is whole, starting its download if need be (the
         one shared download, or with own the owner's, after after_s).
@@ -79,7 +81,9 @@ class SharedMedia:
         """
         if self._closed:
             return
-        key = (owner, sha256) if self.own else ("", sha256)
+        key = (owner[0], sha256) if self.own else ("", sha256)
+        if self.own:
+            self._tokens[owner[0]] = owner[1]
         waiting = self._waiting.get(key)
         if waiting is None:
             waiting = self._waiting[key] = {}
@@ -124,7 +128,10 @@ class SharedMedia:
         cache = self._caches.get(owner)
         if cache is None:
             directory = self.directory / owner if owner else self.directory
-            cache = self._caches[owner] = MediaCache(directory, http=self._http)
+            token = self._tokens.get(owner)
+            cache = self._caches[owner] = MediaCache(
+                directory, http=self._http,
+                headers={"Authorization": f"Bearer {token}"} if token else None)
         return cache
 
     async def _download(self, key: Key, url: str, main: asyncio.AbstractEventLoop,
@@ -175,18 +182,19 @@ class SharedMedia:
 class SimCache:
     """One station's Media: its view of the shared cache (downloads go through want)."""
 
-    def __init__(self, shared: SharedMedia, *, owner: str = "") -> None:
-        """owner names the station's own copies when the shared media keeps one each."""
+    def __init__(self, shared: SharedMedia, *, owner: Owner = ("", "")) -> None:
+        """owner: the station and its token, for its own copies when the shared media keeps
+        one each."""
         self._shared = shared
         self._owner = owner
 
     def path(self, sha256: str) -> Path | None:
         """Return the shared file for a sha256, if it is whole."""
-        return self._shared.path(sha256, self._owner)
+        return self._shared.path(sha256, self._owner[0])
 
     def use(self, sha256: str) -> Path | None:
         """Return the shared file to play it."""
-        return self._shared.path(sha256, self._owner)
+        return self._shared.path(sha256, self._owner[0])
 
     def want(self, sha256: str, url: str, *, ready: MediaReady,
              needed: Callable[[], bool], after_s: float = 0.0) -> None:

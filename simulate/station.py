@@ -34,6 +34,6 @@ def sim_station(settings: Settings, *, shared: Shared, boot_id: str) -> Station:
     link = SimLink(settings, boot_id=boot_id, hub=shared.hub, stats=shared.stats,
                    backlog=shared.backlog, heap=shared.heap)
     return Station(settings, store=MemoryStore(shared.stats), link=link,
-                   cache=SimCache(shared.media, owner=settings.station),
+                   cache=SimCache(shared.media, owner=(settings.station, settings.token)),
                    output=TimedOutput(), clock=shared.clock, boot_id=boot_id,
                    later=shared.backlog.later)

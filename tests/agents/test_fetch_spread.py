@@ -111,12 +111,11 @@ def test_the_simulator_downloads_each_stations_own_copy_after_its_wait(
     clip = clips[1]
 
     async def scenario() -> None:
-        def client() -> httpx.AsyncClient:
-            return httpx.AsyncClient(base_url=media_server.url,
-                                     headers={"Authorization": f"Bearer {TOKEN}"})
+        def client() -> httpx.AsyncClient:  # no token of its own: each station gives its own
+            return httpx.AsyncClient(base_url=media_server.url)
 
         own = SharedMedia(tmp_path / "own", make_http=client, own=True)
-        caches = [SimCache(own, owner=name) for name in ("1", "2")]
+        caches = [SimCache(own, owner=(name, TOKEN)) for name in ("1", "2")]
         ready: list[str] = []
         try:
             began = time.monotonic()
