@@ -48,7 +48,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ from bench.harness import (
     INSTALLS,
     Fleet,
     Stack,
+    cpu_seconds,
     fleet,
     instant,
     percentiles,
@@ -76,11 +77,13 @@ from bench.harness import (
 from simulate.hub import MqttHub, Session
 from simulate.stats import Counts
 from tests.support.procs import Proc, free_port, port_open, wait_for
-from wardcast.protocol import utcnow
+from wardcast.protocol import media_path, to_wire, utcnow
 
 TEXT = "Cảnh báo khẩn cấp: lũ quét. Bà con di chuyển lên vùng cao ngay."
 STARTED = FINAL | {"playing"}
 BARE_WAIT_S = 120.0
+MEDIA_FETCHES = 1000
+MEDIA_CLIENTS = 32
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +152,7 @@ def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "p
                 rounds.append(_broadcast(running, api, sim, work, number=number,
                                          timeout_s=timeout_s, to=to))
         own_view = " | ".join(sim.summaries())
+        serving = _media_serving(running, api, work) if media == "own" else None
     floor, one_publish = _bare_fanout(work, stations)
     first = rounds[0]
     delays = first.delays
@@ -164,6 +168,7 @@ def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "p
          else "a plan to each station"),
         ("media", "one shared download" if media == "shared"
          else f"each station its own ({first.downloads} downloads)"),
+        *([("the scheduler alone serves its media at", serving)] if serving else []),
         ("then every plan handed to the broker in", _pushed(first)),
         ("playbacks by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
         ("its messages delivered to the stations / stations", f"{first.delivered} / {stations}"),
@@ -255,6 +260,40 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
                  delivered=carried(after) - carried(before), plans=after.plans - before.plans,
                  reconnects=after.connects - before.connects, trouble=_trouble(logged),
                  sim_cpu_s=sim_cpu_s, downloads=after.downloads - before.downloads)
+
+
+def _media_serving(running: Stack, api: httpx.Client, work: Path) -> str:
+    """Time MEDIA_FETCHES downloads of one station's audio, MEDIA_CLIENTS at once, from this
+    process once the fleet has stopped: what the scheduler can serve (the spread it gives the
+    members, fanout.MEDIA_FETCHES_PER_S, is set from it), and its CPU per download."""
+    bulletin = upload_approved(api, speech_clip(work, TEXT), "Cảnh báo đo tải")
+    made = api.post("/stations", json={"name": "Trạm đo tải", "ward": "Đo tải"})
+    made.raise_for_status()
+    station = made.json()
+    at = to_wire(utcnow() + timedelta(hours=2))
+    api.post("/timetables", json={"bulletin_id": bulletin["id"], "station_ids": [station["id"]],
+                                  "starts_at": at}).raise_for_status()
+    url = f"{running.server.base}{media_path(bulletin['sha256'])}"
+    headers = {"Authorization": f"Bearer {station['token']}"}
+
+    async def download_all() -> list[int]:
+        limits = httpx.Limits(max_connections=MEDIA_CLIENTS)
+        async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as http:
+            async def one() -> int:
+                return (await http.get(url)).status_code
+
+            return await asyncio.gather(*(one() for _ in range(MEDIA_FETCHES)))
+
+    pid = running.server.proc.popen.pid if running.server.proc and running.server.proc.popen \
+        else None
+    cpu_before = cpu_seconds(pid) if pid else math.nan
+    began = time.monotonic()
+    codes = asyncio.run(download_all())
+    wall = time.monotonic() - began
+    cpu = (cpu_seconds(pid) if pid else math.nan) - cpu_before
+    ok = codes.count(200)
+    return (f"{ok / wall:.0f} downloads/s ({ok} of {MEDIA_FETCHES} answered 200, "
+            f"{MEDIA_CLIENTS} at once; {cpu / MEDIA_FETCHES * 1000:.1f} ms of its CPU each)")
 
 
 def _trouble(log_text: str) -> list[str]:

@@ -43,10 +43,11 @@ log = logging.getLogger(__name__)
 # have asked for its plan before the broadcast's rows were written: each gets its plan too.
 MOVED = timedelta(seconds=60)
 CONNECTED = timedelta(seconds=5)
-# Stations the scheduler serves an emergency's audio to per second, as measured by
-# `python -m bench.fanout --media own` (docs/benchmarks.md §2) with some room to spare:
-# 10,000 members without the audio ask for it over 20 s rather than in one instant.
-MEDIA_FETCHES_PER_S = 500
+# Stations one scheduler serves a broadcast's audio to per second: 100-170 measured on a
+# 2-core machine (`python -m bench.fanout --media own`, docs/benchmarks.md §2). 10,000
+# members without the audio ask for it over 100 s, each answered at once, rather than all in
+# one instant and most of them queued, timed out and retried.
+MEDIA_FETCHES_PER_S = 100
 
 
 def fetch_spread(members: int, window: timedelta) -> timedelta:
