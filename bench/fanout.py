@@ -1,7 +1,7 @@
 """Benchmark 2: emergency fan-out, from the API call to every station's ``started`` event.
 
     python -m bench.fanout [--stations 1000,10000] [--processes 2] [--install I]
-                           [--to everyone|stations] [--media shared|own] [--repeat N]
+                           [--to everyone|stations] [--media shared|own|held] [--repeat N]
                            [--quick]
 
 For each fleet size: a real stack (``--install production``: Mosquitto with dynamic security,
@@ -17,7 +17,9 @@ same machine's) minus the instant before the call, from the ledger. The new bull
 is fetched at that moment, once, by the simulator's shared cache (``--media shared``, the
 default: what media already on every PC costs), or by every station for itself
 (``--media own``: N real downloads from the scheduler, each asked for after the random part
-of the spread the message gives, as agents do).
+of the spread the message gives, as agents do), or not at all (``--media held``: every
+broadcast plays one bulletin, which a first, unmeasured broadcast put on every station, as a
+stock warning played before is: what the broker and the stations cost without media).
 
 The baselines, in the same run: N bare paho clients on one asyncio loop (the simulator's hub)
 on a plain anonymous Mosquitto, each subscribed to its own topic and to one topic they all
@@ -100,9 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", choices=("everyone", "stations"), default="everyone",
                         help="everyone: one message the broker fans out (the default); "
                              "stations: every station named, one plan each")
-    parser.add_argument("--media", choices=("shared", "own"), default="shared",
+    parser.add_argument("--media", choices=("shared", "own", "held"), default="shared",
                         help="shared: one download for every station (the default); own: "
-                             "each station downloads its own copy, as radio PCs do")
+                             "each station downloads its own copy, as radio PCs do; held: "
+                             "the stations hold the audio already (a warm-up broadcast)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20 stations")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -148,9 +151,15 @@ def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "p
         api = running.api()
         with fleet(running, stations=stations, processes=processes,
                    own_media=media == "own") as sim:
+            held = (upload_approved(api, speech_clip(work, TEXT), "Cảnh báo lũ quét")
+                    if media == "held" else None)
+            if held is not None:  # unmeasured: every station fetches the audio and keeps it
+                _broadcast(running, api, sim, work, number=0, timeout_s=timeout_s, to=to,
+                           alarm=held)
             for number in range(1, repeat + 1):
                 rounds.append(_broadcast(running, api, sim, work, number=number,
-                                         timeout_s=timeout_s, to=to))
+                                         timeout_s=timeout_s, to=to, alarm=held,
+                                         earlier=number if held else 0))
         own_view = " | ".join(sim.summaries())
         serving = _media_serving(running, api, work) if media == "own" else None
     floor, one_publish = _bare_fanout(work, stations)
@@ -166,8 +175,9 @@ def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "p
         ("POST /broadcasts answered in", f"{first.call_s * 1000:.0f} ms"),
         ("sent as", "one message to everyone, fanned out by the broker" if to == "everyone"
          else "a plan to each station"),
-        ("media", "one shared download" if media == "shared"
-         else f"each station its own ({first.downloads} downloads)"),
+        ("media", {"shared": "one shared download",
+                   "held": "held by every station already (played in a warm-up broadcast)"}
+         .get(media, f"each station its own ({first.downloads} downloads)")),
         *([("the scheduler alone serves its media at", serving)] if serving else []),
         ("then every plan handed to the broker in", _pushed(first)),
         ("playbacks by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
@@ -216,14 +226,17 @@ def _said(trouble: list[str]) -> str:
 
 
 def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, number: int,
-               timeout_s: float, to: str) -> Round:
-    """Upload a new bulletin, send it to every station as an emergency, and measure it.
+               timeout_s: float, to: str, alarm: dict[str, Any] | None = None,
+               earlier: int = 0) -> Round:
+    """Send a bulletin to every station as an emergency, and measure it.
 
-    Each broadcast has its own bulletin, so its media is fetched at that moment (once, by
-    the simulator's shared cache); the next one waits until every station has played it.
+    Without alarm each broadcast uploads a bulletin of its own, so its media is fetched at
+    that moment; with alarm (held media) the bulletin of `earlier` broadcasts before. The
+    next broadcast waits until every station has played this one.
     """
-    alarm = upload_approved(api, speech_clip(work, f"{TEXT} Bản tin số {number}."),
-                            f"Cảnh báo lũ quét {number}")
+    if alarm is None:
+        alarm = upload_approved(api, speech_clip(work, f"{TEXT} Bản tin số {number}."),
+                                f"Cảnh báo lũ quét {number}")
     time.sleep(5)  # let the upload and the connect-time plan syncs drain: fan-out alone
     server_log = running.server.workdir / "server.log"
     log_mark = server_log.stat().st_size
@@ -238,14 +251,15 @@ def _broadcast(running: Stack, api: httpx.Client, sim: Fleet, work: Path, *, num
     call_s = time.monotonic() - began
     made.raise_for_status()
     stations = len(sim.station_ids)
+    every = stations * (earlier + 1)  # this bulletin's rows, earlier broadcasts' included
     try:
-        rows = wait_rows(api, alarm["id"], expected=stations, statuses=STARTED,
-                         timeout=timeout_s)
+        rows = wait_rows(api, alarm["id"], expected=every, statuses=STARTED, timeout=timeout_s)
         sim_cpu_s = sim.cpu_s() - cpu_before
-        wait_rows(api, alarm["id"], expected=stations, statuses=FINAL, timeout=timeout_s)
+        wait_rows(api, alarm["id"], expected=every, statuses=FINAL, timeout=timeout_s)
     except TimeoutError:  # report how far it got rather than nothing
         rows = rows_of_bulletin(api, alarm["id"])
         sim_cpu_s = math.nan
+    rows = [row for row in rows if row["broadcast_id"] == made.json()["id"]]
     def carried(counts: Counts) -> int:  # the messages that carry the broadcast
         return counts.urgent if to == "everyone" else counts.plans
 
