@@ -179,7 +179,7 @@ def run_one(stations: int, *, processes: int, repeat: int = 1, install: str = "p
                    "held": "held by every station already (played in a warm-up broadcast)"}
          .get(media, f"each station its own ({first.downloads} downloads)")),
         *([("the scheduler alone serves its media at", serving)] if serving else []),
-        ("then every plan handed to the broker in", _pushed(first)),
+        ("every plan (or the one message) handed to the broker", _pushed(first)),
         ("playbacks by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
         ("its messages delivered to the stations / stations", f"{first.delivered} / {stations}"),
         ("plans delivered during the broadcast", str(first.plans)),
@@ -318,13 +318,15 @@ def _trouble(log_text: str) -> list[str]:
 
 
 def _pushed(measured: Round) -> str:
-    return ("n/a (under 100 stations)" if measured.pushed_ms is None
+    return ("n/a (not logged: under 100 plans)" if measured.pushed_ms is None
             else f"{measured.pushed_ms:.0f} ms")
 
 
 def _plans_published_ms(log_text: str, stations: int) -> float | None:
-    """Return how long the scheduler said it took to publish the broadcast's plans."""
-    found = re.findall(rf"published {stations} plans in (\d+) ms", log_text)
+    """Return how long the scheduler said it took to publish the broadcast's plans, or its
+    one message (from when it was asked for)."""
+    found = (re.findall(rf"published {stations} plans in (\d+) ms", log_text)
+             or re.findall(rf"to {stations} station\(s\) published (\d+) ms after", log_text))
     return float(found[0]) if found else None
 
 

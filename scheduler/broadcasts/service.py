@@ -9,6 +9,7 @@ their playbacks first and then their plans, as any other change.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,6 +37,8 @@ LEAD = timedelta(milliseconds=300)
 FANOUT_LEAD = timedelta(milliseconds=100)
 
 Publish = Callable[[str, bytes], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,9 @@ def send(*, session: Session, created: Created, publish: Publish | None) -> Crea
                                          members=len(created.fanned))
         for topic in created.topics:
             publish(topic, message)
+        log.info("broadcast %d to %d station(s) published %.0f ms after it was asked for",
+                 broadcast.id, len(created.fanned),
+                 (utcnow() - broadcast.created_at).total_seconds() * 1000)
     fanout.write_rows(session=session, broadcast=broadcast,
                       duration_ms=created.bulletin.duration_ms, station_ids=created.fanned)
     late = (created.fanned if publish is None else
