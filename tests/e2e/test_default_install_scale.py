@@ -65,28 +65,29 @@ def test_an_emergency_reaches_every_station_while_others_log_in(
                                                 text="Cảnh báo lũ quét, di chuyển ngay."),
                                 "Cảnh báo lũ quét")
         fleet = _simulate(server, tmp_path, "FLEET", FLEET)
-        wait_for(lambda: _counts(fleet)[0] == FLEET and _counts(fleet)[2] >= FLEET,
+        wait_for(lambda: _counts(fleet).connected == FLEET and _counts(fleet).plans >= FLEET,
                  timeout=240, what=f"{FLEET} stations connected with their plans")
         ids = sorted(int(r["id"]) for r in api.get("/stations", params={"limit": 1000}
                                                    ).json()["items"]
                      if str(r["name"]).startswith("FLEET-"))
         assert len(ids) == FLEET
-        _, connects, plans, _ = _counts(fleet)
+        settled = _counts(fleet)
+        connects, plans = settled.connects, settled.plans
         joining = _simulate(server, tmp_path, "JOIN", JOINING)
-        wait_for(lambda: _counts(joining)[0] > 0, timeout=240,
+        wait_for(lambda: _counts(joining).connected > 0, timeout=240,
                  what="the second fleet to start logging in")
         made = api.post("/broadcasts", json={"bulletin_id": alarm["id"], "station_ids": ids,
                                              "priority": "emergency", "valid_minutes": 30})
         assert made.status_code == 201, made.text
         wait_for(lambda: _started(api, alarm["id"]) == FLEET, timeout=180,
                  what="every station of the fleet to start the emergency")
-        wait_for(lambda: _counts(joining)[0] == JOINING, timeout=240,
+        wait_for(lambda: _counts(joining).connected == JOINING, timeout=240,
                  what="the second fleet connected")
         # every one was sent the broadcast's plan (the summary comes once a second) ...
-        wait_for(lambda: _counts(fleet)[2] >= plans + FLEET, timeout=30,
+        wait_for(lambda: _counts(fleet).plans >= plans + FLEET, timeout=30,
                  what="the fleet's summary to count the broadcast's plans")
         # ... and no station reconnected (and synced) to get it
-        assert _counts(fleet)[:2] == (FLEET, connects)
+        assert (_counts(fleet).connected, _counts(fleet).connects) == (FLEET, connects)
         output = server.proc.output() if server.proc else ""
         trouble = [line for line in output.splitlines()
                    if " ERROR " in line or any(t in line for t in BROKER_TROUBLE)]
