@@ -298,13 +298,13 @@ def _media_serving(running: Stack, api: httpx.Client, work: Path) -> str:
 
             return await asyncio.gather(*(one() for _ in range(MEDIA_FETCHES)))
 
-    pid = running.server.proc.popen.pid if running.server.proc and running.server.proc.popen \
-        else None
-    cpu_before = cpu_seconds(pid) if pid else math.nan
+    server = running.server.proc
+    assert server is not None and server.popen is not None, "the scheduler is running"
+    cpu_before = cpu_seconds(server.popen.pid)
     began = time.monotonic()
     codes = asyncio.run(download_all())
     wall = time.monotonic() - began
-    cpu = (cpu_seconds(pid) if pid else math.nan) - cpu_before
+    cpu = cpu_seconds(server.popen.pid) - cpu_before
     ok = codes.count(200)
     return (f"{ok / wall:.0f} downloads/s ({ok} of {MEDIA_FETCHES} answered 200, "
             f"{MEDIA_CLIENTS} at once; {cpu / MEDIA_FETCHES * 1000:.1f} ms of its CPU each)")

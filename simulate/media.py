@@ -60,7 +60,6 @@ class SharedMedia:
         # a file -> the callbacks waiting for it (a dict: each one once, in order)
         self._waiting: dict[Key, dict[MediaReady, None]] = {}
         self._caches: dict[str, MediaCache] = {}  # the download thread's, by owner
-        self._tokens: dict[str, str] = {}  # each owner's token: a station asks as itself
         self._loop = asyncio.new_event_loop()  # the download thread's, run by that thread
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -81,22 +80,22 @@ class SharedMedia:
         """
         if self._closed:
             return
-        key = (owner[0], sha256) if self.own else ("", sha256)
-        if self.own:
-            self._tokens[owner[0]] = owner[1]
+        if not self.own:  # one shared copy, fetched at once (see above)
+            owner, after_s = ("", ""), 0.0
+        key = (owner[0], sha256)
         waiting = self._waiting.get(key)
         if waiting is None:
             waiting = self._waiting[key] = {}
-            self._start(key, url, asyncio.get_running_loop(), after_s if self.own else 0.0)
+            self._start(owner, sha256, url, asyncio.get_running_loop(), after_s)
         waiting[ready] = None
 
-    def _start(self, key: Key, url: str, main: asyncio.AbstractEventLoop,
+    def _start(self, owner: Owner, sha256: str, url: str, main: asyncio.AbstractEventLoop,
                after_s: float) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, name="wardcast-sim-media",
                                             daemon=True)
             self._thread.start()
-        self._loop.call_soon_threadsafe(self._begin, key, url, main, after_s)
+        self._loop.call_soon_threadsafe(self._begin, owner, sha256, url, main, after_s)
 
     # --- on the download thread ---------------------------------------------------------
 
@@ -120,23 +119,24 @@ class SharedMedia:
                 asyncio.set_event_loop(None)
                 loop.close()
 
-    def _begin(self, key: Key, url: str, main: asyncio.AbstractEventLoop,
+    def _begin(self, owner: Owner, sha256: str, url: str, main: asyncio.AbstractEventLoop,
                after_s: float) -> None:
-        asyncio.get_running_loop().create_task(self._download(key, url, main, after_s))
+        asyncio.get_running_loop().create_task(self._download(owner, sha256, url, main,
+                                                              after_s))
 
-    def _cache_of(self, owner: str) -> MediaCache:
-        cache = self._caches.get(owner)
+    def _cache_of(self, owner: Owner) -> MediaCache:
+        """The owner's cache (its directory, and its token on each request)."""
+        name, token = owner
+        cache = self._caches.get(name)
         if cache is None:
-            directory = self.directory / owner if owner else self.directory
-            token = self._tokens.get(owner)
-            cache = self._caches[owner] = MediaCache(
-                directory, http=self._http,
+            cache = self._caches[name] = MediaCache(
+                self.directory / name if name else self.directory, http=self._http,
                 headers={"Authorization": f"Bearer {token}"} if token else None)
         return cache
 
-    async def _download(self, key: Key, url: str, main: asyncio.AbstractEventLoop,
-                        after_s: float) -> None:
-        owner, sha256 = key
+    async def _download(self, owner: Owner, sha256: str, url: str,
+                        main: asyncio.AbstractEventLoop, after_s: float) -> None:
+        key = (owner[0], sha256)
         path = None
         try:
             await asyncio.sleep(after_s)

@@ -110,8 +110,7 @@ def send(*, session: Session, created: Created, publish: Publish | None) -> Crea
     broadcast = created.broadcast
     session.commit()  # the record before the message: see above
     if publish is not None:
-        message = fanout.start_message(broadcast, created.bulletin,
-                                         members=len(created.fanned))
+        message = fanout.start_message(broadcast, created.bulletin, members=len(created.fanned))
         for topic in created.topics:
             publish(topic, message)
         log.info("broadcast %d to %d station(s) published %.0f ms after it was asked for",
