@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, WithJsonSchema
 
@@ -68,3 +69,14 @@ def check_day(value: date, *, field: str) -> date:
         raise InvalidInput(f"Trường {field}: {OUT_OF_RANGE.replace(' — ', f' — {field}: ')}",
                            field=field, code="out_of_range")
     return value
+
+
+def said_at(moment: datetime, zone: str) -> str:
+    """An instant as people at a station read it: "06:00 01/12/2026" in its zone (the pages'
+    order too: the time, then the day)."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%H:%M %d/%m/%Y}"
+
+
+def said_day(day: date) -> str:
+    """A day as people write it: "01/12/2026"."""
+    return f"{day:%d/%m/%Y}"

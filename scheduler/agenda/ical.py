@@ -8,7 +8,9 @@ from fastapi import Response
 from icalendar import Calendar, Event
 
 from scheduler.agenda.service import AgendaItem
+from scheduler.instants import said_at
 from scheduler.stations.models import Station
+from scheduler.words import playback_status_vi, priority_vi
 
 
 def feed(station: Station, items: list[AgendaItem]) -> bytes:
@@ -28,12 +30,19 @@ def feed(station: Station, items: list[AgendaItem]) -> bytes:
         event.add("dtend", item.scheduled_at + timedelta(milliseconds=max(item.duration_ms, 1000)))
         event.add("summary", item.title)
         event.add("categories", [item.priority])
-        part = (f" · chương trình {item.programme_id}, mục {(item.programme_position or 0) + 1}"
-                if item.programme_id is not None else "")
-        event.add("description", f"Bản tin {item.bulletin_id}{part} · ưu tiên {item.priority}"
-                                 + (f" · {item.status}" if item.status else ""))
+        event.add("description", describe(item, station))
         calendar.add_component(event)
     return bytes(calendar.to_ical())
+
+
+def describe(item: AgendaItem, station: Station) -> str:
+    """Say an item in words a calendar shows people: its bulletin by name, local time, priority
+    and state in Vietnamese."""
+    part = (f" · mục {(item.programme_position or 0) + 1} của chương trình"
+            if item.programme_id is not None else "")
+    state = f" · {playback_status_vi(item.status)}" if item.status else ""
+    return (f"«{item.title}»{part} · {said_at(item.scheduled_at, station.timezone)} giờ "
+            f"trạm {station.name} · mức {priority_vi(item.priority)}{state}")
 
 
 def response(station: Station, items: list[AgendaItem]) -> Response:

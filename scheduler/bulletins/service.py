@@ -18,6 +18,7 @@ from scheduler.catalogue import service as catalogue
 from scheduler.catalogue.service import Kind
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound, UnsupportedMedia
 from scheduler.users.models import User
+from scheduler.words import bulletin_status_vi
 from wardcast.protocol import utcnow
 
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -126,8 +127,9 @@ def get_approved(*, session: Session, bulletin_id: int, field: str = "bulletin_i
         raise BulletinNotFound(f"Không tìm thấy bản tin {bulletin_id} — bulletin not found",
                                field=field)
     if bulletin.status != BulletinStatus.APPROVED:
-        raise Conflict(f"Bản tin {bulletin_id} chưa được duyệt — bulletin is {bulletin.status}, "
-                       "only approved bulletins can be scheduled", field=field,
+        raise Conflict(f"Bản tin «{bulletin.title}» {bulletin_status_vi(bulletin.status)}, chưa "
+                       f"được duyệt — bulletin '{bulletin.title}' is {bulletin.status}, only "
+                       "approved bulletins can be scheduled", field=field,
                        code="bulletin_not_approved")
     return bulletin
 
@@ -143,8 +145,8 @@ def review(*, session: Session, bulletin_id: int, by: User, approve: bool,
     """Approve or reject a pending bulletin (approve: never the uploader's own, by the rule)."""
     bulletin = get(session=session, bulletin_id=bulletin_id)
     if bulletin.status != BulletinStatus.PENDING:
-        raise Conflict(f"Bản tin đã ở trạng thái {bulletin.status} — bulletin is already "
-                       f"{bulletin.status}", field="status")
+        raise Conflict(f"Bản tin «{bulletin.title}» {bulletin_status_vi(bulletin.status)} — "
+                       f"bulletin '{bulletin.title}' is already {bulletin.status}", field="status")
     if approve and two_person_rule and uploaded_by(bulletin, by):
         raise OwnUpload("Không được tự duyệt bản tin do chính mình tải lên: cần một người "
                         "duyệt khác — the two-person rule: a bulletin must be approved by "

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.errors import Conflict
+from scheduler.instants import said_at
 from scheduler.planning import displacements, lookahead
 from scheduler.playbacks.models import NOT_STARTED, OPEN, Playback, PlaybackStatus
 from scheduler.programmes import layout
@@ -23,10 +23,10 @@ from scheduler.programmes.models import Programme
 from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable
 from scheduler.unitofwork import plans_changed
+from scheduler.words import priority_vi
 from wardcast.protocol import utcnow
 
 RANK = {"normal": 0, "priority": 1, "emergency": 2}
-PRIORITY_WORDS = {"normal": "thường", "priority": "ưu tiên", "emergency": "khẩn cấp"}
 # said after a clash with a lower priority, in each language
 DISPLACE_HINT = ("; chọn «Cho phép thay thế…» (displace=true) để thay thế mục có mức ưu "
                  "tiên thấp hơn",
@@ -278,10 +278,10 @@ def clash_message(*, station: Station, title: str, source: tuple[str, str], prio
     when = local_time(at, station)
     vi_hint, en_hint = DISPLACE_HINT if hint else ("", "")
     return (f"Trạm {station.name}: trùng với «{title}» ({source[0]}, mức "
-            f"{PRIORITY_WORDS[priority]}) lúc {when}{vi_hint} — station {station.name} clashes "
+            f"{priority_vi(priority)}) lúc {when}{vi_hint} — station {station.name} clashes "
             f"with '{title}' ({source[1]}, {priority}) at {when}{en_hint}")
 
 
 def local_time(at: datetime, station: Station) -> str:
     """An instant as a station's local "dd/mm/yyyy HH:MM"."""
-    return f"{at.astimezone(ZoneInfo(station.timezone)):%d/%m/%Y %H:%M}"
+    return said_at(at, station.timezone)

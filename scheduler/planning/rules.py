@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.groups import service as groups
+from scheduler.instants import said_day
 from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable
 from wardcast.protocol import Priority
@@ -86,11 +87,13 @@ class Rules:
         """Say why a run from instant lasting length may not be planned, or None if it may."""
         local = instant.astimezone(ZoneInfo(station.timezone))
         if not within_validity(local.date(), self.valid_from, self.valid_until):
-            return (f"ngày {local.date()} nằm ngoài thời hạn phát của bản tin — "
-                    f"{local.date()} is outside the bulletin's broadcast dates")
+            day = said_day(local.date())
+            return (f"ngày {day} nằm ngoài thời hạn phát của bản tin — "
+                    f"{day} is outside the bulletin's broadcast dates")
         quiet = self.quiet.get(station.id)
         if (not self.emergency and quiet is not None
                 and span_in_quiet_hours(local.replace(tzinfo=None), length, quiet)):
             return (f"{local:%H:%M} nằm trong giờ im lặng {quiet[0]:%H:%M}–{quiet[1]:%H:%M} "
-                    f"của trạm {station.id} — inside the station's quiet hours")
+                    f"của trạm {station.name} — {local:%H:%M} is inside the quiet hours of "
+                    f"station {station.name}")
         return None

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from scheduler.bulletins import service as bulletins
 from scheduler.db import in_list
 from scheduler.errors import InvalidInput, NotFound
+from scheduler.instants import said_at
 from scheduler.playbacks.models import Playback
 from scheduler.programmes import service as programmes
 from scheduler.stations import service as stations
@@ -120,9 +121,10 @@ def _check_future(targets: list[Station], *, wall: datetime, starts_at: datetime
     for station in targets:
         instant = recurrence.to_utc(wall, ZoneInfo(station.timezone)) if floating else starts_at
         if instant <= now:
+            when = said_at(instant, station.timezone)
             raise InvalidInput(
-                f"Thời điểm phát đã qua ({instant.isoformat()}) — starts_at is in the past "
-                f"for station {station.id}", field="starts_at")
+                f"Thời điểm phát {when} (giờ trạm {station.name}) đã qua — starts_at {when} "
+                f"is in the past at station {station.name}", field="starts_at")
 
 
 def _live(session: Session, timetable_id: int) -> Timetable:

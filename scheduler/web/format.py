@@ -10,7 +10,7 @@ from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
 
 from scheduler.errors import InvalidInput
-from scheduler.instants import check_day
+from scheduler.instants import check_day, said_at
 from scheduler.web.i18n import N_, gettext
 
 DATETIME_PATTERN = "HH:mm EEEE, dd/MM/yyyy"
@@ -54,8 +54,8 @@ def duration(ms: int | None) -> str:
 
 
 def minute(moment: datetime | None, *, zone: str) -> str:
-    """Format an instant to the minute in a zone: "02/06/2026 11:59"."""
-    return "—" if moment is None else local(moment, zone).strftime("%d/%m/%Y %H:%M")
+    """Format an instant to the minute in a zone: "11:59 02/06/2026"."""
+    return "—" if moment is None else said_at(moment, zone)
 
 
 def number(value: float, *, lang: str, decimals: int = 0) -> str:

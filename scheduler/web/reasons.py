@@ -6,6 +6,8 @@ fixed phrases the scheduler writes; anything else (an agent's error text) is sho
 
 from __future__ import annotations
 
+import re
+
 from scheduler.playbacks import reasons
 from scheduler.web import format as fmt
 from scheduler.web import i18n
@@ -21,7 +23,21 @@ BY_CODE = {
     "agent_restarted": N_("The station's agent restarted while playing"),
     "agent_stopped": N_("The station's agent was stopped while playing"),
     "media_unavailable": N_("The station could not get the audio file"),
+    "agent_error": N_("The station's player failed"),
 }
+# reasons written with numbers in them: the planner's and the agents' (codes before them)
+BY_PATTERN = (
+    (re.compile(r"^preempted by playback \d+$"), BY_CODE["preempted"]),
+    (re.compile(r"^playback \d+ was due$"), N_("Stopped for the next playback on the timetable")),
+    (re.compile(r"^stopped by command\b"), N_("Stopped by an operator")),
+    (re.compile(r"^conflict with (timetable|broadcast) \d+ \(playback \d+\)$"),
+     N_("Another playback kept this time slot")),
+)
+# what an agent notes when a playback starts ("late=1200ms; clock_offset=-40ms")
+STARTED_LATE = N_("Started %(n)s s late")
+CLOCK_OFF = N_("the station's clock was %(n)s s off")
+CLOCK_WORTH_SAYING_MS = 1000
+_NOTE = re.compile(r"^(late|clock_offset)=(-?\d+)ms$")
 BY_PHRASE = {
     "played to the end": N_("Played to the end"),
     "timetable deleted": N_("The timetable was deleted"),
@@ -56,7 +72,26 @@ def label(reason: str | None, *, zone: str, lang: str) -> str:
             "time": fmt.short(since, zone=zone, lang=lang)}
     if code in BY_CODE:
         return i18n.gettext(lang, BY_CODE[code])
-    return reason
+    for pattern, message in BY_PATTERN:
+        if pattern.match(reason):
+            return i18n.gettext(lang, message)
+    return _notes(reason, lang=lang) or reason
+
+
+def _notes(reason: str, *, lang: str) -> str | None:
+    """Say an agent's start notes in words, or None if the reason is not only such notes."""
+    said = []
+    for note in reason.split("; "):
+        found = _NOTE.match(note)
+        if found is None:
+            return None
+        ms = abs(int(found.group(2)))
+        if found.group(1) == "clock_offset" and ms < CLOCK_WORTH_SAYING_MS:
+            continue  # a clock this close is right, as people count time
+        message = STARTED_LATE if found.group(1) == "late" else CLOCK_OFF
+        said.append(i18n.gettext(lang, message) % {
+            "n": fmt.number(ms / 1000, lang=lang, decimals=1)})
+    return "; ".join(said)
 
 
 def grouped(key: str, *, lang: str) -> str:

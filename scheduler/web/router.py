@@ -32,8 +32,9 @@ from scheduler.web.preferences import set_language
 from scheduler.web.session import OptionalUser, PageUser, log_in, log_out
 from scheduler.web.templating import flash, language, redirect, render
 
+AREAS = (home, bulletins, log, reports, stations, feeds, timetables, emergency, topics)
 router = APIRouter()
-for area in (home, bulletins, log, reports, stations, feeds, timetables, emergency, topics):
+for area in AREAS:
     router.include_router(area.router)
 
 

@@ -56,6 +56,13 @@ def test_month_agenda_matches_ledger_and_ical(client: TestClient, runtime: Runti
     assert {datetime.fromisoformat(r["scheduled_at"]) for r in ledger} <= starts
     assert all(f"playback-{r['id']}-" in feed.text for r in ledger)
     assert client.get(f"/api/v1/stations/{yangon['id']}/calendar.ics").status_code == 401
+    title = client.get(f"/api/v1/bulletins/{bulletin}", headers=admin).json()["title"]
+    # people read each event: the bulletin by name, the station's own time, Vietnamese words
+    for event in events:
+        local = event.decoded("dtstart").astimezone(zone)
+        assert str(event.get("description")) in (
+            f"«{title}» · {local:%H:%M %d/%m/%Y} giờ trạm Trạm Yangon · mức thường" + state
+            for state in ("", " · đã lên lịch"))  # projected past the horizon, or planned
 
 
 def test_agenda_window_is_checked(client: TestClient, admin: dict[str, str]) -> None:

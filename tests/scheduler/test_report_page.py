@@ -144,7 +144,7 @@ def test_the_page_shows_every_figure_of_the_ledger(client: TestClient, runtime: 
     assert _text(root, f"{tan_loi} td[data-figure='cancelled'] .change") == "▲ 2"
     s1, s2, s3 = (city.station_ids[k] for k in ("s1", "s2", "s3"))
     assert _text(root, f"#stations tr[data-station='{s3}'] td.outage").startswith(
-        "02/06/2026 11:59 – 03/06/2026 09:00 (21 giờ")
+        "11:59 02/06/2026 – 09:00 03/06/2026 (21 giờ")
     assert _text(root, f"#breakdown tr[data-station='{s2}'] td.reasons") == (
         "Trạm không tải được tệp âm thanh: 1")
     assert set(_all(root, f"#breakdown tr[data-station='{s3}'] td.reasons li")) == {

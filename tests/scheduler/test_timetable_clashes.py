@@ -68,7 +68,7 @@ def test_a_clash_is_refused_tomorrow_and_five_days_ahead_alike(
     assert clash.status_code == 409, clash.text
     answer = clash.json()
     assert (answer["code"], answer["field"]) == ("timetable_conflict", "starts_at")
-    local = slot.strftime("%d/%m/%Y %H:%M")
+    local = slot.strftime("%H:%M %d/%m/%Y")
     assert answer["detail"] == (
         f"Trạm Trạm Phường Bến Nghé: trùng với «Thông báo tiêm chủng» (lịch phát "
         f"{first.json()['id']}, mức thường) lúc {local} — station Trạm Phường Bến Nghé clashes "
@@ -91,7 +91,7 @@ def test_a_lower_priority_five_days_ahead_needs_displace_and_then_loses_its_slot
     asked = _make(client, admin, **body)
     assert asked.status_code == 409 and asked.json()["field"] == "displace"
     assert "displace=true" in asked.json()["detail"]
-    assert slot.strftime("%d/%m/%Y %H:%M") in asked.json()["detail"]
+    assert slot.strftime("%H:%M %d/%m/%Y") in asked.json()["detail"]
     assert _total(client, admin) == 1
     higher = _make(client, admin, **body, displace=True)
     assert higher.status_code == 201, higher.text
@@ -227,7 +227,7 @@ def test_runs_of_one_timetable_that_overlap_past_the_horizon_are_refused(
                     until=_local(5, "07:00"))
     assert refused.status_code == 409, refused.text
     assert refused.json()["field"] == "recurrence"
-    assert f"lúc {_local(5, '06:15'):%d/%m/%Y %H:%M} ở trạm Trạm Dài" in refused.json()["detail"]
+    assert f"lúc {_local(5, '06:15'):%H:%M %d/%m/%Y} ở trạm Trạm Dài" in refused.json()["detail"]
     assert _total(client, admin) == 0
 
 

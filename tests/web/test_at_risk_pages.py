@@ -73,7 +73,7 @@ def test_home_page_shows_what_is_at_risk_and_what_was_missed(pages: Pages,
     missed = page.locator(f"#trouble tr[data-playback='{data['missed_row']['id']}']")
     expect(missed).to_contain_text("Bị lỡ")
     expect(missed.locator(".reason")).to_have_text(NEVER)
-    assert missed.locator(".reason").get_attribute("title") == data["missed_row"]["reason"]
+    assert missed.locator(".reason").get_attribute("data-reason") == data["missed_row"]["reason"]
     pages.shot(page, "home")
     page.click("#at-risk a.badge.at-risk")
     expect(page.locator("input[name=at_risk]")).to_be_checked()

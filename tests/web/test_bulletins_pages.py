@@ -71,6 +71,8 @@ def test_upload_refusal_is_shown_in_vietnamese(pages: Pages, tmp_path: Path) -> 
     page.fill("input[name=title]", unique("Tệp hỏng"))
     page.click("#upload-form button[type=submit]")
     expect(page.locator("#upload-status")).to_contain_text("Tải lên không thành công")
+    said = page.locator("#upload-status").inner_text()
+    assert " — " not in said and "audio" not in said.lower(), said  # no English tail
     assert page.url.endswith("/bulletins/upload")
     pages.shot(page, "upload-refused")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scheduler.web import catalogue, i18n
 from scheduler.web import format as fmt
 
@@ -32,3 +34,20 @@ def test_dates_read_the_vietnamese_way_in_the_station_zone() -> None:
     assert fmt.level(-16.04, lang="vi") == "-16,0 LUFS"
     assert fmt.duration(65_400) == "1:05"
     assert fmt.in_language("Trạm — station", lang="en") == "station"
+
+
+def test_the_check_fails_on_a_message_nobody_translated() -> None:
+    template = catalogue.extract()
+    template.add("A sentence added to a page but to no catalogue")
+    assert catalogue.problems("vi", template) == [
+        "vi: missing 'A sentence added to a page but to no catalogue'"]
+
+
+def test_a_page_meeting_an_untranslated_message_says_so_in_the_log(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="scheduler.web.i18n"):
+        assert i18n.gettext("vi", "played") == "Đã phát"
+        assert i18n.gettext("vi", "Nobody translated this") == "Nobody translated this"
+        i18n.gettext("vi", "Nobody translated this")
+    assert [r.getMessage() for r in caplog.records] == [
+        "untranslated message in vi: 'Nobody translated this'"]

@@ -30,9 +30,23 @@ def test_reason_codes_read_in_vietnamese_with_local_times() -> None:
 
 
 def test_unknown_reasons_are_shown_as_stored() -> None:
-    for text in ("decoder exited with status 1", "preempted by playback 12",
-                 "conflict with timetable 3 (playback 9)", "latecomer: x"):
+    for text in ("decoder exited with status 1", "latecomer: x"):
         assert label(text, zone=HCM, lang="vi") == text
     assert label(None, zone=HCM, lang="vi") == ""
     assert reasons.code("preempted by playback 12") is None
     assert reasons.code("plan_not_delivered: never") == "plan_not_delivered"
+
+
+def test_the_agents_and_planners_numbered_reasons_read_as_words() -> None:
+    said = {text: label(text, zone=HCM, lang="vi") for text in (
+        "preempted by playback 7", "playback 12 was due", "stopped by command 3f2a",
+        "conflict with timetable 4 (playback 19)", "agent_error: sink closed",
+        "late=1250ms; clock_offset=-40ms", "late=300ms; clock_offset=2600ms")}
+    assert said == {
+        "preempted by playback 7": "Nhường cho lượt phát có mức ưu tiên cao hơn",
+        "playback 12 was due": "Dừng để phát lượt kế tiếp theo lịch",
+        "stopped by command 3f2a": "Người vận hành đã dừng phát",
+        "conflict with timetable 4 (playback 19)": "Một lượt phát khác đã giữ khung giờ này",
+        "agent_error: sink closed": "Trình phát ở trạm bị lỗi",
+        "late=1250ms; clock_offset=-40ms": "Bắt đầu muộn 1,3 giây",
+        "late=300ms; clock_offset=2600ms": "Bắt đầu muộn 0,3 giây; đồng hồ trạm lệch 2,6 giây"}

@@ -1,6 +1,13 @@
 // wardcast pages: a little progressive enhancement, no framework and no build step.
 "use strict";
 
+// The API says each error in both languages, "Vietnamese — English": keep the page's part.
+function inPageLanguage(text) {
+  const cut = String(text).indexOf(" — ");
+  if (cut < 0) return String(text);
+  return document.documentElement.lang === "vi" ? text.slice(0, cut) : text.slice(cut + 3);
+}
+
 // <form data-confirm="..."> asks before submitting (approve, reject, delete, emergency).
 document.addEventListener("submit", (event) => {
   const form = event.target;
@@ -55,7 +62,7 @@ function startUpload(form) {
         window.location.assign(form.getAttribute("data-done").replace("{id}", body.id));
         return;
       }
-      status.textContent = form.getAttribute("data-failed") + " " + (body.detail || request.status);
+      status.textContent = form.getAttribute("data-failed") + " " + inPageLanguage(body.detail || request.status);
       status.classList.add("error");
       button.disabled = false;
     });
