@@ -26,6 +26,7 @@ from scheduler.web import (
     stations,
     timetables,
     topics,
+    users,
 )
 from scheduler.web import format as fmt
 from scheduler.web.preferences import set_language
@@ -33,7 +34,7 @@ from scheduler.web.session import OptionalUser, PageUser, log_in, log_out
 from scheduler.web.templating import flash, language, redirect, render
 
 router = APIRouter()
-for area in (home, bulletins, log, reports, stations, feeds, timetables, emergency, topics):
+for area in (home, bulletins, log, reports, stations, feeds, timetables, emergency, topics, users):
     router.include_router(area.router)
 
 
