@@ -19,7 +19,7 @@ from scheduler.deps import (
     presented_token,
 )
 from scheduler.ids import IdPath, Offset
-from scheduler.users import service
+from scheduler.users import accounts, service
 from scheduler.users.models import ApiToken, Role, User
 
 router = APIRouter(tags=["users"])
@@ -139,11 +139,8 @@ def listing(session: SessionDep, _admin: SuperAdminDep,
 def create(body: UserCreate, request: Request, session: SessionDep,
            admin: SuperAdminDep) -> UserRead:
     """Create a user, optionally limited to some wards."""
-    user = service.create_user(session=session, username=body.username, password=body.password,
-                               role=body.role.value, wards=body.wards)
-    audit.record(session=session, actor=actor(request, admin), action="user.create",
-                 target_type="user", target_id=user.id, username=user.username,
-                 role=user.role, wards=body.wards)
+    user = accounts.create(session=session, actor=actor(request, admin), username=body.username,
+                           password=body.password, role=body.role.value, wards=body.wards)
     return UserRead.of(user)
 
 
@@ -151,15 +148,11 @@ def create(body: UserCreate, request: Request, session: SessionDep,
 def update(user_id: IdPath, body: UserUpdate, request: Request, session: SessionDep,
            admin: SuperAdminDep) -> UserRead:
     """Change a user's role, password, ward limits, or deactivate them; a new password and a
-    (de/re)activation revoke every login session and API token the user had."""
-    user = service.update_user(session=session, user_id=user_id,
-                               role=body.role.value if body.role else None,
-                               password=body.password, active=body.active, wards=body.wards)
-    changed = body.model_dump(exclude_unset=True, exclude={"password"})
-    if body.password is not None:
-        changed["password"] = "(changed)"
-    audit.record(session=session, actor=actor(request, admin), action="user.update",
-                 target_type="user", target_id=user.id, **changed)
+    (de/re)activation revoke every login session and API token the user had. An admin may
+    not deactivate themself nor take away the last active admin of every ward (409)."""
+    user = accounts.update(session=session, actor=actor(request, admin), user_id=user_id,
+                           role=body.role.value if body.role else None, password=body.password,
+                           active=body.active, wards=body.wards)
     return UserRead.of(user)
 
 

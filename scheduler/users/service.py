@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -119,6 +119,19 @@ def get(*, session: Session, user_id: int) -> User:
 def listing(*, session: Session, limit: int, offset: int) -> tuple[list[User], int]:
     total = session.scalar(select(func.count()).select_from(User)) or 0
     return list(session.scalars(select(User).order_by(User.id).limit(limit).offset(offset))), total
+
+
+def by_name(*, session: Session) -> list[User]:
+    """Return every user, by user name."""
+    return list(session.scalars(select(User).order_by(func.lower(User.username), User.id)))
+
+
+def last_logins(*, session: Session) -> dict[int, datetime]:
+    """When each user last logged in, as far as their login sessions still tell (a session
+    ended by logging out or by expiry is forgotten)."""
+    rows = session.execute(select(ApiToken.user_id, func.max(ApiToken.created_at))
+                           .where(ApiToken.name.is_(None)).group_by(ApiToken.user_id))
+    return {user_id: at for user_id, at in rows if at is not None}
 
 
 def login(*, session: Session, username: str, password: str, ttl: timedelta,

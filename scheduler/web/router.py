@@ -26,13 +26,14 @@ from scheduler.web import (
     stations,
     timetables,
     topics,
+    users,
 )
 from scheduler.web import format as fmt
 from scheduler.web.preferences import set_language
 from scheduler.web.session import OptionalUser, PageUser, log_in, log_out
 from scheduler.web.templating import flash, language, redirect, render
 
-AREAS = (home, bulletins, log, reports, stations, feeds, timetables, emergency, topics)
+AREAS = (home, bulletins, log, reports, stations, feeds, timetables, emergency, topics, users)
 router = APIRouter()
 for area in AREAS:
     router.include_router(area.router)
