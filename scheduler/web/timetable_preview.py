@@ -28,6 +28,7 @@ from scheduler.users.models import User
 from scheduler.web import i18n
 from scheduler.web import recurrence_picker as picker
 from scheduler.web.i18n import N_
+from scheduler.web.recurrence_picker import FormValue
 from scheduler.web.timetable_form import TimetableForm, said
 from wardcast.protocol import Priority, utcnow
 
@@ -42,6 +43,7 @@ CLASH_BLOCKS = N_("it has the same or a higher priority: choose another time or 
 CLASH_DISPLACE = N_("it has a lower priority: tick “Let it displace…” to play over it.")
 SELF_CLASH = N_("Station %(station)s: this timetable's broadcasts overlap each other at "
                 "%(when)s.")
+PAST = N_("%(when)s is already past at station %(station)s: choose a later day or time.")
 NONE_COMING = N_("No coming broadcast: check the days, the times and the last day.")
 
 
@@ -89,6 +91,17 @@ def first_day(timetable: Timetable) -> date | None:
     return found[0].astimezone(zone).date() if found else None
 
 
+def refuse_past(*, session: Session, form: TimetableForm, user: User) -> None:
+    """Refuse a one-off start already past at one of its stations, in that station's time."""
+    if form.recurrence() is not None:
+        return
+    now, start = utcnow(), form.starts_at()
+    for station in _stations(session, form, user):
+        if recurrence.to_utc(start, ZoneInfo(station.timezone)) <= now:
+            raise FormValue(PAST, field="starts_at", station=station.name,
+                            when=f"{start:%d/%m/%Y %H:%M}")
+
+
 def build(*, session: Session, form: TimetableForm, user: User, lang: str, default_zone: str,
           horizon: timedelta, ahead: timedelta, timetable_id: int | None = None) -> Preview:
     """Preview a timetable as typed; nothing of it is kept (the transaction is rolled back)."""
@@ -111,6 +124,11 @@ def _build(*, session: Session, form: TimetableForm, user: User, lang: str, defa
         return preview
     preview.words = picker.describe(rule, lang=lang, start=start, until=last)
     stations = _stations(session, form, user)
+    try:
+        refuse_past(session=session, form=form, user=user)
+    except FormValue as exc:
+        preview.error = exc.said(lang)
+        return preview
     preview.zone = stations[0].timezone if stations else default_zone
     zone = ZoneInfo(preview.zone)
     now = utcnow()

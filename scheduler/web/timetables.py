@@ -173,6 +173,7 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Sch
     """Save a new timetable; a refusal (conflict, past start…) keeps the form as typed."""
     try:
         bulletin_id, programme_id = form.content()
+        timetable_preview.refuse_past(session=session, form=form, user=user)
         body = TimetableCreate(bulletin_id=bulletin_id, programme_id=programme_id,
                                station_ids=form.station_ids,
                                group_ids=form.group_ids, starts_at=form.starts_at(),
@@ -227,6 +228,7 @@ def update(timetable_id: IdPath, request: Request, session: SessionDep, runtime:
             "priority": Priority(form.priority), "displace": form.displace}
         # an unchanged start is not sent: a one-off already under way may still be edited
         if form.starts_at().isoformat() != timetable.starts_at_local:
+            timetable_preview.refuse_past(session=session, form=form, user=user)
             change["starts_at"] = form.starts_at()
         body = TimetableUpdate(**change)
         timetable = scheduling.update(session=session, timetable_id=timetable_id,

@@ -356,7 +356,7 @@ def test_workdays_twice_a_day_previewed_in_words_with_quiet_hours_and_clashes(
 
 
 def test_dates_and_times_are_vietnamese_in_an_english_browser(
-        pages: Pages, approved: dict[str, Any]) -> None:
+        pages: Pages, approved: dict[str, Any], speech: Path) -> None:
     """In an en-US Chromium the editor still reads and shows dd/mm/yyyy and 24-hour times
     (no date or time input that follows the browser's locale), and bad values are refused in
     Vietnamese, with nothing saved."""
@@ -372,11 +372,17 @@ def test_dates_and_times_are_vietnamese_in_an_english_browser(
     page.wait_for_url(re.compile(r"^(?!.*/login)"))
     page.goto(f"/timetables/new?station_id={station['id']}&bulletin_id={approved['id']}")
     tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
+    expect(page.locator("select[name=what]")).to_have_value(f"b:{approved['id']}")
     expect(page.locator("input[name=day]")).to_have_value(tomorrow.strftime("%d/%m/%Y"))
     assert page.locator("#timetable-form input[type=date], #timetable-form input[type=time], "
                         "#timetable-form input[type=datetime-local]").count() == 0
     expect(page.locator("#next-broadcasts li").first).to_have_text(
         f"{weekday_vi(tomorrow)}, {tomorrow:%d/%m/%Y} 06:00")
+    yesterday = tomorrow - timedelta(days=2)
+    page.fill("input[name=day]", yesterday.strftime("%d/%m/%Y"))
+    expect(page.locator("#preview-error")).to_have_text(
+        f"{yesterday:%d/%m/%Y} 06:00 đã qua ở trạm {station['name']}: hãy chọn ngày hoặc giờ "
+        "muộn hơn.")
     page.fill("input[name=day]", "12/31/2026")  # the American order
     expect(page.locator("#preview-error")).to_have_text(
         "«12/31/2026» không phải là ngày hợp lệ: hãy viết theo dạng ngày/tháng/năm "
@@ -393,6 +399,13 @@ def test_dates_and_times_are_vietnamese_in_an_english_browser(
     expect(page.locator("#rule-words")).to_have_text(
         f"Ngày {tomorrow:%d/%m/%Y}, lúc 18:00")
     pages.shot(page, "english-browser")
+    pending = upload_through_api(pages.server, pages.accounts["editor"], speech,
+                                 title=unique("Bản tin chờ duyệt"))
+    page.goto(f"/timetables/new?bulletin_id={pending['id']}")
+    expect(page.locator("#form-notice")).to_have_text(
+        f"Bản tin «{pending['title']}» chưa được duyệt: chỉ xếp lịch được sau khi bản tin được "
+        "duyệt.")
+    expect(page.locator("select[name=what]")).to_have_value("")
     with api_as(pages.server, pages.accounts["viewer"]) as api:
         assert not [t for t in api.get("/timetables", params={"limit": 500}).json()["items"]
                     if station["id"] in t["station_ids"]]
