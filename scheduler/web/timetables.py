@@ -2,161 +2,79 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
+from scheduler.context import AppContext as Runtime
 from scheduler.deps import RuntimeDep, SessionDep, actor
-from scheduler.errors import DomainError, InvalidInput
+from scheduler.errors import DomainError
 from scheduler.groups import service as groups
 from scheduler.http_errors import status_of
 from scheduler.ids import IdPath, Offset
-from scheduler.instants import check_day
 from scheduler.planning import scheduling
 from scheduler.stations.models import Station
 from scheduler.timetables import service
-from scheduler.timetables import targets as timetable_targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import TimetableCreate, TimetableUpdate
 from scheduler.users.models import User
 from scheduler.web import format as fmt
+from scheduler.web import i18n, targets, timetable_preview, week
 from scheduler.web import recurrence_picker as picker
-from scheduler.web import targets, week
 from scheduler.web.i18n import N_
 from scheduler.web.names import Names
 from scheduler.web.paging import Pager
 from scheduler.web.session import PageUser, SchedulerPage
 from scheduler.web.templating import flash, language, redirect, render
+from scheduler.web.timetable_form import PostedForm, TimetableForm, said
 from wardcast.protocol import Priority, utcnow
 
 router = APIRouter()
 PAGE_SIZE = 20
-Ids = Annotated[list[str], Form()]
+NOT_SCHEDULABLE = N_("The bulletin “%(title)s” is not approved yet: it can be scheduled once "
+                     "it is approved.")
 
 
-@dataclass
-class TimetableForm:
-    """What the editor shows and sends back, kept as typed so that a refusal loses nothing."""
-
-    what: str = ""  # "b:ID" a bulletin, "p:ID" a programme
-    station_ids: list[int] = field(default_factory=list)
-    group_ids: list[int] = field(default_factory=list)
-    day: str = ""
-    at: str = "06:00"
-    repeat: str = "once"
-    weekdays: list[str] = field(default_factory=list)
-    rule: str = ""
-    until: str = ""
-    priority: str = Priority.NORMAL.value
-    displace: bool = False
-
-    @classmethod
-    def of(cls, timetable: Timetable, session: Session) -> TimetableForm:
-        """Fill the editor from a stored timetable (its wall-clock start, rule and targets)."""
-        wall = datetime.fromisoformat(timetable.starts_at_local)
-        repeat, weekdays, rule = picker.choice_for(timetable.recurrence)
-        what = (f"b:{timetable.bulletin_id}" if timetable.bulletin_id is not None
-                else f"p:{timetable.programme_id}")
-        return cls(what=what,
-                   station_ids=timetable_targets.direct_ids(session=session, timetable=timetable),
-                   group_ids=timetable_targets.group_ids(session=session, timetable=timetable),
-                   day=wall.date().isoformat(),
-                   at=wall.strftime("%H:%M"), repeat=repeat, weekdays=weekdays, rule=rule,
-                   until=_until_day(timetable), priority=timetable.priority)
-
-    def starts_at(self) -> datetime:
-        """The wall-clock start: without an offset it is local time at each station."""
-        try:
-            day, at = date.fromisoformat(self.day), time.fromisoformat(self.at)
-        except ValueError as exc:
-            raise InvalidInput("Cần chọn ngày và giờ phát — choose a start date and time",
-                               field="starts_at") from exc
-        return datetime.combine(check_day(day, field="starts_at"), at)
-
-    def recurrence(self) -> str | None:
-        return picker.rule_for(repeat=self.repeat, weekdays=self.weekdays, custom=self.rule,
-                               start_weekday=self.starts_at().weekday())
-
-    def until_at(self) -> datetime | None:
-        """The last day it plays, to the end of that day (local time)."""
-        if not self.until or self.repeat == "once":
-            return None
-        try:
-            day = date.fromisoformat(self.until)
-        except ValueError as exc:
-            raise InvalidInput("Ngày kết thúc không hợp lệ — invalid until date",
-                               field="until") from exc
-        return datetime.combine(check_day(day, field="until"), time(23, 59, 59))
-
-    def content(self) -> tuple[int | None, int | None]:
-        """The chosen (bulletin_id, programme_id): exactly one of them is set."""
-        kind, _, number = self.what.partition(":")
-        if kind not in ("b", "p") or not number.isdigit():
-            raise InvalidInput("Cần chọn một bản tin đã duyệt hoặc một chương trình — choose an "
-                               "approved bulletin or a programme", field="bulletin_id")
-        return (int(number), None) if kind == "b" else (None, int(number))
-
-
-def _until_day(timetable: Timetable) -> str:
-    if timetable.until is None:
-        return ""
-    zone = timetable.stations[0].timezone if timetable.stations else "UTC"
-    return fmt.local(timetable.until, zone).date().isoformat()
-
-
-def _posted(what: Annotated[str, Form(max_length=24)] = "",
-            station_ids: Ids = [], group_ids: Ids = [],  # noqa: B006 - FastAPI copies defaults
-            day: Annotated[str, Form(max_length=10)] = "",
-            at: Annotated[str, Form(max_length=8)] = "",
-            repeat: Annotated[str, Form(max_length=10)] = "once",
-            weekdays: Ids = [],  # noqa: B006
-            rule: Annotated[str, Form(max_length=1000)] = "",
-            until: Annotated[str, Form(max_length=10)] = "",
-            priority: Annotated[str, Form(max_length=16)] = "normal",
-            displace: Annotated[str, Form(max_length=8)] = "") -> TimetableForm:
-    """Read the editor as posted, to create a timetable or to change one."""
-    return TimetableForm(
-        what=what.strip(), station_ids=targets.ids(station_ids),
-        group_ids=targets.ids(group_ids), day=day, at=at,
-        repeat=repeat if repeat in picker.REPEATS else "once",
-        weekdays=[d for d in weekdays if d in picker.WEEKDAYS], rule=rule.strip(),
-        until=until, priority=priority if priority in set(Priority) else Priority.NORMAL.value,
-        displace=bool(displace))
-
-
-PostedForm = Annotated[TimetableForm, Depends(_posted)]
-
-
-def _editor(request: Request, session: Session, user: User, form: TimetableForm, *,
-            timetable: Timetable | None = None, error: str | None = None,
-            conflict: bool = False, status_code: int = 200) -> HTMLResponse:
+def _editor(request: Request, session: Session, runtime: Runtime, user: User,
+            form: TimetableForm, *, timetable_id: int | None = None, error: str | None = None,
+            conflict: bool = False, notice: str | None = None,
+            status_code: int = 200) -> HTMLResponse:
     lang = language(request)
+    choices = targets.choices(session=session, user=user)
+    timetable = (service.get(session=session, timetable_id=timetable_id, user=user)
+                 if timetable_id else None)
+    shown = timetable.id if timetable else None
+    preview = timetable_preview.build(session=session, form=form, user=user, lang=lang,
+                                      default_zone=runtime.settings.timezone,
+                                      horizon=runtime.horizon, ahead=runtime.lookahead,
+                                      timetable_id=timetable_id)
     return render(request, "timetables/edit.html", status_code=status_code, form=form,
-                  timetable=timetable, error=error, conflict=conflict,
-                  choices=targets.choices(session=session, user=user),
-                  repeats=picker.REPEATS, weekdays=picker.weekday_names(lang),
-                  priorities=list(Priority))
+                  timetable_id=shown, error=error, conflict=conflict, notice=notice,
+                  choices=choices, repeats=picker.REPEATS, presets=picker.PRESETS,
+                  weekdays=picker.weekday_names(lang), priorities=list(Priority),
+                  preview=preview)
 
 
-def _refused(request: Request, session: Session, user: User, form: TimetableForm,
-             exc: DomainError | ValidationError, timetable_id: int | None = None) -> HTMLResponse:
+def _refused(request: Request, session: Session, runtime: Runtime, user: User,
+             form: TimetableForm, exc: DomainError | ValidationError,
+             timetable_id: int | None = None) -> HTMLResponse:
     """Show the form again with the refusal (e.g. the conflict), keeping everything typed."""
     session.rollback()  # nothing of a refused timetable may be kept
+    lang = language(request)
     if isinstance(exc, DomainError):
-        message, status = str(exc), status_of(exc)
+        message, status = said(exc, lang), status_of(exc)
     else:
         message, status = ("Dữ liệu không hợp lệ — invalid input: "
                            + "; ".join(str(e["msg"]) for e in exc.errors())), 422
-    timetable = (service.get(session=session, timetable_id=timetable_id, user=user)
-                 if timetable_id else None)
-    return _editor(request, session, user, form, timetable=timetable, status_code=status,
-                   error=fmt.in_language(message, lang=language(request)),
+        message = fmt.in_language(message, lang=lang)
+    return _editor(request, session, runtime, user, form, timetable_id=timetable_id,
+                   status_code=status, error=message,
                    conflict=getattr(exc, "code", "") == "timetable_conflict")
 
 
@@ -173,6 +91,12 @@ def _calendar_targets(session: Session, user: User, station_id: int | None,
     if station_id is not None and station_id in visible:
         return [visible[station_id]], choices.stations, None
     return choices.stations[:1], choices.stations, None
+
+
+def _describe(timetable: Timetable, lang: str) -> str:
+    """How often a timetable plays, in words ("Thứ Hai–Thứ Sáu, lúc 06:00 và 17:00")."""
+    return picker.describe(timetable.recurrence, lang=lang,
+                           start=datetime.fromisoformat(timetable.starts_at_local))
 
 
 @router.get("/timetables", response_class=HTMLResponse)
@@ -199,7 +123,8 @@ def calendar(request: Request, session: SessionDep, runtime: RuntimeDep, user: P
                   group_id=group_id, group_name=group_name, zone_shown=zone, picked=picked,
                   monday=monday, previous=(monday - timedelta(days=7)).isoformat(),
                   next=(monday + timedelta(days=7)).isoformat(), rows=rows,
-                  names=Names(session), describe=lambda r: picker.describe(r, lang=lang),
+                  names=Names(session), describe=lambda t: _describe(t, lang),
+                  custom=lambda r: picker.choice_for(r).repeat == "custom",
                   own=lambda t: service.own_stations(t, user.wards),
                   pager=Pager("/timetables", {**picked, "week": monday.isoformat()}, total,
                               offset, PAGE_SIZE))
@@ -208,13 +133,38 @@ def calendar(request: Request, session: SessionDep, runtime: RuntimeDep, user: P
 @router.get("/timetables/new", response_class=HTMLResponse)
 def new(request: Request, session: SessionDep, runtime: RuntimeDep, user: SchedulerPage,
         station_id: Annotated[int | None, Query(ge=1)] = None,
-        group_id: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
-    """An empty editor (tomorrow, 06:00), for the station or group the calendar showed."""
+        group_id: Annotated[int | None, Query(ge=1)] = None,
+        bulletin_id: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+    """An empty editor (tomorrow, 06:00), for the station or group the calendar showed, or
+    the bulletin whose page sent the clerk here ("Xếp lịch bản tin này")."""
     tomorrow = (fmt.local(utcnow(), runtime.settings.timezone) + timedelta(days=1)).date()
-    form = TimetableForm(day=tomorrow.isoformat(),
+    form = TimetableForm(day=picker.show_day(tomorrow),
                          station_ids=[station_id] if station_id else [],
                          group_ids=[group_id] if group_id else [])
-    return _editor(request, session, user, form)
+    notice = None
+    if bulletin_id is not None:
+        approved = {b.id for b in targets.choices(session=session, user=user).bulletins}
+        if bulletin_id in approved:
+            form.what = f"b:{bulletin_id}"
+        else:
+            notice = i18n.gettext(language(request), NOT_SCHEDULABLE) % {
+                "title": Names(session).bulletin(bulletin_id)}
+    return _editor(request, session, runtime, user, form, notice=notice)
+
+
+@router.post("/timetables/preview", response_class=HTMLResponse)
+def preview(request: Request, session: SessionDep, runtime: RuntimeDep, user: SchedulerPage,
+            form: PostedForm,
+            timetable_id: Annotated[int | None, Form(ge=1)] = None) -> HTMLResponse:
+    """The editor's preview as the clerk types (an HTML fragment the page puts in place)."""
+    if timetable_id is not None:
+        service.get(session=session, timetable_id=timetable_id, user=user)
+    shown = timetable_preview.build(session=session, form=form, user=user,
+                                    lang=language(request),
+                                    default_zone=runtime.settings.timezone,
+                                    horizon=runtime.horizon, ahead=runtime.lookahead,
+                                    timetable_id=timetable_id)
+    return render(request, "timetables/preview.html", preview=shown)
 
 
 @router.post("/timetables", response_class=HTMLResponse)
@@ -223,6 +173,7 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Sch
     """Save a new timetable; a refusal (conflict, past start…) keeps the form as typed."""
     try:
         bulletin_id, programme_id = form.content()
+        timetable_preview.refuse_past(session=session, form=form, user=user)
         body = TimetableCreate(bulletin_id=bulletin_id, programme_id=programme_id,
                                station_ids=form.station_ids,
                                group_ids=form.group_ids, starts_at=form.starts_at(),
@@ -233,27 +184,35 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Sch
                                       horizon=runtime.horizon,
                                       lookahead=runtime.lookahead)
     except (DomainError, ValidationError) as exc:
-        return _refused(request, session, user, form, exc)
+        return _refused(request, session, runtime, user, form, exc)
     audit.record(session=session, actor=actor(request, user), action="timetable.create",
                  target_type="timetable", target_id=timetable.id,
                  **body.model_dump(mode="json"))
-    return _saved(timetable, N_("Timetable saved."))
+    return _saved(timetable, form, N_("Timetable saved."))
 
 
-def _saved(timetable: Timetable, message: str) -> Response:
-    first = timetable.stations[0].id if timetable.stations else None
-    answer = redirect(f"/timetables?station_id={first}" if first else "/timetables")
+def _saved(timetable: Timetable, form: TimetableForm, message: str) -> Response:
+    """Go to the calendar at the week of the timetable's next broadcast (not this week)."""
+    shown: dict[str, str] = {}
+    if form.group_ids and not form.station_ids:
+        shown["group_id"] = str(form.group_ids[0])
+    elif timetable.stations:
+        shown["station_id"] = str(timetable.stations[0].id)
+    first = timetable_preview.first_day(timetable)
+    if first is not None:
+        shown["week"] = first.isoformat()
+    answer = redirect("/timetables" + (f"?{urlencode(shown)}" if shown else ""))
     flash(answer, message)
     return answer
 
 
 @router.get("/timetables/{timetable_id}/edit", response_class=HTMLResponse)
-def edit(timetable_id: IdPath, request: Request, session: SessionDep,
+def edit(timetable_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
          user: SchedulerPage) -> HTMLResponse:
     """The editor filled with a timetable."""
     timetable = service.get(session=session, timetable_id=timetable_id, user=user)
-    return _editor(request, session, user, TimetableForm.of(timetable, session),
-                   timetable=timetable)
+    return _editor(request, session, runtime, user, TimetableForm.of(timetable, session),
+                   timetable_id=timetable_id)
 
 
 @router.post("/timetables/{timetable_id}", response_class=HTMLResponse)
@@ -269,6 +228,7 @@ def update(timetable_id: IdPath, request: Request, session: SessionDep, runtime:
             "priority": Priority(form.priority), "displace": form.displace}
         # an unchanged start is not sent: a one-off already under way may still be edited
         if form.starts_at().isoformat() != timetable.starts_at_local:
+            timetable_preview.refuse_past(session=session, form=form, user=user)
             change["starts_at"] = form.starts_at()
         body = TimetableUpdate(**change)
         timetable = scheduling.update(session=session, timetable_id=timetable_id,
@@ -277,11 +237,11 @@ def update(timetable_id: IdPath, request: Request, session: SessionDep, runtime:
                                       horizon=runtime.horizon,
                                       lookahead=runtime.lookahead)
     except (DomainError, ValidationError) as exc:
-        return _refused(request, session, user, form, exc, timetable_id)
+        return _refused(request, session, runtime, user, form, exc, timetable_id)
     audit.record(session=session, actor=actor(request, user), action="timetable.update",
                  target_type="timetable", target_id=timetable.id,
                  **body.model_dump(mode="json", exclude_unset=True))
-    return _saved(timetable, N_("Timetable saved."))
+    return _saved(timetable, form, N_("Timetable saved."))
 
 
 @router.post("/timetables/{timetable_id}/delete")

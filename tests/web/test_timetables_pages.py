@@ -1,5 +1,7 @@
-"""Timetable pages in Chromium: the recurrence picker writes the RRULE, the week calendar
-shows the slots on the right days and times, and a conflict keeps what was typed."""
+"""Timetable pages in Chromium: the editor takes days and times as people say them, previews
+the rule in words, the next broadcasts, quiet hours and clashes as the clerk types, whatever
+the browser's locale; the week calendar shows the slots on the right days and times, and a
+conflict keeps what was typed."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.web.conftest import (
+    PASSWORD,
+    PHONE,
     VIEWPORTS,
     Pages,
     api_as,
@@ -45,7 +49,7 @@ def approved(pages: Pages, speech: Path) -> dict[str, Any]:
 
 def fill_editor(page: Page, *, bulletin_id: int, day: date, at: str) -> None:
     page.select_option("select[name=what]", f"b:{bulletin_id}")
-    page.fill("input[name=day]", day.isoformat())
+    page.fill("input[name=day]", day.strftime("%d/%m/%Y"))
     page.fill("input[name=at]", at)
 
 
@@ -60,13 +64,18 @@ def test_weekly_timetable_appears_on_the_calendar(pages: Pages,
     page.check("input[name=repeat][value=weekly]")
     for code in ("MO", "WE", "FR"):
         page.check(f"input[name=weekdays][value={code}]")
-    page.fill("input[name=until]", (monday + timedelta(days=27)).isoformat())
-    expect(page.locator("#rule-preview")).to_have_text("RRULE: FREQ=WEEKLY;BYDAY=MO,WE,FR")
+    last = monday + timedelta(days=27)
+    page.fill("input[name=until]", last.strftime("%d/%m/%Y"))
+    expect(page.locator("#rule-words")).to_have_text(
+        f"Thứ Hai, Thứ Tư, Thứ Sáu, lúc 06:30, từ {monday:%d/%m/%Y} đến {last:%d/%m/%Y}")
     # the new link pre-selects the station the calendar showed
     expect(page.locator(f"input[name=station_ids][value='{station['id']}']")).to_be_checked()
     pages.shot(page, "editor")
     page.click("#timetable-form button[type=submit]")
     expect(page.locator(".flash")).to_have_text("Đã lưu lịch phát.")
+    # the calendar jumps to the week it first plays (next week), not this week
+    expect(page).to_have_url(re.compile(rf"week={monday.isoformat()}"))
+    expect(page.locator(".slot")).to_have_count(3)
 
     with api_as(pages.server, pages.accounts["viewer"]) as api:
         stored = [t for t in api.get("/timetables", params={"limit": 500}).json()["items"]
@@ -89,7 +98,7 @@ def test_weekly_timetable_appears_on_the_calendar(pages: Pages,
     expect(page.locator(f"li.day[data-day='{monday.isoformat()}'] h3")).to_have_text(
         f"Thứ Hai, {monday.strftime('%d/%m/%Y')}")
     expect(page.locator(f"tr[data-timetable='{stored[0]['id']}'] .repeats")).to_contain_text(
-        "Hằng tuần: Thứ Hai, Thứ Tư, Thứ Sáu")
+        "Thứ Hai, Thứ Tư, Thứ Sáu, lúc 06:30")
     pages.shot(page, "calendar")
     # prev/next week navigation: the following week plays on the same three days
     page.click("#week-next")
@@ -108,7 +117,7 @@ def test_conflict_is_explained_in_vietnamese_and_keeps_the_input(
     page = pages.login("editor")
     page.goto("/timetables/new")
     fill_editor(page, bulletin_id=approved["id"], day=tomorrow, at="08:00")
-    page.check("input[name=repeat][value=daily]")
+    page.click("button[data-preset=all]")
     page.check(f"input[name=station_ids][value='{station['id']}']")
     page.select_option("select[name=priority]", "normal")
     page.click("#timetable-form button[type=submit]")
@@ -119,9 +128,10 @@ def test_conflict_is_explained_in_vietnamese_and_keeps_the_input(
     expect(page.locator("#conflict-hint")).to_contain_text("Hãy chọn giờ khác")
     # nothing typed is lost
     expect(page.locator("select[name=what]")).to_have_value(f"b:{approved['id']}")
-    expect(page.locator("input[name=day]")).to_have_value(tomorrow.isoformat())
+    expect(page.locator("input[name=day]")).to_have_value(tomorrow.strftime("%d/%m/%Y"))
     expect(page.locator("input[name=at]")).to_have_value("08:00")
-    expect(page.locator("input[name=repeat][value=daily]")).to_be_checked()
+    expect(page.locator("input[name=repeat][value=weekly]")).to_be_checked()
+    expect(page.locator("input[name=weekdays]:checked")).to_have_count(7)
     expect(page.locator("input[name=rule]")).to_be_hidden()  # the picker shows what applies
     expect(page.locator(f"input[name=station_ids][value='{station['id']}']")).to_be_checked()
     pages.shot(page, "conflict")
@@ -140,10 +150,11 @@ def test_edit_and_delete(pages: Pages, approved: dict[str, Any]) -> None:
             "starts_at": f"{monday.isoformat()}T17:00:00", "recurrence": "FREQ=DAILY"}).json()
     page = pages.login("editor")
     page.goto(f"/timetables/{created['id']}/edit")
-    expect(page.locator("input[name=repeat][value=daily]")).to_be_checked()
+    expect(page.locator("input[name=repeat][value=weekly]")).to_be_checked()
+    expect(page.locator("input[name=weekdays]:checked")).to_have_count(7)  # every day
     expect(page.locator("input[name=at]")).to_have_value("17:00")
-    page.check("input[name=repeat][value=weekly]")
-    page.check("input[name=weekdays][value=SA]")
+    page.click("button[data-preset=weekend]")
+    page.uncheck("input[name=weekdays][value=SU]")
     page.click("#timetable-form button[type=submit]")
     expect(page.locator(".flash")).to_have_text("Đã lưu lịch phát.")
     with api_as(pages.server, pages.accounts["viewer"]) as api:
@@ -212,25 +223,6 @@ def test_group_calendar_shows_how_many_stations_play(pages: Pages,
                ).not_to_be_checked()
 
 
-def test_picker_writes_and_reads_back_the_rule() -> None:
-    from scheduler.web import recurrence_picker as picker
-
-    assert picker.rule_for(repeat="once", weekdays=["MO"], custom="", start_weekday=0) is None
-    assert picker.rule_for(repeat="daily", weekdays=[], custom="", start_weekday=0) == \
-        "FREQ=DAILY"
-    # weekdays come out in calendar order whatever order they were ticked in
-    assert picker.rule_for(repeat="weekly", weekdays=["FR", "MO"], custom="",
-                           start_weekday=0) == "FREQ=WEEKLY;BYDAY=MO,FR"
-    # a weekly rule with no day ticked plays on the start date's weekday (Thursday here)
-    assert picker.rule_for(repeat="weekly", weekdays=[], custom="", start_weekday=3) == \
-        "FREQ=WEEKLY;BYDAY=TH"
-    assert picker.choice_for("FREQ=WEEKLY;BYDAY=MO,FR") == ("weekly", ["MO", "FR"], "")
-    assert picker.choice_for("FREQ=DAILY;BYHOUR=6,17") == ("custom", [], "FREQ=DAILY;BYHOUR=6,17")
-    assert picker.describe("FREQ=WEEKLY;BYDAY=MO,SU", lang="vi") == "Hằng tuần: Thứ Hai, Chủ Nhật"
-    assert picker.describe(None, lang="vi") == "Một lần"
-    assert picker.describe("FREQ=MONTHLY", lang="en") == "Every month"
-
-
 def test_a_clash_past_the_horizon_is_refused_with_names_and_local_time(
         pages: Pages, approved: dict[str, Any]) -> None:
     station = register_station(pages.server, unique("Trạm Phường 5"))
@@ -244,7 +236,7 @@ def test_a_clash_past_the_horizon_is_refused_with_names_and_local_time(
     page = pages.login("editor")
     page.goto("/timetables/new")
     fill_editor(page, bulletin_id=approved["id"], day=day - timedelta(days=2), at="19:30")
-    page.check("input[name=repeat][value=daily]")
+    page.click("button[data-preset=all]")
     page.check(f"input[name=station_ids][value='{station['id']}']")
     page.click("#timetable-form button[type=submit]")
     error = page.locator("#form-error")
@@ -285,3 +277,140 @@ def test_the_calendar_marks_runs_that_overlap(pages: Pages, approved: dict[str, 
         expect(slot.locator(".badge.clash")).to_have_text(f"Trùng lịch: {theirs['title']}")
     expect(slots.filter(has_text="09:00")).not_to_have_class(re.compile(r"\bclash\b"))
     pages.shot(page, "overlap")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_workdays_twice_a_day_previewed_in_words_with_quiet_hours_and_clashes(
+        pages: Pages, viewport: ViewportSize, approved: dict[str, Any], speech: Path) -> None:
+    """From the bulletin's "Xếp lịch bản tin này": Thứ Hai–Thứ Sáu at 06:00 và 17:00 is one
+    timetable; the preview says it in words, lists the next broadcasts in local time, and
+    warns of quiet hours and of a clash before anything is saved."""
+    station = register_station(pages.server, unique("Trạm Phường 4"))
+    other = upload_through_api(pages.server, pages.accounts["editor"], speech,
+                               title=unique("Thông báo tiêm chủng"))
+    approve_through_api(pages.server, pages.accounts["approver"], other["id"])
+    monday = next_monday() + timedelta(days=7)  # past the horizon: only the look-ahead sees it
+    wednesday, last = monday + timedelta(days=2), monday + timedelta(days=11)
+    with pages.server.api() as api:
+        api.patch(f"/stations/{station['id']}", json={
+            "quiet_start": "21:00", "quiet_end": "05:00"}).raise_for_status()
+    with api_as(pages.server, pages.accounts["editor"]) as api:
+        api.post("/timetables", json={
+            "bulletin_id": other["id"], "station_ids": [station["id"]],
+            "starts_at": f"{wednesday.isoformat()}T17:00:00"}).raise_for_status()
+    page = pages.login("editor", viewport=viewport)
+    page.goto(f"/bulletins/{approved['id']}")
+    page.click(f"a[href='/timetables/new?bulletin_id={approved['id']}']")
+    expect(page.locator("select[name=what]")).to_have_value(f"b:{approved['id']}")
+    page.check(f"input[name=station_ids][value='{station['id']}']")
+    page.fill("input[name=day]", monday.strftime("%d/%m/%Y"))
+    page.fill("input[name=at]", "06:00 và 22:00")
+    page.click("button[data-preset=workdays]")
+    page.fill("input[name=until]", last.strftime("%d/%m/%Y"))
+    words = page.locator("#rule-words")
+    expect(words).to_have_text(f"Thứ Hai–Thứ Sáu, lúc 06:00 và 22:00, "
+                               f"từ {monday:%d/%m/%Y} đến {last:%d/%m/%Y}")
+    expect(page.locator("#preview")).not_to_contain_text("FREQ")  # never the raw rule
+    expect(page.locator("#quiet-hours")).to_have_text(
+        f"Trạm {station['name']}: giờ im lặng 21:00–05:00")
+    coming = page.locator("#next-broadcasts li")
+    expect(coming).to_have_count(8)
+    expect(coming.nth(0)).to_have_text(f"Thứ Hai, {monday:%d/%m/%Y} 06:00")
+    expect(coming.nth(1)).to_contain_text(f"Thứ Hai, {monday:%d/%m/%Y} 22:00")
+    expect(coming.nth(1).locator(".badge")).to_have_text(
+        f"giờ im lặng ở {station['name']}: không phát ở đó")
+    # the clash with the other bulletin on Wednesday at 17:00, named, in local time
+    page.fill("input[name=at]", "17:00, 06:00")
+    expect(words).to_contain_text("lúc 06:00 và 17:00")
+    clash = page.locator("#clashes li")
+    expect(clash).to_have_count(1)
+    expect(clash).to_contain_text(
+        f"Trạm {station['name']}: trùng với «{other['title']}» (mức Thường) lúc "
+        f"{wednesday:%d/%m/%Y} 17:00")
+    expect(clash).to_have_class(re.compile(r"\bblocks\b"))
+    expect(page.locator("#quiet-hours")).to_be_visible()
+    expect(coming.locator(".badge")).to_have_count(0)
+    pages.shot(page, "clash-preview")
+    page.fill("input[name=at]", "06:00 và 17:30")
+    expect(page.locator("#no-clashes")).to_be_visible()
+    expect(coming.nth(1)).to_have_text(f"Thứ Hai, {monday:%d/%m/%Y} 17:30")
+    pages.shot(page, "preview")
+    page.click("#timetable-form button[type=submit]")
+    expect(page.locator(".flash")).to_have_text("Đã lưu lịch phát.")
+    expect(page).to_have_url(re.compile(rf"week={monday.isoformat()}"))
+    expect(page.locator(".slot")).to_have_count(11)  # 2 a day Monday to Friday, and the other
+    expect(page.locator(f"li.day[data-day='{monday.isoformat()}'] .slot")).to_have_text(
+        [re.compile(r"^\s*06:00"), re.compile(r"^\s*17:30")])
+    expect(page.locator(f"li.day[data-day='{(monday + timedelta(days=5)).isoformat()}'] .slot")
+           ).to_have_count(0)
+    pages.shot(page, "saved")
+    with api_as(pages.server, pages.accounts["viewer"]) as api:
+        mine = [t for t in api.get("/timetables", params={"limit": 500}).json()["items"]
+                if t["bulletin_id"] == approved["id"] and station["id"] in t["station_ids"]]
+    assert [t["recurrence"] for t in mine] == [
+        "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=6,17;BYMINUTE=0,30;BYSETPOS=1,4"]
+    page.goto(f"/timetables/{mine[0]['id']}/edit")  # read back as typed
+    expect(page.locator("input[name=at]")).to_have_value("06:00 và 17:30")
+    expect(page.locator("input[name=weekdays]:checked")).to_have_count(5)
+    expect(page.locator("input[name=until]")).to_have_value(last.strftime("%d/%m/%Y"))
+
+
+def test_dates_and_times_are_vietnamese_in_an_english_browser(
+        pages: Pages, approved: dict[str, Any], speech: Path) -> None:
+    """In an en-US Chromium the editor still reads and shows dd/mm/yyyy and 24-hour times
+    (no date or time input that follows the browser's locale), and bad values are refused in
+    Vietnamese, with nothing saved."""
+    station = register_station(pages.server, unique("Trạm Phường 6"))
+    context = pages.browser.new_context(viewport=PHONE, base_url=pages.server.base,
+                                        locale="en-US", timezone_id="America/New_York")
+    pages.contexts.append(context)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("input[name=username]", pages.accounts["editor"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(re.compile(r"^(?!.*/login)"))
+    page.goto(f"/timetables/new?station_id={station['id']}&bulletin_id={approved['id']}")
+    tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
+    expect(page.locator("select[name=what]")).to_have_value(f"b:{approved['id']}")
+    expect(page.locator("input[name=day]")).to_have_value(tomorrow.strftime("%d/%m/%Y"))
+    assert page.locator("#timetable-form input[type=date], #timetable-form input[type=time], "
+                        "#timetable-form input[type=datetime-local]").count() == 0
+    expect(page.locator("#next-broadcasts li").first).to_have_text(
+        f"{weekday_vi(tomorrow)}, {tomorrow:%d/%m/%Y} 06:00")
+    yesterday = tomorrow - timedelta(days=2)
+    page.fill("input[name=day]", yesterday.strftime("%d/%m/%Y"))
+    expect(page.locator("#preview-error")).to_have_text(
+        f"{yesterday:%d/%m/%Y} 06:00 đã qua ở trạm {station['name']}: hãy chọn ngày hoặc giờ "
+        "muộn hơn.")
+    page.fill("input[name=day]", "12/31/2026")  # the American order
+    expect(page.locator("#preview-error")).to_have_text(
+        "«12/31/2026» không phải là ngày hợp lệ: hãy viết theo dạng ngày/tháng/năm "
+        "(dd/mm/yyyy), ví dụ 07/12/2026.")
+    page.fill("input[name=day]", tomorrow.strftime("%d/%m/%Y"))
+    page.fill("input[name=at]", "6:00 PM")
+    expect(page.locator("#preview-error")).to_contain_text("«PM» không phải là giờ hợp lệ")
+    page.click("#timetable-form button[type=submit]")
+    error = page.locator("#form-error")
+    expect(error).to_have_text("«PM» không phải là giờ hợp lệ: hãy viết giờ và phút theo kiểu "
+                               "24 giờ, ví dụ 06:00 hoặc 17:30.")
+    expect(page.locator("input[name=at]")).to_have_value("6:00 PM")  # kept as typed
+    page.fill("input[name=at]", "18:00")
+    expect(page.locator("#rule-words")).to_have_text(
+        f"Ngày {tomorrow:%d/%m/%Y}, lúc 18:00")
+    pages.shot(page, "english-browser")
+    pending = upload_through_api(pages.server, pages.accounts["editor"], speech,
+                                 title=unique("Bản tin chờ duyệt"))
+    page.goto(f"/timetables/new?bulletin_id={pending['id']}")
+    expect(page.locator("#form-notice")).to_have_text(
+        f"Bản tin «{pending['title']}» chưa được duyệt: chỉ xếp lịch được sau khi bản tin được "
+        "duyệt.")
+    expect(page.locator("select[name=what]")).to_have_value("")
+    with api_as(pages.server, pages.accounts["viewer"]) as api:
+        assert not [t for t in api.get("/timetables", params={"limit": 500}).json()["items"]
+                    if station["id"] in t["station_ids"]]
+
+
+def weekday_vi(day: date) -> str:
+    return ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy",
+            "Chủ Nhật")[day.weekday()]

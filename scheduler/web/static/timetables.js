@@ -1,28 +1,53 @@
-// Timetable editor: show only the recurrence fields that apply, and preview the RRULE the
-// server will write (the server builds the rule itself; this is only a preview).
+// Timetable editor: show only the recurrence fields that apply, tick days from the presets,
+// and ask the server for the preview (rule in words, next broadcasts, quiet hours, clashes)
+// as the clerk edits. The server reads the form itself; nothing here builds a rule.
 "use strict";
 (() => {
   const form = document.getElementById("timetable-form");
   if (!form) return;
-  const preview = document.getElementById("rule-preview");
-  const rule = () => {
-    const repeat = (form.querySelector("input[name=repeat]:checked") || {}).value || "once";
-    const days = [...form.querySelectorAll("input[name=weekdays]:checked")].map((d) => d.value);
-    if (repeat === "daily") return "FREQ=DAILY";
-    if (repeat === "weekly") return days.length ? "FREQ=WEEKLY;BYDAY=" + days.join(",") : "FREQ=WEEKLY";
-    if (repeat === "monthly") return "FREQ=MONTHLY";
-    if (repeat === "custom") return form.elements.rule.value;
-    return "";
-  };
-  const update = () => {
-    const repeat = (form.querySelector("input[name=repeat]:checked") || {}).value || "once";
+  const preview = document.getElementById("preview");
+  const timetable = preview.getAttribute("data-timetable");
+  let asked = 0;
+  let timer = null;
+  const repeat = () => (form.querySelector("input[name=repeat]:checked") || {}).value || "once";
+  const show = () => {
     form.querySelectorAll("[data-when]").forEach((part) => {
-      part.hidden = !part.getAttribute("data-when").split(" ").includes(repeat);
+      part.hidden = !part.getAttribute("data-when").split(" ").includes(repeat());
     });
-    const text = rule();
-    preview.textContent = text ? "RRULE: " + text : "";
   };
-  form.addEventListener("change", update);
-  form.addEventListener("input", update);
-  update();
+  const refresh = async () => {
+    const mine = ++asked;
+    const body = new FormData(form);
+    if (timetable) body.append("timetable_id", timetable);
+    try {
+      const answer = await fetch("/timetables/preview", {method: "POST", body, credentials: "same-origin"});
+      if (mine !== asked || !answer.ok) return;
+      const html = await answer.text();
+      if (mine === asked) {
+        preview.innerHTML = html;
+        preview.setAttribute("data-fresh", String(mine));
+      }
+    } catch (e) {
+      // offline or the server restarting: the preview stays as it was
+    }
+  };
+  const changed = () => {
+    show();
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 300);
+  };
+  form.querySelectorAll("button.preset").forEach((button) => {
+    button.addEventListener("click", () => {
+      const days = button.getAttribute("data-days").split(",");
+      form.querySelectorAll("input[name=weekdays]").forEach((box) => {
+        box.checked = days.includes(box.value);
+      });
+      const weekly = form.querySelector("input[name=repeat][value=weekly]");
+      if (weekly) weekly.checked = true;
+      changed();
+    });
+  });
+  form.addEventListener("change", changed);
+  form.addEventListener("input", changed);
+  show();
 })();
