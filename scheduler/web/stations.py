@@ -317,7 +317,9 @@ def station_view(*, session: Session, user: User, station_id: int, at_risk_lead:
                                          lang),
                        clock_warning=clock_off(station.clock_offset_ms,
                                                station.clock_uncertainty_ms),
-                       now=playing, coming=coming, recent=list(reversed(recent)),
+                       now=playing, coming=coming,
+                       recent=[p for p in reversed(recent)
+                               if playing is None or p.id != playing.playback.id],
                        commands=controls.listing(session=session, station_id=station.id,
                                                  limit=COMMANDS))
 

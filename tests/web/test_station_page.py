@@ -158,7 +158,8 @@ def test_a_ward_limited_official_sees_only_their_stations(pages: Pages) -> None:
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_the_header_stays_one_line_and_reaches_every_page(pages: Pages, viewport: ViewportSize) -> None:
+def test_the_header_stays_one_line_and_reaches_every_page(pages: Pages,
+                                                          viewport: ViewportSize) -> None:
     page = pages.login("admin", viewport=viewport)
     menu = page.locator("nav.menu")
     if viewport is PHONE:
@@ -176,3 +177,18 @@ def test_the_header_stays_one_line_and_reaches_every_page(pages: Pages, viewport
     expect(page.locator("button[name=lang][value=en]")).to_be_visible()
     menu.locator("a[href='/stations']").click()
     expect(page.locator("h1")).to_have_text("Trạm")
+
+
+@pytest.mark.parametrize(("offset", "uncertainty", "lang", "words"), [
+    (None, None, "vi", "Trạm chưa gửi thông tin đồng hồ"),
+    (4, 2, "vi", "Đồng hồ trạm đúng giờ"),
+    (1500, 600, "vi", "Đồng hồ trạm đúng giờ"),  # might be 900 ms: not surely off
+    (-3200, 100, "vi", "Đồng hồ trạm nhanh 3 giây"),  # negative: the agent is ahead
+    (3200, None, "vi", "Đồng hồ trạm chậm 3 giây"),
+    (-3200, 100, "en", "The station's clock is 3 seconds fast"),
+])
+def test_the_clock_is_said_in_plain_words(offset: int | None, uncertainty: int | None,
+                                          lang: str, words: str) -> None:
+    from scheduler.web.stations import clock_words
+
+    assert clock_words(offset, uncertainty, lang) == words
