@@ -208,8 +208,8 @@ OPEN_LOOKBACK = timedelta(hours=1)
 
 CLOCK_UNKNOWN = N_("The station has not reported its clock yet")
 CLOCK_RIGHT = N_("The station's clock is on time")
-CLOCK_FAST = N_("The station's clock is %(n)s seconds fast")
-CLOCK_SLOW = N_("The station's clock is %(n)s seconds slow")
+CLOCK_FAST = N_("The station's clock is %(time)s fast")
+CLOCK_SLOW = N_("The station's clock is %(time)s slow")
 RISK_OFFLINE = N_("The station has been offline since %(since)s; the bulletin “%(bulletin)s” "
                   "at %(slot)s may not play.")
 RISK_NEVER = N_("The station has never connected; the bulletin “%(bulletin)s” at %(slot)s "
@@ -228,8 +228,8 @@ def clock_words(offset_ms: int | None, uncertainty_ms: int | None, lang: str) ->
         return gettext(lang, CLOCK_UNKNOWN)
     if not clock_off(offset_ms, uncertainty_ms):
         return gettext(lang, CLOCK_RIGHT)
-    seconds = max(1, round(abs(offset_ms) / 1000))
-    return gettext(lang, CLOCK_SLOW if offset_ms > 0 else CLOCK_FAST) % {"n": seconds}
+    time = fmt.hours_minutes(max(1, round(abs(offset_ms) / 1000)), lang=lang)  # "3 giây"
+    return gettext(lang, CLOCK_SLOW if offset_ms > 0 else CLOCK_FAST) % {"time": time}
 
 
 @dataclass(frozen=True)

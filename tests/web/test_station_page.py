@@ -185,7 +185,8 @@ def test_the_header_stays_one_line_and_reaches_every_page(pages: Pages,
     (1500, 600, "vi", "Đồng hồ trạm đúng giờ"),  # might be 900 ms: not surely off
     (-3200, 100, "vi", "Đồng hồ trạm nhanh 3 giây"),  # negative: the agent is ahead
     (3200, None, "vi", "Đồng hồ trạm chậm 3 giây"),
-    (-3200, 100, "en", "The station's clock is 3 seconds fast"),
+    (-3200, 100, "en", "The station's clock is 3 s fast"),
+    (-65_000, 100, "vi", "Đồng hồ trạm nhanh 1 phút 5 giây"),
 ])
 def test_the_clock_is_said_in_plain_words(offset: int | None, uncertainty: int | None,
                                           lang: str, words: str) -> None:
