@@ -378,6 +378,8 @@ def send_command(station_id: IdPath, request: Request, session: SessionDep, runt
         session.rollback()
         context = _station_context(request, session, runtime, user, station_id)
         context["error"] = fmt.in_language(str(exc), lang=language(request))
+        if kind == CommandType.VOLUME.value:
+            context["volume"] = percent  # as typed, to correct
         return render(request, "stations/station.html", status_code=status_of(exc), **context)
     answer = redirect(f"/stations/{station_id}#controls")
     flash(answer, COMMAND_SENT, station=station.name)

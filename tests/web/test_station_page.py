@@ -136,6 +136,7 @@ def test_only_approvers_and_admins_get_the_controls(pages: Pages) -> None:
     admin.fill("#volume-form input[name=percent]", "150")
     admin.click("#command-volume")
     expect(admin.locator("#control-error")).to_have_text("Âm lượng phải từ 0 đến 100")
+    expect(admin.locator("#volume-form input[name=percent]")).to_have_value("150")
     pages.shot(admin, "refused")
     with pages.server.api() as api:
         assert api.get(f"/stations/{station['id']}/commands").json() == []
