@@ -9,13 +9,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
+from scheduler.context import AppContext
 from scheduler.controls import service
+from scheduler.controls.models import StationCommand
 from scheduler.deps import ApproverDep, RuntimeDep, SessionDep, UserDep, actor
 from scheduler.ids import IdPath
 from scheduler.stations import service as stations
 from scheduler.unitofwork import after_commit
+from scheduler.users.models import User
 from wardcast.protocol import CommandType
 
 router = APIRouter(prefix="/stations", tags=["controls"])
@@ -47,15 +51,24 @@ class CommandRead(BaseModel):
 def send(station_id: IdPath, body: CommandCreate, request: Request, session: SessionDep,
          runtime: RuntimeDep, user: ApproverDep) -> CommandRead:
     """Send a command (stop, volume, test tone); the agent's answer lands in this record."""
+    row = issue(station_id=station_id, kind=body.type, args=body.args, request=request,
+                session=session, runtime=runtime, user=user)
+    return CommandRead.model_validate(row, from_attributes=True)
+
+
+def issue(*, station_id: int, kind: CommandType, args: dict[str, Any], request: Request,
+          session: Session, runtime: AppContext, user: User) -> StationCommand:
+    """Record, audit and (once committed) send a command to a station the user may see; the
+    API and the station page both send through here. The caller checks the user's role."""
     stations.get(session=session, station_id=station_id, user=user)
-    row, command = service.create(session=session, station_id=station_id, kind=body.type,
-                                  args=body.args, by=user)
+    row, command = service.create(session=session, station_id=station_id, kind=kind,
+                                  args=args, by=user)
     audit.record(session=session, actor=actor(request, user), action="station.command",
-                 target_type="station", target_id=station_id, type=body.type.value,
+                 target_type="station", target_id=station_id, type=kind.value,
                  args=command.args, command_id=row.command_id)
     if runtime.dispatcher is not None:  # sent once the record of it is committed
         after_commit(session, partial(runtime.dispatcher.send_command, station_id, command))
-    return CommandRead.model_validate(row, from_attributes=True)
+    return row
 
 
 @router.get("/{station_id}/commands")

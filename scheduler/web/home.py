@@ -13,7 +13,7 @@ from scheduler.ids import IdPath
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import Playback, PlaybackStatus
 from scheduler.reports.drafts import service as report_drafts
-from scheduler.web import drafts
+from scheduler.web import drafts, stations
 from scheduler.web import format as fmt
 from scheduler.web.i18n import N_
 from scheduler.web.names import Names
@@ -46,7 +46,8 @@ def home(request: Request, session: SessionDep, runtime: RuntimeDep,
                   lead_minutes=round(runtime.settings.at_risk_lead_s / 60),
                   since_input=fmt.local(since, zone).strftime("%Y-%m-%dT%H:%M"),
                   drafts=drafts.latest(session=session, wards=user.wards, zone=zone,
-                                       lang=language(request)))
+                                       lang=language(request)),
+                  stations=stations.attention(session=session, runtime=runtime, user=user))
 
 
 @router.post("/drafts/{draft_id}/regenerate")

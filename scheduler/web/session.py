@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "manage_catalogue": frozenset(),  # topics and sources
     "regenerate_drafts": frozenset({Role.APPROVER}),  # report drafts, computed again
     "read_reports": frozenset(Role),  # every role today (docs/security.md)
+    "control_stations": frozenset({Role.APPROVER}),  # stop, volume, test tone (as the API)
 }
 
 
@@ -103,6 +104,7 @@ AdminPage = Annotated[User, Depends(allowed("manage_stations"))]
 CatalogueAdminPage = Annotated[User, Depends(allowed("manage_catalogue"))]
 DraftsPage = Annotated[User, Depends(allowed("regenerate_drafts"))]
 ReportsPage = Annotated[User, Depends(allowed("read_reports"))]
+ControlPage = Annotated[User, Depends(allowed("control_stations"))]
 
 
 def log_in(*, request: Request, response: Response, session: Session, ttl: timedelta,
