@@ -31,6 +31,7 @@ EVERY_DAY = N_("Every day")
 ON_DAY = N_("On %(day)s")
 MONTHLY_ON = N_("Every month on day %(n)s")
 CUSTOM = N_("By a custom rule")
+TIMES = N_("%(n)s times")
 AT = N_("at %(times)s")
 FROM_TO = N_("from %(start)s to %(until)s")
 FROM = N_("from %(start)s")
@@ -227,7 +228,7 @@ def describe(rule: str | None, *, lang: str, start: datetime | None = None,
     choice = choice_for(rule)
     said: list[str] = []
     if choice.repeat == "custom":
-        return i18n.gettext(lang, CUSTOM)
+        return _counted(rule, lang=lang, start=start, until=until)
     if choice.repeat == "weekly":
         said.append(days_phrase(choice.weekdays, lang))
     elif choice.repeat == "monthly":
@@ -246,3 +247,15 @@ def describe(rule: str | None, *, lang: str, start: datetime | None = None,
                                                    "until": show_day(until)} if until
                     else i18n.gettext(lang, FROM) % {"start": show_day(start.date())})
     return ", ".join(said)
+
+
+def _counted(rule: str | None, *, lang: str, start: datetime | None, until: date | None) -> str:
+    """Say a rule the picker cannot hold only because it stops after a count ("…, 5 lần"),
+    else that it is a custom rule."""
+    parts = [p for p in (rule or "").strip().upper().removeprefix("RRULE:").split(";") if p]
+    count = [p.partition("=")[2] for p in parts if p.startswith("COUNT=")]
+    rest = ";".join(p for p in parts if not p.startswith("COUNT="))
+    if len(count) != 1 or not count[0].isdigit() or choice_for(rest).repeat in ("custom", "once"):
+        return i18n.gettext(lang, CUSTOM)
+    return ", ".join([describe(rest, lang=lang, start=start, until=until),
+                      i18n.gettext(lang, TIMES) % {"n": int(count[0])}])

@@ -38,7 +38,7 @@ ENGLISH = re.compile(
     r"yesterday|tomorrow|minutes?|seconds?|hours?|days?|weeks?|Monday|Tuesday|Wednesday|"
     r"Thursday|Friday|Saturday|Sunday|January|February|March|April|June|July|August|September|"
     r"October|November|December|download|upload|password|user|role|editor|approver|viewer|"
-    r"RRULE|FREQ|BYDAY)\b", re.IGNORECASE)
+    r"FREQ|BYDAY)\b", re.IGNORECASE)
 # how a machine or another locale writes times: ISO dates, UTC offsets, 12-hour clocks
 MACHINE_TIME = re.compile(r"\d{4}-\d\d-\d\d|\d\dT\d\d:|[+-]00:00|\b(UTC|GMT)\b|"
                           r"\d{1,2}:\d\d\s?(AM|PM|SA|CH)\b")
@@ -49,13 +49,19 @@ MACHINE_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 ALLOWED = re.compile(r"\bEnglish\b")
 
 VISIBLE = """() => {
-  const body = document.body.cloneNode(true);
-  body.querySelectorAll('script, style, form[action="/language"], [lang=en]')
-    .forEach(e => e.remove());
-  const said = [...body.querySelectorAll('[title], [placeholder], [aria-label], [alt]')]
+  // what a reader sees, without the language switch, text marked as English and what an
+  // advanced user writes in a machine's syntax (a custom RRULE)
+  const aside = [...document.querySelectorAll('form[action="/language"], [lang=en], ' +
+                                              '[data-machine]')];
+  const shown = aside.map(e => e.style.display);
+  aside.forEach(e => { e.style.display = 'none'; });
+  const text = document.body.innerText;
+  aside.forEach((e, i) => { e.style.display = shown[i]; });
+  const said = [...document.querySelectorAll('[title], [placeholder], [aria-label], [alt]')]
+    .filter(e => !e.closest('[lang=en], [data-machine]'))
     .flatMap(e => ['title', 'placeholder', 'aria-label', 'alt'].map(a => e.getAttribute(a)))
     .filter(Boolean);
-  return [document.title, document.body.innerText, ...said].join('\\n');
+  return [document.title, text, ...said].join('\\n');
 }"""
 
 
