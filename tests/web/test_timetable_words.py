@@ -138,5 +138,6 @@ def test_the_rule_is_said_in_vietnamese_words() -> None:
 def test_a_rule_that_stops_after_a_count_is_said_with_it() -> None:
     assert picker.describe("FREQ=DAILY;COUNT=5", lang="vi", start=datetime(2026, 12, 9, 6, 0)) == (
         "Hằng ngày, lúc 06:00, từ 09/12/2026, 5 lần")
-    assert picker.describe("FREQ=WEEKLY;BYDAY=MO,FR;COUNT=4", lang="en") == "Monday, Friday, 4 times"
+    assert picker.describe("FREQ=WEEKLY;BYDAY=MO,FR;COUNT=4", lang="en") == (
+        "Monday, Friday, 4 times")
     assert picker.describe("FREQ=MINUTELY;COUNT=8", lang="vi") == "Theo quy tắc riêng"
