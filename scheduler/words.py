@@ -27,3 +27,18 @@ PLAYBACK_STATUS_VI = {"planned": "đã lên lịch", "delivered": "trạm đã n
 
 def playback_status_vi(code: str) -> str:
     return PLAYBACK_STATUS_VI.get(code, code)
+
+
+def station_vi(name: str) -> str:
+    """A station in a Vietnamese sentence: its name, after "trạm" unless the name has it
+    ("Trạm Phường An Khánh" stays, "Phường An Khánh" becomes "trạm Phường An Khánh")."""
+    return name if name.casefold().startswith("trạm") else f"trạm {name}"
+
+
+def station_en(name: str) -> str:
+    """A station in an English sentence: "station X", or its name when it says "Trạm"."""
+    return name if name.casefold().startswith(("trạm", "station")) else f"station {name}"
+
+
+def upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -10,7 +10,7 @@ from icalendar import Calendar, Event
 from scheduler.agenda.service import AgendaItem
 from scheduler.instants import said_at
 from scheduler.stations.models import Station
-from scheduler.words import playback_status_vi, priority_vi
+from scheduler.words import playback_status_vi, priority_vi, station_vi
 
 
 def feed(station: Station, items: list[AgendaItem]) -> bytes:
@@ -42,7 +42,7 @@ def describe(item: AgendaItem, station: Station) -> str:
             if item.programme_id is not None else "")
     state = f" · {playback_status_vi(item.status)}" if item.status else ""
     return (f"«{item.title}»{part} · {said_at(item.scheduled_at, station.timezone)} giờ "
-            f"trạm {station.name} · mức {priority_vi(item.priority)}{state}")
+            f"của {station_vi(station.name)} · mức {priority_vi(item.priority)}{state}")
 
 
 def response(station: Station, items: list[AgendaItem]) -> Response:

@@ -23,7 +23,7 @@ from scheduler.programmes.models import Programme
 from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable
 from scheduler.unitofwork import plans_changed
-from scheduler.words import priority_vi
+from scheduler.words import priority_vi, station_en, station_vi, upper_first
 from wardcast.protocol import utcnow
 
 RANK = {"normal": 0, "priority": 1, "emergency": 2}
@@ -189,8 +189,9 @@ def _refuse_self_overlap(session: Session, timetable_id: int) -> None:
 
 def _self_overlap_message(station: Station, at: datetime) -> str:
     when = local_time(at, station)
-    return (f"Các lượt phát của lịch này chồng lên nhau lúc {when} ở trạm {station.name} — the "
-            f"timetable's runs overlap each other at {when} on station {station.name}: the "
+    return (f"Các lượt phát của lịch này chồng lên nhau lúc {when} ở {station_vi(station.name)} "
+            f"— the timetable's runs overlap each other at {when} on "
+            f"{station_en(station.name)}: the "
             "recurrence is shorter than one run")
 
 
@@ -259,7 +260,8 @@ def _skip(session: Session, playback_ids: list[int], *, reason: str) -> None:
 def _message(session: Session, new: Unit, old: Unit, *, hint: bool = False) -> str:
     station = session.get(Station, new.station_id)
     assert station is not None
-    source = ((f"lịch phát {old.timetable_id}", f"timetable {old.timetable_id}")
+    # the clerk finds the other timetable by its bulletin and time: timetables have no names
+    source = (("lịch phát khác", f"timetable {old.timetable_id}")
               if old.timetable_id else ("phát ngay", f"broadcast {old.broadcast_id}"))
     return clash_message(station=station, title=old.title, source=source,
                          priority=old.priority, at=old.start, hint=hint)
@@ -267,7 +269,7 @@ def _message(session: Session, new: Unit, old: Unit, *, hint: bool = False) -> s
 
 def _ahead_message(clash: lookahead.Clash, *, hint: bool = False) -> str:
     other = clash.other.plays
-    source = (f"lịch phát {other.timetable.id}", f"timetable {other.timetable.id}")
+    source = ("lịch phát khác", f"timetable {other.timetable.id}")
     return clash_message(station=clash.station, title=other.title, source=source,
                          priority=other.timetable.priority, at=clash.other.start, hint=hint)
 
@@ -277,8 +279,8 @@ def clash_message(*, station: Station, title: str, source: tuple[str, str], prio
     """Say what a station's run clashes with, and when, in the station's local time."""
     when = local_time(at, station)
     vi_hint, en_hint = DISPLACE_HINT if hint else ("", "")
-    return (f"Trạm {station.name}: trùng với «{title}» ({source[0]}, mức "
-            f"{priority_vi(priority)}) lúc {when}{vi_hint} — station {station.name} clashes "
+    return (f"{upper_first(station_vi(station.name))}: trùng với «{title}» ({source[0]}, mức "
+            f"{priority_vi(priority)}) lúc {when}{vi_hint} — {station_en(station.name)} clashes "
             f"with '{title}' ({source[1]}, {priority}) at {when}{en_hint}")
 
 

@@ -15,6 +15,7 @@ from scheduler.groups import service as groups
 from scheduler.instants import said_day
 from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable
+from scheduler.words import station_en, station_vi
 from wardcast.protocol import Priority
 
 
@@ -94,6 +95,6 @@ class Rules:
         if (not self.emergency and quiet is not None
                 and span_in_quiet_hours(local.replace(tzinfo=None), length, quiet)):
             return (f"{local:%H:%M} nằm trong giờ im lặng {quiet[0]:%H:%M}–{quiet[1]:%H:%M} "
-                    f"của trạm {station.name} — {local:%H:%M} is inside the quiet hours of "
-                    f"station {station.name}")
+                    f"của {station_vi(station.name)} — {local:%H:%M} is inside the quiet hours "
+                    f"of {station_en(station.name)}")
         return None

@@ -20,6 +20,7 @@ from scheduler.timetables import recurrence, targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import TimetableCreate, TimetableUpdate
 from scheduler.users.models import User
+from scheduler.words import station_en, station_vi
 from wardcast.protocol import utcnow
 
 
@@ -123,8 +124,9 @@ def _check_future(targets: list[Station], *, wall: datetime, starts_at: datetime
         if instant <= now:
             when = said_at(instant, station.timezone)
             raise InvalidInput(
-                f"Thời điểm phát {when} (giờ trạm {station.name}) đã qua — starts_at {when} "
-                f"is in the past at station {station.name}", field="starts_at")
+                f"Thời điểm phát {when} (giờ của {station_vi(station.name)}) đã qua — "
+                f"starts_at {when} is in the past at {station_en(station.name)}",
+                field="starts_at")
 
 
 def _live(session: Session, timetable_id: int) -> Timetable:

@@ -25,16 +25,18 @@ from scheduler.timetables import targets as timetable_targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import TimetableCreate, TimetableUpdate
 from scheduler.users.models import User
+from scheduler.web import format as fmt
 from scheduler.web import i18n
 from scheduler.web import recurrence_picker as picker
 from scheduler.web.i18n import N_
 from scheduler.web.recurrence_picker import FormValue
 from scheduler.web.timetable_form import TimetableForm, said
+from scheduler.words import station_en, station_vi, upper_first
 from wardcast.protocol import Priority, utcnow
 
 SHOWN = 8
 MAX_CLASHES = 5
-PATTERN = "EEEE, dd/MM/yyyy HH:mm"
+PATTERN = fmt.DATETIME_PATTERN
 QUIET = N_("Station %(station)s: quiet hours %(start)s–%(end)s")
 QUIET_SKIPPED = N_("quiet hours at %(stations)s: not played there")
 CLASH = N_("Station %(station)s: clashes with “%(title)s” (%(priority)s) at %(when)s")
@@ -63,6 +65,13 @@ class Preview:
     clashes: list[tuple[str, bool]] = field(default_factory=list)  # (text, blocks saving)
     note: str = ""
     checked: bool = False  # clashes were looked for (content and stations chosen)
+
+
+def named(name: str, lang: str = "vi") -> dict[str, str]:
+    """A station's name for the messages: `station` inside a sentence, `Station` at its start
+    ("Trạm Phường X" is said as is, "Phường X" as "trạm Phường X")."""
+    said = station_vi(name) if lang == "vi" else station_en(name)
+    return {"station": said, "Station": upper_first(said)}
 
 
 def upcoming(*, wall: datetime, rule: str | None, zone: ZoneInfo, until: datetime | None,
@@ -98,8 +107,8 @@ def refuse_past(*, session: Session, form: TimetableForm, user: User) -> None:
     now, start = utcnow(), form.starts_at()
     for station in _stations(session, form, user):
         if recurrence.to_utc(start, ZoneInfo(station.timezone)) <= now:
-            raise FormValue(PAST, field="starts_at", station=station.name,
-                            when=f"{start:%d/%m/%Y %H:%M}")
+            raise FormValue(PAST, field="starts_at", **named(station.name),
+                            when=f"{start:%H:%M %d/%m/%Y}")
 
 
 def build(*, session: Session, form: TimetableForm, user: User, lang: str, default_zone: str,
@@ -144,7 +153,7 @@ def _build(*, session: Session, form: TimetableForm, user: User, lang: str, defa
         preview.error = said(exc, lang)
         return preview
     quiet = {s.id: q for s, q in zip(stations, _quiet(session, stations), strict=True)}
-    preview.quiet = [i18n.gettext(lang, QUIET) % {"station": s.name, "start": f"{q[0]:%H:%M}",
+    preview.quiet = [i18n.gettext(lang, QUIET) % {**named(s.name, lang), "start": f"{q[0]:%H:%M}",
                                                    "end": f"{q[1]:%H:%M}"}
                      for s in stations if (q := quiet[s.id]) is not None]
     length = _length(session, form)
@@ -231,7 +240,7 @@ def _clashes(session: Session, timetable: Timetable, *, now: datetime, ahead: ti
         seen.add((station.id, title))
         when = conflicts.local_time(at, station)
         blocks = started or conflicts.RANK[priority] >= rank
-        text = i18n.gettext(lang, CLASH) % {"station": station.name, "title": title,
+        text = i18n.gettext(lang, CLASH) % {**named(station.name, lang), "title": title,
                                              "priority": i18n.gettext(lang, priority),
                                              "when": when}
         found.append((f"{text}: {i18n.gettext(lang, CLASH_BLOCKS if blocks else CLASH_DISPLACE)}",
@@ -245,7 +254,7 @@ def _clashes(session: Session, timetable: Timetable, *, now: datetime, ahead: ti
         other = clash.other.plays
         if other.timetable.id == timetable.id:
             found.append((i18n.gettext(lang, SELF_CLASH) % {
-                "station": clash.station.name,
+                **named(clash.station.name, lang),
                 "when": conflicts.local_time(clash.mine.start, clash.station)}, True))
         else:
             say(clash.station, other.title, other.timetable.priority, clash.other.start, False)

@@ -70,8 +70,8 @@ def test_a_clash_is_refused_tomorrow_and_five_days_ahead_alike(
     assert (answer["code"], answer["field"]) == ("timetable_conflict", "starts_at")
     local = slot.strftime("%H:%M %d/%m/%Y")
     assert answer["detail"] == (
-        f"Trạm Trạm Phường Bến Nghé: trùng với «Thông báo tiêm chủng» (lịch phát "
-        f"{first.json()['id']}, mức thường) lúc {local} — station Trạm Phường Bến Nghé clashes "
+        f"Trạm Phường Bến Nghé: trùng với «Thông báo tiêm chủng» (lịch phát khác, mức "
+        f"thường) lúc {local} — Trạm Phường Bến Nghé clashes "
         f"with 'Thông báo tiêm chủng' (timetable {first.json()['id']}, normal) at {local}")
     assert _total(client, admin) == 1  # nothing of the refused one is kept
     assert client.get(f"{API}/playbacks", headers=admin).json()["total"] == (
@@ -227,7 +227,7 @@ def test_runs_of_one_timetable_that_overlap_past_the_horizon_are_refused(
                     until=_local(5, "07:00"))
     assert refused.status_code == 409, refused.text
     assert refused.json()["field"] == "recurrence"
-    assert f"lúc {_local(5, '06:15'):%H:%M %d/%m/%Y} ở trạm Trạm Dài" in refused.json()["detail"]
+    assert f"lúc {_local(5, '06:15'):%H:%M %d/%m/%Y} ở Trạm Dài" in refused.json()["detail"]
     assert _total(client, admin) == 0
 
 
