@@ -270,7 +270,8 @@ def _watch_context(session: Session, user: User, broadcast_id: int) -> dict[str,
             "stages": STOPPED_STAGES if stopped else STAGES,
             "open": any(p.status in (*NOT_STARTED, "playing") for r in rows for p in r.playbacks),
             "bulletin": bulletins.get(session=session, bulletin_id=broadcast.bulletin_id),
-            "started": sum(1 for r in rows if r.status in ("playing", "played")),
+            "started": sum(1 for r in rows if r.status in (
+                ("playing", "played", "interrupted") if stopped else ("playing", "played"))),
             "failed": sum(1 for r in rows if r.status in unplayed)}
 
 
