@@ -25,9 +25,9 @@ def test_stop_of_a_broadcast_cuts_it_and_drops_its_repeats(
         tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer, long_clip: Clip,
         clips: list[Clip], scheduler: FakeScheduler) -> None:
     out = tmp_path / "out"
-    first = item(901, long_clip, 3.0, until_s=60).model_copy(update={"broadcast_id": 7, "repeat_index": 0})
-    second = item(902, clips[0], 12.0).model_copy(update={"broadcast_id": 7,
-                                                          "repeat_index": 1})
+    first = item(901, long_clip, 3.0, until_s=60).model_copy(
+        update={"broadcast_id": 7, "repeat_index": 0})
+    second = item(902, clips[0], 12.0).model_copy(update={"broadcast_id": 7, "repeat_index": 1})
     scheduler.items = [first, second]
     agent = start_agent(mosquitto, media_server, tmp_path)
     try:
