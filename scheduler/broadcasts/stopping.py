@@ -14,6 +14,7 @@ cheaper path for a fleet of thousands still playing; see the note in the issue.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ from wardcast.protocol import Command, CommandType
 
 STOPPED = "broadcast.stop"  # the audit action; the watch page reads who stopped it and when
 REASON = "broadcast stopped"
+ALREADY = "broadcast_stopped"
 
 
 class BroadcastNotFound(NotFound):
@@ -67,13 +69,18 @@ def stopped_at(*, session: Session, broadcast_id: int) -> tuple[datetime, str] |
     return (rows[0].at, rows[0].username) if rows else None
 
 
+def stopped_stations(*, session: Session, broadcast_id: int) -> set[int]:
+    """The stations every stop of a broadcast was sent to (a ward-limited user's stop
+    reaches only their wards' stations)."""
+    rows, _ = audit.listing(session=session, limit=1000, offset=0, action=STOPPED,
+                            target_type="broadcast", target_id=str(broadcast_id))
+    return {int(sid) for row in rows for sid in json.loads(row.detail or "{}").get("stations", [])}
+
+
 def stop(*, session: Session, broadcast_id: int, by: User, actor: Actor,
          now: datetime) -> Stopped:
     """Stop a broadcast where it is still open (on the user's stations), and audit it."""
     broadcast = get(session=session, broadcast_id=broadcast_id)
-    if stopped_at(session=session, broadcast_id=broadcast.id) is not None:
-        raise Conflict(f"Lần phát khẩn cấp {broadcast.id} đã được dừng — broadcast already "
-                       "stopped", field="broadcast_id", code="broadcast_stopped")
     query = select(Playback.id, Playback.station_id, Playback.status).where(
         Playback.broadcast_id == broadcast.id,
         Playback.status.in_([*NOT_STARTED, PlaybackStatus.PLAYING.value]))
@@ -81,6 +88,13 @@ def stop(*, session: Session, broadcast_id: int, by: User, actor: Actor,
         query = query.where(in_list(session, Playback.station_id,
                                     stations.ids_in_wards(session=session, wards=by.wards)))
     rows = session.execute(query).all()
+    if not rows:  # a stop by a ward-limited user leaves the other wards' stations open
+        if stopped_at(session=session, broadcast_id=broadcast.id) is not None:
+            raise Conflict(f"Lần phát khẩn cấp {broadcast.id} đã được dừng — broadcast already "
+                           "stopped", field="broadcast_id", code=ALREADY)
+        raise Conflict(f"Lần phát khẩn cấp {broadcast.id} không còn phát hay chờ phát ở trạm "
+                       "nào — nothing of the broadcast is playing or waiting",
+                       field="broadcast_id", code="broadcast_over")
     waiting = [pid for pid, _sid, status in rows if status in NOT_STARTED]
     if waiting:
         session.execute(update(Playback).where(in_list(session, Playback.id, waiting))

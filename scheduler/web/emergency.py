@@ -263,16 +263,18 @@ def _progress(session: Session, user: User, broadcast: Broadcast) -> list[Target
 def _watch_context(session: Session, user: User, broadcast_id: int) -> dict[str, Any]:
     broadcast = stopping.get(session=session, broadcast_id=broadcast_id)
     rows = _progress(session, user, broadcast)
-    stopped = stopping.stopped_at(session=session, broadcast_id=broadcast.id)
-    unplayed = ("failed", "missed", "skipped") if stopped else (
-        "failed", "missed", "skipped", "interrupted")
-    return {"broadcast": broadcast, "rows": rows, "stopped": stopped,
-            "stages": STOPPED_STAGES if stopped else STAGES,
-            "open": any(p.status in (*NOT_STARTED, "playing") for r in rows for p in r.playbacks),
+    halted = stopping.stopped_stations(session=session, broadcast_id=broadcast.id)
+    started = ("playing", "played")
+    return {"broadcast": broadcast, "rows": rows, "halted": halted,
+            "stopped": stopping.stopped_at(session=session, broadcast_id=broadcast.id),
+            "stages": STAGES, "stopped_stages": STOPPED_STAGES,
+            "open": any(p.status in (*NOT_STARTED, "playing") for r in rows
+                        if r.station.id not in halted for p in r.playbacks),
             "bulletin": bulletins.get(session=session, bulletin_id=broadcast.bulletin_id),
-            "started": sum(1 for r in rows if r.status in (
-                ("playing", "played", "interrupted") if stopped else ("playing", "played"))),
-            "failed": sum(1 for r in rows if r.status in unplayed)}
+            "started": sum(1 for r in rows if r.status in started
+                           or (r.station.id in halted and r.status == "interrupted")),
+            "failed": sum(1 for r in rows if r.status in ("failed", "missed", "skipped")
+                          or (r.station.id not in halted and r.status == "interrupted"))}
 
 
 @router.get("/emergency/{broadcast_id}", response_class=HTMLResponse)
@@ -301,9 +303,11 @@ def stop(broadcast_id: IdPath, request: Request, session: SessionDep, runtime: R
     try:
         stopped = stopping.stop(session=session, broadcast_id=broadcast_id, by=user,
                                 actor=actor(request, user), now=utcnow())
-    except Conflict:
+    except Conflict as exc:
         session.rollback()
-        flash(answer, N_("This emergency broadcast was already stopped."), kind="warn")
+        flash(answer, N_("This emergency broadcast was already stopped.")
+              if exc.code == stopping.ALREADY
+              else N_("Nothing of this broadcast is playing or waiting any more."), kind="warn")
         return answer
     dispatcher = runtime.dispatcher
     stopping.send(session=session, stopped=stopped,

@@ -195,3 +195,36 @@ def test_the_watch_page_stops_a_broadcast(client: TestClient, runtime: Runtime,
     again = client.post(f"{watch}/stop", headers=ORIGIN, follow_redirects=False)
     assert "Lần phát khẩn cấp này đã được dừng trước đó." in client.get(
         again.headers["location"]).text
+
+
+def test_stop_reaches_a_group_broadcast_within_the_users_wards(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], speech: Path) -> None:
+    ours = station(client, admin, "Cụm loa Tân Lợi")  # ward "Phường 1"
+    theirs = client.post("/api/v1/stations", headers=admin,
+                         json={"name": "Cụm loa Ea Tam", "ward": "Phường 2"}).json()
+    group = client.post("/api/v1/groups", headers=admin, json={
+        "name": "Thành phố", "station_ids": [ours["id"], theirs["id"]]}).json()
+    bulletin_id = upload(client, admin, speech).json()["id"]
+    approver = login_as(client, runtime, "approver")
+    client.post(f"/api/v1/bulletins/{bulletin_id}/approve", headers=approver).raise_for_status()
+    created = client.post("/api/v1/broadcasts", headers=approver, json={
+        "bulletin_id": bulletin_id, "group_ids": [group["id"]]})
+    assert created.status_code == 201, created.text
+    broadcast_id = created.json()["id"]
+    username = f"approver-{uuid.uuid4().hex[:6]}"
+    with runtime.db.session() as session:
+        users.create_user(session=session, username=username, password=PASSWORD,
+                          role="approver", wards=["Phường 1"])
+    token = client.post("/api/v1/auth/token",
+                        data={"username": username, "password": PASSWORD}).json()
+    limited = {"Authorization": f"Bearer {token['access_token']}"}
+    stopped = client.post(f"/api/v1/broadcasts/{broadcast_id}/stop", headers=limited)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["station_ids"] == [ours["id"]]  # not the other ward's station
+    rows = {r["station_id"]: r["status"] for r in client.get(
+        "/api/v1/playbacks", headers=admin, params={"bulletin_id": bulletin_id}).json()["items"]}
+    assert rows == {ours["id"]: "cancelled", theirs["id"]: "planned"}
+    rest = client.post(f"/api/v1/broadcasts/{broadcast_id}/stop", headers=approver)
+    assert rest.status_code == 200 and rest.json()["station_ids"] == [theirs["id"]]
+    assert client.post(f"/api/v1/broadcasts/{broadcast_id}/stop",
+                       headers=approver).status_code == 409
