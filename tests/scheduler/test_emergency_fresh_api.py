@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import wave
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,22 @@ def test_stop_reaches_a_group_broadcast_within_the_users_wards(
     assert rest.status_code == 200 and rest.json()["station_ids"] == [theirs["id"]]
     assert client.post(f"/api/v1/broadcasts/{broadcast_id}/stop",
                        headers=approver).status_code == 409
+
+
+def test_fresh_audio_may_be_as_large_as_an_upload(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], speech: Path,
+        tmp_path: Path) -> None:
+    """Past the 1 MB of an ordinary form: a minute of audio from a phone is several MB."""
+    target = station(client, admin, "Trạm Phường Khánh Xuân")
+    _log_in(client, runtime, "approver")
+    with wave.open(str(speech)) as source:
+        params, frames = source.getparams(), source.readframes(source.getnframes())
+    long = tmp_path / "long.wav"
+    with wave.open(str(long), "wb") as out:
+        out.setparams(params)
+        while out.tell() * params.sampwidth * params.nchannels < 3 * 1024 * 1024:
+            out.writeframes(frames)
+    assert long.stat().st_size > runtime.settings.max_json_bytes
+    bulletin_id = _confirm_fresh(client, long, target["id"])
+    assert client.get(f"/api/v1/bulletins/{bulletin_id}",
+                      headers=admin).json()["duration_ms"] > 10_000
