@@ -3,6 +3,7 @@ or upload fresh audio, confirm, watch, stop."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from scheduler.bulletins import upload
 from scheduler.bulletins.models import Bulletin, BulletinStatus
 from scheduler.context import AppContext
 from scheduler.deps import RuntimeDep, SessionDep, actor
-from scheduler.errors import Conflict, DomainError, InvalidInput
+from scheduler.errors import Conflict, DomainError, InvalidInput, NotFound
 from scheduler.groups import service as groups
 from scheduler.http_errors import status_of
 from scheduler.ids import IdPath
@@ -125,8 +126,13 @@ def _body(session: Session, user: User, form: EmergencyForm) -> tuple[BroadcastC
 
 def _chooser(request: Request, session: Session, user: User, form: EmergencyForm, *,
              error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    recorded = None
+    if form.fresh and form.bulletin_id.isdigit():  # a refusal keeps the new audio
+        with suppress(NotFound):
+            recorded = bulletins.get(session=session, bulletin_id=int(form.bulletin_id))
     return render(request, "emergency/choose.html", status_code=status_code, form=form,
-                  error=error, choices=targets.choices(session=session, user=user))
+                  error=error, choices=targets.choices(session=session, user=user),
+                  recorded=recorded)
 
 
 def _refused(request: Request, session: Session, user: User, form: EmergencyForm,

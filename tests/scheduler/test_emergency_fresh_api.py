@@ -87,6 +87,10 @@ def test_fresh_recording_is_sent_approved_by_the_role_and_audited(
     recorded = _audit(client, admin, action="emergency.record", target_id=str(bulletin_id))
     assert [e["username"] for e in recorded] == [approver]
 
+    refused = client.post("/emergency", headers=ORIGIN, data={  # no station: the audio stays
+        "bulletin_id": str(bulletin_id), "fresh": "1"})
+    assert refused.status_code == 422 and "Cần chọn ít nhất một trạm" in refused.text
+    assert 'id="fresh-ready"' in refused.text and bulletin["title"] in refused.text
     sent = client.post("/emergency", headers=ORIGIN, follow_redirects=False, data={
         "bulletin_id": str(bulletin_id), "fresh": "1", "station_ids": str(target["id"])})
     assert sent.status_code == 303, sent.text
