@@ -35,6 +35,7 @@ from agents.output import Output, ToneRequest
 from agents.player import Player
 from agents.store import Store
 from wardcast.protocol import (
+    DB_INT,
     FLEET_TOPIC,
     Command,
     CommandHeader,
@@ -176,6 +177,13 @@ class Commands:
         if command.type is CommandType.RESYNC:
             self._resync()
             answer(True, "plan requested")
+        elif command.type is CommandType.STOP and "broadcast_id" in command.args:
+            broadcast_id = int(_number(command.args, "broadcast_id", 1, DB_INT))
+            stopped, dropped = self._player.stop_broadcast(
+                broadcast_id, f"broadcast stopped by command {command.command_id}")
+            answer(True, f"broadcast {broadcast_id}: "
+                   + (f"stopped {stopped}" if stopped else "not playing")
+                   + f", {dropped} waiting repeat(s) dropped")
         elif command.type is CommandType.STOP:
             stopped = self._player.stop(f"stopped by command {command.command_id}")
             answer(True, f"stopped {stopped}" if stopped else "nothing was playing")

@@ -77,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])
     # JSON and forms are small; only an upload may be large, and only a known user's is read
     app.add_middleware(BodyLimit, limit=settings.max_json_bytes,
-                       uploads={f"{api.prefix}/bulletins": settings.max_upload_bytes},
+                       uploads={f"{api.prefix}/bulletins": settings.max_upload_bytes,
+                                "/emergency/confirm": settings.max_upload_bytes},
                        gate=deps.known_user_gate)
     if settings.trusted_proxy_list:
         # the one place a forwarded client address is believed (`serve` turns uvicorn's own

@@ -453,7 +453,9 @@ class Ack(_Message):
 
 class CommandType(StrEnum):
     RESYNC = "resync"  # ask the agent to request its plan again
-    STOP = "stop"  # stop what is playing now (it ends `interrupted`)
+    # stop what is playing now (it ends `interrupted`); with args {"broadcast_id": N}, only
+    # if it is that broadcast's, and drop its waiting repeats (a stopped emergency)
+    STOP = "stop"
     VOLUME = "volume"  # args: {"percent": 0..100}, the gain applied to what is played
     TEST_TONE = "test_tone"  # args: {"seconds": 1..30, "hz": 1000}: a sine on the output
 

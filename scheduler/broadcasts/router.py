@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from scheduler.audit import service as audit
-from scheduler.broadcasts import service
+from scheduler.broadcasts import service, stopping
 from scheduler.broadcasts.schemas import BroadcastCreate, BroadcastRead
 from scheduler.deps import ApproverDep, RuntimeDep, SessionDep, actor
+from scheduler.ids import IdPath
+from wardcast.protocol import utcnow
 
 router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
 
@@ -30,3 +33,24 @@ def create(body: BroadcastCreate, request: Request, session: SessionDep, runtime
                          created_at=broadcast.created_at, everyone=broadcast.everyone,
                          station_ids=created.station_ids,
                          playback_ids=created.playback_ids)
+
+
+class StopRead(BaseModel):
+    id: int
+    cancelled: list[int]  # playbacks that had not started: now `cancelled`
+    station_ids: list[int]  # stations sent a STOP (what plays there ends `interrupted`)
+
+
+@router.post("/{broadcast_id}/stop")
+def stop(broadcast_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+         user: ApproverDep) -> StopRead:
+    """Stop a broadcast on every station where it is still open: repeats not started are
+    cancelled, and each such station is told to cut it if it plays."""
+    stopped = stopping.stop(session=session, broadcast_id=broadcast_id, by=user,
+                            actor=actor(request, user), now=utcnow())
+    dispatcher = runtime.dispatcher
+    stopping.send(session=session, stopped=stopped,
+                  send_command=dispatcher.send_command if dispatcher is not None else None)
+    return StopRead(id=stopped.broadcast_id, cancelled=stopped.cancelled,
+                    station_ids=[sid for sid, _ in stopped.commands])
+

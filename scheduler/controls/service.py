@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from scheduler.controls.models import StationCommand
 from scheduler.errors import InvalidInput
 from scheduler.users.models import User
-from wardcast.protocol import Command, CommandResult, CommandType, utcnow
+from wardcast.protocol import DB_INT, Command, CommandResult, CommandType, utcnow
 
 
 def _check(kind: CommandType, args: dict[str, Any]) -> dict[str, Any]:
@@ -32,6 +32,13 @@ def _check(kind: CommandType, args: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput("Tần số từ 50 đến 8000 Hz — args.hz must be 50–8000",
                                field="args.hz")
         return {"seconds": seconds, "hz": hz}
+    if kind is CommandType.STOP and "broadcast_id" in args:
+        broadcast_id = args["broadcast_id"]
+        if isinstance(broadcast_id, bool) or not isinstance(broadcast_id, int) or not (
+                1 <= broadcast_id <= DB_INT):
+            raise InvalidInput("Mã lần phát không hợp lệ — args.broadcast_id must be a "
+                               "broadcast id", field="args.broadcast_id")
+        return {"broadcast_id": broadcast_id}
     return {}
 
 

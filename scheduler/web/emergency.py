@@ -1,22 +1,27 @@
-"""Pages: the emergency broadcast (approvers and admins): choose, confirm, watch (engineer B)."""
+"""Pages: the emergency broadcast (approvers and admins): choose an approved bulletin or record
+or upload fresh audio, confirm, watch, stop."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
-from scheduler.broadcasts import service
+from scheduler.broadcasts import fresh, service, stopping
 from scheduler.broadcasts.models import Broadcast
 from scheduler.broadcasts.schemas import BroadcastCreate
 from scheduler.bulletins import service as bulletins
+from scheduler.bulletins import upload
+from scheduler.bulletins.models import Bulletin, BulletinStatus
+from scheduler.context import AppContext
 from scheduler.deps import RuntimeDep, SessionDep, actor
-from scheduler.errors import DomainError, InvalidInput, NotFound
+from scheduler.errors import Conflict, DomainError, InvalidInput, NotFound
 from scheduler.groups import service as groups
 from scheduler.http_errors import status_of
 from scheduler.ids import IdPath
@@ -29,7 +34,7 @@ from scheduler.web import targets
 from scheduler.web.i18n import N_
 from scheduler.web.session import EmergencyPage
 from scheduler.web.templating import flash, language, redirect, render
-from wardcast.protocol import Priority
+from wardcast.protocol import Priority, utcnow
 
 router = APIRouter()
 Ids = Annotated[list[str], Form()]
@@ -39,6 +44,10 @@ STAGES = {"planned": N_("Sent"), "delivered": N_("Received"), "ready": N_("Audio
           "playing": N_("Started, playing"), "played": N_("Played"), "failed": N_("Failed"),
           "missed": N_("Missed"), "skipped": N_("Skipped"), "interrupted": N_("Interrupted"),
           "cancelled": N_("Cancelled")}
+# how they read once the broadcast was stopped
+STOPPED_STAGES = {**STAGES, "playing": N_("Stopping…"),
+                  "interrupted": N_("Stopped while playing"),
+                  "cancelled": N_("Stopped before it played")}
 
 
 @dataclass
@@ -52,10 +61,12 @@ class EmergencyForm:
     repeat: int = 1
     gap_s: float = 0
     valid_minutes: float = 30
+    fresh: bool = False  # bulletin_id is the user's own recording, made on this page
 
     def bulletin(self) -> int:
         if not self.bulletin_id.isdigit():
-            raise InvalidInput("Cần chọn một bản tin đã duyệt — choose an approved bulletin",
+            raise InvalidInput("Cần chọn một bản tin đã duyệt, hoặc ghi âm hay tải tệp âm thanh "
+                               "lên — choose an approved bulletin, or record or upload audio",
                                field="bulletin_id")
         return int(self.bulletin_id)
 
@@ -65,7 +76,8 @@ def _posted(bulletin_id: Annotated[str, Form(max_length=20)] = "",
             station_ids: Ids = [], group_ids: Ids = [],  # noqa: B006 - FastAPI copies defaults
             repeat: Annotated[str, Form(max_length=8)] = "1",
             gap_s: Annotated[str, Form(max_length=12)] = "0",
-            valid_minutes: Annotated[str, Form(max_length=12)] = "30") -> EmergencyForm:
+            valid_minutes: Annotated[str, Form(max_length=12)] = "30",
+            fresh: Annotated[str, Form(max_length=8)] = "") -> EmergencyForm:
     """Read the emergency form as posted to the confirm step and to the send."""
     def number(text: str, default: float) -> float:
         try:
@@ -76,7 +88,7 @@ def _posted(bulletin_id: Annotated[str, Form(max_length=20)] = "",
     return EmergencyForm(bulletin_id=bulletin_id.strip(), everyone=bool(everyone),
                          station_ids=targets.ids(station_ids), group_ids=targets.ids(group_ids),
                          repeat=int(number(repeat, 1)), gap_s=number(gap_s, 0),
-                         valid_minutes=number(valid_minutes, 30))
+                         valid_minutes=number(valid_minutes, 30), fresh=bool(fresh))
 
 
 PostedForm = Annotated[EmergencyForm, Depends(_posted)]
@@ -114,8 +126,13 @@ def _body(session: Session, user: User, form: EmergencyForm) -> tuple[BroadcastC
 
 def _chooser(request: Request, session: Session, user: User, form: EmergencyForm, *,
              error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    recorded = None
+    if form.fresh and form.bulletin_id.isdigit():  # a refusal keeps the new audio
+        with suppress(NotFound):
+            recorded = bulletins.get(session=session, bulletin_id=int(form.bulletin_id))
     return render(request, "emergency/choose.html", status_code=status_code, form=form,
-                  error=error, choices=targets.choices(session=session, user=user))
+                  error=error, choices=targets.choices(session=session, user=user),
+                  recorded=recorded)
 
 
 def _refused(request: Request, session: Session, user: User, form: EmergencyForm,
@@ -137,29 +154,72 @@ def choose(request: Request, session: SessionDep, user: EmergencyPage) -> HTMLRe
 
 
 @router.post("/emergency/confirm", response_class=HTMLResponse)
-def confirm(request: Request, session: SessionDep, user: EmergencyPage,
-            form: PostedForm) -> HTMLResponse:
-    """Say exactly what will play where, and ask once more before sending."""
+def confirm(request: Request, session: SessionDep, runtime: RuntimeDep, user: EmergencyPage,
+            form: PostedForm, audio: Annotated[UploadFile | None, File()] = None
+            ) -> HTMLResponse:
+    """Say exactly what will play where (a fresh recording processed and ready to listen
+    to), and ask once more before sending."""
     try:
+        if audio is not None and audio.filename:
+            if form.bulletin_id:
+                raise InvalidInput("Chọn một bản tin đã duyệt hoặc âm thanh mới, không chọn cả "
+                                   "hai — choose an approved bulletin or new audio, not both",
+                                   field="bulletin_id")
+            # everything else is checked before the audio is processed and kept
+            _body(session, user, replace(form, bulletin_id="1"))
+            recorded = _record(request, session, runtime, user, audio)
+            form.bulletin_id, form.fresh = str(recorded.id), True
         body, stations = _body(session, user, form)
-        bulletin = bulletins.get_approved(session=session, bulletin_id=body.bulletin_id)
+        bulletin = _sendable(session, user, form, body.bulletin_id)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc)
     return render(request, "emergency/confirm.html", form=form, body=body, stations=stations,
                   bulletin=bulletin)
 
 
+def _record(request: Request, session: Session, runtime: AppContext, user: User,
+            audio: UploadFile) -> Bulletin:
+    """Process a recording or upload into the user's pending emergency bulletin."""
+    settings = runtime.settings
+    bulletins.check_file_name(audio.filename)
+    scratch = upload.receive(audio.file, folder=runtime.store.incoming,
+                             limit=settings.max_upload_bytes)
+    return fresh.record(session=session, store=runtime.store, upload=scratch,
+                        filename=audio.filename, by=user, actor=actor(request, user),
+                        now=utcnow(), zone=settings.timezone,
+                        target_lufs=settings.loudness_target, true_peak=settings.true_peak)
+
+
+def _sendable(session: Session, user: User, form: EmergencyForm, bulletin_id: int) -> Bulletin:
+    """An approved bulletin, or the user's own fresh recording still waiting to be sent."""
+    if not form.fresh:
+        return bulletins.get_approved(session=session, bulletin_id=bulletin_id)
+    bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
+    if bulletin.status != BulletinStatus.PENDING or not fresh.recorded_by(
+            session=session, bulletin_id=bulletin_id, user=user):
+        raise Conflict("Bản ghi khẩn cấp này không còn chờ gửi — this emergency recording is "
+                       "not waiting to be sent", field="bulletin_id")
+    return bulletin
+
+
 @router.post("/emergency")
 def send(request: Request, session: SessionDep, runtime: RuntimeDep, user: EmergencyPage,
          form: PostedForm) -> Response:
     """Send the emergency broadcast now, then watch it."""
+    who = actor(request, user)
     try:
         body, _stations = _body(session, user, form)
+        if form.fresh:  # approved by the sender's role, and audited as such
+            fresh.approve(session=session, bulletin_id=body.bulletin_id, by=user, actor=who)
         created = service.create(session=session, data=body, by=user)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc)
-    audit.record(session=session, actor=actor(request, user), action="broadcast.create",
+    audit.record(session=session, actor=who, action="broadcast.create",
                  target_type="broadcast", target_id=created.broadcast.id, **body.model_dump())
+    if form.fresh:
+        fresh.audit_sent(session=session, actor=who, bulletin=created.bulletin,
+                         broadcast_id=created.broadcast.id, recorder=user.username,
+                         stations=len(created.station_ids))
     dispatcher = runtime.dispatcher
     created = service.send(session=session, created=created,
                            publish=dispatcher.publish if dispatcher is not None else None)
@@ -167,15 +227,6 @@ def send(request: Request, session: SessionDep, runtime: RuntimeDep, user: Emerg
     flash(answer, N_("Emergency broadcast sent to %(n)s stations."), kind="warn",
           n=len(created.station_ids))
     return answer
-
-
-def _broadcast(session: Session, broadcast_id: int) -> Broadcast:
-    # the broadcasts service has no read function yet; a primary-key lookup is all we need
-    broadcast = session.get(Broadcast, broadcast_id)
-    if broadcast is None:
-        raise NotFound(f"Không tìm thấy lần phát khẩn cấp {broadcast_id} — broadcast not found",
-                       field="broadcast_id")
-    return broadcast
 
 
 @dataclass(frozen=True)
@@ -216,13 +267,20 @@ def _progress(session: Session, user: User, broadcast: Broadcast) -> list[Target
 
 
 def _watch_context(session: Session, user: User, broadcast_id: int) -> dict[str, Any]:
-    broadcast = _broadcast(session, broadcast_id)
+    broadcast = stopping.get(session=session, broadcast_id=broadcast_id)
     rows = _progress(session, user, broadcast)
-    return {"broadcast": broadcast, "rows": rows, "stages": STAGES,
+    halted = stopping.stopped_stations(session=session, broadcast_id=broadcast.id)
+    started = ("playing", "played")
+    return {"broadcast": broadcast, "rows": rows, "halted": halted,
+            "stopped": stopping.stopped_at(session=session, broadcast_id=broadcast.id),
+            "stages": STAGES, "stopped_stages": STOPPED_STAGES,
+            "open": any(p.status in (*NOT_STARTED, "playing") for r in rows
+                        if r.station.id not in halted for p in r.playbacks),
             "bulletin": bulletins.get(session=session, bulletin_id=broadcast.bulletin_id),
-            "started": sum(1 for r in rows if r.status in ("playing", "played")),
-            "failed": sum(1 for r in rows if r.status in ("failed", "missed", "skipped",
-                                                          "interrupted"))}
+            "started": sum(1 for r in rows if r.status in started
+                           or (r.station.id in halted and r.status == "interrupted")),
+            "failed": sum(1 for r in rows if r.status in ("failed", "missed", "skipped")
+                          or (r.station.id not in halted and r.status == "interrupted"))}
 
 
 @router.get("/emergency/{broadcast_id}", response_class=HTMLResponse)
@@ -240,4 +298,25 @@ def watch_fragment(broadcast_id: IdPath, request: Request, session: SessionDep,
     answer = render(request, "emergency/progress.html",
                     **_watch_context(session, user, broadcast_id))
     answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@router.post("/emergency/{broadcast_id}/stop")
+def stop(broadcast_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+         user: EmergencyPage) -> Response:
+    """Stop the broadcast on every station it reached, then watch them stop."""
+    answer = redirect(f"/emergency/{broadcast_id}")
+    try:
+        stopped = stopping.stop(session=session, broadcast_id=broadcast_id, by=user,
+                                actor=actor(request, user), now=utcnow())
+    except Conflict as exc:
+        session.rollback()
+        flash(answer, N_("This emergency broadcast was already stopped.")
+              if exc.code == stopping.ALREADY
+              else N_("Nothing of this broadcast is playing or waiting any more."), kind="warn")
+        return answer
+    dispatcher = runtime.dispatcher
+    stopping.send(session=session, stopped=stopped,
+                  send_command=dispatcher.send_command if dispatcher is not None else None)
+    flash(answer, N_("Stop sent to %(n)s stations."), kind="warn", n=len(stopped.commands))
     return answer

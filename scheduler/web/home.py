@@ -7,17 +7,21 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
+from scheduler.bulletins import service as bulletins
+from scheduler.bulletins.models import BulletinStatus
 from scheduler.deps import RuntimeDep, SessionDep, actor
 from scheduler.ids import IdPath
 from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import Playback, PlaybackStatus
 from scheduler.reports.drafts import service as report_drafts
+from scheduler.users.models import User
 from scheduler.web import drafts, stations
 from scheduler.web import format as fmt
 from scheduler.web.i18n import N_
 from scheduler.web.names import Names
-from scheduler.web.session import DraftsPage, PageUser
+from scheduler.web.session import DraftsPage, PageUser, can
 from scheduler.web.templating import flash, language, redirect, render
 from wardcast.protocol import utcnow
 
@@ -42,12 +46,22 @@ def home(request: Request, session: SessionDep, runtime: RuntimeDep,
                                     at_risk_by=playbacks.at_risk_by(runtime.at_risk_lead),
                                     wards=user.wards))
     zone = runtime.settings.timezone
-    return render(request, "home.html", trouble=trouble, at_risk=at_risk, names=Names(session),
+    return render(request, "home.html", waiting=_waiting(session, user), trouble=trouble,
+                  at_risk=at_risk, names=Names(session),
                   lead_minutes=round(runtime.settings.at_risk_lead_s / 60),
                   since_input=fmt.local(since, zone).strftime("%Y-%m-%dT%H:%M"),
                   drafts=drafts.latest(session=session, wards=user.wards, zone=zone,
                                        lang=language(request)),
                   stations=stations.attention(session=session, runtime=runtime, user=user))
+
+
+def _waiting(session: Session, user: User) -> int | None:
+    """How many bulletins wait for approval, for those who approve (None for the others)."""
+    if not can(user, "approve"):
+        return None
+    _rows, total = bulletins.listing(session=session, limit=1, offset=0,
+                                     status=BulletinStatus.PENDING.value, language=None)
+    return total
 
 
 @router.post("/drafts/{draft_id}/regenerate")
