@@ -208,10 +208,12 @@ def calendar(request: Request, session: SessionDep, runtime: RuntimeDep, user: P
 @router.get("/timetables/new", response_class=HTMLResponse)
 def new(request: Request, session: SessionDep, runtime: RuntimeDep, user: SchedulerPage,
         station_id: Annotated[int | None, Query(ge=1)] = None,
-        group_id: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
-    """An empty editor (tomorrow, 06:00), for the station or group the calendar showed."""
+        group_id: Annotated[int | None, Query(ge=1)] = None,
+        bulletin_id: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+    """An empty editor (tomorrow, 06:00), for the station or group the calendar showed, or
+    with the bulletin its page asked to schedule."""
     tomorrow = (fmt.local(utcnow(), runtime.settings.timezone) + timedelta(days=1)).date()
-    form = TimetableForm(day=tomorrow.isoformat(),
+    form = TimetableForm(what=f"b:{bulletin_id}" if bulletin_id else "", day=tomorrow.isoformat(),
                          station_ids=[station_id] if station_id else [],
                          group_ids=[group_id] if group_id else [])
     return _editor(request, session, user, form)
