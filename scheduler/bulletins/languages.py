@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from scheduler.bulletins.service import LANGUAGE_RE
 from scheduler.catalogue import seeds
 from scheduler.errors import InvalidInput
 
@@ -43,8 +44,11 @@ INDEX = _index()
 
 
 def resolve(name: str) -> str:
-    """The code of a language typed by its Vietnamese or English name (or its code)."""
+    """The code of a language typed by its Vietnamese or English name; a code typed as such
+    ("kdt": lower case, no spaces) for a language not listed."""
     code = INDEX.get(_key(name))
+    if code is None and LANGUAGE_RE.match(name.strip()):
+        return name.strip()
     if code is None:
         shown = name.strip()[:60]
         if not shown:
