@@ -172,6 +172,10 @@ def get_approved(*, session: Session, bulletin_id: int, field: str = "bulletin_i
     if bulletin is None:
         raise BulletinNotFound(f"Không tìm thấy bản tin {bulletin_id} — bulletin not found",
                                field=field)
+    if bulletin.archived_at is not None:
+        raise Conflict(f"Bản tin «{bulletin.title}» đã được lưu trữ: không thể xếp lịch hay "
+                       "phát — the bulletin is archived", field=field,
+                       code="bulletin_archived")
     if bulletin.status != BulletinStatus.APPROVED:
         raise Conflict(f"Bản tin {bulletin_id} chưa được duyệt — bulletin is {bulletin.status}, "
                        "only approved bulletins can be scheduled", field=field,
@@ -210,12 +214,14 @@ def uploaded_by(bulletin: Bulletin, user: User) -> bool:
 
 def listing(*, session: Session, limit: int, offset: int, status: str | None,
             language: str | None, category: str | None = None, topic: str | None = None,
-            source: str | None = None, search: str | None = None, archived: bool = False
-            ) -> tuple[list[Bulletin], int]:
-    """Return a page of bulletins, newest first, and the total: those in the lists, or
-    (archived) only the archived ones."""
-    query = select(Bulletin).where(Bulletin.archived_at.is_not(None) if archived
-                                   else Bulletin.archived_at.is_(None))
+            source: str | None = None, search: str | None = None,
+            archived: bool | None = False) -> tuple[list[Bulletin], int]:
+    """Return a page of bulletins, newest first, and the total: those in the lists, only the
+    archived ones (archived=True), or all (None, as the playback log's filter wants)."""
+    query = select(Bulletin)
+    if archived is not None:
+        query = query.where(Bulletin.archived_at.is_not(None) if archived
+                            else Bulletin.archived_at.is_(None))
     for column, value in ((Bulletin.status, status), (Bulletin.language, language),
                           (Bulletin.category, category), (Bulletin.topic, topic),
                           (Bulletin.source, source)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -41,8 +41,8 @@ def remove(*, session: Session, store: MediaStore, bulletin_id: int, by: User) -
     if bulletin.archived_at is not None:
         raise Conflict("Bản tin đã được lưu trữ từ trước — the bulletin is already archived",
                        field="bulletin_id", code="bulletin_archived")
-    if _count(session, Playback.bulletin_id == bulletin.id, Playback.status.in_(OPEN)):
-        raise StillScheduled(f"Bản tin «{bulletin.title}» còn lượt phát chưa diễn ra: hãy xoá "
+    if _still_scheduled(session, bulletin.id):
+        raise StillScheduled(f"Bản tin «{bulletin.title}» còn lượt phát chưa diễn ra: hãy xóa "
                              "các lịch phát của nó trước — the bulletin still has playbacks to "
                              "come", field="bulletin_id")
     if bulletin.status == BulletinStatus.APPROVED or _named(session, bulletin.id):
@@ -54,6 +54,20 @@ def remove(*, session: Session, store: MediaStore, bulletin_id: int, by: User) -
     session.flush()
     lifecycle.let_go(session=session, store=store, sha256=files[0], original_sha256=files[1])
     return Outcome.DELETED
+
+
+def _still_scheduled(session: Session, bulletin_id: int) -> bool:
+    """Tell whether it has a playback to come, or a timetable (of its own or of a programme
+    holding it) that may still plan one."""
+    now = utcnow()
+    in_programme = select(ProgrammeItem.programme_id).where(
+        ProgrammeItem.bulletin_id == bulletin_id)
+    live = and_(Timetable.deleted_at.is_(None),
+                or_(Timetable.until.is_(None), Timetable.until >= now),
+                or_(Timetable.recurrence.is_not(None), Timetable.starts_at >= now))
+    return bool(_count(session, Playback.bulletin_id == bulletin_id, Playback.status.in_(OPEN))
+                or _count(session, live, or_(Timetable.bulletin_id == bulletin_id,
+                                             Timetable.programme_id.in_(in_programme))))
 
 
 def _named(session: Session, bulletin_id: int) -> bool:

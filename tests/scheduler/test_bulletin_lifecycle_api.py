@@ -104,6 +104,23 @@ def test_an_approved_or_aired_bulletin_is_archived_not_deleted(
     assert _listed(client, admin, archived="true") == {bulletin_id}
     again = client.delete(f"/api/v1/bulletins/{bulletin_id}", headers=admin)
     assert again.status_code == 409
+    # archived: kept for the log, but never scheduled again
+    refused = client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]], "starts_at": soon})
+    assert refused.status_code == 409 and refused.json()["code"] == "bulletin_archived"
+
+
+def test_a_repeating_timetable_keeps_the_bulletin_from_being_archived(
+        client: TestClient, admin: dict[str, str], speech_mp3: Path) -> None:
+    bulletin_id = approved_bulletin(client, admin, speech_mp3)
+    target = station(client, admin, "Trạm Pleiku")
+    far = (datetime.now(UTC) + timedelta(days=60)).isoformat()  # past the planning horizon
+    client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [target["id"]], "starts_at": far,
+        "recurrence": "FREQ=DAILY"}).raise_for_status()
+    busy = client.delete(f"/api/v1/bulletins/{bulletin_id}", headers=admin)
+    assert busy.status_code == 409 and busy.json()["code"] == "bulletin_scheduled"
+    assert "xóa các lịch phát" in busy.json()["detail"]
 
 
 def test_replace_the_audio_of_a_pending_bulletin(
