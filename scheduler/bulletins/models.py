@@ -60,3 +60,6 @@ class Bulletin(Base):
     # first and last broadcast date, in each station's own calendar
     valid_from: Mapped[date | None]
     valid_until: Mapped[date | None]
+    # archived: hidden from the lists but kept, for it has been on air or is named elsewhere
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    archived_by_id: Mapped[int | None]  # a user's id, as in the audit log (no cascade)

@@ -97,6 +97,15 @@ class S3Media:
         return S3Object(body=answer["Body"], length=int(answer["ContentLength"]),
                         content_range=answer.get("ContentRange"))
 
+    def delete(self, key: str) -> None:
+        """Remove an object (no error when it is already gone)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        except (BotoCoreError, ClientError) as exc:
+            raise MediaStoreDown(f"cannot delete {key}: {exc}") from exc
+
     def exists(self, key: str) -> bool:
         try:
             self._size(key)

@@ -9,6 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from scheduler.catalogue.models import CODE_LENGTH
 
 
+class BulletinRef(BaseModel):
+    """A bulletin named by its id and title."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+
+
 class BulletinRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -33,6 +42,18 @@ class BulletinRead(BaseModel):
     reject_reason: str | None
     valid_from: date | None = None
     valid_until: date | None = None
+    archived_at: datetime | None = None  # archived: out of the lists, kept for the log
+    # on an upload: the bulletin that already held the same audio, if any
+    duplicate_of: BulletinRef | None = None
+
+
+class BulletinRemoved(BaseModel):
+    """What DELETE did: `deleted`, or `archived` when it had been approved or was named by a
+    timetable, programme, broadcast or playback."""
+
+    id: int
+    title: str
+    outcome: str
 
 
 class BulletinList(BaseModel):

@@ -57,39 +57,86 @@ def check_file_name(filename: str | None) -> None:
                            field="file")
 
 
+class Duplicate(Conflict):
+    """The same audio is already a bulletin (refused only when the client asks to be told)."""
+
+    code = "duplicate"
+
+    def __init__(self, existing: Bulletin) -> None:
+        super().__init__(f"Âm thanh này đã được tải lên trong bản tin «{existing.title}» — "
+                         "the same audio is already a bulletin", field="file")
+        self.existing = existing
+
+
+def find_duplicate(*, session: Session, original_sha256: str, sha256: str | None = None,
+                   other_than: int | None = None) -> Bulletin | None:
+    """The bulletin already holding this audio (by the uploaded or processed file's sha256),
+    one still in the lists first, else the newest."""
+    same = Bulletin.original_sha256 == original_sha256
+    if sha256 is not None:
+        same = same | (Bulletin.sha256 == sha256)
+    query = select(Bulletin).where(same)
+    if other_than is not None:
+        query = query.where(Bulletin.id != other_than)
+    order = (Bulletin.archived_at.is_not(None), Bulletin.id.desc())
+    return session.scalars(query.order_by(*order).limit(1)).first()
+
+
 def create_from_upload(*, session: Session, store: MediaStore, upload: Path,
                        filename: str | None, title: str, language: str,
                        category: str | None, by: User, target_lufs: float,
                        true_peak: float, topic: str | None = None,
-                       source: str | None = None) -> Bulletin:
+                       source: str | None = None, allow_duplicate: bool = True) -> Bulletin:
     """Process an uploaded file (which this call consumes) into a pending bulletin; with no
-    topic given, its category's."""
+    topic given, its category's. Unless allowed, the same audio twice raises Duplicate."""
     try:
         title, language, category = check_metadata(title=title, language=language,
                                                    category=category)
         labels = catalogue.labels(session=session, topic=topic, source=source,
                                   category=category)
-        processed = _process(upload, store=store, target_lufs=target_lufs, true_peak=true_peak)
-        original_sha = _sha256(upload)
-        original = store.original_path(original_sha)
-        os.replace(upload, original)
+        if not allow_duplicate:
+            existing = find_duplicate(session=session, original_sha256=_sha256(upload))
+            if existing is not None:
+                raise Duplicate(existing)
+        processed, original_sha = ingest(upload, store=store, target_lufs=target_lufs,
+                                         true_peak=true_peak)
     finally:
         upload.unlink(missing_ok=True)
-    store.keep(sha256=processed.sha256, original_sha256=original_sha)
     bulletin = Bulletin(
         title=title, language=language, category=category, topic=labels.topic,
-        source=labels.source, status=BulletinStatus.PENDING.value,
-        duration_ms=processed.duration_ms, sha256=processed.sha256,
-        size_bytes=processed.size_bytes, loudness_lufs=round(processed.loudness_lufs, 2),
-        true_peak_dbtp=round(processed.true_peak_dbtp, 2),
-        source_loudness_lufs=round(processed.source_loudness_lufs, 2),
-        source_duration_ms=processed.source_duration_ms, source_format=processed.source_format,
-        normalization_type=processed.normalization_type, original_sha256=original_sha,
-        original_filename=display_name(filename), created_at=utcnow(), created_by_id=by.id,
-    )
+        source=labels.source, status=BulletinStatus.PENDING.value, created_at=utcnow(),
+        created_by_id=by.id)
+    set_audio(bulletin, processed, original_sha256=original_sha, filename=filename)
     session.add(bulletin)
     session.flush()
     return bulletin
+
+
+def ingest(upload: Path, *, store: MediaStore, target_lufs: float,
+           true_peak: float) -> tuple[media.ProcessedAudio, str]:
+    """Check and even out an upload's loudness; store the result and the original (which
+    the upload becomes); return the result and the original's sha256."""
+    processed = _process(upload, store=store, target_lufs=target_lufs, true_peak=true_peak)
+    original_sha = _sha256(upload)
+    os.replace(upload, store.original_path(original_sha))
+    store.keep(sha256=processed.sha256, original_sha256=original_sha)
+    return processed, original_sha
+
+
+def set_audio(bulletin: Bulletin, processed: media.ProcessedAudio, *, original_sha256: str,
+              filename: str | None) -> None:
+    """Give a bulletin its processed audio and what was measured of it."""
+    bulletin.duration_ms = processed.duration_ms
+    bulletin.sha256 = processed.sha256
+    bulletin.size_bytes = processed.size_bytes
+    bulletin.loudness_lufs = round(processed.loudness_lufs, 2)
+    bulletin.true_peak_dbtp = round(processed.true_peak_dbtp, 2)
+    bulletin.source_loudness_lufs = round(processed.source_loudness_lufs, 2)
+    bulletin.source_duration_ms = processed.source_duration_ms
+    bulletin.source_format = processed.source_format
+    bulletin.normalization_type = processed.normalization_type
+    bulletin.original_sha256 = original_sha256
+    bulletin.original_filename = display_name(filename)
 
 
 def _process(upload: Path, *, store: MediaStore, target_lufs: float,
@@ -126,6 +173,10 @@ def get_approved(*, session: Session, bulletin_id: int, field: str = "bulletin_i
     if bulletin is None:
         raise BulletinNotFound(f"Không tìm thấy bản tin {bulletin_id} — bulletin not found",
                                field=field)
+    if bulletin.archived_at is not None:
+        raise Conflict(f"Bản tin «{bulletin.title}» đã được lưu trữ: không thể xếp lịch hay "
+                       "phát — the bulletin is archived", field=field,
+                       code="bulletin_archived")
     if bulletin.status != BulletinStatus.APPROVED:
         raise Conflict(f"Bản tin «{bulletin.title}» {bulletin_status_vi(bulletin.status)}, chưa "
                        f"được duyệt — bulletin '{bulletin.title}' is {bulletin.status}, only "
@@ -165,10 +216,14 @@ def uploaded_by(bulletin: Bulletin, user: User) -> bool:
 
 def listing(*, session: Session, limit: int, offset: int, status: str | None,
             language: str | None, category: str | None = None, topic: str | None = None,
-            source: str | None = None, search: str | None = None
-            ) -> tuple[list[Bulletin], int]:
-    """Return a page of bulletins, newest first, and the total."""
+            source: str | None = None, search: str | None = None,
+            archived: bool | None = False) -> tuple[list[Bulletin], int]:
+    """Return a page of bulletins, newest first, and the total: those in the lists, only the
+    archived ones (archived=True), or all (None, as the playback log's filter wants)."""
     query = select(Bulletin)
+    if archived is not None:
+        query = query.where(Bulletin.archived_at.is_not(None) if archived
+                            else Bulletin.archived_at.is_(None))
     for column, value in ((Bulletin.status, status), (Bulletin.language, language),
                           (Bulletin.category, category), (Bulletin.topic, topic),
                           (Bulletin.source, source)):

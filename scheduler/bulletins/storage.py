@@ -85,6 +85,18 @@ class MediaStore:
         dist.unlink(missing_ok=True)  # the bucket is the copy every replica reads
         original.unlink(missing_ok=True)
 
+    def discard(self, *, sha256: str | None = None, original_sha256: str | None = None) -> None:
+        """Remove files no bulletin uses any more (after the commit that let go of them)."""
+        files = [("dist", self.dist_path(sha256)) if sha256 else None,
+                 ("originals", self.original_path(original_sha256)) if original_sha256 else None]
+        for kind, path in (f for f in files if f is not None):
+            path.unlink(missing_ok=True)
+            if self.remote is not None:
+                try:
+                    self.remote.delete(self.remote.key(kind, path.name))
+                except MediaStoreDown as exc:  # a left-over file costs space, nothing else
+                    log.warning("cannot remove an unused media file: %s", exc)
+
 
 def open_store(settings: Settings) -> MediaStore:
     """The store the settings ask for: the data dir, or a bucket with the data dir as scratch."""

@@ -28,6 +28,30 @@ LANGUAGES: dict[str, tuple[str, str]] = {
     "sti": ("Xtiêng", "Stieng"),
     "zh": ("Tiếng Hoa", "Chinese"),
     "en": ("Tiếng Anh", "English"),
+    # more of the Central Highlands' languages
+    "cje": ("Chu Ru", "Chru"),
+    "cma": ("Mạ", "Maa"),
+    "hre": ("Hrê", "Hre"),
+    "jeh": ("Giẻ Triêng (Jeh)", "Jeh"),
+    "brb": ("Brâu", "Brao"),
+    "rmx": ("Rơ Măm", "Romam"),
+    "ktv": ("Cơ Tu", "Katu"),
+    "bru": ("Bru - Vân Kiều", "Bru"),
+    "tth": ("Tà Ôi", "Ta'oih"),
+    # and the North's
+    "ium": ("Dao", "Iu Mien"),
+    "twh": ("Thái Trắng", "Tai Dón (White Tai)"),
+    "pcc": ("Giáy", "Bouyei (Giáy)"),
+    "mlc": ("Sán Chay (Cao Lan)", "Cao Lan"),
+    "khb": ("Lự", "Tai Lü"),
+    "hni": ("Hà Nhì", "Hani"),
+    "lhu": ("La Hủ", "Lahu"),
+    "kjg": ("Khơ Mú", "Khmu"),
+    "puo": ("Xinh Mun", "Puoc"),
+    "zng": ("Mảng", "Mang"),
+    "pha": ("Pà Thẻn", "Pa-Hng"),
+    "lbt": ("La Chí", "Lachi"),
+    "lo": ("Tiếng Lào", "Lao"),
 }
 
 TOPICS: dict[str, tuple[str, str]] = {

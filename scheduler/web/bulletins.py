@@ -13,11 +13,12 @@ from scheduler.bulletins import service
 from scheduler.bulletins.models import BulletinStatus
 from scheduler.catalogue import seeds
 from scheduler.catalogue import service as catalogue
-from scheduler.catalogue.names import Names
+from scheduler.catalogue.names import Names, built_in
 from scheduler.catalogue.service import Kind
 from scheduler.deps import RuntimeDep, SessionDep, actor
-from scheduler.errors import InvalidInput
+from scheduler.errors import DomainError, InvalidInput
 from scheduler.ids import IdPath, Offset
+from scheduler.planning import removal
 from scheduler.users import service as users
 from scheduler.web.i18n import N_
 from scheduler.web.paging import Pager
@@ -26,6 +27,7 @@ from scheduler.web.templating import flash, language, redirect, render
 
 router = APIRouter()
 PAGE_SIZE = 20
+ARCHIVED = "archived"  # the list's status filter: the archived bulletins (of any status)
 Text = Annotated[str | None, Query(max_length=200)]
 
 
@@ -54,10 +56,12 @@ def listing(request: Request, session: SessionDep, _user: PageUser, q: Text = No
             category: Text = None, status: Text = None, offset: Offset = 0,
             limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE) -> HTMLResponse:
     """Bulletins, newest first, with search and filters (languages, topics, sources by name)."""
-    status = status if status in set(BulletinStatus) else None
+    archived = status == ARCHIVED
+    status = status if status in set(BulletinStatus) or archived else None
     rows, total = service.listing(session=session, limit=limit, offset=offset,
-                                  status=status, language=language or None, topic=topic or None,
-                                  source=source or None, category=category or None, search=q)
+                                  status=None if archived else status, language=language or None,
+                                  topic=topic or None, source=source or None,
+                                  category=category or None, search=q, archived=archived)
     languages, categories = service.facets(session=session)
     names = _names(request, session)
     filters = {"q": q or "", "language": language or "", "topic": topic or "",
@@ -68,17 +72,20 @@ def listing(request: Request, session: SessionDep, _user: PageUser, q: Text = No
                   languages=[(code, names.language(code)) for code in _in_order(languages)],
                   topics=_choices(session, names, Kind.TOPICS, active=None),
                   sources=_choices(session, names, Kind.SOURCES, active=None),
-                  categories=categories, statuses=list(BulletinStatus))
+                  categories=categories, statuses=[*BulletinStatus, ARCHIVED])
 
 
 @router.get("/bulletins/upload", response_class=HTMLResponse)
 def upload_page(request: Request, session: SessionDep, _user: EditorPage) -> HTMLResponse:
-    """The upload form: languages, topics and sources by name (the API stores the codes);
-    the browser sends the file to the API and shows the progress."""
+    """The upload form: languages (typed and suggested), topics and sources by name (the API
+    stores the codes); the browser sends the file to the API and shows the progress."""
     _languages, categories = service.facets(session=session)
     names = _names(request, session)
+    other = built_in("en" if names.lang == "vi" else "vi")
     return render(request, "bulletins/upload.html", categories=categories,
-                  languages=[(code, names.language(code)) for code in seeds.LANGUAGES],
+                  default_language=names.language("vi"),
+                  languages=[(names.language(code), other.language(code))
+                             for code in seeds.LANGUAGES],
                   topics=_choices(session, names, Kind.TOPICS, active=True),
                   sources=_choices(session, names, Kind.SOURCES, active=True))
 
@@ -88,11 +95,19 @@ def detail(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: 
            user: PageUser) -> HTMLResponse:
     """One bulletin: listen to it, its loudness and duration, and review it."""
     bulletin = service.get(session=session, bulletin_id=bulletin_id)
-    people = {uid: users.get(session=session, user_id=uid).username
-              for uid in (bulletin.created_by_id, bulletin.reviewed_by_id) if uid is not None}
+    people = {uid: _username(session, uid) for uid in (
+        bulletin.created_by_id, bulletin.reviewed_by_id, bulletin.archived_by_id)
+        if uid is not None}
     own_upload = runtime.settings.two_person_rule and service.uploaded_by(bulletin, user)
     return render(request, "bulletins/detail.html", b=bulletin, people=people,
                   names=_names(request, session), own_upload=own_upload)
+
+
+def _username(session: Session, user_id: int) -> str | None:
+    try:
+        return users.get(session=session, user_id=user_id).username
+    except LookupError:  # archived_by_id keeps a removed user's id, as the audit log does
+        return None
 
 
 @router.post("/bulletins/{bulletin_id}/approve")
@@ -123,3 +138,39 @@ def reject(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: 
     answer = redirect(f"/bulletins/{bulletin.id}")
     flash(answer, N_("Bulletin rejected."), kind="warn")
     return answer
+
+
+@router.post("/bulletins/{bulletin_id}/delete")
+def delete(bulletin_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+           user: EditorPage) -> Response:
+    """Delete a pending or rejected bulletin; archive one that was approved or is named by a
+    timetable, broadcast or playback; say which happened."""
+    title = service.get(session=session, bulletin_id=bulletin_id).title
+    try:
+        outcome = removal.remove(session=session, store=runtime.store, bulletin_id=bulletin_id,
+                                 by=user)
+    except DomainError as exc:
+        answer = redirect(f"/bulletins/{bulletin_id}")
+        flash(answer, REFUSED.get(exc.code, N_("The bulletin was neither deleted nor archived.")),
+              kind="error", title=title)
+        return answer
+    deleted = outcome is removal.Outcome.DELETED
+    audit.record(session=session, actor=actor(request, user),
+                 action="bulletin.delete" if deleted else "bulletin.archive",
+                 target_type="bulletin", target_id=bulletin_id, title=title)
+    if deleted:
+        answer = redirect("/bulletins")
+        flash(answer, N_("Bulletin “%(title)s” deleted."), title=title)
+        return answer
+    answer = redirect(f"/bulletins/{bulletin_id}")
+    flash(answer, N_("Bulletin “%(title)s” was archived, not deleted: it has been approved, "
+                     "scheduled or played, so it stays for the playback log (hidden from the "
+                     "list)."), kind="warn", title=title)
+    return answer
+
+
+REFUSED = {
+    "bulletin_scheduled": N_("Bulletin “%(title)s” still has playbacks to come: delete "
+                             "its timetables first."),
+    "bulletin_archived": N_("Bulletin “%(title)s” is already archived."),
+}

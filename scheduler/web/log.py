@@ -108,7 +108,7 @@ def log_page(request: Request, session: SessionDep, runtime: RuntimeDep, user: P
     station_rows, _ = stations.listing(session=session, limit=1000, offset=0, wards=user.wards)
     group_rows, _ = groups.listing(session=session, limit=500, offset=0, wards=user.wards)
     bulletin_rows, _ = bulletins.listing(session=session, limit=200, offset=0, status=None,
-                                         language=None)
+                                         language=None, archived=None)  # archived ones too
     lang = language(request)
     return render(request, "log/list.html", rows=rows, names=Names(session), query=query,
                   pager=Pager("/log", query.form(), total, offset, PAGE_SIZE),

@@ -121,6 +121,12 @@ def _headers(client: TestClient, runtime: Runtime, role: str) -> dict[str, str]:
 
 
 Call = Callable[[World, dict[str, str]], httpx.Response]
+
+
+def _replace_audio(w: World, headers: dict[str, str]) -> httpx.Response:
+    with w.clip.open("rb") as handle:
+        return w.client.post(f"/api/v1/bulletins/{w.pending()}/audio", headers=headers,
+                             files={"file": (w.clip.name, handle, "audio/wav")})
 # (what, method, path as in the OpenAPI schema, the call, the roles it must let through).
 # Everyone else must be answered 403. Expectations follow the dependency of each route
 # (EditorDep = admin|editor, ApproverDep = admin|approver, EditorOrApproverDep, AdminDep,
@@ -140,6 +146,11 @@ MATRIX: list[tuple[str, str, str, Call, set[str]]] = [
     ("reject a bulletin", "POST", "/bulletins/{bulletin_id}/reject",
      lambda w, h: w.client.post(f"/api/v1/bulletins/{w.pending()}/reject", headers=h,
                                 json={"reason": "sai"}), {"admin", "approver"}),
+    ("delete a bulletin", "DELETE", "/bulletins/{bulletin_id}",
+     lambda w, h: w.client.delete(f"/api/v1/bulletins/{w.pending()}", headers=h),
+     {"admin", "editor", "editor@P2"}),
+    ("replace a bulletin's audio", "POST", "/bulletins/{bulletin_id}/audio",
+     lambda w, h: _replace_audio(w, h), {"admin", "editor", "editor@P2"}),
     ("register a station", "POST", "/stations",
      lambda w, h: w.client.post("/api/v1/stations", headers=h, json={
          "name": uuid.uuid4().hex, "ward": "P1"}), {"admin"}),

@@ -170,20 +170,40 @@ def api_as(server: Server, username: str) -> httpx.Client:
 
 def upload_through_page(page: Page, audio: Path, *, title: str, language: str = "Tiếng Việt",
                         category: str = "", topic: str = "", source: str = "") -> int:
-    """Upload a file with the upload form (XHR with progress), choosing the language, topic
-    and source by their names; return the new bulletin's id."""
+    """Upload a file with the upload form (XHR with progress), typing the language's name and
+    choosing the topic and source by theirs; return the new bulletin's id."""
     page.goto("/bulletins/upload")
     page.set_input_files("input[name=file]", str(audio))
     page.fill("input[name=title]", title)
-    page.select_option("#language-choice", label=language)
+    page.fill("#language-name", language)
     page.fill("input[name=category]", category)
     if topic:
         page.select_option("select[name=topic]", label=topic)
     if source:
         page.select_option("select[name=source]", label=source)
-    page.click("#upload-form button[type=submit]")
-    page.wait_for_url(re.compile(r"/bulletins/\d+$"), timeout=60_000)
+    submit_upload(page)
     return int(page.url.rsplit("/", 1)[1])
+
+
+def submit_upload(page: Page) -> None:
+    """Send the upload form and wait for the new bulletin's page; the test audio is shared, so
+    when the page warns that it is a duplicate, go on on purpose."""
+    page.click("#upload-form button[type=submit]")
+    finish_upload(page)
+
+
+def finish_upload(page: Page) -> None:
+    """Wait for the bulletin's page after an upload, going on past a duplicate warning."""
+    done = re.compile(r"/bulletins/\d+$")
+    warning = page.locator("#duplicate-warning")
+    for _ in range(600):
+        if done.search(page.url):
+            return
+        if warning.is_visible():
+            page.click("#upload-anyway")
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_url(done, timeout=60_000)
 
 
 def upload_through_api(server: Server, username: str, audio: Path, *, title: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from tests.web.conftest import (
     Pages,
     ViewportSize,
     api_as,
+    approve_through_api,
     approve_through_page,
+    finish_upload,
     upload_through_api,
 )
 
@@ -47,8 +50,7 @@ def test_upload_shows_progress_and_the_result(pages: Pages, speech: Path) -> Non
     # the bar fills while the file is sent; then the server processes it
     expect(page.locator("#upload-progress")).to_be_visible()
     expect(page.locator("#upload-progress")).to_have_js_property("value", 100)
-    page.wait_for_url(lambda url: "/bulletins/" in url and url.rsplit("/", 1)[1].isdigit(),
-                      timeout=60_000)
+    finish_upload(page)
     expect(page.locator("h1")).to_have_text(title)
     expect(page.locator("#bulletin-status")).to_have_text("Chờ duyệt")
     with api_as(pages.server, pages.accounts["viewer"]) as api:
@@ -102,6 +104,11 @@ def test_approver_rejects_with_a_reason(pages: Pages, speech: Path) -> None:
     expect(page.locator("#bulletin-status")).to_have_text("Bị từ chối")
     expect(page.locator("#reject-reason")).to_have_text("Đọc sai tên đường Lê Lợi")
     assert page.locator("#approve").count() == 0
+    # the rejection is dated under "Từ chối lúc", with who rejected it, never "Duyệt lúc"
+    expect(page.locator("#rejected-at")).to_contain_text(pages.accounts["approver"])
+    expect(page.locator("#rejected-at")).to_contain_text("/20")
+    expect(page.locator("dl.facts")).to_contain_text("Từ chối lúc")
+    expect(page.locator("dl.facts")).not_to_contain_text("Duyệt lúc")
 
 
 def test_list_search_and_filters(pages: Pages, speech: Path) -> None:
@@ -189,3 +196,100 @@ def test_bulletin_pages_fit(pages: Pages, speech: Path, viewport: ViewportSize) 
                        (f"/bulletins/{bulletin['id']}", "bulletin")):
         page.goto(path)
         pages.shot(page, name)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_language_by_name_and_the_same_audio_twice(pages: Pages, speech: Path,
+                                                   viewport: ViewportSize) -> None:
+    first = upload_through_api(pages.server, pages.accounts["editor"], speech,
+                               title=unique("Tiêm chủng bản đầu"))
+    page = pages.login("editor", viewport=viewport)
+    page.goto("/bulletins/upload")
+    page.set_input_files("input[name=file]", str(speech))
+    page.fill("input[name=title]", unique("Tiêm chủng tiếng Ê Đê"))
+    # a name that is no language: a Vietnamese message in the page, not the browser's
+    page.fill("#language-name", "Tiếng Sao Hỏa")
+    page.click("#upload-form button[type=submit]")
+    expect(page.locator("#upload-status")).to_contain_text(
+        "Không có ngôn ngữ «Tiếng Sao Hỏa» trong danh sách")
+    assert page.eval_on_selector("#language-name", "e => e.validity.valid")
+    pages.shot(page, "unknown-language")
+    # "Ede" is Ê Đê; the same audio as an earlier bulletin: warned, linked, then sent on purpose
+    page.fill("#language-name", "Ede")
+    page.click("#upload-form button[type=submit]")
+    warning = page.locator("#duplicate-warning")
+    expect(warning).to_be_visible(timeout=60_000)
+    expect(warning).to_contain_text("Âm thanh này đã được tải lên trong bản tin")
+    expect(page.locator("#duplicate-link")).to_have_text(first["title"])
+    expect(page.locator("#duplicate-link")).to_have_attribute("href", f"/bulletins/{first['id']}")
+    expect(page.locator("#upload-anyway")).to_have_text("Tải lên dù trùng")
+    pages.shot(page, "duplicate-warning")
+    assert page.url.endswith("/bulletins/upload")
+    page.click("#upload-anyway")
+    page.wait_for_url(re.compile(r"/bulletins/\d+$"), timeout=60_000)
+    expect(page.locator("#language")).to_have_text("Ê Đê")
+    with api_as(pages.server, pages.accounts["viewer"]) as api:
+        stored = api.get(f"/bulletins/{page.url.rsplit('/', 1)[1]}").json()
+    assert stored["language"] == "rad" and stored["id"] != first["id"]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_replace_the_audio_then_delete_a_pending_bulletin(
+        pages: Pages, speech: Path, speech_m4a: Path, viewport: ViewportSize) -> None:
+    title = unique("Họp tổ dân phố")
+    bulletin = upload_through_api(pages.server, pages.accounts["editor"], speech, title=title)
+    page = pages.login("editor", viewport=viewport)
+    page.goto(f"/bulletins/{bulletin['id']}")
+    pages.shot(page, "pending-with-replace")
+    page.set_input_files("#replace-form input[name=file]", str(speech_m4a))
+    page.click("#replace-button")
+    with api_as(pages.server, pages.accounts["viewer"]) as api:
+        def replaced() -> dict[str, object]:
+            body: dict[str, object] = api.get(f"/bulletins/{bulletin['id']}").json()
+            return body
+        page.wait_for_function(
+            f"() => document.querySelector('#loudness-before').textContent !== "
+            f"'{vi_lufs(bulletin['source_loudness_lufs'])}'", timeout=60_000)
+        after = replaced()
+    assert after["sha256"] != bulletin["sha256"] and after["original_filename"] == "loud.m4a"
+    expect(page.locator("#loudness-before")).to_have_text(
+        vi_lufs(float(str(after["source_loudness_lufs"]))))
+    pages.shot(page, "replaced")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete")
+    page.wait_for_url(re.compile(r"/bulletins$"))
+    expect(page.locator(".flash")).to_have_text(f"Đã xóa bản tin «{title}».")
+    pages.shot(page, "deleted")
+    with api_as(pages.server, pages.accounts["viewer"]) as api:
+        assert api.get(f"/bulletins/{bulletin['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_an_approved_bulletin_is_scheduled_from_its_page_or_archived(
+        pages: Pages, speech: Path, viewport: ViewportSize) -> None:
+    title = unique("Lịch thu gom rác")
+    bulletin = upload_through_api(pages.server, pages.accounts["editor"], speech, title=title)
+    approve_through_api(pages.server, pages.accounts["approver"], bulletin["id"])
+    page = pages.login("admin", viewport=viewport)
+    page.goto(f"/bulletins/{bulletin['id']}")
+    assert page.locator("#replace").count() == 0  # an approved bulletin's audio never changes
+    expect(page.locator("#schedule-bulletin")).to_have_text("Xếp lịch phát bản tin này")
+    page.click("#schedule-bulletin")
+    page.wait_for_url(re.compile(rf"/timetables/new\?bulletin_id={bulletin['id']}$"))
+    expect(page.locator("select[name=what]")).to_have_value(f"b:{bulletin['id']}")
+    page.goto(f"/bulletins/{bulletin['id']}")
+    expect(page.locator("#remove")).to_contain_text("không bao giờ bị xóa")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete")
+    page.wait_for_url(re.compile(rf"/bulletins/{bulletin['id']}$"))
+    expect(page.locator(".flash")).to_contain_text(
+        f"Bản tin «{title}» đã được lưu trữ, không bị xóa")
+    expect(page.locator("#archived-badge")).to_have_text("Đã lưu trữ")
+    expect(page.locator("#archived-note")).to_contain_text("vẫn được giữ cho nhật ký phát")
+    assert page.locator("#delete").count() == 0
+    pages.shot(page, "archived")
+    page.goto(f"/bulletins?q={title}")
+    expect(page.locator("#bulletins tbody tr")).to_have_count(0)
+    page.goto(f"/bulletins?q={title}&status=archived")
+    expect(page.locator("#bulletins tbody tr")).to_have_count(1)
+    pages.shot(page, "archived-list")

@@ -38,10 +38,29 @@ document.querySelectorAll("[data-poll]").forEach(startPolling);
 
 // <form data-upload data-api="/api/v1/..."> sends its fields with XMLHttpRequest so that a
 // <progress> can show the upload; on success the browser goes to data-done with {id} filled in.
+// When the API answers that the audio is a duplicate, its [data-duplicate] box links to the
+// earlier bulletin and its button sends the form again with allow_duplicate=true.
 function startUpload(form) {
   const bar = form.querySelector("progress");
   const status = form.querySelector("[data-status]");
   const button = form.querySelector("button[type=submit]");
+  const duplicate = form.querySelector("[data-duplicate]");
+  const showDuplicate = (earlier) => {
+    const link = duplicate.querySelector("a");
+    link.href = "/bulletins/" + earlier.id;
+    link.textContent = earlier.title;
+    duplicate.hidden = false;
+    bar.hidden = true;
+    status.textContent = "";
+    button.disabled = false;
+  };
+  if (duplicate) {
+    duplicate.querySelector("button").addEventListener("click", () => {
+      form.elements.allow_duplicate.value = "true";
+      duplicate.hidden = true;
+      form.requestSubmit();
+    });
+  }
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const request = new XMLHttpRequest();
@@ -62,6 +81,10 @@ function startUpload(form) {
         window.location.assign(form.getAttribute("data-done").replace("{id}", body.id));
         return;
       }
+      if (duplicate && request.status === 409 && body.code === "duplicate" && body.duplicate_of) {
+        showDuplicate(body.duplicate_of);
+        return;
+      }
       status.textContent = form.getAttribute("data-failed") + " " + inPageLanguage(body.detail || request.status);
       status.classList.add("error");
       button.disabled = false;
@@ -71,28 +94,10 @@ function startUpload(form) {
       button.disabled = false;
     });
     button.disabled = true;
+    if (duplicate) duplicate.hidden = true;
     bar.hidden = false;
     status.classList.remove("error");
     request.send(new FormData(form));
   });
 }
 document.querySelectorAll("form[data-upload]").forEach(startUpload);
-
-// <select data-code-for="ID"> picks a code by its name into the input ID (what the form sends);
-// its option with the value "" ("another…") shows that input instead, to type any other code.
-function startCodePicker(select) {
-  const input = document.getElementById(select.getAttribute("data-code-for"));
-  const box = input.closest("label") || input;
-  const show = (typing) => {
-    box.hidden = select.value !== "";
-    if (select.value !== "") {
-      input.value = select.value;
-    } else if (typing) {
-      input.value = "";
-      input.focus();
-    }
-  };
-  select.addEventListener("change", () => show(true));
-  show(false);
-}
-document.querySelectorAll("select[data-code-for]").forEach(startCodePicker);
