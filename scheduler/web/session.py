@@ -44,11 +44,12 @@ class Viewer:
     username: str
     role: str
     language: str | None
+    every_ward: bool = True  # False: limited to some wards (the users page is not theirs)
 
     @classmethod
     def of(cls, user: User) -> Viewer:
         return cls(id=user.id, username=user.username, role=user.role,
-                   language=user.language)
+                   language=user.language, every_ward=user.wards is None)
 
 
 def can(user: User | Viewer | None, action: str) -> bool:

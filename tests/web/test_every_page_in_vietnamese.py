@@ -49,16 +49,16 @@ MACHINE_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 ALLOWED = re.compile(r"\bEnglish\b")
 
 VISIBLE = """() => {
-  // what a reader sees, without the language switch, text marked as English and what an
-  // advanced user writes in a machine's syntax (a custom RRULE)
+  // what a reader sees, without the language switch, text marked as English, names people
+  // gave (translate="no": user names) and what an advanced user writes in a machine's syntax
   const aside = [...document.querySelectorAll('form[action="/language"], [lang=en], ' +
-                                              '[data-machine]')];
+                                              '[translate=no], [data-machine]')];
   const shown = aside.map(e => e.style.display);
   aside.forEach(e => { e.style.display = 'none'; });
   const text = document.body.innerText;
   aside.forEach((e, i) => { e.style.display = shown[i]; });
   const said = [...document.querySelectorAll('[title], [placeholder], [aria-label], [alt]')]
-    .filter(e => !e.closest('[lang=en], [data-machine]'))
+    .filter(e => !e.closest('[lang=en], [translate=no], [data-machine]'))
     .flatMap(e => ['title', 'placeholder', 'aria-label', 'alt'].map(a => e.getAttribute(a)))
     .filter(Boolean);
   return [document.title, text, ...said].join('\\n');

@@ -103,3 +103,18 @@ def test_the_log_filters_offer_only_groups_reaching_the_users_wards(
     page.goto("/log")
     expect(page.locator("select[name=group_id] option", has_text=wards.market)).to_have_count(1)
     _nothing_of_the_other_ward(page, wards)
+
+
+def test_an_admin_limited_to_a_ward_is_not_offered_the_users_page(
+        pages: Pages, wards: Wards) -> None:
+    username = f"admin-{uuid.uuid4().hex[:6]}"
+    with pages.server.api() as api:
+        answer = api.post("/users", json={"username": username, "password": PASSWORD,
+                                          "role": "admin", "wards": [f"Phường {wards.marker}"]})
+        assert answer.status_code == 201, answer.text
+    page = pages.login("admin", username=username)
+    expect(page.locator("nav.menu")).to_contain_text("Bản tin")
+    expect(page.locator("#nav-users")).to_have_count(0)
+    assert page.goto("/users").status == 403  # type: ignore[union-attr]
+    page = pages.login("admin")  # an admin of every ward has it
+    expect(page.locator("#nav-users")).to_have_count(1)
