@@ -61,7 +61,7 @@ def test_month_agenda_matches_ledger_and_ical(client: TestClient, runtime: Runti
     for event in events:
         local = event.decoded("dtstart").astimezone(zone)
         assert str(event.get("description")) in (
-            f"«{title}» · {local:%H:%M %d/%m/%Y} giờ trạm Trạm Yangon · mức thường" + state
+            f"«{title}» · {local:%H:%M %d/%m/%Y} giờ của Trạm Yangon · mức thường" + state
             for state in ("", " · đã lên lịch"))  # projected past the horizon, or planned
 
 

@@ -60,10 +60,16 @@ def test_an_approved_bulletins_audio_cannot_be_replaced(
         row = session.get(Bulletin, bulletin_id)
         assert row is not None and row.original_sha256 == before.get(
             "original_sha256", row.original_sha256)
-    # and there is no route that takes new audio for an existing bulletin
+    # the one route that takes new audio for an existing bulletin refuses an approved one
     paths = client.get("/openapi.json").json()["paths"]
-    for path, operations in paths.items():
-        if path.startswith("/api/v1/bulletins/{"):
-            for method, operation in operations.items():
-                body = str(operation.get("requestBody", ""))
-                assert "multipart" not in body, (method, path)
+    takes_audio = {(method, path) for path, operations in paths.items()
+                   if path.startswith("/api/v1/bulletins/{")
+                   for method, operation in operations.items()
+                   if "multipart" in str(operation.get("requestBody", ""))}
+    assert takes_audio == {("post", "/api/v1/bulletins/{bulletin_id}/audio")}
+    with speech_mp3.open("rb") as handle:
+        refused = client.post(f"/api/v1/bulletins/{bulletin_id}/audio", headers=admin,
+                              files={"file": ("moi.mp3", handle, "audio/mpeg")})
+    assert refused.status_code == 409, refused.text
+    assert client.get(f"/api/v1/bulletins/{bulletin_id}",
+                      headers=admin).json()["sha256"] == before["sha256"]

@@ -102,6 +102,14 @@ class World:
             session.commit()
             return int(draft.id)
 
+    def broadcast(self) -> int:
+        """A fresh broadcast to the home station, as the admin sends it."""
+        answer = self.client.post("/api/v1/broadcasts", headers=self.admin, json={
+            "bulletin_id": self.bulletin_id, "station_ids": [self.home["id"]],
+            "priority": "normal"})
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["id"])
+
     def own_token(self, headers: dict[str, str]) -> int:
         """An API token of the user making the request (every role may make one)."""
         answer = self.client.post("/api/v1/users/me/tokens", headers=headers,
@@ -205,6 +213,9 @@ MATRIX: list[tuple[str, str, str, Call, set[str]]] = [
      lambda w, h: w.client.post("/api/v1/broadcasts", headers=h, json={
          "bulletin_id": w.bulletin_id, "station_ids": [w.home["id"]],
          "priority": "normal"}), {"admin", "approver"}),
+    ("stop a broadcast", "POST", "/broadcasts/{broadcast_id}/stop",
+     lambda w, h: w.client.post(f"/api/v1/broadcasts/{w.broadcast()}/stop", headers=h),
+     {"admin", "approver"}),
     ("send a station command", "POST", "/stations/{station_id}/commands",
      lambda w, h: w.client.post(f"/api/v1/stations/{w.home['id']}/commands", headers=h,
                                 json={"type": "resync"}), {"admin", "approver"}),
