@@ -35,6 +35,17 @@ def short(moment: datetime | None, *, zone: str, lang: str) -> str:
     return format_datetime(local(moment, zone), "HH:mm:ss dd/MM/yyyy", locale=lang)
 
 
+ZONED = N_("%(time)s (%(place)s time)")
+
+
+def zoned(text: str, *, zone: str, city: str, lang: str) -> str:
+    """Say whose clock a time is on when it is not the city's: "06:00 … (giờ Bangkok)"."""
+    if zone == city or text == "—":
+        return text
+    place = zone.rsplit("/", 1)[-1].replace("_", " ")
+    return gettext(lang, ZONED) % {"time": text, "place": place}
+
+
 STAMP_FORMAT = "%d/%m/%Y %H:%M:%S"
 
 

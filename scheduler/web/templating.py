@@ -81,8 +81,11 @@ def render(request: Request, template: str, *, status_code: int = 200,
     page = environment(lang).get_template(template).render(
         request=request, user=user, lang=lang, zone=zone, flashes=flashes,
         can=lambda action: can(user, action),
-        when=lambda moment, tz=zone: fmt.when(moment, zone=tz, lang=lang),
-        short=lambda moment, tz=zone: fmt.short(moment, zone=tz, lang=lang),
+        # a time on another clock than the city's says whose it is
+        when=lambda moment, tz=zone: fmt.zoned(fmt.when(moment, zone=tz, lang=lang), zone=tz,
+                                               city=zone, lang=lang),
+        short=lambda moment, tz=zone: fmt.zoned(fmt.short(moment, zone=tz, lang=lang), zone=tz,
+                                                city=zone, lang=lang),
         level=lambda value, unit="LUFS": fmt.level(value, lang=lang, unit=unit),
         message_for=lambda message: fmt.in_language(message, lang=lang),
         reason=lambda text, tz=zone: reasons.label(text, zone=tz, lang=lang),

@@ -68,7 +68,8 @@ def test_home_page_shows_what_is_at_risk_and_what_was_missed(pages: Pages,
     expect(page.locator("#at-risk h2")).to_have_text("Có nguy cơ bị lỡ")
     expect(risk).to_contain_text(data["station"]["name"])
     expect(risk).to_contain_text(data["risky"]["title"])
-    expect(risk).to_contain_text(data["later"])  # the station's own time
+    # the station's own time, saying whose: its zone is not the city's
+    expect(risk).to_contain_text(f"{data['later']} (giờ Bangkok)")
     expect(risk).to_contain_text(NO_PLAN)
     missed = page.locator(f"#trouble tr[data-playback='{data['missed_row']['id']}']")
     expect(missed).to_contain_text("Bị lỡ")

@@ -34,6 +34,10 @@ def test_dates_read_the_vietnamese_way_in_the_station_zone() -> None:
     assert fmt.level(-16.04, lang="vi") == "-16,0 LUFS"
     assert fmt.duration(65_400) == "1:05"
     assert fmt.in_language("Trạm — station", lang="en") == "station"
+    said = fmt.short(moment, zone="Asia/Bangkok", lang="vi")
+    assert fmt.zoned(said, zone="Asia/Bangkok", city="Asia/Ho_Chi_Minh", lang="vi") == (
+        "06:00:00 30/11/2026 (giờ Bangkok)")
+    assert fmt.zoned(said, zone="Asia/Ho_Chi_Minh", city="Asia/Ho_Chi_Minh", lang="vi") == said
 
 
 def test_the_check_fails_on_a_message_nobody_translated() -> None:
