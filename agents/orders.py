@@ -179,7 +179,7 @@ class Commands:
             answer(True, "plan requested")
         elif command.type is CommandType.STOP and "broadcast_id" in command.args:
             broadcast_id = int(_number(command.args, "broadcast_id", 1, DB_INT))
-            stopped, dropped = self._player.stop_broadcast(
+            stopped, dropped = self._stop_broadcast(
                 broadcast_id, f"broadcast stopped by command {command.command_id}")
             answer(True, f"broadcast {broadcast_id}: "
                    + (f"stopped {stopped}" if stopped else "not playing")
@@ -199,6 +199,21 @@ class Commands:
                                                done=answer))
         else:  # a type this protocol module knows but this agent does not carry out
             answer(False, "unknown command")
+
+    def _stop_broadcast(self, broadcast_id: int, reason: str) -> tuple[str | None, int]:
+        """Stop a broadcast here: cut it if it is what plays, drop its waiting repeats;
+        return what was cut (or None) and how many repeats were dropped."""
+        playing = self._player.now_playing
+        pending = self._store.pending()
+        cut = any(i.playback_id == playing and i.broadcast_id == broadcast_id for i in pending)
+        # what plays stays in the plan until it reports how it ended
+        kept = [item for item in pending
+                if item.broadcast_id != broadcast_id or item.playback_id == playing]
+        if len(kept) != len(pending):
+            self._store.replace_plan(kept)
+        stopped = self._player.stop(reason) if cut else None
+        self._player.wake()
+        return stopped, len(pending) - len(kept)
 
     def _refuse(self, payload: bytes, error: ProtocolError) -> None:
         """Answer a command that does not parse, when it at least has an id."""

@@ -92,22 +92,6 @@ class Player:
         on_air.task.cancel()
         return on_air.describe()
 
-    def stop_broadcast(self, broadcast_id: int, reason: str) -> tuple[str | None, int]:
-        """Stop a broadcast here: cut it if it is what plays, drop its waiting repeats;
-        return what was cut (or None) and how many repeats were dropped."""
-        on_air = self._on_air
-        playing = on_air.item if on_air is not None else None
-        pending = self._store.pending()
-        # what plays stays in the plan until it reports how it ended
-        kept = [item for item in pending if item.broadcast_id != broadcast_id
-                or (playing is not None and item.playback_id == playing.playback_id)]
-        if len(kept) != len(pending):
-            self._store.replace_plan(kept)
-        stopped = (self.stop(reason) if playing is not None
-                   and playing.broadcast_id == broadcast_id else None)
-        self.wake()
-        return stopped, len(pending) - len(kept)
-
     def play_tone(self, request: ToneRequest) -> None:
         """Play a test tone now if the output is free (the answer says whether it played)."""
         self._tones.append(request)
