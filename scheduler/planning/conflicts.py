@@ -188,7 +188,7 @@ def _refuse_self_overlap(session: Session, timetable_id: int) -> None:
 
 
 def _self_overlap_message(station: Station, at: datetime) -> str:
-    when = local_time(at, station)
+    when = said_at(at, station.timezone)
     return (f"Các lượt phát của lịch này chồng lên nhau lúc {when} ở {station_vi(station.name)} "
             f"— the timetable's runs overlap each other at {when} on "
             f"{station_en(station.name)}: the "
@@ -277,13 +277,8 @@ def _ahead_message(clash: lookahead.Clash, *, hint: bool = False) -> str:
 def clash_message(*, station: Station, title: str, source: tuple[str, str], priority: str,
                   at: datetime, hint: bool = False) -> str:
     """Say what a station's run clashes with, and when, in the station's local time."""
-    when = local_time(at, station)
+    when = said_at(at, station.timezone)
     vi_hint, en_hint = DISPLACE_HINT if hint else ("", "")
     return (f"{upper_first(station_vi(station.name))}: trùng với «{title}» ({source[0]}, mức "
             f"{priority_vi(priority)}) lúc {when}{vi_hint} — {station_en(station.name)} clashes "
             f"with '{title}' ({source[1]}, {priority}) at {when}{en_hint}")
-
-
-def local_time(at: datetime, station: Station) -> str:
-    """An instant as a station's local "dd/mm/yyyy HH:MM"."""
-    return said_at(at, station.timezone)

@@ -17,7 +17,7 @@ from scheduler.playbacks import service as playbacks
 from scheduler.playbacks.models import Playback, PlaybackStatus
 from scheduler.reports.drafts import service as report_drafts
 from scheduler.users.models import User
-from scheduler.web import drafts, stations
+from scheduler.web import drafts, station_page
 from scheduler.web import format as fmt
 from scheduler.web.i18n import N_
 from scheduler.web.names import Names
@@ -52,7 +52,7 @@ def home(request: Request, session: SessionDep, runtime: RuntimeDep,
                   since_input=fmt.local(since, zone).strftime("%Y-%m-%dT%H:%M"),
                   drafts=drafts.latest(session=session, wards=user.wards, zone=zone,
                                        lang=language(request)),
-                  stations=stations.attention(session=session, runtime=runtime, user=user))
+                  stations=station_page.attention(session=session, runtime=runtime, user=user))
 
 
 def _waiting(session: Session, user: User) -> int | None:

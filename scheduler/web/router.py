@@ -23,6 +23,7 @@ from scheduler.web import (
     log,
     pageerrors,
     reports,
+    station_page,
     stations,
     timetables,
     topics,
@@ -33,7 +34,8 @@ from scheduler.web.preferences import set_language
 from scheduler.web.session import OptionalUser, PageUser, log_in, log_out
 from scheduler.web.templating import flash, language, redirect, render
 
-AREAS = (home, bulletins, log, reports, stations, feeds, timetables, emergency, topics, users)
+AREAS = (home, bulletins, log, reports, stations, station_page, feeds, timetables, emergency,
+         topics, users)
 router = APIRouter()
 for area in AREAS:
     router.include_router(area.router)

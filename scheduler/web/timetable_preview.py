@@ -238,7 +238,7 @@ def _clashes(session: Session, timetable: Timetable, *, now: datetime, ahead: ti
         if (station.id, title) in seen or len(found) >= MAX_CLASHES:
             return
         seen.add((station.id, title))
-        when = conflicts.local_time(at, station)
+        when = fmt.minute(at, zone=station.timezone)
         blocks = started or conflicts.RANK[priority] >= rank
         text = i18n.gettext(lang, CLASH) % {**named(station.name, lang), "title": title,
                                              "priority": i18n.gettext(lang, priority),
@@ -255,7 +255,7 @@ def _clashes(session: Session, timetable: Timetable, *, now: datetime, ahead: ti
         if other.timetable.id == timetable.id:
             found.append((i18n.gettext(lang, SELF_CLASH) % {
                 **named(clash.station.name, lang),
-                "when": conflicts.local_time(clash.mine.start, clash.station)}, True))
+                "when": fmt.minute(clash.mine.start, zone=clash.station.timezone)}, True))
         else:
             say(clash.station, other.title, other.timetable.priority, clash.other.start, False)
     return found
