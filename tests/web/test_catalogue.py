@@ -55,3 +55,19 @@ def test_a_page_meeting_an_untranslated_message_says_so_in_the_log(
         i18n.gettext("vi", "Nobody translated this")
     assert [r.getMessage() for r in caplog.records] == [
         "untranslated message in vi: 'Nobody translated this'"]
+
+
+def test_every_audit_action_the_scheduler_writes_has_words() -> None:
+    """The users page says each audit entry in words: a new action must be worded."""
+    import re
+    from pathlib import Path
+
+    from scheduler.web import auditwords
+
+    root = Path(auditwords.__file__).resolve().parents[1]
+    written = {found for path in root.rglob("*.py") if "web" not in path.parts[-2:]
+               for found in re.findall(r'"((?:user|token|bulletin|station|timetable|broadcast|'
+                                       r'programme|group|emergency|feed|topic|source|draft)'
+                                       r'\.[a-z_]+)"', path.read_text(encoding="utf-8"))}
+    assert len(written) > 20
+    assert written - set(auditwords.ACTIONS) - {"user.update"} == set()
