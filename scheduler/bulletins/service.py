@@ -195,6 +195,9 @@ def review(*, session: Session, bulletin_id: int, by: User, approve: bool,
            two_person_rule: bool, reason: str | None = None) -> Bulletin:
     """Approve or reject a pending bulletin (approve: never the uploader's own, by the rule)."""
     bulletin = get(session=session, bulletin_id=bulletin_id)
+    if bulletin.archived_at is not None:
+        raise Conflict(f"Bản tin «{bulletin.title}» đã được lưu trữ: không duyệt được nữa — "
+                       "the bulletin is archived", field="status", code="bulletin_archived")
     if bulletin.status != BulletinStatus.PENDING:
         raise Conflict(f"Bản tin «{bulletin.title}» {bulletin_status_vi(bulletin.status)} — "
                        f"bulletin '{bulletin.title}' is already {bulletin.status}", field="status")

@@ -32,7 +32,8 @@ def _read(session: Session, programme: Programme) -> ProgrammeRead:
     for item, part in zip(programme.items, laid, strict=True):
         bulletin = session.get(Bulletin, item.bulletin_id)
         assert bulletin is not None
-        schedulable &= bulletin.status == BulletinStatus.APPROVED
+        schedulable &= (bulletin.status == BulletinStatus.APPROVED
+                        and bulletin.archived_at is None)
         items.append(ProgrammeItemRead(
             position=item.position, bulletin_id=item.bulletin_id, title=bulletin.title,
             duration_ms=bulletin.duration_ms, gap_after_ms=item.gap_after_ms,

@@ -37,6 +37,8 @@ def get_schedulable(*, session: Session, programme_id: int,
     programme = get(session=session, programme_id=programme_id, field=field)
     for item in programme.items:
         bulletin = session.get(Bulletin, item.bulletin_id)
+        if bulletin is not None and bulletin.archived_at is not None:
+            bulletins.get_approved(session=session, bulletin_id=bulletin.id, field=field)
         if bulletin is None or bulletin.status != BulletinStatus.APPROVED:
             status = bulletin.status if bulletin else "missing"
             raise Conflict(f"Chương trình {programme_id}: bản tin {item.bulletin_id} (mục "

@@ -183,3 +183,30 @@ def test_an_unknown_language_name_is_refused_in_vietnamese(
     assert body["code"] == "unknown_language" and body["field"] == "language"
     assert body["detail"].startswith("Không có ngôn ngữ «Tiếng Sao Hỏa»")
     assert client.get("/api/v1/bulletins", headers=admin).json()["total"] == 0
+
+
+def test_an_archived_bulletin_goes_on_air_neither_in_a_programme_nor_by_approval(
+        client: TestClient, admin: dict[str, str], speech_mp3: Path, speech: Path) -> None:
+    bulletin_id = approved_bulletin(client, admin, speech_mp3)
+    programme = client.post("/api/v1/programmes", headers=admin, json={
+        "title": "Chương trình sáng", "items": [{"bulletin_id": bulletin_id}]})
+    assert programme.status_code == 201, programme.text
+    archived = client.delete(f"/api/v1/bulletins/{bulletin_id}", headers=admin)
+    assert archived.json()["outcome"] == "archived"
+    assert client.get(f"/api/v1/programmes/{programme.json()['id']}",
+                      headers=admin).json()["schedulable"] is False
+    target = station(client, admin, "Trạm Ea Kao")
+    refused = client.post("/api/v1/timetables", headers=admin, json={
+        "programme_id": programme.json()["id"], "station_ids": [target["id"]],
+        "starts_at": (datetime.now(UTC) + timedelta(hours=2)).isoformat()})
+    assert refused.status_code == 409 and refused.json()["code"] == "bulletin_archived"
+    # a pending bulletin a programme names is archived too, and cannot be approved after
+    pending = _upload(client, admin, speech, title="Chờ duyệt")
+    client.post("/api/v1/programmes", headers=admin, json={
+        "title": "Chương trình chiều", "items": [{"bulletin_id": pending["id"]}]}
+                ).raise_for_status()
+    assert client.delete(f"/api/v1/bulletins/{pending['id']}",
+                         headers=admin).json()["outcome"] == "archived"
+    approver = login_as(client, client.app.state.runtime, "approver")  # type: ignore[attr-defined]
+    late = client.post(f"/api/v1/bulletins/{pending['id']}/approve", headers=approver)
+    assert late.status_code == 409 and late.json()["code"] == "bulletin_archived"
