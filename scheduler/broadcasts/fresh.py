@@ -6,6 +6,7 @@ not hold up an emergency, but the audit log names who recorded, approved and sen
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -55,10 +56,13 @@ def record(*, session: Session, store: MediaStore, upload: Path, filename: str |
 
 
 def recorded_by(*, session: Session, bulletin_id: int, user: User) -> bool:
-    """Tell whether this user made the bulletin as a fresh emergency recording."""
+    """Tell whether this user made the bulletin, with the audio it has now, as a fresh
+    emergency recording (audio replaced since by someone else is not theirs to approve)."""
     rows, _ = audit.listing(session=session, limit=1, offset=0, action=RECORDED,
                             target_type="bulletin", target_id=str(bulletin_id))
-    return bool(rows) and rows[0].user_id == user.id
+    bulletin = session.get(Bulletin, bulletin_id)
+    return (bool(rows) and rows[0].user_id == user.id and bulletin is not None
+            and json.loads(rows[0].detail).get("sha256") == bulletin.sha256)
 
 
 def approve(*, session: Session, bulletin_id: int, by: User, actor: Actor) -> Bulletin:

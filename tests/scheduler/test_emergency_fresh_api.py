@@ -252,3 +252,21 @@ def test_fresh_audio_may_be_as_large_as_an_upload(
     bulletin_id = _confirm_fresh(client, long, target["id"])
     assert client.get(f"/api/v1/bulletins/{bulletin_id}",
                       headers=admin).json()["duration_ms"] > 10_000
+
+
+def test_a_fresh_recording_whose_audio_someone_replaced_is_not_approved_by_sending_it(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], speech: Path,
+        speech_mp3: Path) -> None:
+    target = station(client, admin, "Trạm Phường Thành Công")
+    _log_in(client, runtime, "approver")
+    bulletin_id = _confirm_fresh(client, speech, target["id"])
+    editor = login_as(client, runtime, "editor")
+    with speech_mp3.open("rb") as handle:  # another voice, before the approver sends
+        swapped = client.post(f"/api/v1/bulletins/{bulletin_id}/audio", headers=editor,
+                              files={"file": ("khac.mp3", handle, "audio/mpeg")})
+    assert swapped.status_code == 200, swapped.text
+    refused = client.post("/emergency", headers=ORIGIN, follow_redirects=False, data={
+        "bulletin_id": str(bulletin_id), "fresh": "1", "station_ids": str(target["id"])})
+    assert refused.status_code == 403, refused.text
+    assert client.get(f"/api/v1/bulletins/{bulletin_id}",
+                      headers=admin).json()["status"] == "pending"
