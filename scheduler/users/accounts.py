@@ -32,17 +32,6 @@ def new_password() -> str:
     return "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(3))
 
 
-def check_password(password: str, *, username: str) -> None:
-    """Refuse a weak password: short, the user's own name, or one character repeated."""
-    if len(password) < 8:
-        raise InvalidInput("Mật khẩu quá yếu: cần ít nhất 8 ký tự — weak password: it needs "
-                           "at least 8 characters", field="password", code="weak_password")
-    if password.casefold() == username.casefold() or len(set(password)) < 3:
-        raise InvalidInput("Mật khẩu quá yếu: không được trùng tên đăng nhập hay lặp một ký "
-                           "tự — weak password: it may not be the username or one character "
-                           "repeated", field="password", code="weak_password")
-
-
 def check_wards(wards: Iterable[str], *, known: Collection[str]) -> list[str]:
     """Return the wards, sorted, if each is one of the known ones (wards with a station)."""
     chosen = sorted(set(wards))
@@ -79,7 +68,6 @@ def _check_keeps_an_admin(*, session: Session, user: User, role: str | None,
 def create(*, session: Session, actor: Actor, username: str, password: str, role: str,
            wards: Iterable[str] = ()) -> User:
     """Create a user and audit it."""
-    check_password(password, username=username.strip())
     wards = sorted(set(wards))
     user = service.create_user(session=session, username=username, password=password,
                                role=role, wards=wards)
@@ -98,8 +86,6 @@ def update(*, session: Session, actor: Actor, user_id: int, role: str | None = N
         raise OwnAccount("Bạn không thể tự khoá tài khoản của mình — you cannot deactivate "
                          "your own account", field="active")
     _check_keeps_an_admin(session=session, user=user, role=role, active=active, wards=wards)
-    if password is not None:
-        check_password(password, username=user.username)
     user = service.update_user(session=session, user_id=user_id, role=role, password=password,
                                active=active, wards=wards)
     changed: dict[str, object] = {k: v for k, v in (("role", role), ("active", active),

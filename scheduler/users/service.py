@@ -30,10 +30,15 @@ def _role(role: str) -> Role:
                            field="role") from exc
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, *, username: str) -> None:
+    """Refuse a weak password: short, the user's own name, or one character repeated."""
     if len(password) < 8:
-        raise InvalidInput("Mật khẩu phải có ít nhất 8 ký tự — password needs 8+ characters",
-                           field="password")
+        raise InvalidInput("Mật khẩu quá yếu: cần ít nhất 8 ký tự — weak password: it needs "
+                           "at least 8 characters", field="password", code="weak_password")
+    if password.casefold() == username.casefold() or len(set(password)) < 3:
+        raise InvalidInput("Mật khẩu quá yếu: không được trùng tên đăng nhập hay lặp một ký "
+                           "tự — weak password: it may not be the username or one character "
+                           "repeated", field="password", code="weak_password")
 
 
 def create_user(*, session: Session, username: str, password: str, role: str,
@@ -43,7 +48,7 @@ def create_user(*, session: Session, username: str, password: str, role: str,
     username = username.strip()
     if not username or len(username) > 64:
         raise InvalidInput("Tên đăng nhập không hợp lệ — invalid username", field="username")
-    _check_password(password)
+    _check_password(password, username=username)
     if session.scalar(select(User).where(User.username == username)):
         raise Conflict(f"Người dùng {username} đã tồn tại — user already exists",
                        field="username")
@@ -63,7 +68,7 @@ def update_user(*, session: Session, user_id: int, role: str | None = None,
     if role is not None:
         user.role = _role(role).value
     if password is not None:
-        _check_password(password)
+        _check_password(password, username=user.username)
         user.password_hash = security.hash_password(password)
     flipped = active is not None and active != user.active
     if active is not None:
@@ -92,7 +97,7 @@ def change_own_password(*, session: Session, user: User, current: str, new: str,
         raise InvalidInput("Mật khẩu hiện tại không đúng — the current password is wrong",
                            field="current_password", code="wrong_password")
     throttle.succeeded(session=session, key=key)
-    _check_password(new)
+    _check_password(new, username=user.username)
     user.password_hash = security.hash_password(new)
     kept = security.token_hash(keep_token) if keep_token else None
     revoke_tokens(session=session, user_id=user.id, keep_session=kept)

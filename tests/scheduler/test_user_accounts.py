@@ -212,3 +212,14 @@ def test_the_audit_log_on_the_users_page_is_paged(
     assert len(rows) == (20 if offset == 0 else 5)
     assert rows[0] == ("Trạm 24" if offset == 0 else "Trạm 04")
     assert ('rel="next"' in log.group(0)) == (offset == 0)
+
+
+def test_ones_own_new_password_meets_the_same_rule(client: TestClient, runtime: Runtime) -> None:
+    viewer = login_as(client, runtime, "viewer")
+    for weak in ("aaaaaaaa", "abababab"):
+        answer = client.post("/api/v1/users/me/password", headers=viewer, json={
+            "current_password": PASSWORD, "new_password": weak})
+        assert answer.status_code == 422 and answer.json()["code"] == "weak_password", weak
+    kept = client.post("/api/v1/users/me/password", headers=viewer, json={
+        "current_password": PASSWORD, "new_password": "mat-khau-moi-1"})
+    assert kept.status_code == 204, kept.text
