@@ -46,14 +46,16 @@ def _editor(request: Request, session: Session, runtime: Runtime, user: User,
             conflict: bool = False, notice: str | None = None,
             status_code: int = 200) -> HTMLResponse:
     lang = language(request)
-    choices = targets.choices(session=session, user=user)
-    timetable = (service.get(session=session, timetable_id=timetable_id, user=user)
-                 if timetable_id else None)
-    shown = timetable.id if timetable else None
+    if timetable_id:
+        service.get(session=session, timetable_id=timetable_id, user=user)  # theirs to see
+    # the preview rehearses the timetable and rolls the session back, which would leave every
+    # object loaded before it stale (one query each when the page reads it): load after it
     preview = timetable_preview.build(session=session, form=form, user=user, lang=lang,
                                       default_zone=runtime.settings.timezone,
                                       horizon=runtime.horizon, ahead=runtime.lookahead,
                                       timetable_id=timetable_id)
+    choices = targets.choices(session=session, user=user)
+    shown = timetable_id
     return render(request, "timetables/edit.html", status_code=status_code, form=form,
                   timetable_id=shown, error=error, conflict=conflict, notice=notice,
                   choices=choices, repeats=picker.REPEATS, presets=picker.PRESETS,
