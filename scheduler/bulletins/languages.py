@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from scheduler.bulletins.service import LANGUAGE_RE
 from scheduler.catalogue import seeds
+from scheduler.catalogue.matching import fold
 from scheduler.errors import InvalidInput
 
 # other names people use for a language wardcast lists
@@ -24,9 +22,7 @@ class UnknownLanguage(InvalidInput):
 
 def _key(name: str) -> str:
     """A name folded for matching: no case, no diacritics (đ as d), letters and digits only."""
-    folded = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D")).casefold()
-    return re.sub(r"[^a-z0-9]", "", "".join(ch for ch in folded
-                                              if unicodedata.category(ch) != "Mn"))
+    return fold(name).replace(" ", "")
 
 
 def _index() -> dict[str, str]:

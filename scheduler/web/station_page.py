@@ -52,7 +52,6 @@ RISK_PLAN = N_("The station has not received the plan for “%(bulletin)s” at 
                "not play.")
 RISK_AUDIO = N_("The station does not have the audio of “%(bulletin)s” at %(slot)s yet; it "
                 "may not play.")
-OFFLINE_NOT_READY = N_("Offline: what is not ready may not play")
 
 
 @dataclass(frozen=True)
