@@ -20,6 +20,8 @@ from scheduler.bulletins.storage import MediaStore
 from scheduler.errors import Conflict
 from scheduler.playbacks.models import OPEN, Playback
 from scheduler.programmes.models import ProgrammeItem
+from scheduler.stations import service as stations
+from scheduler.stations.models import Station
 from scheduler.timetables.models import Timetable
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
@@ -41,6 +43,14 @@ def remove(*, session: Session, store: MediaStore, bulletin_id: int, by: User) -
     if bulletin.archived_at is not None:
         raise Conflict("Bản tin đã được lưu trữ từ trước — the bulletin is already archived",
                        field="bulletin_id", code="bulletin_archived")
+    if by.wards is not None and _count(session, Playback.bulletin_id == bulletin.id,
+                                       Playback.station_id == Station.id,
+                                       Station.ward.not_in(by.wards)):
+        # archiving hides it from every ward: only those who may see all its plays decide
+        raise stations.OutsideWards("Bản tin này đã hoặc sẽ phát ở phường ngoài phạm vi của "
+                                    "bạn: chỉ người quản lý các phường đó mới xoá hay lưu trữ "
+                                    "được — the bulletin plays outside your wards",
+                                    field="bulletin_id")
     if _still_scheduled(session, bulletin.id):
         raise StillScheduled(f"Bản tin «{bulletin.title}» còn lượt phát chưa diễn ra: hãy xóa "
                              "các lịch phát của nó trước — the bulletin still has playbacks to "

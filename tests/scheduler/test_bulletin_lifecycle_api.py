@@ -210,3 +210,26 @@ def test_an_archived_bulletin_goes_on_air_neither_in_a_programme_nor_by_approval
     approver = login_as(client, client.app.state.runtime, "approver")  # type: ignore[attr-defined]
     late = client.post(f"/api/v1/bulletins/{pending['id']}/approve", headers=approver)
     assert late.status_code == 409 and late.json()["code"] == "bulletin_archived"
+
+
+def test_an_editor_of_one_ward_cannot_take_away_a_bulletin_other_wards_play(
+        client: TestClient, runtime: Runtime, admin: dict[str, str], speech_mp3: Path) -> None:
+    from scheduler.users import service as users
+    from tests.scheduler.conftest import PASSWORD
+
+    bulletin_id = approved_bulletin(client, admin, speech_mp3)
+    elsewhere = station(client, admin, "Trạm Phường Khác")  # ward "Phường 1"
+    client.post("/api/v1/timetables", headers=admin, json={
+        "bulletin_id": bulletin_id, "station_ids": [elsewhere["id"]],
+        "starts_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}).raise_for_status()
+    with runtime.db.session() as session:
+        users.create_user(session=session, username="bien-tap-p2", password=PASSWORD,
+                          role="editor", wards=["P2"])
+        session.commit()
+    token = client.post("/api/v1/auth/token", data={"username": "bien-tap-p2",
+                                                    "password": PASSWORD}).json()
+    answer = client.delete(f"/api/v1/bulletins/{bulletin_id}",
+                           headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert answer.status_code == 403 and answer.json()["code"] == "outside_wards"
+    assert client.get(f"/api/v1/bulletins/{bulletin_id}",
+                      headers=admin).json()["archived_at"] is None
