@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import time
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -25,7 +27,7 @@ from scheduler.broker.mosquitto import (
     free_loopback_port,
     new_scheduler_secret,
 )
-from scheduler.broker.supervisor import Supervised
+from scheduler.broker.supervisor import BrokerStartError, Supervised
 from scheduler.config import Settings
 from scheduler.db import Database
 from scheduler.dispatch.client import BrokerLogin
@@ -38,6 +40,8 @@ from wardcast.protocol import FLEET_TOPIC, SCHEDULER_CLIENT_ID, scheduler_client
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 15.0
+PORT_ATTEMPTS = 3
+PORT_TAKEN = "Address already in use"
 RELOAD_WAIT_S = 2.0
 
 
@@ -106,6 +110,7 @@ def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> Br
     layout = Layout(folder=settings.data_dir / "broker", host=settings.mqtt_host,
                     port=settings.mqtt_port, scheduler_port=free_loopback_port())
     layout.write(scheduler_password=secret)
+    broker = _mosquitto(binary, layout)
     # Its own connections: requests wait for this writer with theirs, and once every pooled
     # connection was held by a request that had no thread left to finish on, the writer waited
     # for them and they for it (64 stations registered at once).
@@ -116,14 +121,6 @@ def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> Br
         with db.session() as session:
             return stations.broker_logins(session=session)
 
-    broker = Supervised([binary, "-c", str(layout.config)], name="mosquitto",
-                        ready=[(_reachable(layout.host), layout.port),
-                               ("127.0.0.1", layout.scheduler_port)],
-                        output=logging.getLogger("wardcast.mosquitto"),
-                        # as root it keeps root ("user root"): its files are the scheduler's
-                        benign=["Warning: Mosquitto should not be run as root",
-                                # the fleet's urgent topic is one topic every station reads
-                                f"Warning: ACL pattern '{FLEET_TOPIC}' does not contain"])
     login = BrokerLogin("127.0.0.1", layout.scheduler_port, SCHEDULER_CLIENT_ID, secret)
 
     def write_acl() -> None:
@@ -134,12 +131,55 @@ def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> Br
                                     reload=lambda: _reload(broker, login), write_acl=write_acl)
     accounts.prepare()  # the station logins are on disk before the broker reads them
     stack.callback(accounts.stop)
-    broker.start(timeout=START_TIMEOUT_S)
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            broker.start(timeout=START_TIMEOUT_S)
+            break
+        except BrokerStartError as exc:
+            if PORT_TAKEN not in str(exc):
+                raise
+            if not _free(_reachable(layout.host), layout.port):
+                raise BrokerStartError(
+                    f"port {layout.port} on {layout.host} is already in use (another broker, or "
+                    "another wardcast?): stop it, or set WARDCAST_MQTT_URL to another port"
+                ) from exc
+            if attempt == PORT_ATTEMPTS - 1:
+                raise
+            # The scheduler's own port was free when picked, and was taken before the broker
+            # bound it (an outgoing connection's port, another program): pick another.
+            log.warning("the broker's loopback port %s was taken meanwhile; trying another",
+                        layout.scheduler_port)
+            layout = replace(layout, scheduler_port=free_loopback_port())
+            layout.write_config()
+            login = replace(login, port=layout.scheduler_port)
+            broker = _mosquitto(binary, layout)  # the reload above reads it
     stack.callback(broker.stop)
     runtime.accounts = accounts
     log.info("embedded broker: mosquitto (%s) for stations on %s:%s", binary, layout.host,
              layout.port)
     return login
+
+
+def _mosquitto(binary: str, layout: Layout) -> Supervised:
+    return Supervised([binary, "-c", str(layout.config)], name="mosquitto",
+                      ready=[(_reachable(layout.host), layout.port),
+                             ("127.0.0.1", layout.scheduler_port)],
+                      output=logging.getLogger("wardcast.mosquitto"),
+                      # as root it keeps root ("user root"): its files are the scheduler's
+                      benign=["Warning: Mosquitto should not be run as root",
+                              # the fleet's urgent topic is one topic every station reads
+                              f"Warning: ACL pattern '{FLEET_TOPIC}' does not contain"])
+
+
+def _free(host: str, port: int) -> bool:
+    """Tell whether a listener could bind host:port now (the way Mosquitto binds it)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def _reload(broker: Supervised, probe: BrokerLogin) -> None:

@@ -13,19 +13,25 @@ from tests.support.mosquitto import Mosquitto
 from tests.support.procs import Proc
 
 POSTGRES_ENV = "WARDCAST_TEST_POSTGRES_URL"
-REAL_TIME_MARKERS = frozenset({"e2e", "faults", "bench", "browser"})
-REAL_TIME_FOLDERS = frozenset({"agents", "simulate", "web"})
+REAL_TIME_MARKERS = frozenset({"e2e", "faults", "bench"})
+REAL_TIME_FOLDERS = frozenset({"agents", "simulate"})
+# Real time, but waiting on pages rather than measuring milliseconds: two at a time is safe
+# (each worker its own scheduler and browser), and halves the longest part of the suite.
+PAIRED_FOLDERS = frozenset({"web"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--serial", choices=("all", "only", "skip"), default="all",
-                     help="run the real-time tests (marker `serial`) too, only them, or not "
-                          "(`make test` runs the rest two at a time, then these alone)")
+    parser.addoption("--serial", choices=("all", "only", "paired", "skip"), default="all",
+                     help="run every test, only the real-time ones (marker `serial`), only the "
+                          "browser ones (marker `paired`), or neither (`make test` runs the "
+                          "rest two at a time, then the paired two at a time, then the serial "
+                          "alone)")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark `serial` what plays, measures or drives a browser in real time; keep what --serial asks.
+    """Mark `serial` what plays or measures in real time, `paired` what drives a browser; keep
+    what --serial asks.
 
     A test that checks an agent started within milliseconds of its slot must not share the two
     cores with another test's ffmpeg, so `make test` runs these alone, after the others.
@@ -36,13 +42,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         markers = {mark.name for mark in item.iter_markers()}
         if markers & REAL_TIME_MARKERS or folder in REAL_TIME_FOLDERS:
             item.add_marker(pytest.mark.serial)
+        elif folder in PAIRED_FOLDERS:
+            item.add_marker(pytest.mark.paired)
     wanted = config.getoption("serial")
     if wanted == "all":
         return
     keep, drop = [], []
     for item in items:
-        real_time = item.get_closest_marker("serial") is not None
-        (keep if real_time == (wanted == "only") else drop).append(item)
+        kind = ("only" if item.get_closest_marker("serial") is not None
+                else "paired" if item.get_closest_marker("paired") is not None else "skip")
+        (keep if kind == wanted else drop).append(item)
     config.hook.pytest_deselected(items=drop)
     items[:] = keep
 

@@ -77,6 +77,10 @@ class Layout:
                             [(SCHEDULER_CLIENT_ID, mosquitto_hash(scheduler_password))])
         if not self.station_passwords.exists():
             write_password_file(self.station_passwords, [])
+        self.write_config()
+
+    def write_config(self) -> None:
+        """Write the broker's configuration only (its listeners, where its files are)."""
         _write(self.config, self._config_lines())
 
     def write_station_acl(self, groups: Mapping[str, Iterable[int]]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -17,10 +18,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from scheduler import messaging
+from scheduler.app import create_app
+from scheduler.broker.supervisor import BrokerStartError
 from scheduler.config import Settings
 from scheduler.messaging import embedded_mosquitto
-from tests.support.procs import children, port_open, wait_for
+from tests.support.procs import children, free_port, port_open, wait_for
 from tests.support.server import Server
 from wardcast.protocol import Channel, station_topic
 
@@ -168,3 +173,41 @@ def test_many_stations_registered_at_once_can_all_log_in(server: Server) -> None
         assert _can_log_in(server, *station)  # at once: no wait_for
     assert server.proc is not None
     assert " ERROR " not in server.proc.output(), server.proc.output()[-3000:]
+
+
+@pytest.fixture
+def taken() -> Iterator[int]:
+    """A loopback port something else listens on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])
+
+
+def _app_settings(tmp_path: Path, mqtt_port: int) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'db'}",
+                    broker="embedded", embedded_broker="mosquitto",
+                    mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}")
+
+
+def test_a_loopback_port_taken_before_mosquitto_binds_it_is_replaced(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path,
+        taken: int) -> None:
+    """The scheduler's own listener port is picked free, then bound by Mosquitto a moment
+    later: another program (or an outgoing connection) can take it in between. CI once
+    failed a start on exactly that; the scheduler picks another port and starts."""
+    real = messaging.free_loopback_port
+    picks = iter([taken])
+    monkeypatch.setattr(messaging, "free_loopback_port", lambda: next(picks, None) or real())
+    with caplog.at_level(logging.WARNING, logger="scheduler.messaging"), \
+            TestClient(create_app(_app_settings(tmp_path, free_port()))) as client:
+        assert client.get("/healthz").status_code == 200
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        assert runtime.accounts is not None
+    assert f"the broker's loopback port {taken} was taken meanwhile" in caplog.text
+
+
+def test_a_station_port_in_use_is_said_plainly(tmp_path: Path, taken: int) -> None:
+    with pytest.raises(BrokerStartError, match=f"port {taken} on 127.0.0.1 is already in use"):
+        with TestClient(create_app(_app_settings(tmp_path, taken))):
+            pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -11,11 +12,30 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """Return a TCP port on loopback that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """Return a TCP port on loopback that is free right now, below the ephemeral range.
+
+    A port the kernel hands out for bind(0) is one it also hands out as the source port of
+    outgoing connections (the tests make thousands, to PostgreSQL and brokers): between this
+    call and the server binding it, one of them could take it. CI once failed on that.
+    """
+    ceiling = min(_ephemeral_start(), 65536)
+    for _ in range(100):
+        port = random.randrange(10000, ceiling) if ceiling > 10100 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError("no free loopback port found below the ephemeral range")
 
 
 def children(pid: int, name: str) -> list[int]:
