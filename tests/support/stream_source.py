@@ -97,7 +97,7 @@ def _handler(audio: Path, login: str | None, silent: bool) -> type[BaseHTTPReque
                  "pipe:1"], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
             assert encoder.stdout is not None
             try:
-                while chunk := encoder.stdout.read1(CHUNK):
+                while chunk := os.read(encoder.stdout.fileno(), CHUNK):
                     self.wfile.write(chunk)
                     self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
