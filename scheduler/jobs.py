@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -94,8 +93,8 @@ def watch_streams(runtime: Runtime) -> None:
     if not runtime.is_leader:
         return
     try:
-        stream_watch.check_all(db=runtime.db, prober=partial(
-            stream_probe.probe, listen_s=runtime.settings.stream_listen_s))
+        stream_watch.check_all(db=runtime.db, prober=stream_probe.prober(
+            listen_s=runtime.settings.stream_listen_s))
     except Exception:  # the database went away mid-run, say: the next run tries again
         log.exception("stream check: the run failed; the next run tries again")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from media.errors import DecodeTimeout
@@ -68,6 +70,11 @@ class Unreachable(Exception):
 
     def __init__(self, reason: tuple[str, str]) -> None:
         super().__init__(f"{reason[0]} — {reason[1]}")
+
+
+def prober(*, listen_s: float) -> Callable[[Source], Finding]:
+    """The probe with a listening time (the settings' WARDCAST_STREAM_LISTEN_S)."""
+    return partial(probe, listen_s=listen_s)
 
 
 def probe(source: Source, *, listen_s: float = LISTEN_S) -> Finding:

@@ -6,7 +6,6 @@ plain functions, run on the thread pool, never on the event loop.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/streams", tags=["streams"])
 
 def prober(runtime: RuntimeDep) -> service.Prober:
     """The probe with this scheduler's listening time."""
-    return partial(probe.probe, listen_s=runtime.settings.stream_listen_s)
+    return probe.prober(listen_s=runtime.settings.stream_listen_s)
 
 
 @router.post("", status_code=201)
