@@ -4,9 +4,11 @@ and the station dashboard flags a silent or unreachable stream, in Vietnamese.""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from fastapi.testclient import TestClient
 
 from scheduler import jobs
@@ -79,3 +81,13 @@ def test_the_dashboard_flags_a_stream_that_cannot_be_reached(
     page = client.get("/streams").text
     assert "Không truy cập được" in page and "máy chủ từ chối kết nối" in page
     assert "Kiểm tra ngay" not in page  # a viewer reads, but does not check
+
+
+def test_the_leader_watches_every_stream_check_s(runtime: Runtime) -> None:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    jobs._lead(scheduler, runtime, True)
+    job = scheduler.get_job("watch_streams")
+    assert job is not None and job.trigger.interval == timedelta(
+        seconds=runtime.settings.stream_check_s)
+    jobs._lead(scheduler, runtime, False)  # stepping down stops the watch with the rest
+    assert scheduler.get_job("watch_streams") is None
