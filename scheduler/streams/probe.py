@@ -114,7 +114,10 @@ def _identify(source: Source) -> dict[str, Any]:
     if not audio:
         raise Unreachable(NOT_AUDIO)
     stream, fmt = audio[0], info.get("format", {})
-    bit_rate = _number(stream.get("bit_rate")) or _number(fmt.get("bit_rate"))
+    # a live HLS playlist's figure is its variant's or none at all (under 1 kbit/s: not known)
+    rates = (_number(stream.get("bit_rate")),
+             _number(stream.get("tags", {}).get("variant_bitrate")), _number(fmt.get("bit_rate")))
+    bit_rate = next((rate for rate in rates if rate and rate >= 1000), None)
     return {"codec": str(stream.get("codec_name") or "")[:32] or None,
             "bitrate_kbps": round(bit_rate / 1000) if bit_rate else None,
             "sample_rate": _number(stream.get("sample_rate")),
