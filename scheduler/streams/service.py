@@ -67,10 +67,13 @@ def source_of(stream: Stream) -> urls.Source:
 def create(*, session: Session, data: StreamCreate, by: User, actor: audit.Actor,
            prober: Prober) -> Stream:
     """Probe a stream and store it (one that cannot be reached only when allowed)."""
-    name, key = _name(session, data.name, stream_id=None)
-    source = urls.parse(data.url, username=data.username, password=data.password)
-    _check_filler(session, data.filler_bulletin_id)
-    finding = _probed(prober, source, allow_unreachable=data.allow_unreachable)
+    # nothing is written until the probe is done: on SQLite a write (a token's last use,
+    # pending in the request's session) would hold the database's lock for seconds
+    with session.no_autoflush:
+        name, key = _name(session, data.name, stream_id=None)
+        source = urls.parse(data.url, username=data.username, password=data.password)
+        _check_filler(session, data.filler_bulletin_id)
+        finding = _probed(prober, source, allow_unreachable=data.allow_unreachable)
     now = utcnow()
     stream = Stream(name=name, name_key=key, url=source.url, username=source.username,
                     password=source.password, filler_bulletin_id=data.filler_bulletin_id,
@@ -85,18 +88,23 @@ def create(*, session: Session, data: StreamCreate, by: User, actor: audit.Actor
 
 def update(*, session: Session, stream_id: int, change: StreamUpdate, by: User,
            actor: audit.Actor, prober: Prober) -> Stream:
-    """Rename, move or re-credential a stream; a new address or login is probed first."""
-    stream = get(session=session, stream_id=stream_id)
-    _check_may_change(stream, by)
+    """Rename, move or re-credential a stream; a new address or login is probed first, and
+    nothing changes unless everything is accepted."""
     given = change.model_fields_set
-    if change.name is not None:
-        stream.name, stream.name_key = _name(session, change.name, stream_id=stream.id)
+    with session.no_autoflush:  # as in create: no write before the probe
+        stream = get(session=session, stream_id=stream_id)
+        _check_may_change(stream, by)
+        name = (_name(session, change.name, stream_id=stream.id) if change.name is not None
+                else (stream.name, stream.name_key))
+        if "filler_bulletin_id" in given:
+            _check_filler(session, change.filler_bulletin_id)
+        source = _new_source(stream, change)
+        finding = (_probed(prober, source, allow_unreachable=change.allow_unreachable)
+                   if source != source_of(stream) else None)
+    stream.name, stream.name_key = name
     if "filler_bulletin_id" in given:
-        _check_filler(session, change.filler_bulletin_id)
         stream.filler_bulletin_id = change.filler_bulletin_id
-    source = _new_source(stream, change)
-    if source != source_of(stream):
-        finding = _probed(prober, source, allow_unreachable=change.allow_unreachable)
+    if finding is not None:
         stream.url, stream.username, stream.password = (source.url, source.username,
                                                         source.password)
         record(stream, finding, now=utcnow())
@@ -109,8 +117,10 @@ def update(*, session: Session, stream_id: int, change: StreamUpdate, by: User,
 
 def check(*, session: Session, stream_id: int, actor: audit.Actor, prober: Prober) -> Stream:
     """Probe a stream now and keep what was found."""
-    stream = get(session=session, stream_id=stream_id)
-    record(stream, prober(source_of(stream)), now=utcnow())
+    with session.no_autoflush:  # as in create: no write before the probe
+        stream = get(session=session, stream_id=stream_id)
+        finding = prober(source_of(stream))
+    record(stream, finding, now=utcnow())
     audit.record(session=session, actor=actor, action="stream.check", target_type="stream",
                  target_id=stream.id, name=stream.name, state=stream.state)
     return stream
