@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -164,7 +163,7 @@ def _new_source(stream: Stream, change: StreamUpdate) -> urls.Source:
     """The address and login after a change: an empty username removes the login, a
     username without a password keeps the password."""
     given = change.model_fields_set
-    if change.url is not None and "@" in urlsplit(change.url.strip()).netloc:
+    if change.url is not None and urls.has_login(change.url):
         return urls.parse(change.url)  # the login typed into the new address wins
     username = change.username if "username" in given else stream.username
     password = change.password if "password" in given else None

@@ -55,7 +55,10 @@ def parse(raw: str, *, username: str | None = None, password: str | None = None)
     if not url or len(url) > URL_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise refused(url, "địa chỉ trống, quá dài hoặc có khoảng trắng",
                       "it is empty, too long or has spaces in it")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "http://[::1" and the like
+        raise refused(url, "địa chỉ viết sai", "it is not a valid address") from exc
     if parts.scheme.lower() not in SCHEMES:
         raise refused(url, "chỉ nhận địa chỉ http:// hoặc https:// (Icecast, Shoutcast, HLS)",
                       "only http:// and https:// addresses are accepted (Icecast, Shoutcast, "
@@ -72,6 +75,14 @@ def parse(raw: str, *, username: str | None = None, password: str | None = None)
     return Source(url=urlunsplit(parts._replace(scheme=parts.scheme.lower())),
                   username=_credential(username, "username"),
                   password=_credential(password, "password") if username else None)
+
+
+def has_login(raw: str) -> bool:
+    """Tell whether an address carries a user name (an unreadable one: parse() refuses it)."""
+    try:
+        return urlsplit(raw.strip()).username is not None
+    except ValueError:
+        return False
 
 
 def _credential(value: str | None, field: str) -> str | None:

@@ -89,7 +89,8 @@ def test_a_silent_stream_is_said_silent(client: TestClient, admin: dict[str, str
 @pytest.mark.parametrize("url", [
     "file:///etc/passwd", "/etc/passwd", "pipe:0", "concat:http://127.0.0.1/a|file:/etc/passwd",
     "data:audio/mp3;base64,AAAA", "subfile,,start,0,end,0,,:/etc/passwd",
-    "ftp://127.0.0.1/a.mp3", "http:///live.mp3", "http://127.0.0.1/có khoảng trắng"])
+    "ftp://127.0.0.1/a.mp3", "http:///live.mp3", "http://127.0.0.1/có khoảng trắng",
+    "http://[::1/live.mp3"])
 def test_local_and_other_schemes_are_refused(client: TestClient, admin: dict[str, str],
                                              url: str) -> None:
     answer = add(client, admin, name="Tệp trên máy chủ", url=url, allow_unreachable=True)
