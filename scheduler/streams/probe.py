@@ -139,7 +139,7 @@ def _listen(source: Source, seconds: float) -> float:
 def _reason(stderr: str, source: Source) -> tuple[str, str]:
     """Why ffmpeg could not read the stream, in words; its message goes to the log."""
     said = source.redact(stderr.strip())[-500:]
-    log.info("stream %s could not be read: %s", source.url, said)
+    log.debug("stream %s could not be read: %s", source.url, said)  # the watch says changes
     return next(((vi, en) for hint, vi, en in REASONS if hint in said), UNKNOWN)
 
 
