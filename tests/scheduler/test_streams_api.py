@@ -69,6 +69,13 @@ def test_a_stream_that_needs_a_login(client: TestClient, admin: dict[str, str], 
                        url=f"http://tiepam:{SECRET.replace('@', '%40')}@{host}")
         patched = client.patch(f"/api/v1/streams/{stream['id']}", headers=admin,
                                json={"name": "VOV1 (mật khẩu)"})
+        # a new password is tried before it is kept
+        relogin = client.patch(f"/api/v1/streams/{stream['id']}", headers=admin,
+                               json={"password": "sai-mat-khau"})
+        assert (relogin.status_code, relogin.json()["code"]) == (422, "stream_unreachable")
+        assert "đòi tên đăng nhập" in relogin.json()["detail"]
+        assert client.post(f"/api/v1/streams/{stream['id']}/check",
+                           headers=admin).json()["state"] == "ok"  # the old one kept
     assert stream["state"] == inline["state"] == "ok"
     assert stream["has_credentials"] and stream["username"] == "tiepam"
     assert inline["url"] == source.url and inline["has_credentials"]
