@@ -328,7 +328,7 @@ class RelayPlayback:
             sink = self._sink or await self._open_sink()
             await sleep_until(at)
             started = utcnow()
-            late = max(started - at, LATE_S) if started - at > LATE_S else timedelta(0)
+            late = started - at if started - at > LATE_S else timedelta(0)
             total = round((self._span - late).total_seconds() * SAMPLE_RATE)
             if total <= 0:
                 self.progress.ending = (EventType.SKIPPED, "late")
@@ -348,13 +348,11 @@ class RelayPlayback:
         while written < total:
             due = origin + written / SAMPLE_RATE
             position_ms = written * 1000 // SAMPLE_RATE
-            chunk = await self._stream.take(due + GRACE_S, self._account, position_ms)
-            if chunk is not None:
+            streamed = await self._stream.take(due + GRACE_S, self._account, position_ms)
+            if streamed is not None:
                 await self._fill.rewind()
-                self.progress.samples += min(len(chunk) // SAMPLE_BYTES, total - written)
-            else:
-                samples = min(CHUNK_BYTES // SAMPLE_BYTES, total - written)
-                chunk = await self._fill.take(due + GRACE_S, samples, self._account)
+            samples = min(CHUNK_BYTES // SAMPLE_BYTES, total - written)
+            chunk = streamed or await self._fill.take(due + GRACE_S, samples, self._account)
             chunk = chunk[: (total - written) * SAMPLE_BYTES]
             if (delay := due - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
@@ -363,6 +361,8 @@ class RelayPlayback:
                 self.progress.started_at = started
                 on_started(started)
             written += len(chunk) // SAMPLE_BYTES
+            if streamed is not None:
+                self.progress.samples += len(chunk) // SAMPLE_BYTES
             if written >= next_report:
                 on_progress(self.progress.position_ms)
                 next_report += PROGRESS_SAMPLES
