@@ -61,10 +61,18 @@ def envelope(pcm: bytes, *, frame: int = 480) -> list[float]:
             for i in range(0, len(samples) - frame + 1, frame)]
 
 
+def shifted(output: list[float], source: list[float], lag: int
+            ) -> tuple[list[float], list[float]]:
+    """Return output and source from where they line up, if output[i + lag] ≈ source[i]."""
+    return (output[lag:], source) if lag >= 0 else (output, source[-lag:])
+
+
 def best_lag(output: list[float], source: list[float], lags: range) -> tuple[int, float]:
-    """Return the lag in frames (output[i + lag] ≈ source[i]: the output is late by it) that
-    correlates best, and its Pearson correlation over all but the last lags of the output."""
+    """Return the lag in frames (output[i + lag] ≈ source[i]: the output is late by it, early
+    when negative) that correlates best, and its Pearson correlation over the same length of
+    output for every lag."""
     n = len(output) - max(lags)
-    score, lag = max((statistics.correlation(output[lag:lag + n], source[:n]), lag)
+    score, lag = max((statistics.correlation(*(part[:n] for part in shifted(output, source,
+                                                                            lag))), lag)
                      for lag in lags)
     return lag, score
