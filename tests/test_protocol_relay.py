@@ -11,11 +11,12 @@ from wardcast import protocol
 from wardcast.protocol import ProtocolError
 
 SHA = "ab" * 32
+URL = "https://ward7:s3cret@radio.example.vn/vov1.mp3"
 BULLETIN = {"playback_id": 7, "bulletin_id": 3, "scheduled_at": "2026-12-08T05:30:00.000Z",
             "duration_ms": 1000, "sha256": SHA, "media_path": f"/api/v1/media/{SHA}.opus"}
 RELAY = {"playback_id": 8, "scheduled_at": "2026-12-08T05:30:00.000Z", "duration_ms": 1_800_000,
          "title": "VOV1 thời sự",
-         "relay": {"url": "https://ward7:s3cret@radio.example.vn/vov1.mp3",
+         "relay": {"url": URL,
                    "filler": {"sha256": SHA, "media_path": f"/api/v1/media/{SHA}.opus",
                               "duration_ms": 6000}}}
 
@@ -30,7 +31,7 @@ def test_a_relay_item_round_trips_beside_a_bulletin() -> None:
     assert protocol.decode(protocol.Plan, protocol.encode(decoded)) == decoded
     bulletin, relay = decoded.items
     assert bulletin.relay is None and bulletin.wanted_media == (SHA, BULLETIN["media_path"])
-    assert relay.relay is not None and relay.relay.url == RELAY["relay"]["url"]  # type: ignore[index]
+    assert relay.relay is not None and relay.relay.url == URL
     assert (relay.bulletin_id, relay.sha256, relay.media_path) == (None, None, None)
     assert relay.wanted_media == (SHA, f"/api/v1/media/{SHA}.opus")  # its filler
     bare = {**RELAY, "relay": {"url": "http://127.0.0.1:8000/live"}}
@@ -38,10 +39,13 @@ def test_a_relay_item_round_trips_beside_a_bulletin() -> None:
 
 
 def test_an_old_payload_parses_as_before() -> None:
-    """What an old scheduler sends is the same item, and what it could not send is refused."""
+    """What an old scheduler sends is the same item; a bulletin item sent now holds what an
+    old agent requires, as before (an old agent ignores the unknown relay: null)."""
     item = protocol.decode(protocol.Plan, plan(BULLETIN)).items[0]
-    assert (item.bulletin_id, item.sha256, item.relay) == (3, SHA, None)
-    assert json.loads(protocol.encode(item))["sha256"] == SHA
+    assert (item.bulletin_id, item.sha256, item.media_path, item.relay) == (
+        3, SHA, BULLETIN["media_path"], None)
+    sent = json.loads(protocol.encode(item))
+    assert {key: sent[key] for key in BULLETIN} == BULLETIN and sent["relay"] is None
 
 
 def relay_with(**fields: Any) -> dict[str, Any]:
