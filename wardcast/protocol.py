@@ -24,8 +24,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -284,6 +286,14 @@ class PlanItem(BaseModel):
         if self.relay is not None and not 1 <= self.duration_ms <= MAX_RELAY_MS:
             raise ValueError(f"a relay lasts 1 ms to {MAX_RELAY_MS} ms")
         return self
+
+    @model_serializer(mode="wrap")
+    def _bulletin_as_before(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # a bulletin item goes out byte for byte as before relays existed
+        data: dict[str, Any] = handler(self)
+        if data.get("relay", "") is None:
+            del data["relay"]
+        return data
 
     @property
     def wanted_media(self) -> tuple[str, str] | None:
