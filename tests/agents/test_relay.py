@@ -7,6 +7,8 @@ import statistics
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.agents.conftest import Clip, wav_frames
 from tests.agents.mediaserver import MediaServer
 from tests.agents.scheduler_stub import FakeScheduler, grant, item, start_agent
@@ -156,27 +158,53 @@ def test_a_dead_source_is_filled_with_the_filler_then_silence(
     check_correlated(frames[: relayed * BYTES_PER_MS], long_clip)
 
 
+@pytest.mark.parametrize("refusal", ["closed port", "wrong password"])
 def test_an_unreachable_stream_fails_and_its_span_is_silent(
-        tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer,
-        scheduler: FakeScheduler) -> None:
-    """A URL nothing answers: failed, with why, and nothing of the URL's secrets said."""
-    url = f"http://{SECRET[0]}:{SECRET[1]}@127.0.0.1:{free_port()}/live.mp3?token=tok-Secret9"
-    scheduler.items = [relay(921, url, 5.0, 4_000)]
-    agent = start_agent(mosquitto, media_server, tmp_path)
-    try:
-        wait_for(lambda: EventType.FAILED in scheduler.of(921), timeout=20,
-                 what=f"the relay to fail; agent log:\n{agent.output()[-3000:]}")
-    finally:
-        agent.stop()
+        refusal: str, tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer,
+        long_clip: Clip, scheduler: FakeScheduler) -> None:
+    """A URL nothing answers, or that refuses the login: failed, with why, and nothing of the
+    URL's secrets said."""
+    with StreamSource(long_clip.path, folder=tmp_path, credentials=(SECRET[0], "other")) as source:
+        port = free_port() if refusal == "closed port" else source.port
+        url = f"http://{SECRET[0]}:{SECRET[1]}@127.0.0.1:{port}/live.mp3?token=tok-Secret9"
+        scheduler.items = [relay(921, url, 5.0, 4_000)]
+        agent = start_agent(mosquitto, media_server, tmp_path)
+        try:
+            wait_for(lambda: EventType.FAILED in scheduler.of(921), timeout=20,
+                     what=f"the relay to fail; agent log:\n{agent.output()[-3000:]}")
+        finally:
+            agent.stop()
     assert scheduler.of(921) == [EventType.ACCEPTED, EventType.STARTED, EventType.FAILED]
     failed = scheduler.event(921, EventType.FAILED)
     assert failed.position_ms == 0
     assert failed.reason is not None and failed.reason.startswith("stream_unavailable: ")
-    assert "Connection refused" in failed.reason
+    why = "Connection refused" if refusal == "closed port" else "401 Unauthorized"
+    assert why in failed.reason, failed.reason
     assert "filled 4.0 s (0.0 s filler, 4.0 s silence)" in failed.reason
     frames = output_wav(tmp_path / "out", 921)
     assert len(frames) == 4_000 * BYTES_PER_MS and not any(frames)
     check_secret_kept(scheduler, [agent], SECRET[1], "tok-Secret9")
+
+
+def test_a_relay_follows_a_bulletin_without_a_gap(
+        tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer, clips: list[Clip],
+        long_clip: Clip, scheduler: FakeScheduler) -> None:
+    """Its stream opens while the bulletin before it plays: on air as the bulletin ends."""
+    with StreamSource(long_clip.path, folder=tmp_path) as source:
+        bulletin = item(961, clips[0], 5.0)
+        after = relay(962, source.url, 5.0 + clips[0].duration_ms / 1000, 5_000)
+        scheduler.items = [bulletin, after]
+        agent = start_agent(mosquitto, media_server, tmp_path)
+        try:
+            wait_for(lambda: EventType.FINISHED in scheduler.of(962), timeout=25,
+                     what=f"the relay; agent log:\n{agent.output()[-3000:]}")
+        finally:
+            agent.stop()
+    assert "Traceback" not in agent.output()
+    ended = scheduler.event(961, EventType.FINISHED).at
+    started = scheduler.event(962, EventType.STARTED).at
+    assert -1 < ms(started - ended) < 50
+    check_on_air(scheduler, after, tmp_path / "out", long_clip)
 
 
 def test_a_stop_command_cuts_a_relay(
