@@ -263,7 +263,7 @@ async def stderr_tail(decoder: asyncio.subprocess.Process) -> bytes:
 
 
 async def decode_error(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]
-                        ) -> str:
+                       ) -> str:
     """Describe why the decoder produced no (more) audio."""
     code = await decoder.wait()
     lines = (await errors).decode(errors="replace").strip().splitlines()

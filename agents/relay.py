@@ -12,10 +12,12 @@ gets exactly its samples, whatever played, and a late start ends at the same ins
 A stream with no audio for ``STALL_S``, or whose ffmpeg ends, is lost: the agent connects
 again after 0.5, 1, 2, 4, 4 … s and goes back to the stream as soon as audio comes. ffmpeg's
 own ``-reconnect`` is not used: it would hide an outage in a stall (no filler) and ask a live
-mount for a byte range. At the end: ``finished`` when the stream is on air (with a reason
-when anything was filled), ``interrupted`` when it was lost and not back, ``failed`` when it
-never played; ``position_ms`` is the stream's audio relayed. Credentials in the URL go to
-ffmpeg as a header, never into a log line, an event or ffmpeg's own messages.
+mount for a byte range. ``started`` is the span going on air at its slot, whatever fills it;
+at the end: ``finished`` when the stream is on air (with a reason when anything was filled),
+``interrupted`` when it was lost and not back, ``failed`` when it never played (the span was
+filled all the same, the agent trying all along); ``position_ms`` is the stream's audio
+relayed. Credentials in the URL go to ffmpeg as a header, never into a log line, an event or
+ffmpeg's own messages.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ RW_TIMEOUT_US = 2_000_000  # ffmpeg ends a read that waits longer (a silent sock
 GRACE_S = 0.1  # how late a chunk of the stream may be before the fill takes its place
 AHEAD_CHUNKS = 1500  # decoded audio kept ahead: 30 s, a bound on memory, not a buffer target
 PROTOCOLS = "http,https,tcp,tls,crypto"
-# a relay started later than this after its slot ends at its span's end all the same
+# a relay starting later than this after its slot (the agent came up late, the item before
+# ran over) is cut short to end on time; one starting within it plays its whole span
 LATE_S = timedelta(milliseconds=100)
 
 
@@ -87,6 +90,8 @@ class RelayingOutput(AudioOutput):
 
 def stream_command(url: str, *, sample_rate: int = SAMPLE_RATE) -> list[str]:
     """Return the ffmpeg argv that decodes a stream to s16le PCM, credentials as a header."""
+    # not in the URL: ffmpeg says its URL in its errors (the argv is still the station PC's
+    # own users' to read, as the agent's token file is)
     parts = urlsplit(url)
     headers = []
     if parts.username is not None:
