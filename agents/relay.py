@@ -253,9 +253,7 @@ class Stream:
         self.live, self.last_audio, self._attempts = True, time.monotonic(), 0
 
     async def _lose(self, error: str, account: Account, position_ms: int) -> None:
-        decoder, self._decoder = self._decoder, None
-        if decoder is not None:
-            await decoder.stop()
+        await self.close()
         error = redact(error.removeprefix("decode_error: "), self._url)
         delay = BACKOFF_S[min(self._attempts, len(BACKOFF_S) - 1)]
         self._attempts += 1
@@ -270,6 +268,7 @@ class Stream:
         self.live = False
 
     async def close(self) -> None:
+        """End the connection (again, if a cancel cut the last stop short)."""
         if self._decoder is not None:
             await self._decoder.stop()
             self._decoder = None
