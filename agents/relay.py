@@ -254,7 +254,8 @@ class Stream:
 
     async def _lose(self, error: str, account: Account, position_ms: int) -> None:
         await self.close()
-        error = redact(error.removeprefix("decode_error: "), self._url)
+        # at most 300 characters: the event's reason adds to it and holds 500
+        error = redact(error.removeprefix("decode_error: "), self._url)[:300]
         delay = BACKOFF_S[min(self._attempts, len(BACKOFF_S) - 1)]
         self._attempts += 1
         self._retry_at = time.monotonic() + delay
