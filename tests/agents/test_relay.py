@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import statistics
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from tests.support.stream_source import StreamSource
 from wardcast.protocol import (
     FEATURE_RELAY,
     CommandType,
+    Event,
     EventType,
     Filler,
     PlanItem,
@@ -156,6 +161,17 @@ def test_a_dead_source_is_filled_with_the_filler_then_silence(
     assert 0 <= at - relayed * BYTES_PER_MS <= 200 * BYTES_PER_MS  # right after the stream
     assert not any(frames[at + len(filler.pcm):])  # then silence to the span's end
     check_correlated(frames[: relayed * BYTES_PER_MS], long_clip)
+    check_proof_of_play(tmp_path / "state", interrupted)
+
+
+def check_proof_of_play(state_dir: Path, final: Event) -> None:
+    """The agent's own event log (wardcast agent-log) holds the relay's end as it was sent."""
+    printed = subprocess.run([sys.executable, "-m", "wardcast.cli", "agent-log", "--state-dir",
+                              str(state_dir)], capture_output=True, text=True, check=True).stdout
+    [row] = [row for row in csv.DictReader(io.StringIO(printed))
+             if row["event_id"] == final.event_id]
+    assert (row["type"], row["position_ms"], row["reason"]) == (
+        final.type.value, str(final.position_ms), final.reason)
 
 
 @pytest.mark.parametrize("refusal", ["closed port", "wrong password"])
