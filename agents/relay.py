@@ -196,15 +196,16 @@ class Account:
         return f"filled {filler + silence:.1f} s ({filler:.1f} s filler, {silence:.1f} s silence)"
 
     def ending(self, *, relayed: int, live: bool) -> tuple[EventType, str | None]:
-        """Judge the relay at its span's end: finished, interrupted or failed."""
+        """Judge the relay at its span's end: finished, interrupted or failed (each reason a
+        machine code, a colon, then words, as the ledger reads them)."""
         if relayed == 0:
             return EventType.FAILED, f"stream_unavailable: {self.error}; {self.filled()}"
         if not live:
-            return EventType.INTERRUPTED, (f"stream_lost at {self.lost_at_ms / 1000:.1f} s: "
+            return EventType.INTERRUPTED, (f"stream_lost: at {self.lost_at_ms / 1000:.1f} s, "
                                            f"{self.error}; {self.filled()}")
         if sum(self.fill_samples.values()) == 0:
             return EventType.FINISHED, None
-        return EventType.FINISHED, f"stream gaps, lost {self.losses} time(s); {self.filled()}"
+        return EventType.FINISHED, f"stream_gaps: lost {self.losses} time(s); {self.filled()}"
 
 
 class Stream:

@@ -150,7 +150,7 @@ def test_a_dead_source_is_filled_with_the_filler_then_silence(
     relayed = interrupted.position_ms
     assert relayed is not None and 3000 <= relayed <= 7000, interrupted  # 3 s + the pre-roll
     assert interrupted.reason is not None and interrupted.reason.startswith(
-        f"stream_lost at {relayed / 1000:.1f} s: "), interrupted.reason
+        f"stream_lost: at {relayed / 1000:.1f} s, "), interrupted.reason
     found = FILLED.search(interrupted.reason)
     assert found is not None, interrupted.reason
     total, by_filler, silence = (float(found.group(k)) for k in (1, 2, 3))
@@ -277,7 +277,7 @@ def test_a_stream_that_comes_back_is_relayed_again(
     assert "Traceback" not in agent.output()
     finished = scheduler.event(941, EventType.FINISHED)
     assert finished.reason is not None and finished.reason.startswith(
-        "stream gaps, lost 1 time(s); filled "), finished.reason
+        "stream_gaps: lost 1 time(s); filled "), finished.reason
     found = FILLED.search(finished.reason)
     assert found is not None and abs(float(found.group(2)) - filler.duration_ms / 1000) < 0.1
     frames = output_wav(tmp_path / "out", 941)
