@@ -90,33 +90,37 @@ class RelayingOutput(AudioOutput):
 
 def stream_command(url: str, *, sample_rate: int = SAMPLE_RATE) -> list[str]:
     """Return the ffmpeg argv that decodes a stream to s16le PCM, credentials as a header."""
-    # not in the URL: ffmpeg says its URL in its errors (the argv is still the station PC's
-    # own users' to read, as the agent's token file is)
+    # not in the URL: ffmpeg says its URL in its errors (the argv is still readable by the
+    # PC's other users: docs/security.md)
     parts = urlsplit(url)
     headers = []
     if parts.username is not None:
         login = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         token = base64.b64encode(login.encode()).decode()
         headers = ["-headers", f"Authorization: Basic {token}\r\n"]
-    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
     return ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error",
             "-protocol_whitelist", PROTOCOLS, "-rw_timeout", str(RW_TIMEOUT_US),
-            "-probesize", "32768", "-analyzeduration", "500000", *headers, "-i", bare,
+            "-probesize", "32768", "-analyzeduration", "500000", *headers, "-i", without_login(url),
             "-map", "0:a:0", "-f", "s16le", "-acodec", "pcm_s16le",
             "-ac", str(CHANNELS), "-ar", str(sample_rate), "-"]
 
 
+def without_login(url: str) -> str:
+    """Return the URL without its credentials."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def public_url(url: str) -> str:
     """Return the URL without what may be secret: credentials and query."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+    parts = urlsplit(without_login(url))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def redact(text: str, url: str) -> str:
     """Say text (from ffmpeg) without the URL's credentials or query."""
     parts = urlsplit(url)
-    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-    text = text.replace(url, public_url(url)).replace(bare, public_url(url))
+    text = text.replace(url, public_url(url)).replace(without_login(url), public_url(url))
     for secret in (parts.password, parts.username, parts.query):
         if secret and len(secret) > 2:
             text = text.replace(secret, "***")
