@@ -24,7 +24,7 @@ from typing import Protocol
 from agents.config import CHANNELS, SAMPLE_BYTES, Backend, Sink
 from agents.fetch import sleep_until
 from media.decode import SAMPLE_RATE, decode_command
-from wardcast.protocol import PlanItem, broadcast_ref, utcnow
+from wardcast.protocol import EventType, PlanItem, broadcast_ref, utcnow
 
 CHUNK_SAMPLES = SAMPLE_RATE // 50  # 20 ms
 CHUNK_BYTES = CHUNK_SAMPLES * SAMPLE_BYTES
@@ -42,6 +42,8 @@ class Progress:
 
     samples: int = 0
     started_at: datetime | None = None
+    # how a playback that ran to its end ended, when not plainly finished (a relay's fill)
+    ending: tuple[EventType, str | None] | None = None
 
     @property
     def position_ms(self) -> int:
@@ -68,7 +70,7 @@ class Output(Protocol):
 
     volume: float  # percent: 100 leaves the samples as they are
 
-    def item(self, item: PlanItem, path: Path) -> Playback: ...
+    def item(self, item: PlanItem, path: Path | None) -> Playback: ...
     def tone(self, command_id: str, *, hz: float, seconds: float) -> Playback: ...
 
 
@@ -135,8 +137,9 @@ class AudioOutput:
         self._backend = backend
         self.volume = volume
 
-    def item(self, item: PlanItem, path: Path) -> Playback:
-        """Return a playback of a plan item's cached media."""
+    def item(self, item: PlanItem, path: Path | None) -> Playback:
+        """Return a playback of a plan item's cached media (relays: agents/relay.py)."""
+        assert item.relay is None and path is not None, "a bulletin's cached media"
         return FfmpegPlayback(decode_command(path), backend=self._backend,
                               name=playback_name(item.playback_id), volume=self._level)
 
@@ -179,10 +182,10 @@ class FfmpegPlayback:
         self._decoder = await asyncio.create_subprocess_exec(
             *self._command, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        self._errors = asyncio.create_task(_tail(self._decoder))
+        self._errors = asyncio.create_task(stderr_tail(self._decoder))
         self._first = await _read_chunk(self._decoder)
         if not self._first:
-            raise PlaybackError(await _decode_error(self._decoder, self._errors))
+            raise PlaybackError(await decode_error(self._decoder, self._errors))
         if open_sink:
             await self._open_sink()
 
@@ -197,7 +200,7 @@ class FfmpegPlayback:
             await _stream(decoder, sink, self._first, self.progress, on_started, on_progress,
                           self._volume)
             if await decoder.wait() != 0:
-                raise PlaybackError(await _decode_error(decoder, errors))
+                raise PlaybackError(await decode_error(decoder, errors))
         except OSError as exc:
             raise PlaybackError(f"output_error: {exc}") from exc
 
@@ -207,7 +210,7 @@ class FfmpegPlayback:
         if sink is not None:
             await sink.close()
         if self._decoder is not None and self._errors is not None:
-            await _stop(self._decoder, self._errors)
+            await stop_decoder(self._decoder, self._errors)
 
     async def _open_sink(self) -> Sink:
         try:
@@ -250,7 +253,7 @@ async def _read_chunk(decoder: asyncio.subprocess.Process) -> bytes:
         return exc.partial[: len(exc.partial) - len(exc.partial) % SAMPLE_BYTES]
 
 
-async def _tail(decoder: asyncio.subprocess.Process) -> bytes:
+async def stderr_tail(decoder: asyncio.subprocess.Process) -> bytes:
     """Keep the end of ffmpeg's stderr, reading it all so ffmpeg never blocks on it."""
     assert decoder.stderr is not None
     kept = b""
@@ -259,8 +262,8 @@ async def _tail(decoder: asyncio.subprocess.Process) -> bytes:
     return kept
 
 
-async def _decode_error(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]
-                        ) -> str:
+async def decode_error(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]
+                       ) -> str:
     """Describe why the decoder produced no (more) audio."""
     code = await decoder.wait()
     lines = (await errors).decode(errors="replace").strip().splitlines()
@@ -268,7 +271,7 @@ async def _decode_error(decoder: asyncio.subprocess.Process, errors: asyncio.Tas
     return f"decode_error: ffmpeg exit {code}: {detail}"[:500]
 
 
-async def _stop(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]) -> None:
+async def stop_decoder(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]) -> None:
     """End the decoder and read its pipes to the end so they close."""
     if decoder.returncode is None:
         decoder.kill()

@@ -40,6 +40,7 @@ from agents.output import (
     ToneRequest,
     perform_tone,
 )
+from agents.relay import media_for, playable
 from agents.store import Store
 from wardcast.protocol import EventType, PlanItem, utcnow
 
@@ -81,7 +82,7 @@ class Player:
         """Return the sha256 of the media playing now or about to cut in, if any."""
         items = (self._on_air.item if self._on_air else None, self._cutter,
                  self._follower[0] if self._follower else None)
-        return {item.sha256 for item in items if item is not None}
+        return {media[0] for item in items if item and (media := item.wanted_media)}
 
     def stop(self, reason: str) -> str | None:
         """Stop what is playing at once; return what it was, or None when nothing played."""
@@ -128,7 +129,7 @@ class Player:
             if self._too_late(item):
                 self._reporter.ended(item.playback_id, EventType.SKIPPED, reason="late")
                 return
-            if self._cache.path(item.sha256) is not None:
+            if playable(self._cache, item):
                 await self._attempt(item)
                 return
             if item.play_until is None:
@@ -168,7 +169,7 @@ class Player:
                     item.playback_id == playing.playback_id or not item.preempt
                     or (playing.preempt and playing.bulletin_id == item.bulletin_id)):
                 continue  # a tone gives way to anything; an item only to another emergency
-            if not self._too_late(item) and self._cache.path(item.sha256) is not None:
+            if not self._too_late(item) and playable(self._cache, item):
                 return item
         return None
 
@@ -184,8 +185,8 @@ class Player:
     async def _attempt(self, item: PlanItem) -> None:
         """Prepare a due item whose media is here and put it on air (it waits for its slot)."""
         playback = await self._take_follower(item)
-        path = self._cache.use(item.sha256)
-        if path is None:
+        path = media_for(self._cache, item)
+        if path is None and item.relay is None:
             if playback is not None:
                 await playback.close()
             return
@@ -208,8 +209,8 @@ class Player:
             lead = seconds_until(item.scheduled_at) - self._settings.preroll_s
             if lead > 0:
                 return lead
-            path = self._cache.use(item.sha256)
-            if path is None:
+            path = media_for(self._cache, item)
+            if path is None and item.relay is None:
                 return None
             playback = self._output.item(item, path)
             try:
@@ -237,7 +238,7 @@ class Player:
             return  # look again: media arrived or the plan changed
         self._reporter.ended(item.playback_id, EventType.FAILED, reason="media_unavailable")
 
-    async def _prepared(self, item: PlanItem, path: Path, *, open_sink: bool
+    async def _prepared(self, item: PlanItem, path: Path | None, *, open_sink: bool
                         ) -> Playback | None:
         """Start an item's decoder; fail the item (and return None) when it cannot decode."""
         playback = self._output.item(item, path)
@@ -274,8 +275,9 @@ class Player:
         except Exception as exc:
             log.exception("playback %d failed unexpectedly", item.playback_id)
             end(EventType.FAILED, reason=f"agent_error: {exc}")
-        else:
-            end(EventType.FINISHED, position_ms=progress.position_ms)
+        else:  # a relay may have ended otherwise: its stream lost, or never there
+            kind, reason = progress.ending or (EventType.FINISHED, None)
+            end(kind, position_ms=progress.position_ms, reason=reason)
 
     # --- what holds the output ------------------------------------------------------------
 
@@ -299,8 +301,8 @@ class Player:
 
     async def _cut_in(self, on_air: OnAir, item: PlanItem) -> None:
         """Start item's decoder now; at its slot take on_air off and put item on air."""
-        path = self._cache.use(item.sha256)
-        if path is None:
+        path = media_for(self._cache, item)
+        if path is None and item.relay is None:
             return
         self._cutter = item
         try:

@@ -32,8 +32,9 @@ class StreamSource:
     """The server process; a context manager that starts it and stops it."""
 
     def __init__(self, audio: Path, *, folder: Path, credentials: tuple[str, str] | None = None,
-                 silent: bool = False) -> None:
-        self.port = free_port()
+                 silent: bool = False, port: int | None = None) -> None:
+        """port: a given one, to stand in for a source that died (its listeners come back)."""
+        self.port = port or free_port()
         argv = [sys.executable, "-m", "tests.support.stream_source", "--port", str(self.port),
                 "--audio", str(audio)]
         if credentials is not None:

@@ -1,0 +1,393 @@
+"""Relays: a live stream played for exactly its span, filled where the stream fails.
+
+ffmpeg reads the stream (http or https only: ``-protocol_whitelist``) and decodes it to the
+backend's PCM, as for a file; the connection opens at the item's pre-roll, so the stream is
+on air at the slot, not when the network answers, and what arrives meanwhile is the jitter
+buffer (the relay lags the live source by about the pre-roll, on purpose). From the slot the
+span's chunks are written on the monotonic clock as output.py writes a file's, each from the
+stream when it has audio in time, else from the fill: the item's filler bulletin (from the
+cache, from its start at each loss, once through) or silence. The span is fixed: the sink
+gets exactly its samples, whatever played, and a late start ends at the same instant.
+
+A stream with no audio for ``STALL_S``, or whose ffmpeg ends, is lost: the agent connects
+again after 0.5, 1, 2, 4, 4 … s and goes back to the stream as soon as audio comes. ffmpeg's
+own ``-reconnect`` is not used: it would hide an outage in a stall (no filler) and ask a live
+mount for a byte range. ``started`` is the span going on air at its slot, whatever fills it;
+at the end: ``finished`` when the stream is on air (with a reason when anything was filled),
+``interrupted`` when it was lost and not back, ``failed`` when it never played (the span was
+filled all the same, the agent trying all along); ``position_ms`` is the stream's audio
+relayed. Credentials in the URL go to ffmpeg as a header, never into a log line, an event or
+ffmpeg's own messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from agents.config import CHANNELS, SAMPLE_BYTES, Backend, Sink
+from agents.fetch import Media, sleep_until
+from agents.output import (
+    CHUNK_BYTES,
+    PROGRESS_SAMPLES,
+    AudioOutput,
+    Playback,
+    PlaybackError,
+    Progress,
+    decode_error,
+    playback_name,
+    scale,
+    stderr_tail,
+    stop_decoder,
+)
+from media.decode import SAMPLE_RATE, decode_command
+from wardcast.protocol import EventType, PlanItem, RelaySource, utcnow
+
+log = logging.getLogger(__name__)
+
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # between attempts to connect; the last repeats
+STALL_S = 2.0  # a live stream with no audio this long is lost
+CONNECT_S = 5.0  # a connection without audio this long after it opened is given up
+RW_TIMEOUT_US = 2_000_000  # ffmpeg ends a read that waits longer (a silent socket)
+GRACE_S = 0.1  # how late a chunk of the stream may be before the fill takes its place
+AHEAD_CHUNKS = 1500  # decoded audio kept ahead: 30 s, a bound on memory, not a buffer target
+PROTOCOLS = "http,https,tcp,tls,crypto"
+# a relay starting later than this after its slot (the agent came up late, the item before
+# ran over) is cut short to end on time; one starting within it plays its whole span
+LATE_S = timedelta(milliseconds=100)
+
+
+def playable(cache: Media, item: PlanItem) -> bool:
+    """Tell whether an item can play now: a bulletin once cached, a relay at any time."""
+    media = item.wanted_media
+    return item.relay is not None or (media is not None and cache.path(media[0]) is not None)
+
+
+def media_for(cache: Media, item: PlanItem) -> Path | None:
+    """Return the cached file to play item from (a relay: its filler's), marked as used."""
+    media = item.wanted_media
+    return None if media is None else cache.use(media[0])
+
+
+class RelayingOutput(AudioOutput):
+    """The agent's Output: relays besides bulletins and tones."""
+
+    def item(self, item: PlanItem, path: Path | None) -> Playback:
+        """Return a playback of a plan item: its stream for a relay (path: the filler)."""
+        if item.relay is None:
+            return super().item(item, path)
+        return RelayPlayback(item.relay, span_ms=item.duration_ms, backend=self._backend,
+                             name=playback_name(item.playback_id), volume=self._level,
+                             filler=path)
+
+
+def stream_command(url: str, *, sample_rate: int = SAMPLE_RATE) -> list[str]:
+    """Return the ffmpeg argv that decodes a stream to s16le PCM, credentials as a header."""
+    # not in the URL: ffmpeg says its URL in its errors (the argv is still readable by the
+    # PC's other users: docs/security.md)
+    parts = urlsplit(url)
+    headers = []
+    if parts.username is not None:
+        login = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        token = base64.b64encode(login.encode()).decode()
+        headers = ["-headers", f"Authorization: Basic {token}\r\n"]
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error",
+            "-protocol_whitelist", PROTOCOLS, "-rw_timeout", str(RW_TIMEOUT_US),
+            "-probesize", "32768", "-analyzeduration", "500000", *headers, "-i", without_login(url),
+            "-map", "0:a:0", "-f", "s16le", "-acodec", "pcm_s16le",
+            "-ac", str(CHANNELS), "-ar", str(sample_rate), "-"]
+
+
+def without_login(url: str) -> str:
+    """Return the URL without its credentials."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def public_url(url: str) -> str:
+    """Return the URL without what may be secret: credentials and query."""
+    parts = urlsplit(without_login(url))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def redact(text: str, url: str) -> str:
+    """Say text (from ffmpeg) without the URL's credentials or query."""
+    parts = urlsplit(url)
+    text = text.replace(url, public_url(url)).replace(without_login(url), public_url(url))
+    for secret in (parts.password, parts.username, parts.query):
+        if secret and len(secret) > 2:
+            text = text.replace(secret, "***")
+    return text
+
+
+class Decoder:
+    """One ffmpeg's PCM, read ahead into a bounded queue of chunks (b"" once it ended)."""
+
+    def __init__(self, command: list[str]) -> None:
+        self._command = command
+        self._chunks: asyncio.Queue[bytes] = asyncio.Queue(AHEAD_CHUNKS)
+        self._process: asyncio.subprocess.Process | None = None
+        self._errors: asyncio.Task[bytes] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self.opened = time.monotonic()
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            *self._command, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        self._errors = asyncio.create_task(stderr_tail(self._process))
+        self._reader = asyncio.create_task(self._read(self._process))
+
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while True:
+            try:
+                chunk = await process.stdout.readexactly(CHUNK_BYTES)
+            except asyncio.IncompleteReadError as exc:
+                chunk = exc.partial[: len(exc.partial) - len(exc.partial) % SAMPLE_BYTES]
+                if chunk:
+                    await self._chunks.put(chunk)
+                await self._chunks.put(b"")
+                return
+            await self._chunks.put(chunk)
+
+    async def take(self, until: float) -> bytes | None:
+        """Return the next chunk, waiting until monotonic time until at most; b"" at the
+        end, None when nothing came in time."""
+        try:
+            return self._chunks.get_nowait()
+        except asyncio.QueueEmpty:
+            pass
+        if (wait := until - time.monotonic()) <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._chunks.get(), wait)
+        except TimeoutError:
+            return None
+
+    async def error(self) -> str:
+        """Say why the decoder ended."""
+        assert self._process is not None and self._errors is not None
+        return await decode_error(self._process, self._errors)
+
+    async def stop(self) -> None:
+        """End the decoder and its reader."""
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._process is not None and self._errors is not None:
+            await stop_decoder(self._process, self._errors)
+
+
+@dataclass
+class Account:
+    """What filled a relay's span, for its final report."""
+
+    fill_samples: dict[str, int] = field(default_factory=lambda: {"filler": 0, "silence": 0})
+    error: str | None = None  # why the stream was last lost (or could not connect)
+    lost_at_ms: int = 0  # where in the span it was last lost
+    losses: int = 0
+
+    def filled(self) -> str:
+        filler, silence = (self.fill_samples[k] / SAMPLE_RATE for k in ("filler", "silence"))
+        return f"filled {filler + silence:.1f} s ({filler:.1f} s filler, {silence:.1f} s silence)"
+
+    def ending(self, *, relayed: int, live: bool) -> tuple[EventType, str | None]:
+        """Judge the relay at its span's end: finished, interrupted or failed (each reason a
+        machine code, a colon, then words, as the ledger reads them)."""
+        if relayed == 0:
+            return EventType.FAILED, f"stream_unavailable: {self.error}; {self.filled()}"
+        if not live:
+            return EventType.INTERRUPTED, (f"stream_lost: at {self.lost_at_ms / 1000:.1f} s, "
+                                           f"{self.error}; {self.filled()}")
+        if sum(self.fill_samples.values()) == 0:
+            return EventType.FINISHED, None
+        return EventType.FINISHED, f"stream_gaps: lost {self.losses} time(s); {self.filled()}"
+
+
+class Stream:
+    """The relayed stream: one connection at a time, connected again with backoff."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._decoder: Decoder | None = None
+        self._retry_at = 0.0
+        self._attempts = 0
+        self.live = False  # its audio is on air
+        self.last_audio = 0.0  # monotonic time of the last chunk taken
+
+    async def connect(self) -> None:
+        """Open a connection now (the pre-roll), unless one is open."""
+        if self._decoder is None:
+            self._decoder = Decoder(stream_command(self._url))
+            await self._decoder.start()
+
+    async def take(self, until: float, account: Account, position_ms: int) -> bytes | None:
+        """Return the stream's next chunk if it comes by until, None otherwise; lose the
+        connection when it ended or stalled, and open the next when its time has come."""
+        if self._decoder is None:
+            if time.monotonic() < self._retry_at:
+                return None
+            await self.connect()
+        decoder = self._decoder
+        assert decoder is not None
+        # only a flowing stream is waited for: a late chunk is a moment's jitter
+        chunk = await decoder.take(until if self.live else 0.0)
+        if chunk:
+            self._back(position_ms)
+            return chunk
+        now = time.monotonic()
+        if chunk == b"":
+            await self._lose(await decoder.error(), account, position_ms)
+        elif self.live and now - self.last_audio > STALL_S:
+            await self._lose(f"no audio for {STALL_S:g} s", account, position_ms)
+        elif not self.live and now - decoder.opened > CONNECT_S:
+            await self._lose(f"no audio within {CONNECT_S:g} s", account, position_ms)
+        return None
+
+    def _back(self, position_ms: int) -> None:
+        if not self.live:
+            log.info("relay of %s on air at %.1f s", public_url(self._url), position_ms / 1000)
+        self.live, self.last_audio, self._attempts = True, time.monotonic(), 0
+
+    async def _lose(self, error: str, account: Account, position_ms: int) -> None:
+        await self.close()
+        # at most 300 characters: the event's reason adds to it and holds 500
+        error = redact(error.removeprefix("decode_error: "), self._url)[:300]
+        delay = BACKOFF_S[min(self._attempts, len(BACKOFF_S) - 1)]
+        self._attempts += 1
+        self._retry_at = time.monotonic() + delay
+        if self.live:
+            account.losses += 1
+            account.lost_at_ms = position_ms
+        if self.live or account.losses == 0:  # why it was lost; or, never on air, the latest
+            account.error = error
+        log.warning("relay of %s: %s at %.1f s; connecting again in %g s",
+                    public_url(self._url), error, position_ms / 1000, delay)
+        self.live = False
+
+    async def close(self) -> None:
+        """End the connection (again, if a cancel cut the last stop short)."""
+        if self._decoder is not None:
+            await self._decoder.stop()
+            self._decoder = None
+
+
+class Fill:
+    """What plays where the stream has no audio: the filler from its start, then silence."""
+
+    def __init__(self, filler: Path | None) -> None:
+        self._filler = filler
+        self._decoder: Decoder | None = None
+        self._spent = False  # the filler played through since the last loss
+
+    async def take(self, until: float, samples: int, account: Account) -> bytes:
+        """Return the next chunk of the fill (at most samples long)."""
+        if self._decoder is None and self._filler is not None and not self._spent:
+            self._decoder = Decoder(decode_command(self._filler))
+            await self._decoder.start()
+        chunk = None if self._decoder is None else await self._decoder.take(until)
+        if chunk == b"":
+            await self.rewind(spent=True)
+        if chunk:
+            account.fill_samples["filler"] += min(samples, len(chunk) // SAMPLE_BYTES)
+            return chunk
+        account.fill_samples["silence"] += samples
+        return bytes(samples * SAMPLE_BYTES)
+
+    async def rewind(self, *, spent: bool = False) -> None:
+        """Stop the filler: the stream is back (next loss: from its start) or it ended."""
+        if self._decoder is not None:
+            await self._decoder.stop()
+            self._decoder = None
+        self._spent = spent
+
+
+class RelayPlayback:
+    """A relay item played into one sink: its stream, filled where it fails, for its span."""
+
+    def __init__(self, relay: RelaySource, *, span_ms: int, backend: Backend, name: str,
+                 volume: Callable[[], float], filler: Path | None) -> None:
+        self._span = timedelta(milliseconds=span_ms)
+        self._backend = backend
+        self._name = name
+        self._volume = volume
+        self._stream = Stream(relay.url)
+        self._fill = Fill(filler)
+        self._account = Account()
+        self._sink: Sink | None = None
+        self.progress = Progress()  # samples: the stream's, relayed
+
+    async def prepare(self, *, open_sink: bool = True) -> None:
+        """Open the stream's connection (the pre-roll), and the sink unless told not to."""
+        await self._stream.connect()
+        if open_sink:
+            await self._open_sink()
+
+    async def run(self, at: datetime, *, on_started: Callable[[datetime], None],
+                  on_progress: Callable[[int], None] = lambda position_ms: None) -> None:
+        """Relay from instant at (or now, when that has passed) to at + the span."""
+        try:
+            sink = self._sink or await self._open_sink()
+            await sleep_until(at)
+            started = utcnow()
+            late = started - at if started - at > LATE_S else timedelta(0)
+            total = round((self._span - late).total_seconds() * SAMPLE_RATE)
+            if total <= 0:
+                self.progress.ending = (EventType.SKIPPED, "late")
+                return
+            sink.start(started)
+            await self._relay(sink, total, started, on_started, on_progress)
+        except OSError as exc:
+            raise PlaybackError(f"output_error: {exc}") from exc
+        self.progress.ending = self._account.ending(relayed=self.progress.samples,
+                                                    live=self._stream.live)
+
+    async def _relay(self, sink: Sink, total: int, started: datetime,
+                     on_started: Callable[[datetime], None],
+                     on_progress: Callable[[int], None]) -> None:
+        """Write exactly total samples paced from now: the stream's, else the fill's."""
+        origin, written, next_report = time.monotonic(), 0, PROGRESS_SAMPLES
+        while written < total:
+            due = origin + written / SAMPLE_RATE
+            position_ms = written * 1000 // SAMPLE_RATE
+            streamed = await self._stream.take(due + GRACE_S, self._account, position_ms)
+            if streamed is not None:
+                await self._fill.rewind()
+            samples = min(CHUNK_BYTES // SAMPLE_BYTES, total - written)
+            chunk = streamed or await self._fill.take(due + GRACE_S, samples, self._account)
+            chunk = chunk[: (total - written) * SAMPLE_BYTES]
+            if (delay := due - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            await sink.write(scale(chunk, self._volume()))
+            if self.progress.started_at is None:
+                self.progress.started_at = started
+                on_started(started)
+            written += len(chunk) // SAMPLE_BYTES
+            if streamed is not None:
+                self.progress.samples += len(chunk) // SAMPLE_BYTES
+            if written >= next_report:
+                on_progress(self.progress.position_ms)
+                next_report += PROGRESS_SAMPLES
+
+    async def close(self) -> None:
+        """Close the sink, the stream and the filler (what was written stays written)."""
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            await sink.close()
+        await self._stream.close()
+        await self._fill.rewind()
+
+    async def _open_sink(self) -> Sink:
+        try:
+            self._sink = await self._backend.open(self._name)
+        except OSError as exc:
+            raise PlaybackError(f"output_error: {exc}") from exc
+        return self._sink
