@@ -17,10 +17,12 @@ from scheduler.audit import service as audit
 from scheduler.bulletins import service as bulletins
 from scheduler.catalogue.matching import fold
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
+from scheduler.playbacks.models import Playback
 from scheduler.streams import urls
 from scheduler.streams.models import Stream, StreamState
 from scheduler.streams.probe import Finding
 from scheduler.streams.schemas import StreamCreate, StreamUpdate
+from scheduler.timetables.models import Timetable
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
 
@@ -125,14 +127,29 @@ def check(*, session: Session, stream_id: int, actor: audit.Actor, prober: Probe
     return stream
 
 
+class StreamInUse(Conflict):
+    code = "stream_in_use"
+
+
 def delete(*, session: Session, stream_id: int, by: User, actor: audit.Actor) -> None:
-    """Delete a stream at once (nothing refers to streams yet: relays on timetables will,
-    and then a stream they name must be kept, as a bulletin on air is)."""
+    """Delete a stream nothing names; one a timetable or the ledger names is kept (the log
+    shows its name), as a bulletin that was scheduled is archived rather than deleted."""
     stream = get(session=session, stream_id=stream_id)
     _check_may_change(stream, by)
+    if _named(session, stream.id):
+        raise StreamInUse(f"Nguồn tiếp âm «{stream.name}» đã có trong lịch phát hoặc nhật ký "
+                          "phát: không xoá được vì nhật ký cần tên của nó — stream "
+                          f"'{stream.name}' is named by a timetable or the playback log and "
+                          "cannot be deleted: the log needs its name", field="stream_id")
     session.delete(stream)
     audit.record(session=session, actor=actor, action="stream.delete", target_type="stream",
                  target_id=stream.id, name=stream.name, url=stream.url)
+
+
+def _named(session: Session, stream_id: int) -> bool:
+    """Tell whether a timetable (even a deleted one) or a playback names the stream."""
+    return any(session.scalar(select(column).where(column == stream_id).limit(1)) is not None
+               for column in (Timetable.stream_id, Playback.stream_id))
 
 
 def record(stream: Stream, finding: Finding, *, now: datetime) -> bool:

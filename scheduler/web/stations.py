@@ -104,7 +104,7 @@ def board(*, session: Session, user: User, horizon_end: datetime, at_risk_lead: 
         if station.online and station.now_playing_id is not None:
             try:
                 playing = playbacks.get(session=session, playback_id=station.now_playing_id)
-                title = names.bulletin(playing.bulletin_id)
+                title = names.item(playing)
             except NotFound:
                 title = f"#{station.now_playing_id}"
         answer.append(Row(station, title, ready.get(station.id, 0), waiting.get(station.id, 0),
