@@ -33,14 +33,17 @@ def needs_media(*, session: Session, station_id: int, sha256: str, now: datetime
     That is: a playback of the station, not yet final and at most MEDIA_LOOKBACK old, whose
     bulletin's audio it is (a programme's item and a broadcast are playbacks too). A
     finished playback needs nothing more, and audio no plan gives the station (a pending
-    bulletin, another ward's) is not its to fetch.
+    bulletin, another ward's) is not its to fetch. A relay's is its stream's filler.
     """
+    wanted = (Playback.station_id == station_id, Playback.status.in_(OPEN),
+              Playback.scheduled_at >= now - MEDIA_LOOKBACK, Bulletin.sha256 == sha256)
     found = session.scalar(
         select(Playback.id).join(Bulletin, Bulletin.id == Playback.bulletin_id)
-        .where(Playback.station_id == station_id, Playback.scheduled_at >= now - MEDIA_LOOKBACK,
-               Playback.status.in_(OPEN), Bulletin.sha256 == sha256)
-        .limit(1))
-    return found is not None
+        .where(*wanted).limit(1))
+    filler = found is None and session.scalar(
+        select(Playback.id).join(Stream, Stream.id == Playback.stream_id)
+        .join(Bulletin, Bulletin.id == Stream.filler_bulletin_id).where(*wanted).limit(1))
+    return found is not None or bool(filler)
 
 
 def at_risk_by(lead: timedelta) -> datetime:

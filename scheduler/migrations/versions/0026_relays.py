@@ -3,10 +3,11 @@
 Revision ID: 0026_relays
 Revises: 0025_streams
 
-`timetables.stream_id` + `duration_s` and `playbacks.stream_id` + `duration_ms` (a relay's
-span; a bulletin playback's is its bulletin's). `playbacks.bulletin_id` becomes nullable: on
-SQLite that copies the table, which drops its triggers (the report tallies') and may lose its
-partial index's WHERE, so both are written again from what sqlite_master held before.
+`stations.relays`: its agent plays relays. `timetables.stream_id` + `duration_s` and
+`playbacks.stream_id` + `duration_ms` (a relay's span; a bulletin playback's is its
+bulletin's). `playbacks.bulletin_id` becomes nullable: on SQLite that copies the table, which
+drops its triggers (the report tallies') and may lose its partial index's WHERE, so both are
+written again from what sqlite_master held before.
 """
 
 from __future__ import annotations
@@ -56,9 +57,14 @@ def upgrade() -> None:
         batch.create_foreign_key(op.f("fk_timetables_stream_id_streams"), "streams",
                                  ["stream_id"], ["id"])
     op.create_index(op.f("ix_timetables_stream_id"), "timetables", ["stream_id"])
+    # what a station's agent last said: it plays relays (FEATURE_RELAY)
+    op.add_column("stations", sa.Column("relays", sa.Boolean(), nullable=False,
+                                        server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("stations") as batch:
+        batch.drop_column("relays")
     op.execute("DELETE FROM playbacks WHERE stream_id IS NOT NULL")
     op.execute("DELETE FROM timetables WHERE stream_id IS NOT NULL")
     op.drop_index(op.f("ix_timetables_stream_id"), table_name="timetables")
