@@ -162,3 +162,24 @@ def test_the_migration_keeps_the_ledgers_triggers_and_index(db: Database) -> Non
             "report_tally_playback_update"} <= set(rows)
     assert "WHERE status != 'cancelled'" in rows["uq_playbacks_slot"]
     assert "stream_id" in rows["playbacks"] and "bulletin_id INTEGER," in rows["playbacks"]
+
+
+def test_a_relays_span_and_source_can_be_changed(client: TestClient, admin: dict[str, str],
+                                                 speech_mp3: Path) -> None:
+    stream_id = _stream(client, admin)
+    bulletin_id = approved_bulletin(client, admin, speech_mp3)
+    target = station(client, admin, "Trạm D")
+    created = _relay(client, admin, stream_id=stream_id, duration_s=600,
+                     station_ids=[target["id"]], starts_at=to_wire(_future())).json()
+    path = f"/api/v1/timetables/{created['id']}"
+    longer = client.patch(path, headers=admin, json={"duration_s": 900})
+    assert longer.status_code == 200 and longer.json()["duration_s"] == 900
+    [row] = client.get("/api/v1/playbacks", headers=admin).json()["items"]
+    assert (row["stream_id"], row["duration_ms"]) == (stream_id, 900_000)
+    swapped = client.patch(path, headers=admin, json={"bulletin_id": bulletin_id}).json()
+    assert (swapped["bulletin_id"], swapped["stream_id"], swapped["duration_s"]) == (
+        bulletin_id, None, None)
+    [row] = client.get("/api/v1/playbacks", headers=admin).json()["items"]
+    assert (row["bulletin_id"], row["stream_id"], row["duration_ms"]) == (bulletin_id, None, None)
+    refused = client.patch(path, headers=admin, json={"duration_s": 60})
+    assert refused.status_code == 422 and refused.json()["field"] == "duration_s"
