@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.audit import service as audit
+from scheduler.broadcasts.models import Broadcast
 from scheduler.bulletins import service as bulletins
 from scheduler.catalogue.matching import fold
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -147,9 +148,9 @@ def delete(*, session: Session, stream_id: int, by: User, actor: audit.Actor) ->
 
 
 def _named(session: Session, stream_id: int) -> bool:
-    """Tell whether a timetable (even a deleted one) or a playback names the stream."""
+    """Tell whether a timetable (even a deleted one), a broadcast or a playback names it."""
     return any(session.scalar(select(column).where(column == stream_id).limit(1)) is not None
-               for column in (Timetable.stream_id, Playback.stream_id))
+               for column in (Timetable.stream_id, Broadcast.stream_id, Playback.stream_id))
 
 
 def record(stream: Stream, finding: Finding, *, now: datetime) -> bool:

@@ -128,3 +128,41 @@ def test_events_close_a_relay_with_its_real_span(client: TestClient, runtime: Ru
     assert datetime.fromisoformat(row["finished_at"]) == ended
     assert words.label(reason, zone="UTC", lang="vi") == (
         "Mất luồng tiếp âm và không có lại trước khi hết giờ")
+
+
+def test_a_relay_broadcast_goes_by_plans_with_its_span(client: TestClient, runtime: Runtime,
+                                                       admin: dict[str, str]) -> None:
+    stream = added(client, admin, name="Đài tỉnh", url=dead_url(), allow_unreachable=True)
+    one, two = station(client, admin, "Trạm 1"), station(client, admin, "Trạm 2")
+    group = client.post("/api/v1/groups", headers=admin, json={
+        "name": "Cả phường", "station_ids": [two["id"]]}).json()
+    with runtime.db.session() as session:
+        stations.record_features(session=session, features={
+            one["id"]: [FEATURE_RELAY], two["id"]: [FEATURE_GROUPS, FEATURE_RELAY]})
+    made = client.post("/api/v1/broadcasts", headers=admin, json={
+        "stream_id": stream["id"], "duration_s": 90, "station_ids": [one["id"]],
+        "group_ids": [group["id"]], "priority": "priority"})
+    assert made.status_code == 201, made.text
+    assert (made.json()["stream_id"], made.json()["duration_s"], made.json()["bulletin_id"]) \
+        == (stream["id"], 90, None)
+    rows = client.get("/api/v1/playbacks", headers=admin).json()["items"]
+    assert sorted((r["station_id"], r["stream_id"], r["duration_ms"]) for r in rows) == [
+        (one["id"], stream["id"], 90_000), (two["id"], stream["id"], 90_000)]
+    [item] = _plan(runtime, two["id"], datetime.now(UTC)).items
+    assert item.relay is not None and item.duration_ms == 90_000
+    assert item.broadcast_id == made.json()["id"]
+    used = client.delete(f"/api/v1/streams/{stream['id']}", headers=admin)
+    assert used.status_code == 409 and used.json()["code"] == "stream_in_use"
+
+
+@pytest.mark.parametrize("body", [{"duration_s": 60}, {"stream_id": 1},
+                                  {"stream_id": 1, "duration_s": 60, "bulletin_id": 1},
+                                  {"stream_id": 999, "duration_s": 60}])
+def test_a_bad_relay_broadcast_is_refused(client: TestClient, admin: dict[str, str],
+                                          body: dict[str, int]) -> None:
+    added(client, admin, name="VOV1", url=dead_url(), allow_unreachable=True)
+    target = station(client, admin, "Trạm 3")
+    answer = client.post("/api/v1/broadcasts", headers=admin,
+                         json={"station_ids": [target["id"]], **body})
+    assert answer.status_code == (404 if body.get("stream_id") == 999 else 422), answer.text
+    assert client.get("/api/v1/playbacks", headers=admin).json()["total"] == 0

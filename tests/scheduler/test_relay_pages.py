@@ -73,3 +73,15 @@ def test_a_relay_without_a_span_is_refused_and_kept(client: TestClient, runtime:
     assert "Hãy nhập giờ kết thúc tiếp âm" in refused.text
     assert f'value="s:{stream["id"]}" selected' in refused.text
     assert client.get("/api/v1/timetables", headers=admin).json()["total"] == 0
+
+
+def test_a_relay_broadcasts_page_names_its_stream(client: TestClient, runtime: Runtime,
+                                                  admin: dict[str, str]) -> None:
+    stream = added(client, admin, name="Đài tỉnh", url=dead_url(), allow_unreachable=True)
+    target = station(client, admin, "Trạm C")
+    made = client.post("/api/v1/broadcasts", headers=admin, json={
+        "stream_id": stream["id"], "duration_s": 120, "station_ids": [target["id"]]})
+    assert made.status_code == 201, made.text
+    _log_in(client, runtime, "approver")
+    page = client.get(f"/emergency/{made.json()['id']}")
+    assert page.status_code == 200 and "Đài tỉnh" in page.text and "Tiếp âm" in page.text

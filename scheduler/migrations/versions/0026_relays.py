@@ -3,7 +3,8 @@
 Revision ID: 0026_relays
 Revises: 0025_streams
 
-`stations.relays`: its agent plays relays. `timetables.stream_id` + `duration_s` and
+`stations.relays`: its agent plays relays. `broadcasts` likewise (bulletin_id nullable,
+stream_id, duration_s). `timetables.stream_id` + `duration_s` and
 `playbacks.stream_id` + `duration_ms` (a relay's span; a bulletin playback's is its
 bulletin's). `playbacks.bulletin_id` becomes nullable: on SQLite that copies the table, which
 drops its triggers (the report tallies') and may lose its partial index's WHERE, so both are
@@ -57,6 +58,13 @@ def upgrade() -> None:
         batch.create_foreign_key(op.f("fk_timetables_stream_id_streams"), "streams",
                                  ["stream_id"], ["id"])
     op.create_index(op.f("ix_timetables_stream_id"), "timetables", ["stream_id"])
+    with op.batch_alter_table("broadcasts") as batch:  # no triggers on broadcasts
+        batch.alter_column("bulletin_id", existing_type=sa.Integer(), nullable=True)
+        batch.add_column(sa.Column("stream_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("duration_s", sa.Integer(), nullable=True))
+        batch.create_foreign_key(op.f("fk_broadcasts_stream_id_streams"), "streams",
+                                 ["stream_id"], ["id"])
+    op.create_index(op.f("ix_broadcasts_stream_id"), "broadcasts", ["stream_id"])
     # what a station's agent last said: it plays relays (FEATURE_RELAY)
     op.add_column("stations", sa.Column("relays", sa.Boolean(), nullable=False,
                                         server_default=sa.false()))
@@ -66,6 +74,13 @@ def downgrade() -> None:
     with op.batch_alter_table("stations") as batch:
         batch.drop_column("relays")
     op.execute("DELETE FROM playbacks WHERE stream_id IS NOT NULL")
+    op.execute("DELETE FROM broadcasts WHERE stream_id IS NOT NULL")
+    op.drop_index(op.f("ix_broadcasts_stream_id"), table_name="broadcasts")
+    with op.batch_alter_table("broadcasts") as batch:
+        batch.drop_constraint(op.f("fk_broadcasts_stream_id_streams"), type_="foreignkey")
+        batch.drop_column("duration_s")
+        batch.drop_column("stream_id")
+        batch.alter_column("bulletin_id", existing_type=sa.Integer(), nullable=False)
     op.execute("DELETE FROM timetables WHERE stream_id IS NOT NULL")
     op.drop_index(op.f("ix_timetables_stream_id"), table_name="timetables")
     with op.batch_alter_table("timetables") as batch:
