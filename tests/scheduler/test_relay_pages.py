@@ -52,7 +52,9 @@ def test_the_editor_saves_a_relay_with_its_span(client: TestClient, runtime: Run
     assert (timetable["stream_id"], timetable["duration_s"]) == (stream["id"], seconds)
     listed = client.get("/timetables", params={"station_id": target["id"],
                                                "week": saved.headers["location"][-10:]})
-    assert "Tiếp âm: VOV1 Thời sự" in listed.text and "VOV1 Thời sự" in listed.text
+    assert "Tiếp âm: VOV1 Thời sự" in listed.text
+    assert '<span class="relay">Tiếp âm: VOV1 Thời sự</span>' in listed.text  # the calendar
+    assert "/bulletins/None" not in listed.text
     log = client.get("/log")
     assert "Tiếp âm: VOV1 Thời sự" in log.text
     again = client.get(f"/timetables/{timetable['id']}/edit")
