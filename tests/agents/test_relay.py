@@ -224,6 +224,29 @@ def test_a_relay_follows_a_bulletin_without_a_gap(
     check_on_air(scheduler, after, tmp_path / "out", long_clip)
 
 
+def test_a_relay_started_late_still_ends_on_time(
+        tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer, clips: list[Clip],
+        long_clip: Clip, scheduler: FakeScheduler) -> None:
+    """The bulletin before it runs a second over its slot: the span does not stretch."""
+    with StreamSource(long_clip.path, folder=tmp_path) as source:
+        bulletin = item(971, clips[1], 5.0)
+        late = relay(972, source.url, 5.0 + clips[1].duration_ms / 1000 - 1.0, 5_000)
+        scheduler.items = [bulletin, late]
+        agent = start_agent(mosquitto, media_server, tmp_path)
+        try:
+            wait_for(lambda: EventType.FINISHED in scheduler.of(972), timeout=25,
+                     what=f"the relay; agent log:\n{agent.output()[-3000:]}")
+        finally:
+            agent.stop()
+    started, finished = (scheduler.event(972, kind)
+                         for kind in (EventType.STARTED, EventType.FINISHED))
+    assert started.reason is not None and started.reason.startswith("late=")
+    end = late.scheduled_at + timedelta(milliseconds=late.duration_ms)
+    assert abs(ms(finished.at - end)) < 100
+    frames = output_wav(tmp_path / "out", 972)
+    assert abs(len(frames) / BYTES_PER_MS - ms(end - started.at)) <= 5  # about 4 s, not 5
+
+
 def test_a_stop_command_cuts_a_relay(
         tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer, long_clip: Clip,
         scheduler: FakeScheduler) -> None:
