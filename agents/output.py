@@ -6,7 +6,9 @@ accumulates. Memory stays bounded: the decoder blocks on its pipe until we read 
 chunk. Every second of audio written, ``on_progress`` gets the position, for the player to
 save; every sample is scaled by the station's volume as it is written, into the sink of the
 backend --output names (config.py). ``Output`` is what the player needs: a playback for a
-plan item or a test tone; the simulator's plays nothing and keeps real time.
+plan item or a test tone; the simulator's plays nothing and keeps real time. A relay
+(agents/relay.py) reads its decoders through a ``BufferedDecoder`` instead: it must never
+wait on a stream past a chunk's instant.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ CHUNK_SAMPLES = SAMPLE_RATE // 50  # 20 ms
 CHUNK_BYTES = CHUNK_SAMPLES * SAMPLE_BYTES
 PROGRESS_SAMPLES = SAMPLE_RATE  # report the position every second of audio
 STDERR_TAIL = 4096
+AHEAD_CHUNKS = 1500  # a BufferedDecoder's audio ahead: 30 s, a bound on memory, not a target
 
 
 class PlaybackError(RuntimeError):
@@ -182,10 +185,10 @@ class FfmpegPlayback:
         self._decoder = await asyncio.create_subprocess_exec(
             *self._command, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        self._errors = asyncio.create_task(stderr_tail(self._decoder))
+        self._errors = asyncio.create_task(_tail(self._decoder))
         self._first = await _read_chunk(self._decoder)
         if not self._first:
-            raise PlaybackError(await decode_error(self._decoder, self._errors))
+            raise PlaybackError(await _decode_error(self._decoder, self._errors))
         if open_sink:
             await self._open_sink()
 
@@ -200,7 +203,7 @@ class FfmpegPlayback:
             await _stream(decoder, sink, self._first, self.progress, on_started, on_progress,
                           self._volume)
             if await decoder.wait() != 0:
-                raise PlaybackError(await decode_error(decoder, errors))
+                raise PlaybackError(await _decode_error(decoder, errors))
         except OSError as exc:
             raise PlaybackError(f"output_error: {exc}") from exc
 
@@ -210,7 +213,7 @@ class FfmpegPlayback:
         if sink is not None:
             await sink.close()
         if self._decoder is not None and self._errors is not None:
-            await stop_decoder(self._decoder, self._errors)
+            await _stop(self._decoder, self._errors)
 
     async def _open_sink(self) -> Sink:
         try:
@@ -218,6 +221,67 @@ class FfmpegPlayback:
         except OSError as exc:
             raise PlaybackError(f"output_error: {exc}") from exc
         return self._sink
+
+
+class BufferedDecoder:
+    """One ffmpeg's PCM read ahead into a bounded queue of chunks (b"" once it ended): a
+    relay's stream and filler, taken chunk by chunk without waiting past an instant."""
+
+    def __init__(self, command: list[str]) -> None:
+        self._command = command
+        self._chunks: asyncio.Queue[bytes] = asyncio.Queue(AHEAD_CHUNKS)
+        self._process: asyncio.subprocess.Process | None = None
+        self._errors: asyncio.Task[bytes] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self.opened = time.monotonic()
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            *self._command, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        self._errors = asyncio.create_task(_tail(self._process))
+        self._reader = asyncio.create_task(self._read(self._process))
+
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while True:
+            try:
+                chunk = await process.stdout.readexactly(CHUNK_BYTES)
+            except asyncio.IncompleteReadError as exc:
+                chunk = exc.partial[: len(exc.partial) - len(exc.partial) % SAMPLE_BYTES]
+                if chunk:
+                    await self._chunks.put(chunk)
+                await self._chunks.put(b"")
+                return
+            await self._chunks.put(chunk)
+
+    async def take(self, until: float) -> bytes | None:
+        """Return the next chunk, waiting until monotonic time until at most; b"" at the
+        end, None when nothing came in time."""
+        try:
+            return self._chunks.get_nowait()
+        except asyncio.QueueEmpty:
+            pass
+        if (wait := until - time.monotonic()) <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._chunks.get(), wait)
+        except TimeoutError:
+            return None
+
+    async def error(self) -> str:
+        """Say why the decoder ended."""
+        assert self._process is not None and self._errors is not None
+        return await _decode_error(self._process, self._errors)
+
+    async def stop(self) -> None:
+        """End the decoder and its reader."""
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._process is not None and self._errors is not None:
+            await _stop(self._process, self._errors)
+
 
 
 async def _stream(decoder: asyncio.subprocess.Process, sink: Sink, first: bytes,
@@ -253,7 +317,7 @@ async def _read_chunk(decoder: asyncio.subprocess.Process) -> bytes:
         return exc.partial[: len(exc.partial) - len(exc.partial) % SAMPLE_BYTES]
 
 
-async def stderr_tail(decoder: asyncio.subprocess.Process) -> bytes:
+async def _tail(decoder: asyncio.subprocess.Process) -> bytes:
     """Keep the end of ffmpeg's stderr, reading it all so ffmpeg never blocks on it."""
     assert decoder.stderr is not None
     kept = b""
@@ -262,8 +326,8 @@ async def stderr_tail(decoder: asyncio.subprocess.Process) -> bytes:
     return kept
 
 
-async def decode_error(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]
-                       ) -> str:
+async def _decode_error(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]
+                        ) -> str:
     """Describe why the decoder produced no (more) audio."""
     code = await decoder.wait()
     lines = (await errors).decode(errors="replace").strip().splitlines()
@@ -271,7 +335,7 @@ async def decode_error(decoder: asyncio.subprocess.Process, errors: asyncio.Task
     return f"decode_error: ffmpeg exit {code}: {detail}"[:500]
 
 
-async def stop_decoder(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]) -> None:
+async def _stop(decoder: asyncio.subprocess.Process, errors: asyncio.Task[bytes]) -> None:
     """End the decoder and read its pipes to the end so they close."""
     if decoder.returncode is None:
         decoder.kill()

@@ -1,23 +1,16 @@
 """Relays: a live stream played for exactly its span, filled where the stream fails.
 
-ffmpeg reads the stream (http or https only: ``-protocol_whitelist``) and decodes it to the
-backend's PCM, as for a file; the connection opens at the item's pre-roll, so the stream is
-on air at the slot, not when the network answers, and what arrives meanwhile is the jitter
-buffer (the relay lags the live source by about the pre-roll, on purpose). From the slot the
-span's chunks are written on the monotonic clock as output.py writes a file's, each from the
-stream when it has audio in time, else from the fill: the item's filler bulletin (from the
-cache, from its start at each loss, once through) or silence. The span is fixed: the sink
-gets exactly its samples, whatever played, and a late start ends at the same instant.
-
-A stream with no audio for ``STALL_S``, or whose ffmpeg ends, is lost: the agent connects
-again after 0.5, 1, 2, 4, 4 … s and goes back to the stream as soon as audio comes. ffmpeg's
-own ``-reconnect`` is not used: it would hide an outage in a stall (no filler) and ask a live
-mount for a byte range. ``started`` is the span going on air at its slot, whatever fills it;
-at the end: ``finished`` when the stream is on air (with a reason when anything was filled),
-``interrupted`` when it was lost and not back, ``failed`` when it never played (the span was
-filled all the same, the agent trying all along); ``position_ms`` is the stream's audio
-relayed. Credentials in the URL go to ffmpeg as a header, never into a log line, an event or
-ffmpeg's own messages.
+ffmpeg reads the stream (http or https only) and decodes it as it does a file. The connection
+opens at the pre-roll, so the stream is on air at the slot, not when the network answers;
+what arrives meanwhile is the jitter buffer (the relay lags the source by about the pre-roll,
+on purpose). From the slot each 20 ms chunk is written on the monotonic clock, from the stream
+when it has audio in time, else from the fill: the filler bulletin (from its start at each
+loss, once through) or silence. The sink gets exactly the span's samples; a late start ends
+on time. A stream without audio for ``STALL_S``, or whose ffmpeg ended, is lost: the agent
+connects again after 0.5, 1, 2, 4, 4 … s (not ffmpeg's ``-reconnect``: it would hide an outage
+in a stall, without the filler) and goes back to the stream once audio comes. How it ended,
+and what each event means: docs/protocol.md, "Relay items". Credentials in the URL go to
+ffmpeg as a header, never into a log line, an event or ffmpeg's own messages.
 """
 
 from __future__ import annotations
@@ -38,14 +31,12 @@ from agents.output import (
     CHUNK_BYTES,
     PROGRESS_SAMPLES,
     AudioOutput,
+    BufferedDecoder,
     Playback,
     PlaybackError,
     Progress,
-    decode_error,
     playback_name,
     scale,
-    stderr_tail,
-    stop_decoder,
 )
 from media.decode import SAMPLE_RATE, decode_command
 from wardcast.protocol import EventType, PlanItem, RelaySource, utcnow
@@ -57,7 +48,6 @@ STALL_S = 2.0  # a live stream with no audio this long is lost
 CONNECT_S = 5.0  # a connection without audio this long after it opened is given up
 RW_TIMEOUT_US = 2_000_000  # ffmpeg ends a read that waits longer (a silent socket)
 GRACE_S = 0.1  # how late a chunk of the stream may be before the fill takes its place
-AHEAD_CHUNKS = 1500  # decoded audio kept ahead: 30 s, a bound on memory, not a buffer target
 PROTOCOLS = "http,https,tcp,tls,crypto"
 # a relay starting later than this after its slot (the agent came up late, the item before
 # ran over) is cut short to end on time; one starting within it plays its whole span
@@ -127,65 +117,6 @@ def redact(text: str, url: str) -> str:
     return text
 
 
-class Decoder:
-    """One ffmpeg's PCM, read ahead into a bounded queue of chunks (b"" once it ended)."""
-
-    def __init__(self, command: list[str]) -> None:
-        self._command = command
-        self._chunks: asyncio.Queue[bytes] = asyncio.Queue(AHEAD_CHUNKS)
-        self._process: asyncio.subprocess.Process | None = None
-        self._errors: asyncio.Task[bytes] | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self.opened = time.monotonic()
-
-    async def start(self) -> None:
-        self._process = await asyncio.create_subprocess_exec(
-            *self._command, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        self._errors = asyncio.create_task(stderr_tail(self._process))
-        self._reader = asyncio.create_task(self._read(self._process))
-
-    async def _read(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
-        while True:
-            try:
-                chunk = await process.stdout.readexactly(CHUNK_BYTES)
-            except asyncio.IncompleteReadError as exc:
-                chunk = exc.partial[: len(exc.partial) - len(exc.partial) % SAMPLE_BYTES]
-                if chunk:
-                    await self._chunks.put(chunk)
-                await self._chunks.put(b"")
-                return
-            await self._chunks.put(chunk)
-
-    async def take(self, until: float) -> bytes | None:
-        """Return the next chunk, waiting until monotonic time until at most; b"" at the
-        end, None when nothing came in time."""
-        try:
-            return self._chunks.get_nowait()
-        except asyncio.QueueEmpty:
-            pass
-        if (wait := until - time.monotonic()) <= 0:
-            return None
-        try:
-            return await asyncio.wait_for(self._chunks.get(), wait)
-        except TimeoutError:
-            return None
-
-    async def error(self) -> str:
-        """Say why the decoder ended."""
-        assert self._process is not None and self._errors is not None
-        return await decode_error(self._process, self._errors)
-
-    async def stop(self) -> None:
-        """End the decoder and its reader."""
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self._process is not None and self._errors is not None:
-            await stop_decoder(self._process, self._errors)
-
-
 @dataclass
 class Account:
     """What filled a relay's span, for its final report."""
@@ -194,6 +125,7 @@ class Account:
     error: str | None = None  # why the stream was last lost (or could not connect)
     lost_at_ms: int = 0  # where in the span it was last lost
     losses: int = 0
+    began_ms: int | None = None  # where in the span its audio first came
 
     def filled(self) -> str:
         filler, silence = (self.fill_samples[k] / SAMPLE_RATE for k in ("filler", "silence"))
@@ -209,7 +141,10 @@ class Account:
                                            f"{self.error}; {self.filled()}")
         if sum(self.fill_samples.values()) == 0:
             return EventType.FINISHED, None
-        return EventType.FINISHED, f"stream_gaps: lost {self.losses} time(s); {self.filled()}"
+        gaps = [f"on air from {self.began_ms / 1000:.1f} s"] if self.began_ms else []
+        gaps += [f"lost {self.losses} time(s)"] if self.losses else []
+        said = ", ".join(gaps) or "late audio"  # only chunks that came late: jitter
+        return EventType.FINISHED, f"stream_gaps: {said}; {self.filled()}"
 
 
 class Stream:
@@ -217,7 +152,7 @@ class Stream:
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._decoder: Decoder | None = None
+        self._decoder: BufferedDecoder | None = None
         self._retry_at = 0.0
         self._attempts = 0
         self.live = False  # its audio is on air
@@ -226,7 +161,7 @@ class Stream:
     async def connect(self) -> None:
         """Open a connection now (the pre-roll), unless one is open."""
         if self._decoder is None:
-            self._decoder = Decoder(stream_command(self._url))
+            self._decoder = BufferedDecoder(stream_command(self._url))
             await self._decoder.start()
 
     async def take(self, until: float, account: Account, position_ms: int) -> bytes | None:
@@ -241,7 +176,7 @@ class Stream:
         # only a flowing stream is waited for: a late chunk is a moment's jitter
         chunk = await decoder.take(until if self.live else 0.0)
         if chunk:
-            self._back(position_ms)
+            self._back(account, position_ms)
             return chunk
         now = time.monotonic()
         if chunk == b"":
@@ -252,7 +187,9 @@ class Stream:
             await self._lose(f"no audio within {CONNECT_S:g} s", account, position_ms)
         return None
 
-    def _back(self, position_ms: int) -> None:
+    def _back(self, account: Account, position_ms: int) -> None:
+        if account.began_ms is None:
+            account.began_ms = position_ms
         if not self.live:
             log.info("relay of %s on air at %.1f s", public_url(self._url), position_ms / 1000)
         self.live, self.last_audio, self._attempts = True, time.monotonic(), 0
@@ -285,13 +222,13 @@ class Fill:
 
     def __init__(self, filler: Path | None) -> None:
         self._filler = filler
-        self._decoder: Decoder | None = None
+        self._decoder: BufferedDecoder | None = None
         self._spent = False  # the filler played through since the last loss
 
     async def take(self, until: float, samples: int, account: Account) -> bytes:
         """Return the next chunk of the fill (at most samples long)."""
         if self._decoder is None and self._filler is not None and not self._spent:
-            self._decoder = Decoder(decode_command(self._filler))
+            self._decoder = BufferedDecoder(decode_command(self._filler))
             await self._decoder.start()
         chunk = None if self._decoder is None else await self._decoder.take(until)
         if chunk == b"":

@@ -203,6 +203,37 @@ def test_an_unreachable_stream_fails_and_its_span_is_silent(
     check_secret_kept(scheduler, [agent], SECRET[1], "tok-Secret9")
 
 
+def test_a_stream_up_after_the_slot_is_relayed_from_then(
+        tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer, long_clip: Clip,
+        scheduler: FakeScheduler) -> None:
+    """Silence at the slot, the agent trying all along; the stream from when it answers."""
+    port = free_port()
+    item_ = relay(981, f"http://127.0.0.1:{port}/live.mp3", 5.0, 8_000)
+    scheduler.items = [item_]
+    agent = start_agent(mosquitto, media_server, tmp_path)
+    try:
+        wait_for(lambda: utcnow() > item_.scheduled_at + timedelta(seconds=2), timeout=15,
+                 what=f"2 s of the span; agent log:\n{agent.output()[-3000:]}")
+        with StreamSource(long_clip.path, folder=tmp_path, port=port):
+            wait_for(lambda: EventType.FINISHED in scheduler.of(981), timeout=15,
+                     what=f"the relay; agent log:\n{agent.output()[-3000:]}")
+    finally:
+        agent.stop()
+    finished = scheduler.event(981, EventType.FINISHED)
+    found = re.fullmatch(r"stream_gaps: on air from ([\d.]+) s; filled ([\d.]+) s "
+                         r"\(0\.0 s filler, [\d.]+ s silence\)", finished.reason or "")
+    assert found is not None, finished.reason
+    began, filled = float(found.group(1)), float(found.group(2))
+    assert 2.0 < began < 6.5 and abs(began - filled) <= 0.1  # retried within 4 s of its start
+    assert finished.position_ms is not None
+    assert abs(finished.position_ms - (8_000 - filled * 1000)) <= 100
+    frames = output_wav(tmp_path / "out", 981)
+    assert len(frames) == 8_000 * BYTES_PER_MS
+    start = round(began * 1000) * BYTES_PER_MS
+    assert not any(frames[:start - 100 * BYTES_PER_MS])  # silence: began is to 0.1 s
+    check_correlated(frames[start:], long_clip)
+
+
 def test_a_relay_follows_a_bulletin_without_a_gap(
         tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer, clips: list[Clip],
         long_clip: Clip, scheduler: FakeScheduler) -> None:
@@ -222,6 +253,29 @@ def test_a_relay_follows_a_bulletin_without_a_gap(
     started = scheduler.event(962, EventType.STARTED).at
     assert -1 < ms(started - ended) < 50
     check_on_air(scheduler, after, tmp_path / "out", long_clip)
+
+
+def test_a_relay_started_late_still_ends_on_time(
+        tmp_path: Path, mosquitto: Mosquitto, media_server: MediaServer, clips: list[Clip],
+        long_clip: Clip, scheduler: FakeScheduler) -> None:
+    """The bulletin before it runs a second over its slot: the span does not stretch."""
+    with StreamSource(long_clip.path, folder=tmp_path) as source:
+        bulletin = item(971, clips[1], 5.0)
+        late = relay(972, source.url, 5.0 + clips[1].duration_ms / 1000 - 1.0, 5_000)
+        scheduler.items = [bulletin, late]
+        agent = start_agent(mosquitto, media_server, tmp_path)
+        try:
+            wait_for(lambda: EventType.FINISHED in scheduler.of(972), timeout=25,
+                     what=f"the relay; agent log:\n{agent.output()[-3000:]}")
+        finally:
+            agent.stop()
+    started, finished = (scheduler.event(972, kind)
+                         for kind in (EventType.STARTED, EventType.FINISHED))
+    assert started.reason is not None and started.reason.startswith("late=")
+    end = late.scheduled_at + timedelta(milliseconds=late.duration_ms)
+    assert abs(ms(finished.at - end)) < 100
+    frames = output_wav(tmp_path / "out", 972)
+    assert abs(len(frames) / BYTES_PER_MS - ms(end - started.at)) <= 5  # about 4 s, not 5
 
 
 def test_a_stop_command_cuts_a_relay(
