@@ -5,9 +5,9 @@ soon as the previous ends if its start window is still open, and is skipped ("la
 otherwise; the same rule covers slots missed while the agent was down. The window closes
 ``late_grace_s`` after the slot, or at the item's ``play_until`` when it has one (an
 emergency: an agent that comes online during its validity plays it at once). The decoder
-starts ``preroll_s`` before the slot so the first samples are ready at the instant; the
-decoder of the item due after the one playing starts while it plays, so that items back to
-back (a programme with no gap) follow without a decoder's start-up delay.
+starts ``preroll_s`` before the slot (a relay's stream earlier) so the first samples are
+ready at the instant; the decoder of the item due after the one playing starts while it
+plays, so items back to back (a programme with no gap) follow without a start-up delay.
 
 Only an emergency interrupts: a ``preempt`` item cuts in at its slot (at once if the slot has
 passed and its window is open). Its decoder starts while the other item still plays, so the
@@ -40,7 +40,7 @@ from agents.output import (
     ToneRequest,
     perform_tone,
 )
-from agents.relay import media_for, playable
+from agents.relay import due_items, lead_s, media_for, playable
 from agents.store import Store
 from wardcast.protocol import EventType, PlanItem, utcnow
 
@@ -142,8 +142,7 @@ class Player:
 
     def _due(self, pending: list[PlanItem]) -> list[PlanItem]:
         """Return the items whose decoder should be running by now."""
-        return [item for item in pending
-                if seconds_until(item.scheduled_at) <= self._settings.preroll_s]
+        return due_items(pending, self._settings)
 
     def _window_end(self, item: PlanItem) -> datetime:
         if item.play_until is not None:
@@ -157,7 +156,7 @@ class Player:
         """Return when the plan needs a look without a wake-up: a preroll or a window's end."""
         times = []
         for item in pending:
-            lead = seconds_until(item.scheduled_at) - self._settings.preroll_s
+            lead = seconds_until(item.scheduled_at) - lead_s(item, self._settings)
             times.append(lead if lead > 0 else seconds_until(self._window_end(item)))
         return min(times, default=None)
 
@@ -206,7 +205,7 @@ class Player:
         for item in self._store.pending():
             if item.playback_id == on_air.item.playback_id or self._too_late(item):
                 continue
-            lead = seconds_until(item.scheduled_at) - self._settings.preroll_s
+            lead = seconds_until(item.scheduled_at) - lead_s(item, self._settings)
             if lead > 0:
                 return lead
             path = media_for(self._cache, item)
@@ -293,7 +292,7 @@ class Player:
         if cutter is None:
             await self._wait(on_air.task, await self._prepare_follower(on_air))
             return
-        lead = seconds_until(cutter.scheduled_at) - self._settings.preroll_s
+        lead = seconds_until(cutter.scheduled_at) - lead_s(cutter, self._settings)
         if lead > 0:
             await self._wait(on_air.task, lead)
             return

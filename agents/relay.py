@@ -1,16 +1,16 @@
 """Relays: a live stream played for exactly its span, filled where the stream fails.
 
 ffmpeg reads the stream (http or https only) and decodes it as it does a file. The connection
-opens at the pre-roll, so the stream is on air at the slot, not when the network answers;
-what arrives meanwhile is the jitter buffer (the relay lags the source by about the pre-roll,
-on purpose). From the slot each 20 ms chunk is written on the monotonic clock, from the stream
-when it has audio in time, else from the fill: the filler bulletin (from its start at each
-loss, once through) or silence. The sink gets exactly the span's samples; a late start ends
-on time. A stream without audio for ``STALL_S``, or whose ffmpeg ended, is lost: the agent
-connects again after 0.5, 1, 2, 4, 4 … s (not ffmpeg's ``-reconnect``: it would hide an outage
-in a stall, without the filler) and goes back to the stream once audio comes. How it ended,
-and what each event means: docs/protocol.md, "Relay items". Credentials in the URL go to
-ffmpeg as a header, never into a log line, an event or ffmpeg's own messages.
+opens ``RELAY_PREROLL_S`` before the slot, so the stream is on air at the slot, not when the
+network answers; what arrives meanwhile is the jitter buffer (the relay lags the source by
+about that, on purpose). From the slot each 20 ms chunk is written on the monotonic clock,
+from the stream when it has audio in time, else from the fill: the filler bulletin (from its
+start at each loss, once through) or silence. The sink gets exactly the span's samples; a late
+start ends on time. A stream without audio for ``STALL_S``, or whose ffmpeg ended, is lost:
+the agent connects again after 0.5, 1, 2, 4, 4 … s (not ffmpeg's ``-reconnect``: it would
+hide an outage in a stall, without the filler) and goes back to the stream once audio comes.
+How it ended, and what each event means: docs/protocol.md, "Relay items". Credentials in the
+URL go to ffmpeg as a header, never into a log line, an event or ffmpeg's own messages.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import takewhile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from agents.config import CHANNELS, SAMPLE_BYTES, Backend, Sink
-from agents.fetch import Media, sleep_until
+from agents.config import CHANNELS, SAMPLE_BYTES, Backend, Settings, Sink
+from agents.fetch import Media, seconds_until, sleep_until
 from agents.output import (
     CHUNK_BYTES,
     PROGRESS_SAMPLES,
@@ -43,15 +44,31 @@ from wardcast.protocol import EventType, PlanItem, RelaySource, utcnow
 
 log = logging.getLogger(__name__)
 
+RELAY_PREROLL_S = 5.0  # the stream opens this long before the slot: its jitter buffer
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # between attempts to connect; the last repeats
 STALL_S = 2.0  # a live stream with no audio this long is lost
-CONNECT_S = 5.0  # a connection without audio this long after it opened is given up
+# a connection without audio this long after it opened (at the pre-roll, for the first) is
+# given up; a silent socket ends sooner, by ffmpeg's -rw_timeout
+CONNECT_S = 10.0
 RW_TIMEOUT_US = 2_000_000  # ffmpeg ends a read that waits longer (a silent socket)
 GRACE_S = 0.1  # how late a chunk of the stream may be before the fill takes its place
 PROTOCOLS = "http,https,tcp,tls,crypto"
 # a relay starting later than this after its slot (the agent came up late, the item before
 # ran over) is cut short to end on time; one starting within it plays its whole span
 LATE_S = timedelta(milliseconds=100)
+
+
+def lead_s(item: PlanItem, settings: Settings) -> float:
+    """Return how long before its slot an item is prepared: a relay's stream, from a server
+    across the network, needs longer to answer than a cached file's decoder."""
+    return max(settings.preroll_s, RELAY_PREROLL_S) if item.relay else settings.preroll_s
+
+
+def due_items(pending: list[PlanItem], settings: Settings) -> list[PlanItem]:
+    """Return the pending items (earliest first) to prepare by now: those up to the first
+    that is not due yet, so that a relay's longer lead never puts it before an earlier item."""
+    return list(takewhile(
+        lambda item: seconds_until(item.scheduled_at) <= lead_s(item, settings), pending))
 
 
 def playable(cache: Media, item: PlanItem) -> bool:
