@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -56,7 +57,28 @@ def update(*, session: Session, timetable_id: int, change: TimetableUpdate,
             raise InvalidInput("duration_s chỉ dùng khi tiếp âm (stream_id) — duration_s goes "
                                "only with stream_id", field="duration_s")
         duration_s = change.duration_s  # a relay's new length
-    merged = TimetableCreate(
+    try:
+        merged = _merged(change=change, given=given, timetable=timetable,
+                         session=session, bulletin_id=bulletin_id, programme_id=programme_id,
+                         stream_id=stream_id, duration_s=duration_s)
+    except ValidationError as exc:  # the change and what it keeps make no valid timetable
+        first = exc.errors()[0]
+        raise InvalidInput(str(first["msg"]).removeprefix("Value error, "),
+                           field=".".join(str(p) for p in first["loc"]) or None) from exc
+    chosen = _apply(session=session, timetable=timetable, data=merged,
+                    default_zone=default_zone, check_past="starts_at" in given, user=by)
+    targets.write(session=session, timetable=timetable, targets=chosen,
+                  direct=merged.station_ids, group_ids=merged.group_ids)
+    session.flush()
+    return timetable
+
+
+def _merged(*, change: TimetableUpdate, given: set[str],
+            timetable: Timetable, session: Session, bulletin_id: int | None,
+            programme_id: int | None, stream_id: int | None,
+            duration_s: int | None) -> TimetableCreate:
+    """The timetable as the change leaves it, validated as a new one would be."""
+    return TimetableCreate(
         bulletin_id=bulletin_id, programme_id=programme_id, stream_id=stream_id,
         duration_s=duration_s,
         station_ids=change.station_ids if change.station_ids is not None else
@@ -67,12 +89,6 @@ def update(*, session: Session, timetable_id: int, change: TimetableUpdate,
         recurrence=change.recurrence if "recurrence" in given else timetable.recurrence,
         until=change.until if "until" in given else timetable.until,
         priority=change.priority or timetable.priority)
-    chosen = _apply(session=session, timetable=timetable, data=merged,
-                    default_zone=default_zone, check_past="starts_at" in given, user=by)
-    targets.write(session=session, timetable=timetable, targets=chosen,
-                  direct=merged.station_ids, group_ids=merged.group_ids)
-    session.flush()
-    return timetable
 
 
 def _given_start(timetable: Timetable) -> datetime:
