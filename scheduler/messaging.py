@@ -138,7 +138,7 @@ def _start_mosquitto(runtime: Runtime, stack: AsyncExitStack, binary: str) -> Br
         except BrokerStartError as exc:
             if PORT_TAKEN not in str(exc):
                 raise
-            if not _free(_reachable(layout.host), layout.port):
+            if not _free(layout.host, layout.port):
                 raise BrokerStartError(
                     f"port {layout.port} on {layout.host} is already in use (another broker, or "
                     "another wardcast?): stop it, or set WARDCAST_MQTT_URL to another port"
@@ -172,14 +172,12 @@ def _mosquitto(binary: str, layout: Layout) -> Supervised:
 
 
 def _free(host: str, port: int) -> bool:
-    """Tell whether a listener could bind host:port now (the way Mosquitto binds it)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
+    """Tell whether a listener could bind host:port now (as Mosquitto does: SO_REUSEADDR)."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError:
+        return False
+    return True
 
 
 def _reload(broker: Supervised, probe: BrokerLogin) -> None:
