@@ -6,7 +6,9 @@ accumulates. Memory stays bounded: the decoder blocks on its pipe until we read 
 chunk. Every second of audio written, ``on_progress`` gets the position, for the player to
 save; every sample is scaled by the station's volume as it is written, into the sink of the
 backend --output names (config.py). ``Output`` is what the player needs: a playback for a
-plan item or a test tone; the simulator's plays nothing and keeps real time.
+plan item or a test tone; the simulator's plays nothing and keeps real time. A relay
+(agents/relay.py) reads its decoders through a ``BufferedDecoder`` instead: it must never
+wait on a stream past a chunk's instant.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from typing import Protocol
 from agents.config import CHANNELS, SAMPLE_BYTES, Backend, Sink
 from agents.fetch import sleep_until
 from media.decode import SAMPLE_RATE, decode_command
-from wardcast.protocol import PlanItem, broadcast_ref, utcnow
+from wardcast.protocol import EventType, PlanItem, broadcast_ref, utcnow
 
 CHUNK_SAMPLES = SAMPLE_RATE // 50  # 20 ms
 CHUNK_BYTES = CHUNK_SAMPLES * SAMPLE_BYTES
 PROGRESS_SAMPLES = SAMPLE_RATE  # report the position every second of audio
 STDERR_TAIL = 4096
+AHEAD_CHUNKS = 1500  # a BufferedDecoder's audio ahead: 30 s, a bound on memory, not a target
 
 
 class PlaybackError(RuntimeError):
@@ -42,6 +45,8 @@ class Progress:
 
     samples: int = 0
     started_at: datetime | None = None
+    # how a playback that ran to its end ended, when not plainly finished (a relay's fill)
+    ending: tuple[EventType, str | None] | None = None
 
     @property
     def position_ms(self) -> int:
@@ -68,7 +73,7 @@ class Output(Protocol):
 
     volume: float  # percent: 100 leaves the samples as they are
 
-    def item(self, item: PlanItem, path: Path) -> Playback: ...
+    def item(self, item: PlanItem, path: Path | None) -> Playback: ...
     def tone(self, command_id: str, *, hz: float, seconds: float) -> Playback: ...
 
 
@@ -135,8 +140,9 @@ class AudioOutput:
         self._backend = backend
         self.volume = volume
 
-    def item(self, item: PlanItem, path: Path) -> Playback:
-        """Return a playback of a plan item's cached media."""
+    def item(self, item: PlanItem, path: Path | None) -> Playback:
+        """Return a playback of a plan item's cached media (relays: agents/relay.py)."""
+        assert item.relay is None and path is not None, "a bulletin's cached media"
         return FfmpegPlayback(decode_command(path), backend=self._backend,
                               name=playback_name(item.playback_id), volume=self._level)
 
@@ -215,6 +221,67 @@ class FfmpegPlayback:
         except OSError as exc:
             raise PlaybackError(f"output_error: {exc}") from exc
         return self._sink
+
+
+class BufferedDecoder:
+    """One ffmpeg's PCM read ahead into a bounded queue of chunks (b"" once it ended): a
+    relay's stream and filler, taken chunk by chunk without waiting past an instant."""
+
+    def __init__(self, command: list[str]) -> None:
+        self._command = command
+        self._chunks: asyncio.Queue[bytes] = asyncio.Queue(AHEAD_CHUNKS)
+        self._process: asyncio.subprocess.Process | None = None
+        self._errors: asyncio.Task[bytes] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self.opened = time.monotonic()
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            *self._command, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        self._errors = asyncio.create_task(_tail(self._process))
+        self._reader = asyncio.create_task(self._read(self._process))
+
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while True:
+            try:
+                chunk = await process.stdout.readexactly(CHUNK_BYTES)
+            except asyncio.IncompleteReadError as exc:
+                chunk = exc.partial[: len(exc.partial) - len(exc.partial) % SAMPLE_BYTES]
+                if chunk:
+                    await self._chunks.put(chunk)
+                await self._chunks.put(b"")
+                return
+            await self._chunks.put(chunk)
+
+    async def take(self, until: float) -> bytes | None:
+        """Return the next chunk, waiting until monotonic time until at most; b"" at the
+        end, None when nothing came in time."""
+        try:
+            return self._chunks.get_nowait()
+        except asyncio.QueueEmpty:
+            pass
+        if (wait := until - time.monotonic()) <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._chunks.get(), wait)
+        except TimeoutError:
+            return None
+
+    async def error(self) -> str:
+        """Say why the decoder ended."""
+        assert self._process is not None and self._errors is not None
+        return await _decode_error(self._process, self._errors)
+
+    async def stop(self) -> None:
+        """End the decoder and its reader."""
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._process is not None and self._errors is not None:
+            await _stop(self._process, self._errors)
+
 
 
 async def _stream(decoder: asyncio.subprocess.Process, sink: Sink, first: bytes,

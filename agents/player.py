@@ -5,9 +5,9 @@ soon as the previous ends if its start window is still open, and is skipped ("la
 otherwise; the same rule covers slots missed while the agent was down. The window closes
 ``late_grace_s`` after the slot, or at the item's ``play_until`` when it has one (an
 emergency: an agent that comes online during its validity plays it at once). The decoder
-starts ``preroll_s`` before the slot so the first samples are ready at the instant; the
-decoder of the item due after the one playing starts while it plays, so that items back to
-back (a programme with no gap) follow without a decoder's start-up delay.
+starts ``preroll_s`` before the slot (a relay's stream earlier) so the first samples are
+ready at the instant; the decoder of the item due after the one playing starts while it
+plays, so items back to back (a programme with no gap) follow without a start-up delay.
 
 Only an emergency interrupts: a ``preempt`` item cuts in at its slot (at once if the slot has
 passed and its window is open). Its decoder starts while the other item still plays, so the
@@ -40,6 +40,7 @@ from agents.output import (
     ToneRequest,
     perform_tone,
 )
+from agents.relay import due_items, lead_s, media_for, playable
 from agents.store import Store
 from wardcast.protocol import EventType, PlanItem, utcnow
 
@@ -81,7 +82,7 @@ class Player:
         """Return the sha256 of the media playing now or about to cut in, if any."""
         items = (self._on_air.item if self._on_air else None, self._cutter,
                  self._follower[0] if self._follower else None)
-        return {item.sha256 for item in items if item is not None}
+        return {media[0] for item in items if item and (media := item.wanted_media)}
 
     def stop(self, reason: str) -> str | None:
         """Stop what is playing at once; return what it was, or None when nothing played."""
@@ -128,7 +129,7 @@ class Player:
             if self._too_late(item):
                 self._reporter.ended(item.playback_id, EventType.SKIPPED, reason="late")
                 return
-            if self._cache.path(item.sha256) is not None:
+            if playable(self._cache, item):
                 await self._attempt(item)
                 return
             if item.play_until is None:
@@ -141,8 +142,7 @@ class Player:
 
     def _due(self, pending: list[PlanItem]) -> list[PlanItem]:
         """Return the items whose decoder should be running by now."""
-        return [item for item in pending
-                if seconds_until(item.scheduled_at) <= self._settings.preroll_s]
+        return due_items(pending, self._settings)
 
     def _window_end(self, item: PlanItem) -> datetime:
         if item.play_until is not None:
@@ -156,7 +156,7 @@ class Player:
         """Return when the plan needs a look without a wake-up: a preroll or a window's end."""
         times = []
         for item in pending:
-            lead = seconds_until(item.scheduled_at) - self._settings.preroll_s
+            lead = seconds_until(item.scheduled_at) - lead_s(item, self._settings)
             times.append(lead if lead > 0 else seconds_until(self._window_end(item)))
         return min(times, default=None)
 
@@ -168,7 +168,7 @@ class Player:
                     item.playback_id == playing.playback_id or not item.preempt
                     or (playing.preempt and playing.bulletin_id == item.bulletin_id)):
                 continue  # a tone gives way to anything; an item only to another emergency
-            if not self._too_late(item) and self._cache.path(item.sha256) is not None:
+            if not self._too_late(item) and playable(self._cache, item):
                 return item
         return None
 
@@ -184,8 +184,8 @@ class Player:
     async def _attempt(self, item: PlanItem) -> None:
         """Prepare a due item whose media is here and put it on air (it waits for its slot)."""
         playback = await self._take_follower(item)
-        path = self._cache.use(item.sha256)
-        if path is None:
+        path = media_for(self._cache, item)
+        if path is None and item.relay is None:
             if playback is not None:
                 await playback.close()
             return
@@ -205,11 +205,11 @@ class Player:
         for item in self._store.pending():
             if item.playback_id == on_air.item.playback_id or self._too_late(item):
                 continue
-            lead = seconds_until(item.scheduled_at) - self._settings.preroll_s
+            lead = seconds_until(item.scheduled_at) - lead_s(item, self._settings)
             if lead > 0:
                 return lead
-            path = self._cache.use(item.sha256)
-            if path is None:
+            path = media_for(self._cache, item)
+            if path is None and item.relay is None:
                 return None
             playback = self._output.item(item, path)
             try:
@@ -237,7 +237,7 @@ class Player:
             return  # look again: media arrived or the plan changed
         self._reporter.ended(item.playback_id, EventType.FAILED, reason="media_unavailable")
 
-    async def _prepared(self, item: PlanItem, path: Path, *, open_sink: bool
+    async def _prepared(self, item: PlanItem, path: Path | None, *, open_sink: bool
                         ) -> Playback | None:
         """Start an item's decoder; fail the item (and return None) when it cannot decode."""
         playback = self._output.item(item, path)
@@ -274,8 +274,9 @@ class Player:
         except Exception as exc:
             log.exception("playback %d failed unexpectedly", item.playback_id)
             end(EventType.FAILED, reason=f"agent_error: {exc}")
-        else:
-            end(EventType.FINISHED, position_ms=progress.position_ms)
+        else:  # a relay may have ended otherwise: its stream lost, or never there
+            kind, reason = progress.ending or (EventType.FINISHED, None)
+            end(kind, position_ms=progress.position_ms, reason=reason)
 
     # --- what holds the output ------------------------------------------------------------
 
@@ -291,7 +292,7 @@ class Player:
         if cutter is None:
             await self._wait(on_air.task, await self._prepare_follower(on_air))
             return
-        lead = seconds_until(cutter.scheduled_at) - self._settings.preroll_s
+        lead = seconds_until(cutter.scheduled_at) - lead_s(cutter, self._settings)
         if lead > 0:
             await self._wait(on_air.task, lead)
             return
@@ -299,8 +300,8 @@ class Player:
 
     async def _cut_in(self, on_air: OnAir, item: PlanItem) -> None:
         """Start item's decoder now; at its slot take on_air off and put item on air."""
-        path = self._cache.use(item.sha256)
-        if path is None:
+        path = media_for(self._cache, item)
+        if path is None and item.relay is None:
             return
         self._cutter = item
         try:

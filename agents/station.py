@@ -33,11 +33,13 @@ from agents.config import Settings, SettingsError, make_backend, settings_from
 from agents.fetch import Clock, Media, MediaCache
 from agents.link import Later, Link, MqttLink, Reporter, soon
 from agents.orders import Commands, Groups, merged, read
-from agents.output import AudioOutput, Output
+from agents.output import Output
 from agents.player import Player
+from agents.relay import RelayingOutput
 from agents.store import SqliteStore, Store
 from wardcast.protocol import (
     FEATURE_GROUPS,
+    FEATURE_RELAY,
     Ack,
     Channel,
     EventType,
@@ -184,7 +186,7 @@ class Station:
 
     def _request_sync(self) -> None:
         request = SyncRequest(boot_id=self._boot_id, sent_at=utcnow(),
-                              agent_version=AGENT_VERSION, features=[FEATURE_GROUPS])
+                              agent_version=AGENT_VERSION, features=[FEATURE_GROUPS, FEATURE_RELAY])
         self._link.publish(Channel.SYNC, encode(request))
 
     # --- media -------------------------------------------------------------------------
@@ -193,12 +195,15 @@ class Station:
         """Ask for the media of every pending item, reporting what is cached already; the
         first request for a sha256 in spread waits a random part of its spread."""
         for item in self._store.pending():
-            if self._cache.path(item.sha256) is not None:
-                self._media_ready(item.sha256)
+            if (media := item.wanted_media) is None:
+                continue  # a relay without a filler: nothing to fetch
+            sha256, path = media
+            if self._cache.path(sha256) is not None:
+                self._media_ready(sha256)
             else:
-                self._cache.want(item.sha256, item.media_path, ready=self._media_arrived,
-                                 needed=partial(self._needs, item.sha256),
-                                 after_s=random.uniform(0.0, spread.get(item.sha256, 0.0)))
+                self._cache.want(sha256, path, ready=self._media_arrived,
+                                 needed=partial(self._needs, sha256),
+                                 after_s=random.uniform(0.0, spread.get(sha256, 0.0)))
 
     def _media_arrived(self, sha256: str) -> None:
         self._media_ready(sha256)
@@ -207,7 +212,8 @@ class Station:
 
     def _needed(self) -> set[str]:
         """Return the media the plan needs, including the item playing now."""
-        return {item.sha256 for item in self._store.pending()} | self.player.media_in_use()
+        return {media[0] for item in self._store.pending()
+                if (media := item.wanted_media)} | self.player.media_in_use()
 
     def _needs(self, sha256: str) -> bool:
         return sha256 in self._needed()
@@ -215,7 +221,8 @@ class Station:
     def _media_ready(self, sha256: str) -> None:
         """Report ``downloaded`` once for each pending playback of this media."""
         for item in self._store.pending():
-            if item.sha256 == sha256 and not self._store.is_downloaded(item.playback_id):
+            media = item.wanted_media
+            if media and media[0] == sha256 and not self._store.is_downloaded(item.playback_id):
                 self.reporter.emit(item.playback_id, EventType.DOWNLOADED,
                                    together=partial(self._store.mark_downloaded,
                                                     item.playback_id))
@@ -270,7 +277,7 @@ async def run(settings: Settings) -> int:
                           link=MqttLink(settings, boot_id=boot_id),
                           cache=MediaCache(settings.cache_dir, http=http,
                                            max_bytes=settings.cache_max_bytes),
-                          output=AudioOutput(make_backend(settings.output)),
+                          output=RelayingOutput(make_backend(settings.output)),
                           clock=Clock(http, interval_s=settings.clock_interval_s))
         station.begin()
         stack.push_async_callback(station.shutdown)

@@ -32,6 +32,7 @@ from scheduler.reports.drafts.router import router as drafts_router
 from scheduler.reports.router import router as reports_router
 from scheduler.runtime import Runtime
 from scheduler.stations.router import router as stations_router
+from scheduler.streams.router import router as streams_router
 from scheduler.timetables.router import router as timetables_router
 from scheduler.users.router import router as users_router
 from scheduler.web import router as web_pages
@@ -71,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (users_router, bulletins_router, stations_router, timetables_router,
                    groups_router, agenda_router, broadcasts_router, controls_router,
                    playbacks_router, audit_router, programmes_router, feeds_router,
-                   catalogue_router, reports_router, drafts_router, agent_api.router):
+                   catalogue_router, reports_router, drafts_router, streams_router,
+                   agent_api.router):
         api.include_router(router)
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     watchdog_interval_s: float = Field(default=2.0, gt=0)
     planner_interval_s: float = Field(default=300.0, gt=0)
     log_level: str = "INFO"
+    # Stream sources (scheduler/streams): the leader probes every stream this often; a probe
+    # decodes this many seconds of it to tell a silent stream from one that sounds.
+    stream_check_s: float = Field(default=300.0, ge=5, le=86400)
+    stream_listen_s: float = Field(default=4.0, ge=1, le=30)
     # Past one machine (docs/scaling.md): each replica names itself (its MQTT client id is
     # derived from it); on PostgreSQL the replicas elect one planner every few seconds.
     replica_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")

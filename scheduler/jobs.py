@@ -13,6 +13,8 @@ from scheduler.reports.drafts import job as drafts
 from scheduler.reports.kept import fill as tallies
 from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
+from scheduler.streams import probe as stream_probe
+from scheduler.streams import watch as stream_watch
 from wardcast.protocol import RECONNECT_MAX_S, utcnow
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,20 @@ def keep_tallies(runtime: Runtime) -> None:
         log.exception("kept tallies: the fill failed; the next run tries again")
 
 
-SINGLETON_JOBS = ("roll_horizon", "watchdog", "report_drafts", "keep_tallies")
+def watch_streams(runtime: Runtime) -> None:
+    """Probe every stream source and keep what changed (streams/watch.py)."""
+    if not runtime.is_leader:
+        return
+    try:
+        stream_watch.check_all(db=runtime.db, prober=stream_probe.prober(
+            listen_s=runtime.settings.stream_listen_s))
+    except Exception:  # the database went away mid-run, say: the next run tries again
+        log.exception("stream check: the run failed; the next run tries again")
+
+
+SINGLETON_JOBS = ("roll_horizon", "watchdog", "report_drafts", "keep_tallies", "watch_streams")
+# after the start-up's plans and pushes; then every WARDCAST_STREAM_CHECK_S
+WATCH_STREAMS_AFTER = timedelta(seconds=20)
 KEEP_TALLIES_EVERY = timedelta(days=1)
 KEEP_TALLIES_AFTER = timedelta(minutes=2)  # after the start-up's plans and pushes
 
@@ -145,3 +160,8 @@ def _lead(scheduler: BackgroundScheduler, runtime: Runtime, leader: bool) -> Non
     scheduler.add_job(keep_tallies, "interval", args=[runtime], id="keep_tallies",
                       seconds=KEEP_TALLIES_EVERY.total_seconds(),
                       next_run_time=now + KEEP_TALLIES_AFTER, replace_existing=True)
+    scheduler.add_job(watch_streams, "interval", args=[runtime], id="watch_streams",
+                      seconds=settings.stream_check_s,
+                      next_run_time=now + min(WATCH_STREAMS_AFTER,
+                                              timedelta(seconds=settings.stream_check_s)),
+                      replace_existing=True)

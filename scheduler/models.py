@@ -19,11 +19,12 @@ from scheduler.reports.kept.models import (
     KeptOnAir,
 )
 from scheduler.stations.models import Station
+from scheduler.streams.models import Stream
 from scheduler.timetables.models import Timetable, timetable_stations
 from scheduler.users.models import ApiToken, LoginThrottle, User, UserWard
 
 __all__ = ["ApiToken", "AuditEvent", "Broadcast", "Bulletin", "CalendarFeed", "Generation",
            "Horizon", "Kept", "KeptCounted", "KeptNotPlayed", "KeptOnAir", "LoginThrottle",
            "Playback", "PlaybackEvent", "Programme", "ProgrammeItem", "ReportDraft", "Source",
-           "Station", "StationCommand", "StationGroup", "Timetable", "Topic", "User",
+           "Station", "StationCommand", "StationGroup", "Stream", "Timetable", "Topic", "User",
            "UserWard", "group_members", "timetable_stations"]

@@ -56,8 +56,8 @@ class TimedOutput:
     def __init__(self) -> None:
         self.volume = 100.0  # set by the volume command; nothing to scale
 
-    def item(self, item: PlanItem, path: Path) -> Playback:
-        """Return a playback that takes the item's duration."""
+    def item(self, item: PlanItem, path: Path | None) -> Playback:
+        """Return a playback that takes the item's duration (a relay's too)."""
         return TimedPlayback(duration_ms=item.duration_ms)
 
     def tone(self, command_id: str, *, hz: float, seconds: float) -> Playback:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
     AwareDatetime,
@@ -23,7 +24,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -210,19 +214,59 @@ class _Message(BaseModel):
 
 
 MAX_REPEAT = 20  # repeats of one broadcast
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+MAX_MEDIA_PATH = 1000
+MAX_URL = 2048
+MAX_RELAY_MS = 24 * 3600 * 1000  # a relay spans at most a day
+
+
+class Filler(BaseModel):
+    """A bulletin an agent caches ahead and plays where a relayed stream fails."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sha256: str = Field(pattern=SHA256_PATTERN)
+    media_path: str = Field(min_length=1, max_length=MAX_MEDIA_PATH)
+    duration_ms: int = Field(ge=0, le=DB_INT)
+
+
+class RelaySource(BaseModel):
+    """A live stream an agent relays: its URL (http or https; it may carry the station's
+    credentials, which the agent never logs nor reports) and an optional filler."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    url: str = Field(min_length=1, max_length=MAX_URL, pattern=r"^[^\s\x00-\x1f\x7f]+$")
+    filler: Filler | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        # ffmpeg reads anything (file:, concat:, subfile: …): only a network stream is allowed
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("a relay's url is an http or https URL with a host")
+        return url
 
 
 class PlanItem(BaseModel):
+    """One playback: a bulletin's media (bulletin_id, sha256, media_path) or a relay of a
+    live stream for duration_ms (relay). An agent takes relays only if its SyncRequest
+    announced FEATURE_RELAY: older agents refuse a plan holding one (their sha256 is
+    required), so the scheduler must send relay items only to agents announcing it."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     playback_id: int
-    bulletin_id: int
+    bulletin_id: int | None = None
     title: str = ""
     scheduled_at: UtcDateTime
     priority: Priority = Priority.NORMAL
     duration_ms: int = Field(ge=0)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    media_path: str  # path on the scheduler's HTTP server, e.g. /api/v1/media/{sha256}.opus
+    sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
+    # path on the scheduler's HTTP server, e.g. /api/v1/media/{sha256}.opus
+    media_path: str | None = None
+    relay: RelaySource | None = None
     # An emergency: it interrupts whatever is playing, and may still start late (an agent
     # that connects after its slot) until play_until.
     preempt: bool = False
@@ -231,6 +275,35 @@ class PlanItem(BaseModel):
     # may hold it already from the broadcast's urgent message, before its row existed.
     broadcast_id: int | None = None
     repeat_index: int | None = Field(default=None, ge=0, lt=MAX_REPEAT)
+
+    @model_validator(mode="after")
+    def _bulletin_or_relay(self) -> PlanItem:
+        media = (self.bulletin_id, self.sha256, self.media_path)
+        if self.relay is None and None in media:
+            raise ValueError("a plan item names its bulletin_id, sha256 and media_path")
+        if self.relay is not None and media != (None, None, None):
+            raise ValueError("a relay item names no bulletin, sha256 or media_path")
+        if self.relay is not None and not 1 <= self.duration_ms <= MAX_RELAY_MS:
+            raise ValueError(f"a relay lasts 1 ms to {MAX_RELAY_MS} ms")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _bulletin_as_before(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # a bulletin item goes out byte for byte as before relays existed
+        data: dict[str, Any] = handler(self)
+        if data.get("relay", "") is None:
+            del data["relay"]
+        return data
+
+    @property
+    def wanted_media(self) -> tuple[str, str] | None:
+        """(sha256, media_path) the agent caches for the item: its bulletin's, or a relay's
+        filler (a relay plays without it)."""
+        if self.relay is None:
+            assert self.sha256 is not None and self.media_path is not None  # the validator
+            return self.sha256, self.media_path
+        filler = self.relay.filler
+        return None if filler is None else (filler.sha256, filler.media_path)
 
     @property
     def key(self) -> int:
@@ -298,7 +371,7 @@ class UrgentItem(BaseModel):
     title: str = ""
     priority: Priority = Priority.EMERGENCY
     duration_ms: int = Field(ge=0)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: str = Field(pattern=SHA256_PATTERN)
     media_path: str
     starts_at: UtcDateTime
     play_until: UtcDateTime
@@ -345,11 +418,13 @@ class Urgent(_Message):
 
 
 FEATURE_GROUPS = "groups"  # the agent reads its groups' and the fleet's urgent topics
+FEATURE_RELAY = "relay"  # the agent plays relay items (PlanItem.relay)
 
 
 class SyncRequest(_Message):
     """An agent asks for its plan (on every connect), saying what it can do: an agent
-    without FEATURE_GROUPS (older ones) gets every broadcast in its plan."""
+    without FEATURE_GROUPS (older ones) gets every broadcast in its plan; one without
+    FEATURE_RELAY must get no relay item (it would refuse the whole plan)."""
 
     boot_id: str
     sent_at: UtcDateTime

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from scheduler.bulletins.models import Bulletin
 from scheduler.errors import InvalidInput
-from scheduler.planning.planner import desired
+from scheduler.planning.planner import Wanted, desired
+from scheduler.playbacks import items as playing
 from scheduler.playbacks.models import Playback, PlaybackStatus
 from scheduler.stations.models import Station
+from scheduler.streams.models import Stream
 from scheduler.timetables import service as timetables
 
 MAX_WINDOW = timedelta(days=92)
@@ -24,8 +26,8 @@ FEED_AHEAD = timedelta(days=31)
 @dataclass(frozen=True)
 class AgendaItem:
     scheduled_at: datetime
-    bulletin_id: int
-    title: str
+    bulletin_id: int | None  # None for a relay (tiếp âm): stream_id names its stream
+    title: str  # the bulletin's title, or the relayed stream's name
     duration_ms: int
     priority: str
     timetable_id: int | None
@@ -34,6 +36,7 @@ class AgendaItem:
     programme_id: int | None = None
     programme_position: int | None = None  # the item's place in its programme
     run_at: datetime | None = None  # when the item's run starts (a programme's first item)
+    stream_id: int | None = None
 
     @property
     def end(self) -> datetime:
@@ -58,14 +61,14 @@ def agenda(*, session: Session, station: Station, start: datetime,
     """Return what the station will play in [start, end), in order; cancelled slots excluded."""
     check_window(start, end)
     rows = session.execute(
-        select(Playback, Bulletin).join(Bulletin, Bulletin.id == Playback.bulletin_id)
+        playing.joined(select(Playback, playing.TITLE, playing.DURATION_MS))
         .where(Playback.station_id == station.id, Playback.scheduled_at >= start,
                Playback.scheduled_at < end,
                Playback.status != PlaybackStatus.CANCELLED.value)).all()
-    items = [AgendaItem(p.scheduled_at, b.id, b.title, b.duration_ms, p.priority,
+    items = [AgendaItem(p.scheduled_at, p.bulletin_id, title or "", duration or 0, p.priority,
                         p.timetable_id, p.id, p.status, p.programme_id, p.programme_position,
-                        p.programme_run_at or p.scheduled_at)
-             for p, b in rows]
+                        p.programme_run_at or p.scheduled_at, p.stream_id)
+             for p, title, duration in rows]
     known = {(item.timetable_id, item.scheduled_at) for item in items}
     for timetable in timetables.active(session=session, now=start):
         if station not in timetable.stations:
@@ -73,13 +76,22 @@ def agenda(*, session: Session, station: Station, start: datetime,
         wanted = desired(session, timetable, start=start, end=end, only=station)
         for (_station_id, instant), want in sorted(wanted.items()):
             if instant < end and (timetable.id, instant) not in known:
-                bulletin = session.get(Bulletin, want.bulletin_id)
-                assert bulletin is not None
-                items.append(AgendaItem(instant, bulletin.id, bulletin.title,
-                                        bulletin.duration_ms, timetable.priority, timetable.id,
-                                        None, None, want.programme_id, want.position,
-                                        want.run_at))
+                title, duration = _named(session, want)
+                items.append(AgendaItem(instant, want.bulletin_id, title, duration,
+                                        timetable.priority, timetable.id, None, None,
+                                        want.programme_id, want.position, want.run_at,
+                                        want.stream_id))
     return sorted(items, key=lambda i: (i.scheduled_at, i.playback_id or 0))
+
+
+def _named(session: Session, want: Wanted) -> tuple[str, int]:
+    """The title and length of a projected item: its bulletin's, or its stream's and span."""
+    if want.stream_id is not None:
+        stream = session.get(Stream, want.stream_id)
+        return (stream.name if stream else f"#{want.stream_id}"), want.duration_ms or 0
+    bulletin = session.get(Bulletin, want.bulletin_id)
+    assert bulletin is not None
+    return bulletin.title, bulletin.duration_ms
 
 
 def feed_items(*, session: Session, station: Station, now: datetime) -> list[AgendaItem]:

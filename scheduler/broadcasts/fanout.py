@@ -93,7 +93,9 @@ def write_rows(*, session: Session, broadcast: Broadcast, duration_ms: int,
     now = utcnow()
     session.execute(insert_new(session, cast(Table, Playback.__table__)), [
         {"broadcast_id": broadcast.id, "station_id": station_id, "repeat_index": k,
-         "bulletin_id": broadcast.bulletin_id, "scheduled_at": start, "play_until": until,
+         "bulletin_id": broadcast.bulletin_id, "stream_id": broadcast.stream_id,
+         "duration_ms": duration_ms if broadcast.stream_id is not None else None,
+         "scheduled_at": start, "play_until": until,
          "priority": broadcast.priority, "status": PlaybackStatus.PLANNED.value,
          "created_at": now, "updated_at": now}
         for station_id in ids for k, (start, until) in enumerate(slots)])

@@ -1,4 +1,4 @@
-"""A broadcast: one bulletin played now (possibly repeated) on many stations."""
+"""A broadcast: one bulletin (or a relay) played now (possibly repeated) on many stations."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ class Broadcast(Base):
     __tablename__ = "broadcasts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    # one of the two: a bulletin, or a stream relayed for duration_s (by plans only: the
+    # group message carries bulletin media)
+    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id"), index=True)
+    duration_s: Mapped[int | None]
     priority: Mapped[str] = mapped_column(String(16))
     repeat: Mapped[int] = mapped_column(default=1)
     gap_s: Mapped[float] = mapped_column(default=0.0)

@@ -28,6 +28,7 @@ def create(body: BroadcastCreate, request: Request, session: SessionDep, runtime
     created = service.send(session=session, created=created,
                            publish=dispatcher.publish if dispatcher is not None else None)
     return BroadcastRead(id=broadcast.id, bulletin_id=broadcast.bulletin_id,
+                         stream_id=broadcast.stream_id, duration_s=broadcast.duration_s,
                          priority=broadcast.priority, repeat=broadcast.repeat,
                          gap_s=broadcast.gap_s, valid_until=broadcast.valid_until,
                          created_at=broadcast.created_at, everyone=broadcast.everyone,

@@ -27,6 +27,7 @@ from scheduler.groups import service as groups
 from scheduler.playbacks.models import Playback
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
+from scheduler.streams import service as streams
 from scheduler.unitofwork import plans_changed
 from scheduler.users.models import User
 from wardcast.protocol import FLEET_TOPIC, group_topic, utcnow
@@ -46,7 +47,7 @@ class Created:
     """A stored broadcast, its playbacks (ids) and the stations they are for."""
 
     broadcast: Broadcast
-    bulletin: Bulletin
+    bulletin: Bulletin | None  # None for a relay
     playback_ids: list[int]  # all of them once `send` has run
     station_ids: list[int]  # sorted, each once
     topics: list[str]  # the group (or fleet) topics it goes out on; none: plans only
@@ -60,7 +61,7 @@ def create(*, session: Session, data: BroadcastCreate, by: User) -> Created:
     The playbacks are written with one executemany and their ids read back by broadcast: a
     broadcast to 10,000 stations is stored in a fraction of a second, not seconds.
     """
-    bulletin = bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
+    bulletin, duration_ms = _content(session, data)
     if data.everyone and by.wards is not None:
         raise Forbidden("Chỉ người dùng không giới hạn phường mới phát cho mọi trạm — "
                         "everyone is for users not limited to wards", field="everyone")
@@ -76,11 +77,14 @@ def create(*, session: Session, data: BroadcastCreate, by: User) -> Created:
                                    user=by)
     topics = ([FLEET_TOPIC] if data.everyone
               else [group_topic(g) for g in sorted(set(data.group_ids))] if fanned else [])
+    if bulletin is None:  # a relay goes by plans: the group message carries bulletin media
+        topics, fanned = [], []
     now = utcnow()
     starts_at = now + (FANOUT_LEAD if topics else LEAD)
     # to the millisecond, as the message carries it: the members' slots and the rows agree
     starts_at = starts_at.replace(microsecond=starts_at.microsecond // 1000 * 1000)
-    broadcast = Broadcast(bulletin_id=bulletin.id, priority=data.priority.value,
+    broadcast = Broadcast(bulletin_id=data.bulletin_id, stream_id=data.stream_id,
+                          duration_s=data.duration_s, priority=data.priority.value,
                           repeat=data.repeat, gap_s=data.gap_s, starts_at=starts_at,
                           valid_until=starts_at + timedelta(minutes=data.valid_minutes),
                           created_at=now, created_by_id=by.id, everyone=data.everyone,
@@ -89,7 +93,7 @@ def create(*, session: Session, data: BroadcastCreate, by: User) -> Created:
     session.flush()
     reached = set(fanned)
     direct = [station_id for station_id in targets if station_id not in reached]
-    fanout.write_rows(session=session, broadcast=broadcast, duration_ms=bulletin.duration_ms,
+    fanout.write_rows(session=session, broadcast=broadcast, duration_ms=duration_ms,
                       station_ids=direct)
     plans_changed(session, direct)
     return Created(broadcast, bulletin, _playback_ids(session, broadcast.id), sorted(targets),
@@ -105,7 +109,7 @@ def send(*, session: Session, created: Created, publish: Publish | None) -> Crea
     stations that may not read the topic yet (offline, just connected, just moved into a
     group) get their plans too; without a broker link (publish None) every one does.
     """
-    if not created.topics:
+    if not created.topics or created.bulletin is None:
         return created
     broadcast = created.broadcast
     session.commit()  # the record before the message: see above
@@ -124,6 +128,18 @@ def send(*, session: Session, created: Created, publish: Publish | None) -> Crea
     plans_changed(session, late)
     return Created(broadcast, created.bulletin, _playback_ids(session, broadcast.id),
                    created.station_ids, created.topics, created.fanned)
+
+
+def _content(session: Session, data: BroadcastCreate) -> tuple[Bulletin | None, int]:
+    """The approved bulletin to play and its length, or (None, the relay's span) for a
+    stream that exists."""
+    if data.stream_id is not None:
+        assert data.duration_s is not None  # the schema asks for both
+        streams.get(session=session, stream_id=data.stream_id)
+        return None, data.duration_s * 1000
+    assert data.bulletin_id is not None  # the schema asks for one of the two
+    bulletin = bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
+    return bulletin, bulletin.duration_ms
 
 
 def _playback_ids(session: Session, broadcast_id: int) -> list[int]:

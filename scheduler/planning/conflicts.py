@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from scheduler.bulletins.models import Bulletin
 from scheduler.errors import Conflict
 from scheduler.instants import said_at
 from scheduler.planning import displacements, lookahead
+from scheduler.playbacks import items
 from scheduler.playbacks.models import NOT_STARTED, OPEN, Playback, PlaybackStatus
 from scheduler.programmes import layout
 from scheduler.programmes.models import Programme
@@ -61,11 +61,10 @@ class Unit:
 
 
 def _units(session: Session, *conditions: object) -> list[Unit]:
-    rows = session.execute(
+    rows = session.execute(items.joined(
         select(Playback.id, Playback.station_id, Playback.scheduled_at, Playback.priority,
                Playback.timetable_id, Playback.broadcast_id, Playback.programme_id,
-               Playback.programme_run_at, Playback.status, Bulletin.duration_ms, Bulletin.title)
-        .join(Bulletin, Bulletin.id == Playback.bulletin_id)
+               Playback.programme_run_at, Playback.status, items.DURATION_MS, items.TITLE))
         .where(Playback.status.in_(OPEN), *conditions)  # type: ignore[arg-type]
         .order_by(Playback.scheduled_at, Playback.id)).all()
     units: dict[tuple[object, ...], Unit] = {}
@@ -102,7 +101,10 @@ def _around(session: Session, station_ids: Iterable[int], lo: datetime,
     found: list[Unit] = []
     for first in range(0, len(ids), 500):
         found += _units(session, Playback.station_id.in_(ids[first:first + 500]),
-                        Playback.scheduled_at >= lo - REACH, Playback.scheduled_at < hi + REACH)
+                        or_(Playback.scheduled_at >= lo - REACH,
+                            and_(Playback.stream_id.is_not(None),
+                                 Playback.scheduled_at >= lo - layout.MAX_RELAY)),
+                        Playback.scheduled_at < hi + REACH)
     return found
 
 
@@ -205,7 +207,9 @@ def settle(session: Session, *, created: list[Playback]) -> set[int]:
     """
     fresh = {p.id for p in created}
     every = _around(session, {p.station_id for p in created},
-                    min(p.scheduled_at for p in created), max(p.scheduled_at for p in created))
+                    min(p.scheduled_at for p in created),
+                    max(p.scheduled_at + timedelta(milliseconds=p.duration_ms or 0)
+                        for p in created))
     is_new = {u.key: bool(fresh.intersection(u.playback_ids)) for u in every}
     by_station: dict[int, list[Unit]] = {}
     for each in every:

@@ -25,6 +25,7 @@ from scheduler.playbacks.models import OPEN, Playback
 from scheduler.programmes import layout
 from scheduler.programmes.models import Programme
 from scheduler.stations.models import Station
+from scheduler.streams.models import Stream
 from scheduler.timetables import recurrence
 from scheduler.timetables.models import Timetable, timetable_stations
 
@@ -160,10 +161,12 @@ def _others(session: Session, timetable: Timetable, station_ids: list[int],
 def _plays(session: Session, timetable: Timetable,
            quiet: dict[int, tuple[time, time] | None]) -> Plays:
     laid = layout.for_timetable(session, timetable)
-    ids = sorted({p.bulletin_id for p in laid})
     dates = session.execute(select(Bulletin.valid_from, Bulletin.valid_until)
-                            .where(Bulletin.id.in_(ids))).all()
-    if timetable.programme_id is not None:
+                            .where(Bulletin.id.in_(layout.bulletin_ids(laid)))).all()
+    if timetable.stream_id is not None:
+        stream = session.get(Stream, timetable.stream_id)
+        title = stream.name if stream is not None else f"#{timetable.stream_id}"
+    elif timetable.programme_id is not None:
         programme = session.get(Programme, timetable.programme_id)
         title = programme.title if programme is not None else f"#{timetable.programme_id}"
     else:

@@ -18,6 +18,7 @@ from scheduler.planning import conflicts
 from scheduler.planning.rules import Rules, within_validity
 from scheduler.playbacks.models import NOT_STARTED, Playback, PlaybackStatus
 from scheduler.programmes import layout
+from scheduler.programmes.layout import MS
 from scheduler.stations.models import Station
 from scheduler.timetables import recurrence
 from scheduler.timetables import service as timetables
@@ -32,10 +33,12 @@ class Wanted:
 
     station_id: int
     at: datetime
-    bulletin_id: int
+    bulletin_id: int | None  # None for a relay
     position: int | None  # the item's place in its programme; None for a lone bulletin
     run_at: datetime  # when its run starts
     programme_id: int | None
+    stream_id: int | None = None
+    duration_ms: int | None = None  # a relay's span
 
 
 Slots = dict[tuple[int, datetime], Wanted]
@@ -70,7 +73,7 @@ def desired(session: Session, timetable: Timetable, *, start: datetime, end: dat
     length = layout.span(laid)
     targets = [only] if only is not None else list(timetable.stations)
     rules = Rules.load(session, timetable, targets,
-                       bulletin_ids=sorted({p.bulletin_id for p in laid}))
+                       bulletin_ids=layout.bulletin_ids(laid))
     wanted: Slots = {}
     expanded: dict[str, list[datetime]] = {}  # stations in one zone share their runs
     for station in targets:
@@ -87,8 +90,10 @@ def desired(session: Session, timetable: Timetable, *, start: datetime, end: dat
                 continue
             for part in laid:
                 at = run_at + part.offset
-                wanted[(station.id, at)] = Wanted(station.id, at, part.bulletin_id,
-                                                  part.position, run_at, timetable.programme_id)
+                wanted[(station.id, at)] = Wanted(
+                    station.id, at, part.bulletin_id, part.position, run_at,
+                    timetable.programme_id, part.stream_id,
+                    part.duration // MS if part.stream_id is not None else None)
     return wanted
 
 
@@ -122,6 +127,7 @@ def replan(*, session: Session, timetable: Timetable, now: datetime, horizon: ti
 
 def _fill(playback: Playback, want: Wanted, *, priority: str) -> None:
     playback.bulletin_id = want.bulletin_id
+    playback.stream_id, playback.duration_ms = want.stream_id, want.duration_ms
     playback.priority = priority
     playback.programme_id = want.programme_id
     playback.programme_position = want.position

@@ -40,7 +40,7 @@ def _refuse_unplayable(session: Session, timetable: Timetable) -> None:
     """A single broadcast that could never be planned is refused, with the reason."""
     laid = layout.for_timetable(session, timetable)
     rules = Rules.load(session, timetable, list(timetable.stations),
-                       bulletin_ids=sorted({p.bulletin_id for p in laid}))
+                       bulletin_ids=layout.bulletin_ids(laid))
     for station in timetable.stations:
         zone = ZoneInfo(station.timezone)
         wall = recurrence.local_start(starts_at=timetable.starts_at,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.db import UtcDateTime, in_list
@@ -179,6 +179,7 @@ def watchdog(*, session: Session, now: datetime, grace: timedelta,
     """
     latest_start = func.coalesce(Playback.play_until, Playback.scheduled_at,
                                  type_=UtcDateTime())
+    unrelayed = _fail_unrelayed(session, latest_start < now - grace, now=now)
     due = session.execute(
         select(Playback.id, latest_start, Playback.status, Playback.created_at, Station.online,
                Station.online_since, Station.last_seen_at)
@@ -199,8 +200,21 @@ def watchdog(*, session: Session, now: datetime, grace: timedelta,
         elif not up and at < now - offline_grace:
             missed[pid] = reasons.offline_no_report()
     # an `accepted` that lands meanwhile proves the plan did reach the station after all
-    return (_miss(session, missed, among=NOT_STARTED, now=now)
+    return unrelayed + (_miss(session, missed, among=NOT_STARTED, now=now)
             + _miss(session, undelivered, among=(PlaybackStatus.PLANNED.value,), now=now))
+
+
+def _fail_unrelayed(session: Session, due: ColumnElement[bool], *, now: datetime) -> int:
+    """End `failed` the due relays of stations heard from whose agent does not play relays:
+    their plans left them out (an older agent would refuse the whole plan)."""
+    unable = select(Station.id).where(Station.relays.is_(False),
+                                      Station.last_seen_at.is_not(None))
+    result = session.execute(
+        update(Playback).where(Playback.stream_id.is_not(None), Playback.status.in_(NOT_STARTED),
+                               Playback.station_id.in_(unable), due)
+        .values(status=PlaybackStatus.FAILED.value, reason=reasons.agent_cannot_relay(),
+                updated_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _miss(session: Session, why: dict[int, str], *, among: Sequence[str],

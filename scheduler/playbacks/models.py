@@ -69,7 +69,10 @@ class Playback(Base):
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), index=True)
     programme_position: Mapped[int | None]
     programme_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"))
+    # exactly one of the two: a bulletin, or a stream relayed for `duration_ms`
+    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"))
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id"), index=True)
+    duration_ms: Mapped[int | None]  # a relay's span (a bulletin's is the bulletin's own)
     scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime())
     priority: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))

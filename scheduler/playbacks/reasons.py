@@ -13,6 +13,9 @@ from datetime import UTC, datetime
 NO_START_REPORTED = "no_start_reported"
 OFFLINE_NO_REPORT = "offline_no_report"
 PLAN_NOT_DELIVERED = "plan_not_delivered"
+# written by the watchdog for a relay whose station's agent does not play relays (it never
+# got the item: an older agent would refuse the whole plan)
+AGENT_CANNOT_RELAY = "agent_cannot_relay"
 # reported by an agent: the item's start window closed before it could play it (it was not
 # running, had no media, or the item before ran over); the slot did not go out on air
 LATE = "late"
@@ -31,6 +34,11 @@ def code(reason: str | None) -> str | None:
 
 def no_start_reported() -> str:
     return f"{NO_START_REPORTED}: no start reported while the station was online"
+
+
+def agent_cannot_relay() -> str:
+    return (f"{AGENT_CANNOT_RELAY}: the station's agent does not play relays (update it); "
+            "the relay was not sent to it")
 
 
 def offline_no_report() -> str:

@@ -14,7 +14,7 @@ class PlaybackRead(BaseModel):
 
     id: int
     station_id: int
-    bulletin_id: Id
+    bulletin_id: Id | None  # None for a relay: stream_id names what it relays
     timetable_id: int | None
     broadcast_id: int | None = None
     scheduled_at: datetime
@@ -29,6 +29,8 @@ class PlaybackRead(BaseModel):
     programme_id: int | None = None
     programme_position: int | None = None
     programme_run_at: datetime | None = None
+    stream_id: int | None = None  # a relay's stream (tiếp âm), and how long it is to last
+    duration_ms: int | None = None
 
 
 class PlaybackList(BaseModel):

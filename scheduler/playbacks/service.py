@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from scheduler.bulletins.models import Bulletin
 from scheduler.db import in_list
 from scheduler.errors import NotFound
+from scheduler.playbacks import items
 from scheduler.playbacks.models import OPEN, UNPREPARED, Playback, PlaybackEvent, PlaybackStatus
 from scheduler.playbacks.schemas import CSV_COLUMNS
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
+from scheduler.streams.models import Stream
 from scheduler.users.models import User
 from wardcast.protocol import utcnow
 
@@ -31,14 +33,17 @@ def needs_media(*, session: Session, station_id: int, sha256: str, now: datetime
     That is: a playback of the station, not yet final and at most MEDIA_LOOKBACK old, whose
     bulletin's audio it is (a programme's item and a broadcast are playbacks too). A
     finished playback needs nothing more, and audio no plan gives the station (a pending
-    bulletin, another ward's) is not its to fetch.
+    bulletin, another ward's) is not its to fetch. A relay's is its stream's filler.
     """
+    wanted = (Playback.station_id == station_id, Playback.status.in_(OPEN),
+              Playback.scheduled_at >= now - MEDIA_LOOKBACK, Bulletin.sha256 == sha256)
     found = session.scalar(
         select(Playback.id).join(Bulletin, Bulletin.id == Playback.bulletin_id)
-        .where(Playback.station_id == station_id, Playback.scheduled_at >= now - MEDIA_LOOKBACK,
-               Playback.status.in_(OPEN), Bulletin.sha256 == sha256)
-        .limit(1))
-    return found is not None
+        .where(*wanted).limit(1))
+    filler = found is None and session.scalar(
+        select(Playback.id).join(Stream, Stream.id == Playback.stream_id)
+        .join(Bulletin, Bulletin.id == Stream.filler_bulletin_id).where(*wanted).limit(1))
+    return found is not None or bool(filler)
 
 
 def at_risk_by(lead: timedelta) -> datetime:
@@ -112,7 +117,7 @@ def at_risk_counts(*, session: Session, station_ids: list[int], by: datetime) ->
 # log in memory); the labels are the files' keys (scheduler/web/logcolumns.py)
 LOG_NAMES: tuple[ColumnElement[Any], ...] = (
     Station.name.label("station_name"), Station.ward.label("ward"),
-    Station.timezone.label("station_timezone"), Bulletin.title.label("bulletin_title"),
+    Station.timezone.label("station_timezone"), items.TITLE.label("bulletin_title"),
     Bulletin.language.label("language"), Bulletin.category.label("category"),
     Bulletin.topic.label("topic"), Bulletin.source.label("source"),
 )
@@ -128,7 +133,8 @@ def log_batches(*, session: Session, filters: PlaybackFilter,
                            .select_from(Playback)
                            # outer joins: a row of the log is never dropped for a lost name
                            .outerjoin(Station, Station.id == Playback.station_id)
-                           .outerjoin(Bulletin, Bulletin.id == Playback.bulletin_id))
+                           .outerjoin(Bulletin, Bulletin.id == Playback.bulletin_id)
+                           .outerjoin(Stream, Stream.id == Playback.stream_id))
              .order_by(Playback.scheduled_at, Playback.id))
     # yield_per streams (a server-side cursor on PostgreSQL) instead of fetching every row
     result = session.execute(query.execution_options(yield_per=batch))

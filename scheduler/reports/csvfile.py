@@ -44,8 +44,10 @@ def write(report: ActivityReport, names: Names, out: BinaryIO) -> None:
 class _Columns:
     """The columns that depend on the data: languages, categories, reasons not played."""
 
-    def __init__(self, languages: list[str], categories: list[str], reasons: list[str]):
+    def __init__(self, languages: list[str], categories: list[str], reasons: list[str],
+                 streams: list[str]):
         self.languages, self.categories, self.reasons = languages, categories, reasons
+        self.streams = streams
 
     @classmethod
     def of(cls, totals: Figures) -> _Columns:
@@ -53,17 +55,19 @@ class _Columns:
             return sorted(values, key=lambda key: (-values[key], key))
 
         return cls(by_size(totals.by_language), by_size(totals.by_category),
-                   by_size(totals.not_played_by_reason))
+                   by_size(totals.not_played_by_reason), by_size(totals.by_stream))
 
     def head(self, names: Names) -> list[str]:
         return ([f"Phát bằng {names.language(code)} (giây)" for code in self.languages]
                 + [f"Thể loại: {names.topic(code)} (giây)" for code in self.categories]
+                + [f"Tiếp âm: {name} (giây)" for name in self.streams]
                 + [f"Không phát: {_reason(code)}" for code in self.reasons])
 
     def cells(self, figures: Figures) -> list[object]:
         cells: list[object] = [round(figures.by_language.get(code, 0.0), 1)
                                for code in self.languages]
         cells += [round(figures.by_category.get(code, 0.0), 1) for code in self.categories]
+        cells += [round(figures.by_stream.get(name, 0.0), 1) for name in self.streams]
         return cells + [figures.not_played_by_reason.get(code, 0) for code in self.reasons]
 
 

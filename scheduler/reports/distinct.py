@@ -93,7 +93,7 @@ class _Edges:
         in the same scope (`same`: conditions on Earlier, a playback of the same bulletin).
         Most of the trailing edge's bulletins are new, found so bulletin by bulletin on
         the bulletin-led index; only the others are looked for scope by scope."""
-        on_air = Playback.status.in_(tallies.ON_AIR)
+        on_air = and_(Playback.status.in_(tallies.ON_AIR), Playback.bulletin_id.is_not(None))
         found = []
         for lo, hi in self.ranges:
             pairs = (scoped.add_columns(Playback.bulletin_id)
@@ -202,7 +202,8 @@ def _live_wards(session: Session, start: datetime, end: datetime, wards: list[st
     # the wards' bulletins (a few hundred each) hold the city's too: one pass for both
     pairs = (select(Station.ward, Playback.bulletin_id)
              .join(Station, Station.id == Playback.station_id)
-             .where(*tallies.between(start, end, wards), Playback.status.in_(tallies.ON_AIR))
+             .where(*tallies.between(start, end, wards), Playback.status.in_(tallies.ON_AIR),
+                    Playback.bulletin_id.is_not(None))  # relays play no bulletin
              .distinct().cte("ward_bulletins"))
     parts = [select(pairs.c.ward, func.count()).group_by(pairs.c.ward)]
     if city:

@@ -61,7 +61,8 @@ def add_up(total: F, parts: Iterable[Figures], *, bulletins: int) -> F:
         seconds[2] += part.observed_seconds
         for mine, theirs in ((total.by_language, part.by_language),
                              (total.by_category, part.by_category),
-                             (total.by_topic, part.by_topic)):
+                             (total.by_topic, part.by_topic),
+                             (total.by_stream, part.by_stream)):
             _add_into(mine, theirs)
         _add_into(total.not_played_by_reason, part.not_played_by_reason)
         outage = part.longest_outage
@@ -90,7 +91,8 @@ def rounded(figures: F) -> F:
     figures.on_air_seconds = round(figures.on_air_seconds, SECONDS_DIGITS)
     figures.online_seconds = round(figures.online_seconds, SECONDS_DIGITS)
     figures.observed_seconds = round(figures.observed_seconds, SECONDS_DIGITS)
-    for values in (figures.by_language, figures.by_category, figures.by_topic):
+    for values in (figures.by_language, figures.by_category, figures.by_topic,
+                   figures.by_stream):
         for key in values:
             values[key] = round(values[key], SECONDS_DIGITS)
     return figures

@@ -42,6 +42,8 @@ class Figures(BaseModel):
     by_language: dict[str, float] = Field(default_factory=dict)  # on-air s by language code
     by_category: dict[str, float] = Field(default_factory=dict)  # ... by the bulletin's category
     by_topic: dict[str, float] = Field(default_factory=dict)  # ... by topic code
+    # on-air s relaying each stream (tiếp âm), by the stream's name
+    by_stream: dict[str, float] = Field(default_factory=dict)
     # missed and failed playbacks by the code their reason starts with (or the reason itself)
     not_played_by_reason: dict[str, int] = Field(default_factory=dict)
     # share of the period so far (from the station's registration) it was online, 0..1;

@@ -82,6 +82,8 @@ def _each_station(session: Session, period: Period, wards: list[str] | None,
         figures.add_counted(each[row.station_id], row)
     for kind in tallies.on_air(session=session, period=period, wards=wards):
         figures.add_on_air(each[kind.station_id], kind)
+    for sid, name, seconds in tallies.relayed(session=session, period=period, wards=wards):
+        each[sid].by_stream[name] = each[sid].by_stream.get(name, 0.0) + seconds
     for sid, reasons in tallies.not_played(session=session, period=period, wards=wards).items():
         each[sid].not_played_by_reason = reasons
     for sid, uptime in uptimes(session=session, period=period, wards=wards, now=now,

@@ -33,6 +33,7 @@ from scheduler.reports.kept.models import KeptCounted, KeptNotPlayed, KeptOnAir
 from scheduler.reports.periods import Period
 from scheduler.reports.schemas import UNCATEGORISED
 from scheduler.stations.models import Station
+from scheduler.streams.models import Stream
 from wardcast.protocol import Priority
 
 ON_AIR = (PlaybackStatus.PLAYED.value, PlaybackStatus.INTERRUPTED.value)
@@ -162,6 +163,21 @@ def on_air(*, session: Session, period: Period, wards: list[str] | None) -> list
     return [OnAir(int(sid), str(language), str(kind), str(topic or UNCATEGORISED),
                   float(seconds or 0.0))
             for sid, language, kind, topic, seconds in session.execute(query).all()]
+
+
+def relayed(*, session: Session, period: Period, wards: list[str] | None
+            ) -> list[tuple[int, str, float]]:
+    """Add up each station's seconds on air relaying each stream, by the stream's name.
+
+    From the ledger over the whole period (no kept rows: relays are few, found on their
+    stream's index)."""
+    query = (select(Playback.station_id, Stream.name,
+                    sql.total_seconds(session, Playback.started_at, Playback.finished_at))
+             .join(Stream, Stream.id == Playback.stream_id)
+             .where(Playback.status.in_(ON_AIR), *in_period(period, wards))
+             .group_by(Playback.station_id, Stream.name))
+    return [(int(sid), str(name), float(seconds or 0.0))
+            for sid, name, seconds in session.execute(query).all()]
 
 
 def reason_key(reason: str | None) -> str:

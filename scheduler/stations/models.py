@@ -37,6 +37,8 @@ class Station(Base):
     groups_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # its agent said, when it last asked for its plan, that it reads its groups' topics
     reads_groups: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # … and that it plays relays (FEATURE_RELAY): only then do its plans hold relay items
+    relays: Mapped[bool] = mapped_column(default=False, server_default=false())
     clock_offset_ms: Mapped[int | None]
     clock_uncertainty_ms: Mapped[int | None]  # None: an older agent, which does not say
     now_playing_id: Mapped[int | None]

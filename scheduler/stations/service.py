@@ -18,7 +18,7 @@ from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
 from scheduler.stations import availability
 from scheduler.stations.models import Station
 from scheduler.users.models import User
-from wardcast.protocol import FEATURE_GROUPS, Event, Status, utcnow
+from wardcast.protocol import FEATURE_GROUPS, FEATURE_RELAY, Event, Status, utcnow
 
 
 class StationNotFound(NotFound):
@@ -297,14 +297,17 @@ def touch(*, session: Session, station_id: int, clock: ClockReading | None) -> N
 
 def record_features(*, session: Session, features: dict[int, list[str]]) -> None:
     """Keep what each station's agent said it can do when it asked for its plan: whether it
-    reads its groups' urgent topics (older agents do not: broadcasts reach them by plan)."""
-    reading = {sid: FEATURE_GROUPS in said for sid, said in features.items()}
-    for value in (True, False):
-        ids = sorted(sid for sid, reads in reading.items() if reads is value)
-        if ids:
-            session.execute(update_rows(Station).where(in_list(session, Station.id, ids),
-                                                  Station.reads_groups.is_not(value))
-                            .values(reads_groups=value))
+    reads its groups' urgent topics (older agents do not: broadcasts reach them by plan)
+    and whether it plays relays (older agents do not: their plans hold none)."""
+    for feature, column in ((FEATURE_GROUPS, Station.reads_groups),
+                            (FEATURE_RELAY, Station.relays)):
+        said = {sid: feature in named for sid, named in features.items()}
+        for value in (True, False):
+            ids = sorted(sid for sid, has in said.items() if has is value)
+            if ids:
+                session.execute(update_rows(Station).where(in_list(session, Station.id, ids),
+                                                      column.is_not(value))
+                                .values({column.key: value}))
 
 
 def touch_many(*, session: Session, clocks: dict[int, ClockReading | None]) -> None:

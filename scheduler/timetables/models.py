@@ -42,9 +42,12 @@ class Timetable(Base):
     __tablename__ = "timetables"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # exactly one of the two: a single bulletin, or a programme of several
+    # exactly one of three: a single bulletin, a programme of several, or a stream relayed
+    # for `duration_s` seconds
     bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"), index=True)
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), index=True)
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id"), index=True)
+    duration_s: Mapped[int | None]
     # The start as an instant; `floating` means it was given without an offset and is a wall
     # time in each station's own zone (`starts_at_local`).
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -32,6 +32,7 @@ def _read(session: Session, timetable: Timetable, user: User) -> TimetableRead:
     seen_groups = groups.visible_ids(session=session, wards=user.wards)
     return TimetableRead(
         id=timetable.id, bulletin_id=timetable.bulletin_id, programme_id=timetable.programme_id,
+        stream_id=timetable.stream_id, duration_s=timetable.duration_s,
         station_ids=[s.id for s in own], other_stations=others,
         group_ids=[g for g in targets.group_ids(session=session, timetable=timetable)
                    if seen_groups is None or g in seen_groups],

@@ -10,10 +10,16 @@ from scheduler.db import Id
 from scheduler.instants import Instant
 from wardcast.protocol import Priority
 
+MAX_RELAY_S = 24 * 3600
+
 
 class TimetableCreate(BaseModel):
     bulletin_id: Id | None = Field(default=None, description="the bulletin to play, or …")
-    programme_id: Id | None = Field(default=None, description="… the programme to play")
+    programme_id: Id | None = Field(default=None, description="… the programme to play, or …")
+    stream_id: Id | None = Field(default=None, description="… the stream to relay (tiếp âm) "
+                                                           "for duration_s seconds")
+    duration_s: int | None = Field(default=None, ge=1, le=MAX_RELAY_S,
+                                   description="how long a relay lasts (1 s … 24 h)")
     station_ids: list[Id] = Field(default_factory=list, max_length=20000)
     group_ids: list[Id] = Field(default_factory=list, max_length=1000,
                                  description="groups (with their sub-groups) to target too")
@@ -29,10 +35,21 @@ class TimetableCreate(BaseModel):
 
     @model_validator(mode="after")
     def _one_thing(self) -> TimetableCreate:
-        if (self.bulletin_id is None) == (self.programme_id is None):
-            raise ValueError("Cần đúng một trong bulletin_id hoặc programme_id — give exactly "
-                             "one of bulletin_id and programme_id")
+        named = [self.bulletin_id, self.programme_id, self.stream_id]
+        if sum(x is not None for x in named) != 1:
+            raise ValueError("Cần đúng một trong bulletin_id, programme_id hoặc stream_id — give "
+                             "exactly one of bulletin_id, programme_id and stream_id")
+        _check_span(self.stream_id, self.duration_s)
         return self
+
+
+def _check_span(stream_id: int | None, duration_s: int | None) -> None:
+    if stream_id is not None and duration_s is None:
+        raise ValueError("Tiếp âm cần thời lượng duration_s (giây) — a relay needs duration_s "
+                         "(seconds)")
+    if stream_id is None and duration_s is not None:
+        raise ValueError("duration_s chỉ dùng khi tiếp âm (stream_id) — duration_s goes only "
+                         "with stream_id")
 
 
 class TimetableUpdate(BaseModel):
@@ -40,6 +57,9 @@ class TimetableUpdate(BaseModel):
 
     bulletin_id: Id | None = Field(default=None, description="play this bulletin instead")
     programme_id: Id | None = Field(default=None, description="play this programme instead")
+    stream_id: Id | None = Field(default=None, description="relay this stream instead")
+    duration_s: int | None = Field(default=None, ge=1, le=MAX_RELAY_S,
+                                   description="a relay's new length in seconds")
     station_ids: list[Id] | None = Field(default=None, max_length=20000)
     group_ids: list[Id] | None = Field(default=None, max_length=1000)
     starts_at: Instant | None = None
@@ -50,9 +70,12 @@ class TimetableUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _at_most_one_thing(self) -> TimetableUpdate:
-        if self.bulletin_id is not None and self.programme_id is not None:
-            raise ValueError("Chỉ chọn một trong bulletin_id hoặc programme_id — give at most "
-                             "one of bulletin_id and programme_id")
+        named = [self.bulletin_id, self.programme_id, self.stream_id]
+        if sum(x is not None for x in named) > 1:
+            raise ValueError("Chỉ chọn một trong bulletin_id, programme_id hoặc stream_id — give "
+                             "at most one of bulletin_id, programme_id and stream_id")
+        if self.stream_id is not None:
+            _check_span(self.stream_id, self.duration_s)
         return self
 
 
@@ -62,6 +85,8 @@ class TimetableRead(BaseModel):
     id: int
     bulletin_id: int | None
     programme_id: int | None = None
+    stream_id: int | None = None
+    duration_s: int | None = None
     station_ids: list[int]
     other_stations: int = Field(default=0, description="stations outside your wards it also "
                                 "plays on, which `station_ids` leaves out (0 for a user "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from scheduler.playbacks.models import Playback
 from scheduler.programmes import service as programmes
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
+from scheduler.streams import service as streams
 from scheduler.timetables import recurrence, targets
 from scheduler.timetables.models import Timetable
 from scheduler.timetables.schemas import TimetableCreate, TimetableUpdate
@@ -46,10 +48,39 @@ def update(*, session: Session, timetable_id: int, change: TimetableUpdate,
     timetable = get(session=session, timetable_id=timetable_id, user=by)
     given = change.model_fields_set
     bulletin_id, programme_id = timetable.bulletin_id, timetable.programme_id
-    if change.bulletin_id is not None or change.programme_id is not None:
+    stream_id, duration_s = timetable.stream_id, timetable.duration_s
+    if any(x is not None for x in (change.bulletin_id, change.programme_id, change.stream_id)):
         bulletin_id, programme_id = change.bulletin_id, change.programme_id
-    merged = TimetableCreate(
-        bulletin_id=bulletin_id, programme_id=programme_id,
+        stream_id, duration_s = change.stream_id, change.duration_s
+    elif change.duration_s is not None:
+        if stream_id is None:
+            raise InvalidInput("duration_s chỉ dùng khi tiếp âm (stream_id) — duration_s goes "
+                               "only with stream_id", field="duration_s")
+        duration_s = change.duration_s  # a relay's new length
+    try:
+        merged = _merged(change=change, given=given, timetable=timetable,
+                         session=session, bulletin_id=bulletin_id, programme_id=programme_id,
+                         stream_id=stream_id, duration_s=duration_s)
+    except ValidationError as exc:  # the change and what it keeps make no valid timetable
+        first = exc.errors()[0]
+        raise InvalidInput(str(first["msg"]).removeprefix("Value error, "),
+                           field=".".join(str(p) for p in first["loc"]) or None) from exc
+    chosen = _apply(session=session, timetable=timetable, data=merged,
+                    default_zone=default_zone, check_past="starts_at" in given, user=by)
+    targets.write(session=session, timetable=timetable, targets=chosen,
+                  direct=merged.station_ids, group_ids=merged.group_ids)
+    session.flush()
+    return timetable
+
+
+def _merged(*, change: TimetableUpdate, given: set[str],
+            timetable: Timetable, session: Session, bulletin_id: int | None,
+            programme_id: int | None, stream_id: int | None,
+            duration_s: int | None) -> TimetableCreate:
+    """The timetable as the change leaves it, validated as a new one would be."""
+    return TimetableCreate(
+        bulletin_id=bulletin_id, programme_id=programme_id, stream_id=stream_id,
+        duration_s=duration_s,
         station_ids=change.station_ids if change.station_ids is not None else
         targets.direct_ids(session=session, timetable=timetable),
         group_ids=change.group_ids if change.group_ids is not None else
@@ -58,12 +89,6 @@ def update(*, session: Session, timetable_id: int, change: TimetableUpdate,
         recurrence=change.recurrence if "recurrence" in given else timetable.recurrence,
         until=change.until if "until" in given else timetable.until,
         priority=change.priority or timetable.priority)
-    chosen = _apply(session=session, timetable=timetable, data=merged,
-                    default_zone=default_zone, check_past="starts_at" in given, user=by)
-    targets.write(session=session, timetable=timetable, targets=chosen,
-                  direct=merged.station_ids, group_ids=merged.group_ids)
-    session.flush()
-    return timetable
 
 
 def _given_start(timetable: Timetable) -> datetime:
@@ -77,6 +102,8 @@ def _apply(*, session: Session, timetable: Timetable, data: TimetableCreate,
     """Check and set a timetable's fields; return the stations it is to play on."""
     if data.programme_id is not None:
         programmes.get_schedulable(session=session, programme_id=data.programme_id)
+    elif data.stream_id is not None:
+        streams.get(session=session, stream_id=data.stream_id)
     else:
         assert data.bulletin_id is not None  # the schema asks for exactly one
         bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)
@@ -99,6 +126,7 @@ def _apply(*, session: Session, timetable: Timetable, data: TimetableCreate,
                            field="until")
     timetable.bulletin_id = data.bulletin_id
     timetable.programme_id = data.programme_id
+    timetable.stream_id, timetable.duration_s = data.stream_id, data.duration_s
     timetable.starts_at = starts_at
     timetable.starts_at_local = wall.isoformat()
     timetable.floating = floating

@@ -56,6 +56,10 @@ ACTIONS = {
     "report_draft.create": N_("prepared a report draft"),
     "report_draft.fail": N_("could not prepare a report draft"),
     "report_draft.mail": N_("mailed a report draft"),
+    "stream.create": N_("added a stream source"),
+    "stream.update": N_("changed a stream source"),
+    "stream.check": N_("checked a stream source"),
+    "stream.delete": N_("deleted a stream source"),
 }
 OTHER = N_("made another change")
 ROLE_TO = N_("changed the role to %(role)s")

@@ -32,6 +32,7 @@ from scheduler.users.models import User
 from scheduler.web import format as fmt
 from scheduler.web import targets
 from scheduler.web.i18n import N_
+from scheduler.web.names import Names
 from scheduler.web.session import EmergencyPage
 from scheduler.web.templating import flash, language, redirect, render
 from wardcast.protocol import Priority, utcnow
@@ -170,6 +171,7 @@ def confirm(request: Request, session: SessionDep, runtime: RuntimeDep, user: Em
             recorded = _record(request, session, runtime, user, audio)
             form.bulletin_id, form.fresh = str(recorded.id), True
         body, stations = _body(session, user, form)
+        assert body.bulletin_id is not None  # the form always names one
         bulletin = _sendable(session, user, form, body.bulletin_id)
     except (DomainError, ValidationError) as exc:
         return _refused(request, session, user, form, exc)
@@ -209,6 +211,7 @@ def send(request: Request, session: SessionDep, runtime: RuntimeDep, user: Emerg
     who = actor(request, user)
     try:
         body, _stations = _body(session, user, form)
+        assert body.bulletin_id is not None  # the form always names one
         if form.fresh:  # approved by the sender's role, and audited as such
             fresh.approve(session=session, bulletin_id=body.bulletin_id, by=user, actor=who)
         created = service.create(session=session, data=body, by=user)
@@ -216,7 +219,7 @@ def send(request: Request, session: SessionDep, runtime: RuntimeDep, user: Emerg
         return _refused(request, session, user, form, exc)
     audit.record(session=session, actor=who, action="broadcast.create",
                  target_type="broadcast", target_id=created.broadcast.id, **body.model_dump())
-    if form.fresh:
+    if form.fresh and created.bulletin is not None:
         fresh.audit_sent(session=session, actor=who, bulletin=created.bulletin,
                          broadcast_id=created.broadcast.id, recorder=user.username,
                          stations=len(created.station_ids))
@@ -276,7 +279,10 @@ def _watch_context(session: Session, user: User, broadcast_id: int) -> dict[str,
             "stages": STAGES, "stopped_stages": STOPPED_STAGES,
             "open": any(p.status in (*NOT_STARTED, "playing") for r in rows
                         if r.station.id not in halted for p in r.playbacks),
-            "bulletin": bulletins.get(session=session, bulletin_id=broadcast.bulletin_id),
+            "bulletin": (bulletins.get(session=session, bulletin_id=broadcast.bulletin_id)
+                         if broadcast.bulletin_id is not None else None),
+            "relayed": Names(session).stream(broadcast.stream_id)
+            if broadcast.stream_id is not None else None,
             "started": sum(1 for r in rows if r.status in started
                            or (r.station.id in halted and r.status == "interrupted")),
             "failed": sum(1 for r in rows if r.status in ("failed", "missed", "skipped")

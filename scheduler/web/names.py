@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.orm import Session
 
 from scheduler.bulletins import service as bulletins
 from scheduler.errors import NotFound
 from scheduler.stations import service as stations
+from scheduler.streams import service as streams
+
+
+class Plays(Protocol):
+    """A row that plays a bulletin or relays a stream (a playback, a timetable)."""
+
+    @property
+    def bulletin_id(self) -> int | None: ...
+
+    @property
+    def stream_id(self) -> int | None: ...
 
 
 class Names:
@@ -16,6 +29,7 @@ class Names:
         self.session = session
         self._stations: dict[int, str] = {}
         self._bulletins: dict[int, str] = {}
+        self._streams: dict[int, str] = {}
         self._zones: dict[int, str] = {}
 
     def station(self, station_id: int) -> str:
@@ -41,3 +55,18 @@ class Names:
             except NotFound:
                 self._bulletins[bulletin_id] = f"#{bulletin_id}"
         return self._bulletins[bulletin_id]
+
+    def stream(self, stream_id: int) -> str:
+        if stream_id not in self._streams:
+            try:
+                self._streams[stream_id] = streams.get(session=self.session,
+                                                       stream_id=stream_id).name
+            except NotFound:
+                self._streams[stream_id] = f"#{stream_id}"
+        return self._streams[stream_id]
+
+    def item(self, row: Plays) -> str:
+        """What a row plays, by name: its bulletin's title, or its stream's name."""
+        if row.stream_id is not None:
+            return self.stream(row.stream_id)
+        return self.bulletin(row.bulletin_id) if row.bulletin_id is not None else "?"

@@ -24,6 +24,12 @@ BY_CODE = {
     "agent_stopped": N_("The station's agent was stopped while playing"),
     "media_unavailable": N_("The station could not get the audio file"),
     "agent_error": N_("The station's player failed"),
+    # a relay's (the agent says how long was filled after the code)
+    "stream_unavailable": N_("The relayed stream could not be opened; the filler or silence "
+                             "held the slot"),
+    "stream_lost": N_("The relayed stream was lost and did not come back before the end"),
+    "stream_gaps": N_("The relayed stream dropped out for a while; the gaps were filled"),
+    reasons.AGENT_CANNOT_RELAY: N_("The station's agent cannot relay streams: update it"),
 }
 # reasons written with numbers in them: the planner's and the agents' (codes before them)
 BY_PATTERN = (

@@ -25,6 +25,7 @@ from scheduler.web import (
     reports,
     station_page,
     stations,
+    streams,
     timetables,
     topics,
     users,
@@ -34,8 +35,8 @@ from scheduler.web.preferences import set_language
 from scheduler.web.session import OptionalUser, PageUser, log_in, log_out
 from scheduler.web.templating import flash, language, redirect, render
 
-AREAS = (home, bulletins, log, reports, stations, station_page, feeds, timetables, emergency,
-         topics, users)
+AREAS = (home, bulletins, log, reports, stations, station_page, feeds, streams, timetables,
+         emergency, topics, users)
 router = APIRouter()
 for area in AREAS:
     router.include_router(area.router)

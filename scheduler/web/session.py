@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "regenerate_drafts": frozenset({Role.APPROVER}),  # report drafts, computed again
     "read_reports": frozenset(Role),  # every role today (docs/security.md)
     "control_stations": frozenset({Role.APPROVER}),  # stop, volume, test tone (as the API)
+    "manage_streams": frozenset({Role.EDITOR}),  # stream sources (as the API)
 }
 
 
@@ -106,6 +107,7 @@ CatalogueAdminPage = Annotated[User, Depends(allowed("manage_catalogue"))]
 DraftsPage = Annotated[User, Depends(allowed("regenerate_drafts"))]
 ReportsPage = Annotated[User, Depends(allowed("read_reports"))]
 ControlPage = Annotated[User, Depends(allowed("control_stations"))]
+StreamsPage = Annotated[User, Depends(allowed("manage_streams"))]
 
 
 def log_in(*, request: Request, response: Response, session: Session, ttl: timedelta,

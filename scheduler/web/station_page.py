@@ -109,11 +109,11 @@ def station_view(*, session: Session, user: User, station_id: int, at_risk_lead:
     if station.online and station.now_playing_id is not None:
         try:
             current = playbacks.get(session=session, playback_id=station.now_playing_id)
-            bulletin = bulletins.get(session=session, bulletin_id=current.bulletin_id)
+            length = (current.duration_ms or 0 if current.bulletin_id is None else
+                      bulletins.get(session=session, bulletin_id=current.bulletin_id).duration_ms)
             started = current.started_at or current.scheduled_at
             elapsed = max(0, int((now - started).total_seconds() * 1000))
-            playing = NowPlaying(current, bulletin.title, min(elapsed, bulletin.duration_ms),
-                                 bulletin.duration_ms)
+            playing = NowPlaying(current, names.item(current), min(elapsed, length), length)
         except NotFound:
             playing = None
     later, _ = playbacks.listing(session=session, limit=50, offset=0,
@@ -122,7 +122,7 @@ def station_view(*, session: Session, user: User, station_id: int, at_risk_lead:
     risky_by = playbacks.at_risk_by(at_risk_lead)
     coming = []
     for playback in [p for p in later if p.status in NOT_STARTED][:NEXT]:
-        title = names.bulletin(playback.bulletin_id)
+        title = names.item(playback)
         risky = playback.status in UNPREPARED and playback.scheduled_at <= risky_by
         coming.append(Coming(playback, title,
                              plan_delivered=playback.status != PlaybackStatus.PLANNED.value,

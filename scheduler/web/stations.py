@@ -21,6 +21,7 @@ from scheduler.stations import service, tokens
 from scheduler.stations.models import Station
 from scheduler.users.models import User
 from scheduler.web import format as fmt
+from scheduler.web import streams
 from scheduler.web.i18n import N_, gettext
 from scheduler.web.names import Names
 from scheduler.web.paging import Pager
@@ -103,7 +104,7 @@ def board(*, session: Session, user: User, horizon_end: datetime, at_risk_lead: 
         if station.online and station.now_playing_id is not None:
             try:
                 playing = playbacks.get(session=session, playback_id=station.now_playing_id)
-                title = names.bulletin(playing.bulletin_id)
+                title = names.item(playing)
             except NotFound:
                 title = f"#{station.now_playing_id}"
         answer.append(Row(station, title, ready.get(station.id, 0), waiting.get(station.id, 0),
@@ -123,6 +124,7 @@ def _board_context(request: Request, session: Session, runtime: AppContext, user
             "offset_text": lambda ms: clock_offset(ms, lang),
             "uncertainty_text": lambda ms: clock_uncertainty(ms, lang), "checked_at": utcnow(),
             "clock_text": lambda s: clock_words(s.clock_offset_ms, s.clock_uncertainty_ms, lang),
+            "streams": streams.flags(session=session, lang=lang, zone=runtime.settings.timezone),
             "pager": pager, "fragment": "/stations/fragment?" + pager.query(
                 offset=str(offset) if offset else "")}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,8 @@ from scheduler.programmes import service as programmes
 from scheduler.programmes.models import Programme
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station
+from scheduler.streams import service as streams
+from scheduler.streams.models import Stream
 from scheduler.users.models import User
 
 MAX_CHOICES = 2000
@@ -41,6 +43,7 @@ class Choices:
     stations: list[Station]
     groups: list[GroupChoice]
     programmes: list[Programme]
+    streams: list[Stream] = field(default_factory=list)  # to relay (tiếp âm)
 
 
 def choices(*, session: Session, user: User) -> Choices:
@@ -52,9 +55,10 @@ def choices(*, session: Session, user: User) -> Choices:
     reaching, _ = groups.listing(session=session, limit=MAX_CHOICES, offset=0,
                                  wards=user.wards)
     live_programmes, _ = programmes.listing(session=session, limit=MAX_CHOICES, offset=0)
+    relayable, _ = streams.listing(session=session, limit=MAX_CHOICES, offset=0)
     return Choices(bulletins=approved, stations=visible,
                    groups=[GroupChoice.of(g, user.wards) for g in reaching],
-                   programmes=live_programmes)
+                   programmes=live_programmes, streams=relayable)
 
 
 def ids(values: list[str]) -> list[int]:

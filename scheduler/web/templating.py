@@ -86,6 +86,7 @@ def render(request: Request, template: str, *, status_code: int = 200,
                                                city=zone, lang=lang),
         short=lambda moment, tz=zone: fmt.zoned(fmt.short(moment, zone=tz, lang=lang), zone=tz,
                                                 city=zone, lang=lang),
+        minute=lambda moment, tz=zone: fmt.minute(moment, zone=tz),  # "21:05 07/12/2026"
         level=lambda value, unit="LUFS": fmt.level(value, lang=lang, unit=unit),
         message_for=lambda message: fmt.in_language(message, lang=lang),
         reason=lambda text, tz=zone: reasons.label(text, zone=tz, lang=lang),

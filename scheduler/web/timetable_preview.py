@@ -193,6 +193,9 @@ def _quiet(session: Session, stations: list[Station]) -> list[tuple[time, time] 
 def _length(session: Session, form: TimetableForm) -> timedelta:
     try:
         bulletin_id, _ = form.content()
+        _, relay_s = form.relay()
+        if relay_s is not None:
+            return timedelta(seconds=relay_s)
         if bulletin_id is None:
             return timedelta(0)
         return timedelta(milliseconds=bulletins.get(session=session,
@@ -207,9 +210,8 @@ def _rehearse(preview: Preview, *, session: Session, form: TimetableForm, user: 
     """Store and plan the timetable, then ask the planning layer what it clashes with."""
     now = utcnow()
     try:
-        bulletin_id, programme_id = form.content()
-        fields = {"bulletin_id": bulletin_id, "programme_id": programme_id,
-                  "station_ids": form.station_ids, "group_ids": form.group_ids,
+        fields = {**form.what_fields(), "station_ids": form.station_ids,
+                  "group_ids": form.group_ids,
                   "starts_at": form.starts_at(), "recurrence": form.recurrence(),
                   "until": form.until_at(), "priority": Priority(form.priority)}
         if timetable_id is None:

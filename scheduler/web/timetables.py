@@ -174,10 +174,9 @@ def create(request: Request, session: SessionDep, runtime: RuntimeDep, user: Sch
            form: PostedForm) -> Response:
     """Save a new timetable; a refusal (conflict, past start…) keeps the form as typed."""
     try:
-        bulletin_id, programme_id = form.content()
+        what = form.what_fields()
         timetable_preview.refuse_past(session=session, form=form, user=user)
-        body = TimetableCreate(bulletin_id=bulletin_id, programme_id=programme_id,
-                               station_ids=form.station_ids,
+        body = TimetableCreate(**what, station_ids=form.station_ids,
                                group_ids=form.group_ids, starts_at=form.starts_at(),
                                recurrence=form.recurrence(), until=form.until_at(),
                                priority=Priority(form.priority), displace=form.displace)
@@ -224,8 +223,7 @@ def update(timetable_id: IdPath, request: Request, session: SessionDep, runtime:
     try:
         timetable = service.get(session=session, timetable_id=timetable_id, user=user)
         change: dict[str, Any] = {
-            "bulletin_id": form.content()[0], "programme_id": form.content()[1],
-            "station_ids": form.station_ids, "group_ids": form.group_ids,
+            **form.what_fields(), "station_ids": form.station_ids, "group_ids": form.group_ids,
             "recurrence": form.recurrence(), "until": form.until_at(),
             "priority": Priority(form.priority), "displace": form.displace}
         # an unchanged start is not sent: a one-off already under way may still be edited

@@ -26,7 +26,7 @@ class Entry:
 
     local: datetime
     title: str
-    bulletin_id: int
+    bulletin_id: int | None  # None for a relay
     priority: str
     timetable_id: int | None
     statuses: set[str] = field(default_factory=set)
@@ -89,7 +89,7 @@ def week(*, session: Session, stations: list[Station], monday: date, zone: str, 
     tz = ZoneInfo(zone)
     start = datetime.combine(monday, time(0), tz)
     end = datetime.combine(monday + timedelta(days=DAYS), time(0), tz)
-    merged: dict[tuple[datetime, int, int | None], Entry] = {}
+    merged: dict[tuple[datetime, int | None, int | None], Entry] = {}
     for station in stations[:MAX_STATIONS]:
         items = agenda.agenda(session=session, station=station, start=start, end=end)
         overlapping = clashes(items)

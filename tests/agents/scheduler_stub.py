@@ -31,6 +31,7 @@ from wardcast.protocol import (
     Plan,
     PlanItem,
     Status,
+    SyncRequest,
     decode,
     decode_events,
     encode,
@@ -45,26 +46,35 @@ SCHEDULER_PASSWORD = "test-scheduler-secret"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def grant(broker: Mosquitto) -> None:
-    """Create the station and scheduler logins with the ACLs production uses."""
-    topic = f"wardcast/stations/{STATION}"
-    commands = [
-        ("createClient", STATION, "-c", STATION, "-p", TOKEN),
-        ("createRole", "station"),
-        *[("addRoleACL", "station", "publishClientSend", f"{topic}/{c.value}", "allow")
-          for c in AGENT_PUBLISHES],
-        *[("addRoleACL", "station", "subscribeLiteral", f"{topic}/{c.value}", "allow")
-          for c in AGENT_SUBSCRIBES],
-        ("addClientRole", STATION, "station"),
-        ("createClient", SCHEDULER, "-p", SCHEDULER_PASSWORD),
-        ("createRole", "scheduler"),
-        ("addRoleACL", "scheduler", "publishClientSend", "wardcast/stations/#", "allow"),
-        ("addRoleACL", "scheduler", "subscribePattern", "wardcast/stations/#", "allow"),
-        ("addClientRole", SCHEDULER, "scheduler"),
-    ]
-    for command in commands:
+def grant(broker: Mosquitto, station: str = STATION, *, scheduler: bool = True) -> None:
+    """Create the station's (and unless told not to the scheduler's) logins with the ACLs
+    production uses."""
+    for command in station_login(station) + (SCHEDULER_LOGIN if scheduler else []):
         result = broker.ctrl(*command)
         assert result.returncode == 0 and "Error" not in result.stdout, (command, result)
+
+
+def station_login(station: str) -> list[tuple[str, ...]]:
+    """The mosquitto_ctrl commands that make a station's login and role."""
+    topic, role = f"wardcast/stations/{station}", f"station-{station}"
+    return [
+        ("createClient", station, "-c", station, "-p", TOKEN),
+        ("createRole", role),
+        *[("addRoleACL", role, "publishClientSend", f"{topic}/{c.value}", "allow")
+          for c in AGENT_PUBLISHES],
+        *[("addRoleACL", role, "subscribeLiteral", f"{topic}/{c.value}", "allow")
+          for c in AGENT_SUBSCRIBES],
+        ("addClientRole", station, role),
+    ]
+
+
+SCHEDULER_LOGIN: list[tuple[str, ...]] = [
+    ("createClient", SCHEDULER, "-p", SCHEDULER_PASSWORD),
+    ("createRole", "scheduler"),
+    ("addRoleACL", "scheduler", "publishClientSend", "wardcast/stations/#", "allow"),
+    ("addRoleACL", "scheduler", "subscribePattern", "wardcast/stations/#", "allow"),
+    ("addClientRole", SCHEDULER, "scheduler"),
+]
 
 
 class FakeScheduler:
@@ -76,12 +86,14 @@ class FakeScheduler:
 
     def __init__(self, broker: Mosquitto, plan_items: list[PlanItem]) -> None:
         self.items = plan_items
+        self.plans: dict[str, list[PlanItem]] = {}  # of other stations than STATION
         self.events: list[Event] = []
         self.deliveries: Counter[str] = Counter()
         self.event_messages = 0  # MQTT messages on the events topic (a batch is one)
         self.statuses: list[Status] = []
         self.results: list[CommandResult] = []
         self.syncs = 0
+        self.features: list[str] = []  # of the last SyncRequest
         self.acking = True  # ack each event as it arrives (the real scheduler: once committed)
         self._lock = threading.Lock()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=SCHEDULER,
@@ -104,7 +116,8 @@ class FakeScheduler:
                 self.statuses.append(decode(Status, bytes(msg.payload)))
             elif channel == Channel.SYNC.value:
                 self.syncs += 1
-                self._send_plan()
+                self.features = decode(SyncRequest, bytes(msg.payload)).features
+                self._send_plan(msg.topic.split("/")[-2])
             elif channel == Channel.COMMAND_RESULT.value:
                 self.results.append(decode(CommandResult, bytes(msg.payload)))
 
@@ -120,12 +133,13 @@ class FakeScheduler:
         self.client.publish(station_topic(STATION, Channel.ACK),
                             encode(Ack(event_ids=event_ids)), qos=0)
 
-    def _send_plan(self) -> None:
-        plan_topic = station_topic(STATION, Channel.PLAN)
+    def _send_plan(self, station: str = STATION) -> None:
+        plan_topic = station_topic(station, Channel.PLAN)
         self.client.publish(plan_topic, b"{not json", qos=1)  # must be dropped, not fatal
         now = utcnow()
-        plan = Plan(station_id=STATION, revision=self.syncs, generated_at=now,
-                    horizon_end=now + timedelta(hours=48), items=self.items)
+        items = self.items if station == STATION else self.plans.get(station, [])
+        plan = Plan(station_id=station, revision=self.syncs, generated_at=now,
+                    horizon_end=now + timedelta(hours=48), items=items)
         self.client.publish(plan_topic, encode(plan), qos=1)
 
     def push(self, items: list[PlanItem]) -> None:
@@ -177,9 +191,10 @@ def item(playback_id: int, clip: Clip, at_s: float, *, sha256: str | None = None
                     play_until=None if until_s is None else now + timedelta(seconds=until_s))
 
 
-def start_agent(broker: Mosquitto, server: MediaServer, tmp_path: Path, *extra: str) -> Proc:
+def start_agent(broker: Mosquitto, server: MediaServer, tmp_path: Path, *extra: str,
+                station: str = STATION) -> Proc:
     argv = [sys.executable, "-m", "wardcast.cli", "agent", "--server", server.url,
-            "--station", STATION,
+            "--station", station,
             "--mqtt", broker.plain_url, "--output", f"file:{tmp_path / 'out'}",
             "--state-dir", str(tmp_path / "state"), "--heartbeat", "1", "--log-level", "DEBUG",
             *extra]

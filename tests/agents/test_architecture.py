@@ -1,4 +1,4 @@
-"""The agent stays a small program: at most 8 modules of at most 400 lines, without the
+"""The agent stays a small program: at most 9 modules of at most 400 lines, without the
 scheduler's web and database stack; the simulator plugs in its own parts and overrides no
 private method of the agent."""
 
@@ -16,8 +16,9 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 # 7 until issue 17: orders.py (commands, and group messages that start an emergency) is
-# the eighth, taken out of station.py when group messages came
-MAX_MODULES = 8
+# the eighth, taken out of station.py when group messages came; relay.py (issue 19: a live
+# stream played for a span, with its fill) the ninth, beside output.py at the cap
+MAX_MODULES = 9
 MAX_LINES = 400
 HEAVY = ("fastapi", "starlette", "sqlalchemy")
 
@@ -69,7 +70,7 @@ def calls_super_init(method: object) -> bool:
                and node.func.value.func.id == "super" for node in ast.walk(tree))
 
 
-def test_the_agent_is_at_most_8_modules_of_at_most_400_lines() -> None:
+def test_the_agent_is_at_most_9_modules_of_at_most_400_lines() -> None:
     modules = agent_modules(ROOT / "agents")
     lines = {path.relative_to(ROOT).as_posix(): len(path.read_text().splitlines())
              for path in modules}

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from scheduler.broadcasts import service as broadcasts
 from scheduler.broadcasts.schemas import BroadcastCreate
@@ -31,6 +31,7 @@ from scheduler.playbacks.models import Playback
 from scheduler.reports.schemas import ActivityReport, Figures
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station, StationSpell
+from scheduler.streams.models import Stream
 from scheduler.timetables.schemas import TimetableCreate
 from scheduler.users import service as users
 from scheduler.users.models import User
@@ -227,12 +228,17 @@ def _figures(rows: list[Playback], bulletins: dict[int, Bulletin]) -> dict[str, 
     figures["open"] = sum(p.status not in FINAL for p in rows)
     figures["planned"] = sum(p.status != "cancelled" for p in rows)
     figures["emergencies"] = sum(p.priority == "emergency" for p in on_air)
-    figures["bulletins"] = len({p.bulletin_id for p in on_air})
+    figures["bulletins"] = len({p.bulletin_id for p in on_air if p.bulletin_id is not None})
     figures["on_air_seconds"] = sum(_length(p) for p in on_air)
     languages: dict[str, float] = {}
     categories: dict[str, float] = {}
     topics: dict[str, float] = {}
+    streams: dict[str, float] = {}
     for p in on_air:
+        if p.bulletin_id is None:  # a relay: counted by its stream's name
+            name = _stream_name(p)
+            streams[name] = streams.get(name, 0.0) + _length(p)
+            continue
         bulletin = bulletins[p.bulletin_id]
         languages[bulletin.language] = languages.get(bulletin.language, 0.0) + _length(p)
         category = bulletin.category or ""
@@ -245,7 +251,16 @@ def _figures(rows: list[Playback], bulletins: dict[int, Bulletin]) -> dict[str, 
             key = found.group(1) if found else (p.reason or "")
             reasons[key] = reasons.get(key, 0) + 1
     return figures | {"by_language": languages, "by_category": categories,
-                      "by_topic": topics, "not_played_by_reason": reasons}
+                      "by_topic": topics, "by_stream": streams,
+                      "not_played_by_reason": reasons}
+
+
+def _stream_name(p: Playback) -> str:
+    session = object_session(p)
+    assert session is not None and p.stream_id is not None
+    stream = session.get(Stream, p.stream_id)
+    assert stream is not None
+    return stream.name
 
 
 def _length(p: Playback) -> float:
@@ -286,7 +301,7 @@ def same(got: Figures, want: dict[str, object], where: str) -> None:
     for name in COUNTS:
         assert getattr(got, name) == want[name], (where, name, getattr(got, name), want[name])
     assert got.on_air_seconds == pytest.approx(want["on_air_seconds"], abs=1), where
-    for name in ("by_language", "by_category", "by_topic"):
+    for name in ("by_language", "by_category", "by_topic", "by_stream"):
         mine, theirs = getattr(got, name), want[name]
         assert isinstance(theirs, dict) and set(mine) == set(theirs), (where, name, mine)
         for key, value in theirs.items():

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCHEDULER = ROOT / "scheduler"
 DOMAINS = ("bulletins", "broadcasts", "groups", "playbacks", "programmes", "stations",
-           "timetables")
+           "streams", "timetables")
 FIRST_PARTY = ("scheduler", "wardcast", "agents", "media")
 
 

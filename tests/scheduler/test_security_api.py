@@ -17,6 +17,7 @@ from scheduler.reports.drafts import service as drafts
 from scheduler.runtime import Runtime
 from scheduler.users import service as users
 from tests.scheduler.conftest import PASSWORD, approved_bulletin, station, upload
+from tests.scheduler.streams_support import dead_url
 from wardcast.protocol import to_wire
 
 ROLES = ["admin", "editor", "approver", "viewer", "editor@P2"]
@@ -63,6 +64,13 @@ class World:
                                   json={"name_vi": uuid.uuid4().hex})
         assert answer.status_code == 201, answer.text
         return str(answer.json()["code"])
+
+    def stream(self) -> int:
+        """A fresh stream source the admin added (down: stored without a long probe)."""
+        answer = self.client.post("/api/v1/streams", headers=self.admin, json={
+            "name": uuid.uuid4().hex, "url": dead_url(), "allow_unreachable": True})
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["id"])
 
     def someones_token(self) -> tuple[int, int]:
         """A fresh user with one login session: (user id, token id)."""
@@ -252,6 +260,20 @@ MATRIX: list[tuple[str, str, str, Call, set[str]]] = [
     ("delete a source", "DELETE", "/sources/{code}",
      lambda w, h: w.client.delete(f"/api/v1/sources/{w.entry('sources')}", headers=h),
      {"admin"}),
+    ("add a stream source", "POST", "/streams",
+     lambda w, h: w.client.post("/api/v1/streams", headers=h, json={
+         "name": uuid.uuid4().hex, "url": dead_url(), "allow_unreachable": True}),
+     {"admin", "editor", "editor@P2"}),
+    # streams are the whole city's: one limited to some wards changes only those they added
+    ("change a stream source", "PATCH", "/streams/{stream_id}",
+     lambda w, h: w.client.patch(f"/api/v1/streams/{w.stream()}", headers=h,
+                                 json={"name": uuid.uuid4().hex}), {"admin", "editor"}),
+    ("check a stream source", "POST", "/streams/{stream_id}/check",
+     lambda w, h: w.client.post(f"/api/v1/streams/{w.stream()}/check", headers=h),
+     {"admin", "editor", "editor@P2"}),
+    ("delete a stream source", "DELETE", "/streams/{stream_id}",
+     lambda w, h: w.client.delete(f"/api/v1/streams/{w.stream()}", headers=h),
+     {"admin", "editor"}),
     ("make a report draft again", "POST", "/reports/drafts/{draft_id}/regenerate",
      lambda w, h: w.client.post(f"/api/v1/reports/drafts/{w.draft()}/regenerate", headers=h),
      {"admin", "approver"}),

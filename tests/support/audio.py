@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import statistics
 import subprocess
+from array import array
 from pathlib import Path
 
 SPEECH_VI = (
@@ -48,3 +51,28 @@ def wav_duration_ms(path: Path) -> float:
 
     with wave.open(str(path)) as wav:
         return wav.getnframes() * 1000.0 / wav.getframerate()
+
+
+def envelope(pcm: bytes, *, frame: int = 480) -> list[float]:
+    """Return the RMS of each frame of s16le samples (10 ms at 48 kHz): what cross-correlation
+    compares (the stream's MP3 round trip keeps it, not the samples)."""
+    samples = array("h", pcm[: len(pcm) - len(pcm) % 2])
+    return [math.sqrt(sum(s * s for s in samples[i:i + frame]) / frame)
+            for i in range(0, len(samples) - frame + 1, frame)]
+
+
+def shifted(output: list[float], source: list[float], lag: int
+            ) -> tuple[list[float], list[float]]:
+    """Return output and source from where they line up, if output[i + lag] ≈ source[i]."""
+    return (output[lag:], source) if lag >= 0 else (output, source[-lag:])
+
+
+def best_lag(output: list[float], source: list[float], lags: range) -> tuple[int, float]:
+    """Return the lag in frames (output[i + lag] ≈ source[i]: the output is late by it, early
+    when negative) that correlates best, and its Pearson correlation over the same length of
+    output for every lag."""
+    n = len(output) - max(lags)
+    score, lag = max((statistics.correlation(*(part[:n] for part in shifted(output, source,
+                                                                            lag))), lag)
+                     for lag in lags)
+    return lag, score

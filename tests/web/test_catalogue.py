@@ -67,7 +67,7 @@ def test_every_audit_action_the_scheduler_writes_has_words() -> None:
     root = Path(auditwords.__file__).resolve().parents[1]
     written = {found for path in root.rglob("*.py") if "web" not in path.parts[-2:]
                for found in re.findall(r'"((?:user|token|bulletin|station|timetable|broadcast|'
-                                       r'programme|group|emergency|feed|topic|source|draft)'
+                                       r'programme|group|emergency|feed|topic|source|draft|stream)'
                                        r'\.[a-z_]+)"', path.read_text(encoding="utf-8"))}
     assert len(written) > 20
     assert written - set(auditwords.ACTIONS) - {"user.update"} == set()

@@ -19,6 +19,7 @@ from typing import Any
 from playwright.sync_api import Page
 
 from scheduler.web.router import AREAS
+from tests.support.procs import free_port
 from tests.web.conftest import (
     DESKTOP,
     PHONE,
@@ -99,6 +100,13 @@ def seed(pages: Pages, speech: Path) -> dict[str, int]:
                 "priority": "normal"})
             answer.raise_for_status()
             ids["timetable_id"] = answer.json()["id"]
+    with api_as(server, accounts["editor"]) as api:
+        # a stream that cannot be reached: its page row and the dashboard's flag are walked
+        answer = api.post("/streams", json={"name": unique("VOV1 Thời sự"),
+                                            "url": f"http://127.0.0.1:{free_port()}/vov1.mp3",
+                                            "allow_unreachable": True})
+        answer.raise_for_status()
+        ids["stream_id"] = answer.json()["id"]
     with api_as(server, accounts["approver"]) as api:
         answer = api.post("/broadcasts", json={"bulletin_id": approved["id"],
                                                "station_ids": [station["id"]],
@@ -147,7 +155,8 @@ def walk(page: Page, paths: list[str], *, names: list[str]) -> dict[str, list[st
 def test_the_walk_knows_every_page() -> None:
     """Every page's path parameters are ones the walk fills (a new page must be added)."""
     unfilled = {p for p in page_paths() if re.search(r"\{(?!(station_id|bulletin_id|"
-                                                    r"timetable_id|broadcast_id)\})", p)}
+                                                    r"timetable_id|broadcast_id|stream_id)\})",
+                                                    p)}
     assert unfilled == set()
     assert len(page_paths()) >= 15
 

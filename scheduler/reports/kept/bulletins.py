@@ -33,7 +33,7 @@ def months(scoped: Select[Any], starts: Sequence[datetime], before: datetime) ->
                    for start, end in zip(starts, ends, strict=True)])
     aired = (scoped.add_columns(Playback.bulletin_id, month.label("month_start"),
                                 Playback.scheduled_at)
-             .where(Playback.status.in_(tallies.ON_AIR),
+             .where(Playback.status.in_(tallies.ON_AIR), Playback.bulletin_id.is_not(None),
                     Playback.scheduled_at < instant(before)).subquery())
     keys = [aired.c[column.name] for column in scope]
     last = (select(*keys, aired.c.bulletin_id, aired.c.month_start,

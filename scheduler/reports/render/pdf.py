@@ -49,6 +49,7 @@ def render(report: ActivityReport, names: Names, *, settings: Settings | None = 
         stations=tables.stations(stations), stations_total=len(report.stations),
         shortened=shortened, languages=tables.amounts(report, "by_language", names.language),
         topics=tables.amounts(report, "by_topic", names.topic),
+        streams=tables.amounts(report, "by_stream", str),
         reasons=tables.reasons(report))
     # imported here: WeasyPrint loads Pango when imported, and a server without Pango should
     # still start (and answer everything but a PDF)

@@ -107,7 +107,7 @@ def _outage(station: StationFigures) -> str:
     return f"{words.lasting(outage.seconds)} (từ {since:%d/%m/%Y})"
 
 
-Breakdown = Literal["by_language", "by_topic", "by_category"]
+Breakdown = Literal["by_language", "by_topic", "by_category", "by_stream"]
 
 
 def amounts(report: ActivityReport, field: Breakdown,

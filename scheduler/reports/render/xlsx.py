@@ -89,13 +89,15 @@ def _change(current: float | None, earlier: float | None, kind: str) -> tuple[Ce
 
 
 def _breakdowns(rows: Rows, now: Figures, before: Figures | None, names: Names) -> None:
-    """Write on-air time by language, topic and category, and what was not played, why."""
+    """Write on-air time by language, topic, category and relayed stream, and what was not
+    played, why."""
     empty = Figures()
     before = before or empty
     for title, current, earlier, name in (
             ("Ngôn ngữ", now.by_language, before.by_language, names.language),
             ("Chủ đề", now.by_topic, before.by_topic, names.topic),
-            ("Chuyên mục (của bản tin)", now.by_category, before.by_category, names.topic)):
+            ("Chuyên mục (của bản tin)", now.by_category, before.by_category, names.topic),
+            ("Tiếp âm (nguồn)", now.by_stream, before.by_stream, str)):
         rows.line(Cell(title, "header"), Cell("Mã", "header"),
                   Cell("Giờ phát sóng", "header"), Cell("Thời lượng (giờ:phút)", "header"),
                   Cell("Tỷ lệ", "header"), Cell("Kỳ trước (giờ)", "header"))

@@ -1,0 +1,1 @@
+"""Stream sources: live programmes (VOV, the provincial radio) a station can relay."""
