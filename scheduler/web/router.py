@@ -20,6 +20,7 @@ from scheduler.web import (
     feeds,
     home,
     i18n,
+    live,
     log,
     pageerrors,
     reports,
@@ -36,7 +37,7 @@ from scheduler.web.session import OptionalUser, PageUser, log_in, log_out
 from scheduler.web.templating import flash, language, redirect, render
 
 AREAS = (home, bulletins, log, reports, stations, station_page, feeds, streams, timetables,
-         emergency, topics, users)
+         emergency, live, topics, users)
 router = APIRouter()
 for area in AREAS:
     router.include_router(area.router)
