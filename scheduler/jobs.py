@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -18,6 +18,13 @@ from scheduler.streams import watch as stream_watch
 from wardcast.protocol import RECONNECT_MAX_S, utcnow
 
 log = logging.getLogger(__name__)
+
+
+def wall_clock() -> datetime:
+    """Now on APScheduler's clock, the machine's: when jobs first run. Not the domain's
+    utcnow, which tests move (a job first due months before APScheduler's now would have it
+    count every missed interval since, millions for a 2 s one, before coalescing them)."""
+    return datetime.now(UTC)
 
 # An agent whose link works is back within RECONNECT_MAX_S of the broker, and says so at once;
 # a margin covers a slow 3G handshake. One still silent then is taken as offline. It is also
@@ -121,7 +128,7 @@ def start_jobs(runtime: Runtime) -> BackgroundScheduler:
                             on_change=lambda leader: _lead(scheduler, runtime, leader))
     runtime.leadership = leadership
     scheduler.add_job(leadership.tick, "interval", id="leadership",
-                      seconds=settings.leader_check_interval_s, next_run_time=utcnow())
+                      seconds=settings.leader_check_interval_s, next_run_time=wall_clock())
     scheduler.start()
     return scheduler
 
@@ -141,7 +148,7 @@ def _lead(scheduler: BackgroundScheduler, runtime: Runtime, leader: bool) -> Non
             if scheduler.get_job(job_id):
                 scheduler.remove_job(job_id)
         return
-    now = utcnow()
+    now = wall_clock()
     scheduler.add_job(roll_horizon, "interval", args=[runtime], id="roll_horizon",
                       seconds=settings.planner_interval_s, next_run_time=now,
                       replace_existing=True)
