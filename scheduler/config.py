@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     # decodes this many seconds of it to tell a silent stream from one that sounds.
     stream_check_s: float = Field(default=300.0, ge=5, le=86400)
     stream_listen_s: float = Field(default=4.0, ge=1, le=30)
+    # Live sessions (scheduler/live): one lasts at most this long (its broadcast's span), and
+    # stops itself (`source_lost`) once its source (the browser's WebSocket, an ffmpeg PUT)
+    # has been gone this long without a new connection.
+    live_max_s: int = Field(default=3600, ge=10, le=24 * 3600)
+    live_drop_s: float = Field(default=10.0, ge=1, le=600)
     # Past one machine (docs/scaling.md): each replica names itself (its MQTT client id is
     # derived from it); on PostgreSQL the replicas elect one planner every few seconds.
     replica_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")

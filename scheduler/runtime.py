@@ -11,6 +11,7 @@ from scheduler.config import Settings
 from scheduler.db import Database
 from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.leader import Leadership
+from scheduler.live.ingest import Ingests, LiveServer
 from scheduler.planning import planner
 from scheduler.timetables.models import Timetable
 from scheduler.unitofwork import unit_of_work
@@ -26,6 +27,8 @@ class Runtime:
     accounts: StationAccounts | None = None
     broker_running: bool = field(default=False)
     leadership: Leadership | None = None  # set by jobs.start_jobs
+    live: LiveServer | None = None  # the streaming server, once started (scheduler/live)
+    ingests: Ingests = field(default_factory=Ingests)  # this process's live transcoders
 
     @property
     def is_leader(self) -> bool:
