@@ -22,6 +22,7 @@ from scheduler.dispatch.plans import build_plan
 from scheduler.live import service as live_service
 from scheduler.runtime import Runtime
 from scheduler.stations.models import Station
+from scheduler.web import reasons as words
 from tests.live.live_support import FileMounts, key_of, scheduler_settings, user
 from tests.scheduler.conftest import station
 from tests.support.audio import wav_duration_ms
@@ -135,6 +136,10 @@ def test_a_session_plays_its_hidden_mount_on_its_stations_only(
     assert again.status_code == 200 and again.json()["stopped_at"] == stopped.json()["stopped_at"]
     [row] = client.get(f"{API}/playbacks", headers=admin).json()["items"]
     assert (row["status"], row["reason"]) == ("cancelled", "live_ended: broadcast stopped")
+    # the log page says it in words, as it does an agent's cut ("…by command <id>")
+    for reason in (row["reason"], "live_ended: broadcast stopped by command 5f2a"):
+        assert words.label(reason, zone="Asia/Ho_Chi_Minh", lang="vi") == (
+            "Phiên phát trực tiếp đã kết thúc")
     with runtime.db.session() as db:
         assert not live_service.may_listen(db, mount, a["id"])
     assert settled(client, admin, live_id)["recording_state"] == "empty"  # nothing was said
@@ -155,7 +160,7 @@ def test_who_may_start_and_for_which_stations(
     limited = user(client, runtime, "approver", wards=("Phường 1",))
     outside = client.post(f"{API}/live", headers=limited,
                           json={"station_ids": [own["id"], foreign["id"]]})
-    assert outside.status_code == 403, outside.text
+    assert (outside.status_code, outside.json()["code"]) == (403, "outside_wards"), outside.text
     assert client.get(f"{API}/live", headers=admin).json()["total"] == 0  # nothing was made
     started = start(client, limited, station_ids=[own["id"]])
     viewer = user(client, runtime, "viewer")
