@@ -14,7 +14,8 @@ from scheduler.broker.accounts import StationAccounts
 from scheduler.bulletins.storage import MediaStore
 from scheduler.config import Settings
 from scheduler.db import Database
-from scheduler.live.ingest import Ingests, LiveServer
+from scheduler.live.icecast import LiveServer
+from scheduler.live.ingest import Ingests
 from wardcast.protocol import Command
 
 
@@ -46,7 +47,7 @@ class AppContext(Protocol):
 
     @property
     def live(self) -> LiveServer | None:
-        """The streaming server live sessions go through (None: live is unavailable)."""
+        """The streaming server for live voice; None when live is off or unavailable."""
 
     @property
     def ingests(self) -> Ingests:

@@ -37,7 +37,7 @@ import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
 from scheduler.live.models import StopReason
 
@@ -53,14 +53,6 @@ JITTER_S = 0.2  # a connected source this far behind real time is filled with si
 FIRST_SOURCE_S = 60.0  # a session that never gets a source stops after this (or drop_s)
 RESTART_S = 1.0  # the pusher, when it died (the streaming server restarted), after this
 BITRATE = "48k"
-
-
-class LiveServer(Protocol):
-    """The streaming server (scheduler/live/icecast.py): where the scheduler's own ffmpeg
-    sends a mount's audio, and where agents are sent to hear it."""
-
-    def source_url(self, mount: str) -> str: ...
-    def listen_url(self, mount: str) -> str: ...
 
 
 def pusher_command(source_url: str) -> list[str]:
