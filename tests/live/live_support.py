@@ -31,6 +31,10 @@ class FileMounts:
     def listen_url(self, mount: str) -> str:
         return f"{LISTEN}/{mount}"
 
+    def key_matches(self, key: str) -> bool:
+        """The listener check's key (no streaming server asks it here)."""
+        return False
+
 
 def scheduler_settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
     """The in-process scheduler's settings (as tests/scheduler's), with these changes."""
