@@ -50,6 +50,7 @@ from wardcast.protocol import (
     encode,
     group_topic,
     parse_group_topic,
+    stop_reason,
     utcnow,
 )
 
@@ -179,8 +180,10 @@ class Commands:
             answer(True, "plan requested")
         elif command.type is CommandType.STOP and "broadcast_id" in command.args:
             broadcast_id = int(_number(command.args, "broadcast_id", 1, DB_INT))
+            said = f"broadcast stopped by command {command.command_id}"
+            code = stop_reason(command.args)  # e.g. live_ended: the ledger words it
             stopped, dropped = self._stop_broadcast(
-                broadcast_id, f"broadcast stopped by command {command.command_id}")
+                broadcast_id, f"{code}: {said}" if code else said)
             answer(True, f"broadcast {broadcast_id}: "
                    + (f"stopped {stopped}" if stopped else "not playing")
                    + f", {dropped} waiting repeat(s) dropped")

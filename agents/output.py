@@ -269,6 +269,15 @@ class BufferedDecoder:
         except TimeoutError:
             return None
 
+    def skip(self, keep: int) -> int:
+        """Drop the oldest chunks read ahead beyond keep (at least 1: the end, b"", is the
+        last, so it stays); return how many were dropped."""
+        dropped = 0
+        while self._chunks.qsize() > max(keep, 1):
+            self._chunks.get_nowait()
+            dropped += 1
+        return dropped
+
     async def error(self) -> str:
         """Say why the decoder ended."""
         assert self._process is not None and self._errors is not None

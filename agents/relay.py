@@ -11,6 +11,10 @@ the agent connects again after 0.5, 1, 2, 4, 4 … s (not ffmpeg's ``-reconnect`
 hide an outage in a stall, without the filler) and goes back to the stream once audio comes.
 How it ended, and what each event means: docs/protocol.md, "Relay items". Credentials in the
 URL go to ffmpeg as a header, never into a log line, an event or ffmpeg's own messages.
+
+A live session's item (``login: "station"``) is heard with the station's own login (its id
+and token, as a header like the URL's credentials) and with the least buffering ffmpeg
+allows: it is someone speaking now, and every probed kilobyte is latency.
 """
 
 from __future__ import annotations
@@ -53,6 +57,13 @@ CONNECT_S = 10.0
 RW_TIMEOUT_US = 2_000_000  # ffmpeg ends a read that waits longer (a silent socket)
 GRACE_S = 0.1  # how late a chunk of the stream may be before the fill takes its place
 PROTOCOLS = "http,https,tcp,tls,crypto"
+# how much of a stream ffmpeg reads before it decodes: enough for a radio's MP3 or AAC; a
+# live session's Ogg/Opus needs only its header pages, so it starts at the first audio page
+PROBE = ("-probesize", "32768", "-analyzeduration", "500000")
+LIVE_PROBE = ("-probesize", "4096", "-analyzeduration", "0", "-fflags", "nobuffer")
+# A live session's audio read ahead beyond this (jitter that came in a burst after a gap the
+# fill covered) is dropped, oldest first: the speaker is heard at most this late + the path.
+LIVE_BACKLOG_CHUNKS = 25  # 0.5 s
 # a relay starting later than this after its slot (the agent came up late, the item before
 # ran over) is cut short to end on time; one starting within it plays its whole span
 LATE_S = timedelta(milliseconds=100)
@@ -83,8 +94,18 @@ def media_for(cache: Media, item: PlanItem) -> Path | None:
     return None if media is None else cache.use(media[0])
 
 
+Login = tuple[str, str]  # (user, password) for HTTP basic auth
+
+
 class RelayingOutput(AudioOutput):
-    """The agent's Output: relays besides bulletins and tones."""
+    """The agent's Output: relays besides bulletins and tones.
+
+    station_login: the station's id and token, for the items that ask for it (live)."""
+
+    def __init__(self, backend: Backend, *, volume: float = 100.0,
+                 station_login: Login | None = None) -> None:
+        super().__init__(backend, volume=volume)
+        self._station_login = station_login
 
     def item(self, item: PlanItem, path: Path | None) -> Playback:
         """Return a playback of a plan item: its stream for a relay (path: the filler)."""
@@ -92,22 +113,25 @@ class RelayingOutput(AudioOutput):
             return super().item(item, path)
         return RelayPlayback(item.relay, span_ms=item.duration_ms, backend=self._backend,
                              name=playback_name(item.playback_id), volume=self._level,
-                             filler=path)
+                             filler=path, station_login=self._station_login)
 
 
-def stream_command(url: str, *, sample_rate: int = SAMPLE_RATE) -> list[str]:
-    """Return the ffmpeg argv that decodes a stream to s16le PCM, credentials as a header."""
+def stream_command(url: str, *, login: Login | None = None, live: bool = False,
+                   sample_rate: int = SAMPLE_RATE) -> list[str]:
+    """Return the ffmpeg argv that decodes a stream to s16le PCM, credentials as a header:
+    login's if given, else the URL's. live: probe as little as possible (see LIVE_PROBE)."""
     # not in the URL: ffmpeg says its URL in its errors (the argv is still readable by the
     # PC's other users: docs/security.md)
     parts = urlsplit(url)
+    if login is None and parts.username is not None:
+        login = unquote(parts.username), unquote(parts.password or "")
     headers = []
-    if parts.username is not None:
-        login = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        token = base64.b64encode(login.encode()).decode()
+    if login is not None:
+        token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode()
         headers = ["-headers", f"Authorization: Basic {token}\r\n"]
     return ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error",
             "-protocol_whitelist", PROTOCOLS, "-rw_timeout", str(RW_TIMEOUT_US),
-            "-probesize", "32768", "-analyzeduration", "500000", *headers, "-i", without_login(url),
+            *(LIVE_PROBE if live else PROBE), *headers, "-i", without_login(url),
             "-map", "0:a:0", "-f", "s16le", "-acodec", "pcm_s16le",
             "-ac", str(CHANNELS), "-ar", str(sample_rate), "-"]
 
@@ -124,11 +148,11 @@ def public_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def redact(text: str, url: str) -> str:
-    """Say text (from ffmpeg) without the URL's credentials or query."""
+def redact(text: str, url: str, *secrets: str) -> str:
+    """Say text (from ffmpeg) without the URL's credentials or query, nor these secrets."""
     parts = urlsplit(url)
     text = text.replace(url, public_url(url)).replace(without_login(url), public_url(url))
-    for secret in (parts.password, parts.username, parts.query):
+    for secret in (*secrets, parts.password, parts.username, parts.query):
         if secret and len(secret) > 2:
             text = text.replace(secret, "***")
     return text
@@ -167,8 +191,11 @@ class Account:
 class Stream:
     """The relayed stream: one connection at a time, connected again with backoff."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, login: Login | None = None, live: bool = False) -> None:
         self._url = url
+        self._command = stream_command(url, login=login, live=live)
+        self._keep = LIVE_BACKLOG_CHUNKS if live else None  # chunks read ahead, at most
+        self._secrets = (login[1],) if login else ()  # the password (a station's token)
         self._decoder: BufferedDecoder | None = None
         self._retry_at = 0.0
         self._attempts = 0
@@ -178,7 +205,7 @@ class Stream:
     async def connect(self) -> None:
         """Open a connection now (the pre-roll), unless one is open."""
         if self._decoder is None:
-            self._decoder = BufferedDecoder(stream_command(self._url))
+            self._decoder = BufferedDecoder(self._command)
             await self._decoder.start()
 
     async def take(self, until: float, account: Account, position_ms: int) -> bytes | None:
@@ -190,6 +217,9 @@ class Stream:
             await self.connect()
         decoder = self._decoder
         assert decoder is not None
+        if self._keep is not None and (dropped := decoder.skip(self._keep)):
+            log.info("live stream %s: %d ms of backlog dropped", public_url(self._url),
+                     dropped * 20)
         # only a flowing stream is waited for: a late chunk is a moment's jitter
         chunk = await decoder.take(until if self.live else 0.0)
         if chunk:
@@ -214,7 +244,7 @@ class Stream:
     async def _lose(self, error: str, account: Account, position_ms: int) -> None:
         await self.close()
         # at most 300 characters: the event's reason adds to it and holds 500
-        error = redact(error.removeprefix("decode_error: "), self._url)[:300]
+        error = redact(error.removeprefix("decode_error: "), self._url, *self._secrets)[:300]
         delay = BACKOFF_S[min(self._attempts, len(BACKOFF_S) - 1)]
         self._attempts += 1
         self._retry_at = time.monotonic() + delay
@@ -268,12 +298,15 @@ class RelayPlayback:
     """A relay item played into one sink: its stream, filled where it fails, for its span."""
 
     def __init__(self, relay: RelaySource, *, span_ms: int, backend: Backend, name: str,
-                 volume: Callable[[], float], filler: Path | None) -> None:
+                 volume: Callable[[], float], filler: Path | None,
+                 station_login: Login | None = None) -> None:
         self._span = timedelta(milliseconds=span_ms)
         self._backend = backend
         self._name = name
         self._volume = volume
-        self._stream = Stream(relay.url)
+        # a live session's mount: heard with the station's login, probed as little as can be
+        live = relay.station_login
+        self._stream = Stream(relay.url, login=station_login if live else None, live=live)
         self._fill = Fill(filler)
         self._account = Account()
         self._sink: Sink | None = None

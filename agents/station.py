@@ -273,11 +273,14 @@ async def run(settings: Settings) -> int:
         http = await stack.enter_async_context(httpx.AsyncClient(
             base_url=settings.server, timeout=HTTP_TIMEOUT, verify=settings.ssl_context(),
             headers={"Authorization": f"Bearer {settings.token}"}))
+        # a live session's mount is heard with the station's own login (agents/relay.py)
+        output = RelayingOutput(make_backend(settings.output),
+                                station_login=(settings.station, settings.token))
         station = Station(settings, store=store, boot_id=boot_id,
                           link=MqttLink(settings, boot_id=boot_id),
                           cache=MediaCache(settings.cache_dir, http=http,
                                            max_bytes=settings.cache_max_bytes),
-                          output=RelayingOutput(make_backend(settings.output)),
+                          output=output,
                           clock=Clock(http, interval_s=settings.clock_interval_s))
         station.begin()
         stack.push_async_callback(station.shutdown)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -24,6 +26,10 @@ from scheduler.db import Database
 from scheduler.feeds.router import router as feeds_router
 from scheduler.groups.router import router as groups_router
 from scheduler.limits import BodyLimit
+from scheduler.live import control as live
+from scheduler.live.auth import router as live_auth_router
+from scheduler.live.icecast import start_live
+from scheduler.live.router import router as live_router
 from scheduler.messaging import start_messaging
 from scheduler.migrations import upgrade
 from scheduler.playbacks.router import router as playbacks_router
@@ -52,18 +58,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.store.scratch.open()  # made by create_app; again if an app is started twice
         stack.callback(runtime.store.scratch.close)
         await start_messaging(runtime, stack)
+        runtime.live = await asyncio.to_thread(start_live, runtime.settings, runtime.api_url,
+                                               stack)
+        await asyncio.to_thread(live.recover, runtime)  # sessions a dead process left open
+        # run before Icecast and the broker link stop: the sessions' stations are told
+        stack.callback(live.shut_down, runtime)
         scheduler = jobs.start_jobs(runtime)
         stack.callback(jobs.stop_jobs, runtime, scheduler)
         log.info("wardcast scheduler ready")
         yield
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; long-lived parts start in the lifespan."""
+def create_app(settings: Settings | None = None, *, api_url: str | None = None) -> FastAPI:
+    """Build the app; long-lived parts start in the lifespan.
+
+    api_url: where this machine reaches the app once served (`wardcast serve` says); without
+    it there is no live voice (Icecast would have nowhere to check its listeners)."""
     settings = settings or get_settings()
     private_dir(settings.data_dir)  # the database, media, the broker's logins
     runtime = Runtime(settings=settings, db=Database(settings.sqlalchemy_url),
-                      store=open_store(settings))
+                      store=open_store(settings), api_url=api_url)
     app = FastAPI(title="wardcast", version="0.1.0", lifespan=lifespan,
                   description="Broadcast scheduling for ward loudspeaker stations")
     app.state.runtime = runtime
@@ -73,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    groups_router, agenda_router, broadcasts_router, controls_router,
                    playbacks_router, audit_router, programmes_router, feeds_router,
                    catalogue_router, reports_router, drafts_router, streams_router,
-                   agent_api.router):
+                   live_auth_router, live_router, agent_api.router):
         api.include_router(router)
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(runtime), methods=["GET"], tags=["health"])
@@ -81,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_json_bytes,
                        uploads={f"{api.prefix}/bulletins": settings.max_upload_bytes,
                                 "/emergency/confirm": settings.max_upload_bytes},
-                       gate=deps.known_user_gate)
+                       gate=deps.known_user_gate,
+                       streamed=re.compile(rf"{re.escape(api.prefix)}/live/\d+/ingest"))
     if settings.trusted_proxy_list:
         # the one place a forwarded client address is believed (`serve` turns uvicorn's own
         # handling off: it trusted X-Forwarded-For from 127.0.0.1 by default)

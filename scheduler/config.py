@@ -75,6 +75,23 @@ class Settings(BaseSettings):
     # decodes this many seconds of it to tell a silent stream from one that sounds.
     stream_check_s: float = Field(default=300.0, ge=5, le=86400)
     stream_listen_s: float = Field(default=4.0, ge=1, le=30)
+    # Live voice (scheduler/live, docs/live.md): `wardcast serve` runs Icecast 2, supervised,
+    # where its binary is found (icecast_binary, else `icecast2` on PATH, /usr/bin,
+    # /usr/local/bin), listening on live_host:live_port; live=false runs none. Agents are sent
+    # live_url (default: loopback, like mqtt_url). icecast_url (with its source password):
+    # an Icecast run by someone else, whose listener check points at wardcast.
+    live: bool = True
+    icecast_binary: Path | None = None
+    live_host: str = "0.0.0.0"
+    live_port: int = Field(default=8010, ge=1, le=65535)
+    live_url: str | None = None
+    icecast_url: str | None = None
+    icecast_source_password: SecretStr | None = None
+    # Live sessions (scheduler/live): one lasts at most this long (its broadcast's span), and
+    # stops itself (`source_lost`) once its source (the browser's WebSocket, an ffmpeg PUT)
+    # has been gone this long without a new connection.
+    live_max_s: int = Field(default=3600, ge=10, le=24 * 3600)
+    live_drop_s: float = Field(default=10.0, ge=1, le=600)
     # Past one machine (docs/scaling.md): each replica names itself (its MQTT client id is
     # derived from it); on PostgreSQL the replicas elect one planner every few seconds.
     replica_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
@@ -168,6 +185,32 @@ class Settings(BaseSettings):
         if value is not None and (urlsplit(value).scheme != "s3" or not urlsplit(value).netloc):
             raise ValueError(f"expected s3://bucket or s3://bucket/prefix, got {value!r}")
         return value
+
+    @field_validator("live_url")
+    @classmethod
+    def _live_url(cls, value: str | None) -> str | None:
+        parts = urlsplit(value or "")
+        if value is not None and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError(f"expected http(s)://host[:port], got {value!r}")
+        return value.rstrip("/") if value else value
+
+    @field_validator("icecast_url")
+    @classmethod
+    def _icecast_url(cls, value: str | None) -> str | None:
+        # the scheduler's ffmpeg sends to it with icecast://, which speaks plain HTTP
+        parts = urlsplit(value or "")
+        if value is not None and (parts.scheme != "http" or not parts.hostname
+                                  or parts.path.strip("/") or parts.port == 0):
+            raise ValueError(f"expected http://host:port, got {value!r}")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _external_icecast(self) -> Settings:
+        if self.icecast_url and not (self.icecast_source_password
+                                     and self.icecast_source_password.get_secret_value()):
+            raise ValueError("icecast_source_password: needed with icecast_url (the password "
+                             "sources log in to that Icecast with)")
+        return self
 
     @property
     def trusted_proxy_list(self) -> list[str]:

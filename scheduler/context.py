@@ -14,6 +14,8 @@ from scheduler.broker.accounts import StationAccounts
 from scheduler.bulletins.storage import MediaStore
 from scheduler.config import Settings
 from scheduler.db import Database
+from scheduler.live.icecast import LiveServer
+from scheduler.live.ingest import Ingests
 from wardcast.protocol import Command
 
 
@@ -42,6 +44,14 @@ class AppContext(Protocol):
 
     @property
     def accounts(self) -> StationAccounts | None: ...
+
+    @property
+    def live(self) -> LiveServer | None:
+        """The streaming server for live voice; None when live is off or unavailable."""
+
+    @property
+    def ingests(self) -> Ingests:
+        """The transcoders of the live sessions this process runs."""
 
     @property
     def horizon(self) -> timedelta: ...

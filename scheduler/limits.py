@@ -3,6 +3,7 @@ limit for the upload routes, whose bodies are read only once the sender is known
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.responses import Response
@@ -43,18 +44,23 @@ class BodyLimit:
 
     A body that declares its length is refused on that alone. An upload route's body is read
     only after ``gate`` has let the request in (a valid login), so that nobody unknown can make
-    the server take in hundreds of megabytes.
+    the server take in hundreds of megabytes. A streamed route's body (PUT to a path that
+    ``streamed`` matches: a live session's source) has no byte limit: the route checks its
+    key before it reads a byte, and the session's time limit bounds it.
     """
 
     def __init__(self, app: ASGIApp, *, limit: int, uploads: Mapping[str, int],
-                 gate: Gate | None = None) -> None:
+                 gate: Gate | None = None, streamed: re.Pattern[str] | None = None) -> None:
         self.app = app
         self.limit = limit
         self.uploads = dict(uploads)  # POST path -> its limit
         self.gate = gate
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+                self.streamed is not None and scope["method"] == "PUT"
+                and self.streamed.fullmatch(_route_path(scope))):
             await self.app(scope, receive, send)
             return
         upload_limit = self.uploads.get(_route_path(scope)) if scope["method"] == "POST" else None

@@ -7,6 +7,7 @@ from scheduler.catalogue.models import Source, Topic
 from scheduler.controls.models import StationCommand
 from scheduler.feeds.models import CalendarFeed
 from scheduler.groups.models import StationGroup, group_members
+from scheduler.live.models import LiveSession
 from scheduler.playbacks.models import Playback, PlaybackEvent
 from scheduler.programmes.models import Programme, ProgrammeItem
 from scheduler.reports.drafts.models import ReportDraft
@@ -24,7 +25,7 @@ from scheduler.timetables.models import Timetable, timetable_stations
 from scheduler.users.models import ApiToken, LoginThrottle, User, UserWard
 
 __all__ = ["ApiToken", "AuditEvent", "Broadcast", "Bulletin", "CalendarFeed", "Generation",
-           "Horizon", "Kept", "KeptCounted", "KeptNotPlayed", "KeptOnAir", "LoginThrottle",
-           "Playback", "PlaybackEvent", "Programme", "ProgrammeItem", "ReportDraft", "Source",
-           "Station", "StationCommand", "StationGroup", "Stream", "Timetable", "Topic", "User",
-           "UserWard", "group_members", "timetable_stations"]
+           "Horizon", "Kept", "KeptCounted", "KeptNotPlayed", "KeptOnAir", "LiveSession",
+           "LoginThrottle", "Playback", "PlaybackEvent", "Programme", "ProgrammeItem",
+           "ReportDraft", "Source", "Station", "StationCommand", "StationGroup", "Stream",
+           "Timetable", "Topic", "User", "UserWard", "group_members", "timetable_stations"]

@@ -11,6 +11,8 @@ from scheduler.config import Settings
 from scheduler.db import Database
 from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.leader import Leadership
+from scheduler.live.icecast import LiveServer
+from scheduler.live.ingest import Ingests
 from scheduler.planning import planner
 from scheduler.timetables.models import Timetable
 from scheduler.unitofwork import unit_of_work
@@ -26,6 +28,10 @@ class Runtime:
     accounts: StationAccounts | None = None
     broker_running: bool = field(default=False)
     leadership: Leadership | None = None  # set by jobs.start_jobs
+    # where this process's API is served (`wardcast serve` says), for Icecast's listener check
+    api_url: str | None = None
+    live: LiveServer | None = None  # set in the lifespan: the streaming server, if any
+    ingests: Ingests = field(default_factory=Ingests)  # this process's live transcoders
 
     @property
     def is_leader(self) -> bool:

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install the system packages wardcast needs (Debian/Ubuntu), only those that are missing.
 #   scripts/system-deps.sh          runtime: ffmpeg, mosquitto (the broker `wardcast serve` runs
-#                                   by default), espeak-ng (the demo's sample voice), Pango and
-#                                   a serif font with Vietnamese (WeasyPrint's PDF reports)
+#                                   by default), icecast2 (its streaming server for live voice),
+#                                   espeak-ng (the demo's sample voice), Pango and a serif font
+#                                   with Vietnamese (WeasyPrint's PDF reports)
 #   scripts/system-deps.sh --test   also mosquitto's clients, PostgreSQL, sox, openssl,
 #                                   chromium (the browser tests drive it with Playwright),
 #                                   poppler-utils (pdftotext, pdffonts, pdfinfo read the PDFs)
 set -euo pipefail
 
-want=(ffmpeg mosquitto espeak-ng python3-venv
+want=(ffmpeg mosquitto icecast2 espeak-ng python3-venv
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2)
 if [[ "${1:-}" == "--test" ]]; then
   want+=(mosquitto-clients postgresql sox openssl make chromium poppler-utils)
@@ -28,4 +29,8 @@ DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-
 # (and so do the tests), so keep the system one out of the way.
 if [[ " ${missing[*]} " == *" mosquitto "* ]]; then
   "${sudo[@]}" systemctl disable --now mosquitto >/dev/null 2>&1 || "${sudo[@]}" service mosquitto stop >/dev/null 2>&1 || true
+fi
+# The same for icecast2, whose system-wide one would take port 8000 (wardcast's own API port).
+if [[ " ${missing[*]} " == *" icecast2 "* ]]; then
+  "${sudo[@]}" systemctl disable --now icecast2 >/dev/null 2>&1 || "${sudo[@]}" service icecast2 stop >/dev/null 2>&1 || true
 fi

@@ -79,3 +79,22 @@ def test_invalid_relay_items_are_refused(item: dict[str, Any]) -> None:
     with pytest.raises(ProtocolError):
         protocol.decode(protocol.Plan, plan(item))
 
+
+
+def test_a_live_relay_asks_for_the_station_login() -> None:
+    """A live session's item says `login: station`; a relay without one goes out as before,
+    and a login this agent does not know is no login (the plan is not refused for it)."""
+    live = relay_with(url="http://127.0.0.1:8010/live-3-ab12.ogg", login="station",
+                      filler=None)
+    item = protocol.decode(protocol.Plan, plan(live)).items[0]
+    assert item.relay is not None and item.relay.station_login
+    assert json.loads(protocol.encode(item))["relay"]["login"] == "station"
+    assert protocol.decode(protocol.Plan, protocol.encode(
+        protocol.decode(protocol.Plan, plan(live)))).items[0] == item
+    old = protocol.decode(protocol.Plan, plan(RELAY)).items[0]
+    assert old.relay is not None and old.relay.login is None and not old.relay.station_login
+    assert "login" not in json.loads(protocol.encode(old))["relay"]
+    future = protocol.decode(protocol.Plan, plan(relay_with(login="certificate"))).items[0]
+    assert future.relay is not None and not future.relay.station_login
+    with pytest.raises(ProtocolError):
+        protocol.decode(protocol.Plan, plan(relay_with(login="x" * 33)))

@@ -19,6 +19,7 @@ def _serve(args: argparse.Namespace) -> int:
     from scheduler.app import create_app
     from scheduler.config import get_settings
     from scheduler.http_timeouts import slow_client_protocol
+    from scheduler.live.icecast import api_address
 
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("error: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)  # noqa: T201
@@ -26,10 +27,11 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     protocol = slow_client_protocol(header_timeout_s=settings.http_header_timeout_s,
                                     body_timeout_s=settings.http_body_timeout_s)
+    api_url = api_address(args.host, args.port, tls=bool(args.ssl_certfile))
     # proxy_headers=False: uvicorn would take X-Forwarded-For from any local peer (its default
     # FORWARDED_ALLOW_IPS is 127.0.0.1); the app believes only WARDCAST_TRUSTED_PROXIES
     server = settled_server(uvicorn.Config(
-        create_app(settings), host=args.host, port=args.port, http=protocol,
+        create_app(settings, api_url=api_url), host=args.host, port=args.port, http=protocol,
         log_level=args.log_level.lower(), ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile, proxy_headers=False))
     server.run()

@@ -12,6 +12,7 @@ sure it is of that (``clock_uncertainty_ms``: the true offset is within that of 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -230,14 +231,38 @@ class Filler(BaseModel):
     duration_ms: int = Field(ge=0, le=DB_INT)
 
 
+LOGIN_STATION = "station"  # RelaySource.login: the agent logs in as its station
+
+
 class RelaySource(BaseModel):
     """A live stream an agent relays: its URL (http or https; it may carry the station's
-    credentials, which the agent never logs nor reports) and an optional filler."""
+    credentials, which the agent never logs nor reports) and an optional filler.
+
+    ``login``: how the agent logs in to the stream's server. ``"station"`` (LOGIN_STATION):
+    HTTP basic auth with its station id and token — a live session's mount, which the
+    streaming server lets only the session's stations hear; it is live speech, so the agent
+    also listens with the least buffering. None (the default, and what older schedulers
+    send): the URL's own credentials, if any. Older agents ignore the field; a value this
+    agent does not know is treated as None."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     url: str = Field(min_length=1, max_length=MAX_URL, pattern=r"^[^\s\x00-\x1f\x7f]+$")
     filler: Filler | None = None
+    login: str | None = Field(default=None, max_length=32)
+
+    @model_serializer(mode="wrap")
+    def _as_before(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # a relay without a login goes out byte for byte as before the field existed
+        data: dict[str, Any] = handler(self)
+        if data.get("login", "") is None:
+            del data["login"]
+        return data
+
+    @property
+    def station_login(self) -> bool:
+        """Whether the agent logs in with its station id and token (a live session)."""
+        return self.login == LOGIN_STATION
 
     @field_validator("url")
     @classmethod
@@ -529,10 +554,23 @@ class Ack(_Message):
 class CommandType(StrEnum):
     RESYNC = "resync"  # ask the agent to request its plan again
     # stop what is playing now (it ends `interrupted`); with args {"broadcast_id": N}, only
-    # if it is that broadcast's, and drop its waiting repeats (a stopped emergency)
+    # if it is that broadcast's, and drop its waiting repeats (a stopped emergency); an
+    # optional {"reason": code} (STOP_REASON) starts the reason the agent reports
     STOP = "stop"
     VOLUME = "volume"  # args: {"percent": 0..100}, the gain applied to what is played
     TEST_TONE = "test_tone"  # args: {"seconds": 1..30, "hz": 1000}: a sine on the output
+
+
+# A STOP's reason code, e.g. "live_ended" (a live session was stopped): the agent reports
+# the cut playback `interrupted` with "<code>: broadcast stopped by command <id>". Older
+# agents ignore it (their reason starts "broadcast stopped").
+STOP_REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def stop_reason(args: dict[str, Any]) -> str | None:
+    """Return a STOP command's reason code, or None when it has none (or not a code)."""
+    code = args.get("reason")
+    return code if isinstance(code, str) and STOP_REASON.match(code) else None
 
 
 class Command(_Message):

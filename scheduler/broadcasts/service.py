@@ -54,14 +54,16 @@ class Created:
     fanned: list[int]  # the stations those topics are for
 
 
-def create(*, session: Session, data: BroadcastCreate, by: User) -> Created:
+def create(*, session: Session, data: BroadcastCreate, by: User, live: bool = False
+           ) -> Created:
     """Store a broadcast, and the playbacks of the stations named one by one (their plans go
     out once the session commits); `send` then publishes the rest and writes their rows.
 
     The playbacks are written with one executemany and their ids read back by broadcast: a
-    broadcast to 10,000 stations is stored in a fraction of a second, not seconds.
+    broadcast to 10,000 stations is stored in a fraction of a second, not seconds. live: the
+    stream may be a live session's (scheduler/live), which only its session sends.
     """
-    bulletin, duration_ms = _content(session, data)
+    bulletin, duration_ms = _content(session, data, live=live)
     if data.everyone and by.wards is not None:
         raise Forbidden("Chỉ người dùng không giới hạn phường mới phát cho mọi trạm — "
                         "everyone is for users not limited to wards", field="everyone")
@@ -130,12 +132,13 @@ def send(*, session: Session, created: Created, publish: Publish | None) -> Crea
                    created.station_ids, created.topics, created.fanned)
 
 
-def _content(session: Session, data: BroadcastCreate) -> tuple[Bulletin | None, int]:
+def _content(session: Session, data: BroadcastCreate, *, live: bool
+             ) -> tuple[Bulletin | None, int]:
     """The approved bulletin to play and its length, or (None, the relay's span) for a
     stream that exists."""
     if data.stream_id is not None:
         assert data.duration_s is not None  # the schema asks for both
-        streams.get(session=session, stream_id=data.stream_id)
+        streams.get(session=session, stream_id=data.stream_id, live=live)
         return None, data.duration_s * 1000
     assert data.bulletin_id is not None  # the schema asks for one of the two
     bulletin = bulletins.get_approved(session=session, bulletin_id=data.bulletin_id)

@@ -78,8 +78,11 @@ def stopped_stations(*, session: Session, broadcast_id: int) -> set[int]:
 
 
 def stop(*, session: Session, broadcast_id: int, by: User, actor: Actor,
-         now: datetime) -> Stopped:
-    """Stop a broadcast where it is still open (on the user's stations), and audit it."""
+         now: datetime, reason: str | None = None) -> Stopped:
+    """Stop a broadcast where it is still open (on the user's stations), and audit it.
+
+    reason: a code (protocol.STOP_REASON, e.g. "live_ended") that starts the reason of the
+    playbacks it cancels and of those the agents cut."""
     broadcast = get(session=session, broadcast_id=broadcast_id)
     query = select(Playback.id, Playback.station_id, Playback.status).where(
         Playback.broadcast_id == broadcast.id,
@@ -98,12 +101,14 @@ def stop(*, session: Session, broadcast_id: int, by: User, actor: Actor,
     waiting = [pid for pid, _sid, status in rows if status in NOT_STARTED]
     if waiting:
         session.execute(update(Playback).where(in_list(session, Playback.id, waiting))
-                        .values(status=PlaybackStatus.CANCELLED.value, reason=REASON,
+                        .values(status=PlaybackStatus.CANCELLED.value,
+                                reason=f"{reason}: {REASON}" if reason else REASON,
                                 updated_at=now))
     open_at = sorted({sid for _pid, sid, _status in rows})
     plans_changed(session, open_at)
     commands = [(sid, controls.create(session=session, station_id=sid, kind=CommandType.STOP,
-                                      args={"broadcast_id": broadcast.id}, by=by)[1])
+                                      args={"broadcast_id": broadcast.id}
+                                      | ({"reason": reason} if reason else {}), by=by)[1])
                 for sid in open_at]
     audit.record(session=session, actor=actor, action=STOPPED, target_type="broadcast",
                  target_id=broadcast.id, bulletin_id=broadcast.bulletin_id,

@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from media.lifetime import die_with_parent
 
@@ -41,12 +41,14 @@ class Supervised:
     """
 
     def __init__(self, argv: Sequence[str], *, name: str, ready: Sequence[tuple[str, int]],
-                 output: logging.Logger, benign: Sequence[str] = ()) -> None:
+                 output: logging.Logger, benign: Sequence[str] = (),
+                 levels: Callable[[str], int] | None = None) -> None:
         self._argv = list(argv)
         self._name = name
         self._ready_at = list(ready)
         self._output = output
         self._benign = tuple(benign)  # lines it always says that need nobody's attention
+        self._levels = levels  # the level of each line, for a child that says it (else: guessed)
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[str] | None = None
         self._ready = threading.Event()  # the current child listens
@@ -148,7 +150,9 @@ class Supervised:
         if not line:
             return
         self._last_words.append(line)
-        if line.startswith(self._benign):
+        if self._levels is not None:
+            level = self._levels(line)
+        elif line.startswith(self._benign):
             level = logging.INFO
         else:
             level = logging.ERROR if "error" in line.lower() else logging.WARNING

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from scheduler.controls.models import StationCommand
 from scheduler.errors import InvalidInput
 from scheduler.users.models import User
-from wardcast.protocol import DB_INT, Command, CommandResult, CommandType, utcnow
+from wardcast.protocol import DB_INT, Command, CommandResult, CommandType, stop_reason, utcnow
 
 
 def _check(kind: CommandType, args: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +38,11 @@ def _check(kind: CommandType, args: dict[str, Any]) -> dict[str, Any]:
                 1 <= broadcast_id <= DB_INT):
             raise InvalidInput("Mã lần phát không hợp lệ — args.broadcast_id must be a "
                                "broadcast id", field="args.broadcast_id")
-        return {"broadcast_id": broadcast_id}
+        code = stop_reason(args)
+        if "reason" in args and code is None:
+            raise InvalidInput("Mã lý do dừng không hợp lệ — args.reason must be a reason code "
+                               "(a-z, 0-9, _)", field="args.reason")
+        return {"broadcast_id": broadcast_id} | ({"reason": code} if code else {})
     return {}
 
 

@@ -15,10 +15,10 @@ from scheduler.groups import service as groups
 from scheduler.playbacks import items
 from scheduler.playbacks.models import OPEN, Playback
 from scheduler.stations.models import Station
-from scheduler.streams.models import Stream
+from scheduler.streams.models import Stream, StreamKind
 from scheduler.streams.urls import Source
+from wardcast.protocol import LOGIN_STATION, Plan, PlanItem, Priority, RelaySource, media_path
 from wardcast.protocol import Filler as Filler_
-from wardcast.protocol import Plan, PlanItem, Priority, RelaySource, media_path
 
 CHUNK = 500  # stations per query: the first plans go out early; 10,000 stations are 20 chunks
 
@@ -31,7 +31,8 @@ _ITEMS = (
            Playback.play_until, Playback.broadcast_id, Playback.repeat_index,
            Playback.bulletin_id, Playback.stream_id, items.TITLE.label("title"),
            items.DURATION_MS.label("duration_ms"), Bulletin.sha256, Stream.url,
-           Stream.username, Stream.password, Filler.sha256.label("filler_sha256"),
+           Stream.username, Stream.password, Stream.kind.label("stream_kind"),
+           Filler.sha256.label("filler_sha256"),
            Filler.duration_ms.label("filler_ms"))
     .outerjoin(Bulletin, Bulletin.id == Playback.bulletin_id)
     .outerjoin(Stream, Stream.id == Playback.stream_id)
@@ -60,7 +61,11 @@ def _item(row: RowMapping) -> PlanItem:
               Filler_(sha256=row["filler_sha256"], media_path=media_path(row["filler_sha256"]),
                       duration_ms=row["filler_ms"]))
     source = Source(url=row["url"], username=row["username"], password=row["password"])
-    return PlanItem(relay=RelaySource(url=source.address(), filler=filler), **common)
+    # a live session's mount: the agent logs in as its station, which the streaming server
+    # checks against the session's stations (scheduler/live)
+    login = LOGIN_STATION if row["stream_kind"] == StreamKind.LIVE.value else None
+    return PlanItem(relay=RelaySource(url=source.address(), filler=filler, login=login),
+                    **common)
 
 
 def build_plan(*, session: Session, station: Station, now: datetime, late_grace: timedelta,

@@ -16,6 +16,9 @@ PLAN_NOT_DELIVERED = "plan_not_delivered"
 # written by the watchdog for a relay whose station's agent does not play relays (it never
 # got the item: an older agent would refuse the whole plan)
 AGENT_CANNOT_RELAY = "agent_cannot_relay"
+# a live session stopped (scheduler/live): its playbacks not started are cancelled with it,
+# and an agent reports the one it cut `interrupted` with it (the STOP command's reason)
+LIVE_ENDED = "live_ended"
 # reported by an agent: the item's start window closed before it could play it (it was not
 # running, had no media, or the item before ran over); the slot did not go out on air
 LATE = "late"

@@ -23,6 +23,11 @@ class StreamState(StrEnum):
     UNREACHABLE = "unreachable"
 
 
+class StreamKind(StrEnum):
+    RELAY = "relay"  # a programme the city relays (VOV, the province): managed, probed, watched
+    LIVE = "live"  # a live session's mount (scheduler/live): made and ended by its session
+
+
 class Stream(Base):
     """Its address (without credentials), what the last probe found and since when."""
 
@@ -50,6 +55,10 @@ class Stream(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # a live session's stream is not listed, probed, watched, changed nor relayed by name:
+    # only its session's broadcast plays it
+    kind: Mapped[str] = mapped_column(String(16), default=StreamKind.RELAY.value,
+                                      server_default=StreamKind.RELAY.value)
 
     @property
     def has_credentials(self) -> bool:

@@ -20,7 +20,7 @@ from scheduler.catalogue.matching import fold
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
 from scheduler.playbacks.models import Playback
 from scheduler.streams import urls
-from scheduler.streams.models import Stream, StreamState
+from scheduler.streams.models import Stream, StreamKind, StreamState
 from scheduler.streams.probe import Finding
 from scheduler.streams.schemas import StreamCreate, StreamUpdate
 from scheduler.timetables.models import Timetable
@@ -39,26 +39,29 @@ class StreamUnreachable(InvalidInput):
     code = "stream_unreachable"
 
 
-def get(*, session: Session, stream_id: int) -> Stream:
-    """Return a stream or raise StreamNotFound."""
+def get(*, session: Session, stream_id: int, live: bool = False) -> Stream:
+    """Return a stream or raise StreamNotFound; a live session's only when live is asked
+    for (its session's broadcast), never to the streams' own routes or a timetable."""
     stream = session.get(Stream, stream_id)
-    if stream is None:
+    if stream is None or (stream.kind == StreamKind.LIVE.value and not live):
         raise StreamNotFound(f"Không tìm thấy nguồn tiếp âm {stream_id} — stream not found",
                              field="stream_id")
     return stream
 
 
 def listing(*, session: Session, limit: int = 1000, offset: int = 0) -> tuple[list[Stream], int]:
-    """Return a page of streams by name, and the total."""
-    total = session.scalar(select(func.count()).select_from(Stream)) or 0
-    rows = session.scalars(select(Stream).order_by(Stream.name_key, Stream.id)
+    """Return a page of streams by name, and the total (live sessions' are not listed)."""
+    relays = Stream.kind == StreamKind.RELAY.value
+    total = session.scalar(select(func.count()).select_from(Stream).where(relays)) or 0
+    rows = session.scalars(select(Stream).where(relays).order_by(Stream.name_key, Stream.id)
                            .limit(limit).offset(offset))
     return list(rows), total
 
 
 def flagged(*, session: Session) -> list[Stream]:
     """The streams that were silent or unreachable at their last check."""
-    return list(session.scalars(select(Stream).where(Stream.state.in_(FLAGGED))
+    return list(session.scalars(select(Stream).where(Stream.state.in_(FLAGGED),
+                                                     Stream.kind == StreamKind.RELAY.value)
                                 .order_by(Stream.state_since, Stream.id)))
 
 

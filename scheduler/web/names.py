@@ -60,7 +60,7 @@ class Names:
         if stream_id not in self._streams:
             try:
                 self._streams[stream_id] = streams.get(session=self.session,
-                                                       stream_id=stream_id).name
+                                                       stream_id=stream_id, live=True).name
             except NotFound:
                 self._streams[stream_id] = f"#{stream_id}"
         return self._streams[stream_id]

@@ -30,6 +30,8 @@ BY_CODE = {
     "stream_lost": N_("The relayed stream was lost and did not come back before the end"),
     "stream_gaps": N_("The relayed stream dropped out for a while; the gaps were filled"),
     reasons.AGENT_CANNOT_RELAY: N_("The station's agent cannot relay streams: update it"),
+    # a live session's playbacks, cut or cancelled when it stopped (scheduler/live)
+    reasons.LIVE_ENDED: N_("The live session ended"),
 }
 # reasons written with numbers in them: the planner's and the agents' (codes before them)
 BY_PATTERN = (

@@ -33,6 +33,7 @@ from scheduler.runtime import Runtime
 from scheduler.stations import service as stations
 from scheduler.users import service as users
 from tests.conftest import postgres_url
+from tests.live.live_support import FileMounts
 from tests.support.postgres import fresh_database
 from tests.support.procs import free_port
 
@@ -267,9 +268,10 @@ def fuzz_database(request: pytest.FixtureRequest,
 def fuzz_env(tmp_path_factory: pytest.TempPathFactory, fuzz_database: tuple[str, str],
              speech_vi: Path) -> Iterator[FuzzEnv]:
     backend, database_url = fuzz_database
+    # a live session lasts 10 s at most: the fuzzer starts many, each an ffmpeg
     settings = Settings(data_dir=tmp_path_factory.mktemp("fuzz-data"), database_url=database_url,
                         broker="embedded", mqtt_url=f"mqtt://127.0.0.1:{free_port()}",
-                        max_upload_bytes=5 * 1024 * 1024)
+                        max_upload_bytes=5 * 1024 * 1024, live_max_s=10)
     app = CatchServerErrors(create_app(settings))
     client = asgi.get_client(app)
     # schemathesis' pytest plugin ends every ASGI lifespan after each test, so each operation
@@ -283,6 +285,8 @@ def fuzz_env(tmp_path_factory: pytest.TempPathFactory, fuzz_database: tuple[str,
         client.__enter__()
         env = FuzzEnv(backend=backend, app=app, runtime=app.app.state.runtime, client=client,
                       username=f"fuzz-admin-{uuid.uuid4().hex[:6]}")
+        # live sessions' mounts are files (no streaming server needed to start one)
+        env.runtime.live = FileMounts(tmp_path_factory.mktemp("fuzz-mounts"))
         _create_fixtures(env, speech_vi)
         IDS.clear()
         IDS.update(env.ids, audio=speech_vi.read_bytes())
@@ -349,6 +353,8 @@ def _create_fixtures(env: FuzzEnv, speech: Path) -> None:
     env.ids.update(token_id=token["id"])
     feed = ok(c.post(f"{API}/feeds", headers=h, json={"station_id": station["id"]}), 201)
     env.ids.update(feed_id=feed["id"], token=feed["token"])
+    live = ok(c.post(f"{API}/live", headers=h, json={"station_ids": [station["id"]]}), 201)
+    env.ids.update(live_id=live["id"], key=live["ingest_url"].rpartition("key=")[2])
     # The dispatcher's broker link must be up, or /healthz answers 503 for a reason of our own.
     deadline = time.monotonic() + 15
     while c.get("/healthz").status_code != 200:

@@ -52,7 +52,7 @@ CONFORMANCE = [response_schema_conformance, status_code_conformance, content_typ
 
 # Path and query parameters with these names get a real object's id half of the time.
 KNOWN_PARAMETERS = ("station_id", "bulletin_id", "timetable_id", "group_id", "playback_id",
-                    "user_id", "token_id", "sha256", "feed_id", "token")
+                    "user_id", "token_id", "sha256", "feed_id", "token", "live_id", "key")
 
 pytestmark = pytest.mark.timeout(600)
 

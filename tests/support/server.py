@@ -44,7 +44,9 @@ class Server:
     def setup(self, *, external_mqtt_url: str | None = None, **settings: str) -> Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
+        # each server its own streaming server's port (two tests at a time; Icecast's 8010)
         self.env = {"WARDCAST_DATA_DIR": str(self.workdir / "data"),
+                    "WARDCAST_LIVE_PORT": str(free_port()),
                     **{f"WARDCAST_{k.upper()}": v for k, v in settings.items()}}
         if external_mqtt_url:
             self.env |= {"WARDCAST_BROKER": "external", "WARDCAST_MQTT_URL": external_mqtt_url}
