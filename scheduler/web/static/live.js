@@ -90,7 +90,7 @@
       return;
     }
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(`${scheme}//${location.host}/api/v1/live/${session.id}/ws`);
+    socket = new WebSocket(`${scheme}//${location.host}${session.ws_path}`);
     socket.binaryType = "arraybuffer";
     socket.addEventListener("close", () => {
       if (recorder && recorder.state !== "inactive") fail(form.dataset.lost);
@@ -112,18 +112,41 @@
     });
   });
 
+  async function get(url) {
+    const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const data = await answer.json().catch(() => ({}));
+    if (!answer.ok) throw new Error(said(data.detail) || String(answer.status));
+    return data;
+  }
+
+  // the recording is processed (loudness, like an upload) after stop: wait for its bulletin
+  async function showRecording(id) {
+    for (let tries = 0; tries < 120; tries += 1) {
+      const seen = await get(`/api/v1/live/${id}`);
+      if (seen.recording_bulletin_id) {
+        const bulletin = await get(`/api/v1/bulletins/${seen.recording_bulletin_id}`);
+        recordingLink.href = `/bulletins/${bulletin.id}`;
+        recordingLink.textContent = bulletin.title;
+        recording.hidden = false;
+        state.textContent = form.dataset.stopped;
+        return;
+      }
+      if (seen.recording_state === "empty" || seen.recording_state === "failed") {
+        state.textContent = form.dataset.notKept;
+        return;
+      }
+      await new Promise((done) => setTimeout(done, 1000));
+    }
+  }
+
   async function finish() {
     release();
     if (socket && socket.readyState === WebSocket.OPEN) socket.close(1000, "stop");
+    recorder = null;
     state.textContent = form.dataset.stopping;
     try {
-      const ended = await post(`/api/v1/live/${session.id}/stop`);
-      state.textContent = form.dataset.stopped;
-      if (ended.recording_bulletin_id) {
-        recordingLink.href = `/bulletins/${ended.recording_bulletin_id}`;
-        recordingLink.textContent = ended.recording_title || `#${ended.recording_bulletin_id}`;
-        recording.hidden = false;
-      }
+      await post(`/api/v1/live/${session.id}/stop`);
+      await showRecording(session.id);
     } catch (problem) {
       fail(problem.message);
     }
