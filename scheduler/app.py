@@ -62,7 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                                stack)
         await asyncio.to_thread(live.recover, runtime)  # sessions a dead process left open
         # run before Icecast and the broker link stop: the sessions' stations are told
-        stack.callback(live.shut_down, runtime)
+        stack.push_async_callback(asyncio.to_thread, live.shut_down, runtime)
         scheduler = jobs.start_jobs(runtime)
         stack.callback(jobs.stop_jobs, runtime, scheduler)
         log.info("wardcast scheduler ready")

@@ -7,6 +7,7 @@ bulletin; it stops itself when its source is gone. The streaming server is a sta
 from __future__ import annotations
 
 import re
+import struct
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from scheduler.config import Settings
 from scheduler.dispatch.plans import build_plan
+from scheduler.live import control
 from scheduler.live import service as live_service
 from scheduler.runtime import Runtime
 from scheduler.stations.models import Station
@@ -262,3 +264,45 @@ def test_the_page_sends_by_websocket_with_its_login(
             path, headers=admin):
         pass
     assert late.value.code == 4409
+
+
+def wav_header_never_finished() -> bytes:
+    """The 44 bytes Python's wave module writes before any frame (sizes 0, never updated by
+    a process that was killed): PCM s16le mono 48 kHz."""
+    return (b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, 48_000, 96_000, 2, 16) + b"data" + struct.pack("<I", 0))
+
+
+def test_sessions_outlive_no_scheduler(client: TestClient, runtime: Runtime,
+                                       admin: dict[str, str], mounts: FileMounts,
+                                       speech: Path, speech_ogg: Path) -> None:
+    """Shutting down stops this process's sessions (`scheduler_stopped`); a session a killed
+    process left open is stopped at the next start (`scheduler_restarted`), and what it
+    recorded is kept either way."""
+    target = station(client, admin, "Trạm A")
+    running = start(client, admin, station_ids=[target["id"]])
+    sent = client.put(running["ingest_url"].removeprefix("http://testserver"),
+                      content=speech_ogg.read_bytes())
+    assert sent.status_code == 204
+    wait_for(lambda: not session(client, admin, running["id"])["source_connected"], timeout=5,
+             what="the source's decoder to finish")
+    control.shut_down(runtime)
+    done = session(client, admin, running["id"])
+    assert (done["stop_reason"], done["recording_state"]) == ("scheduler_stopped", "kept")
+
+    orphan = start(client, admin, station_ids=[target["id"]])
+    assert runtime.ingests.close(orphan["id"]) is None  # its transcoder died with its process
+    pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", str(speech), "-f", "s16le", "-ac", "1",
+                          "-ar", "48000", "-"], capture_output=True, check=True).stdout
+    control.recording_path(runtime, orphan["mount"]).write_bytes(wav_header_never_finished()
+                                                                 + pcm)
+    control.recover(runtime)
+    done = session(client, admin, orphan["id"])
+    assert (done["state"], done["stop_reason"]) == ("stopped", "scheduler_restarted")
+    assert done["recording_state"] == "kept", done
+    bulletin = client.get(f"{API}/bulletins/{done['recording_bulletin_id']}",
+                          headers=admin).json()
+    assert abs(bulletin["duration_ms"] - wav_duration_ms(speech)) < 300, bulletin
+    [row] = [r for r in client.get(f"{API}/playbacks", headers=admin).json()["items"]
+             if r["broadcast_id"] == orphan["broadcast_id"]]
+    assert (row["status"], row["reason"]) == ("cancelled", "live_ended: broadcast stopped")
