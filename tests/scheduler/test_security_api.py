@@ -285,6 +285,20 @@ MATRIX: list[tuple[str, str, str, Call, set[str]]] = [
 NOT_ROLE_GATED = {
     # The login itself: anyone may try (failures are slowed down, tested below).
     ("POST", "/auth/token"),
+    # A live session's source sends with the session's one key, not a user's role
+    # (tests/live/test_live_api.py: a wrong key is 403 live_bad_key).
+    ("PUT", "/live/{live_id}/ingest"),
+    # Icecast's listener check: its key and a station's login (tests/live/test_auth.py).
+    ("POST", "/live/auth"),
+}
+# Role-gated routes whose roles are tested beside their domain, because they need a running
+# streaming server that this module's app does not start.
+ROLES_TESTED_ELSEWHERE = {
+    # tests/live/test_live_api.py::test_who_may_start_and_for_which_stations: approvers and
+    # admins start (editors 403, ward limits 403 outside_wards); the starter, approvers and
+    # admins stop (viewers and approvers of other wards: 403)
+    ("POST", "/live"),
+    ("POST", "/live/{live_id}/stop"),
 }
 
 
@@ -323,7 +337,7 @@ def test_the_matrix_covers_every_mutating_route(client: TestClient) -> None:
     covered = [(method, path) for _what, method, path, _call, _allowed in MATRIX]
     assert len(covered) == len(set(covered)), "a route is in MATRIX twice"
     assert not set(covered) & NOT_ROLE_GATED, "a route is both tested and excluded"
-    missing = routes - set(covered) - NOT_ROLE_GATED
+    missing = routes - set(covered) - NOT_ROLE_GATED - ROLES_TESTED_ELSEWHERE
     assert not missing, f"mutating routes with no role check in MATRIX: {sorted(missing)}"
     stale = (set(covered) | NOT_ROLE_GATED) - routes
     assert not stale, f"MATRIX or NOT_ROLE_GATED names routes the app no longer has: {stale}"
