@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 OUTCOMES = ("played", "interrupted", "missed", "failed", "skipped", "cancelled")
 # the key of by_category and by_topic for bulletins that have none
 UNCATEGORISED = ""
+# the one source every live session counts under in by_stream (each session's own stream is
+# named by its start time: one column per session would swamp the report)
+LIVE_SOURCE = "Phát trực tiếp"
 
 
 class Outage(BaseModel):

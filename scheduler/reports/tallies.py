@@ -31,9 +31,9 @@ from scheduler.reports import sql
 from scheduler.reports.kept import read
 from scheduler.reports.kept.models import KeptCounted, KeptNotPlayed, KeptOnAir
 from scheduler.reports.periods import Period
-from scheduler.reports.schemas import UNCATEGORISED
+from scheduler.reports.schemas import LIVE_SOURCE, UNCATEGORISED
 from scheduler.stations.models import Station
-from scheduler.streams.models import Stream
+from scheduler.streams.models import Stream, StreamKind
 from wardcast.protocol import Priority
 
 ON_AIR = (PlaybackStatus.PLAYED.value, PlaybackStatus.INTERRUPTED.value)
@@ -167,15 +167,17 @@ def on_air(*, session: Session, period: Period, wards: list[str] | None) -> list
 
 def relayed(*, session: Session, period: Period, wards: list[str] | None
             ) -> list[tuple[int, str, float]]:
-    """Add up each station's seconds on air relaying each stream, by the stream's name.
+    """Add up each station's seconds on air relaying each stream, by the stream's name; every
+    live session's under LIVE_SOURCE.
 
     From the ledger over the whole period (no kept rows: relays are few, found on their
     stream's index)."""
-    query = (select(Playback.station_id, Stream.name,
+    source = case((Stream.kind == StreamKind.LIVE.value, LIVE_SOURCE), else_=Stream.name)
+    query = (select(Playback.station_id, source,
                     sql.total_seconds(session, Playback.started_at, Playback.finished_at))
              .join(Stream, Stream.id == Playback.stream_id)
              .where(Playback.status.in_(ON_AIR), *in_period(period, wards))
-             .group_by(Playback.station_id, Stream.name))
+             .group_by(Playback.station_id, source))
     return [(int(sid), str(name), float(seconds or 0.0))
             for sid, name, seconds in session.execute(query).all()]
 

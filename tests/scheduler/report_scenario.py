@@ -28,10 +28,10 @@ from scheduler.db import Database
 from scheduler.planning import scheduling
 from scheduler.playbacks import ledger
 from scheduler.playbacks.models import Playback
-from scheduler.reports.schemas import ActivityReport, Figures
+from scheduler.reports.schemas import LIVE_SOURCE, ActivityReport, Figures
 from scheduler.stations import service as stations
 from scheduler.stations.models import Station, StationSpell
-from scheduler.streams.models import Stream
+from scheduler.streams.models import Stream, StreamKind
 from scheduler.timetables.schemas import TimetableCreate
 from scheduler.users import service as users
 from scheduler.users.models import User
@@ -260,7 +260,7 @@ def _stream_name(p: Playback) -> str:
     assert session is not None and p.stream_id is not None
     stream = session.get(Stream, p.stream_id)
     assert stream is not None
-    return stream.name
+    return LIVE_SOURCE if stream.kind == StreamKind.LIVE else stream.name
 
 
 def _length(p: Playback) -> float:

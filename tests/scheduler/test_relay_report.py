@@ -18,8 +18,8 @@ from scheduler.playbacks.models import Playback
 from scheduler.reports import csvfile, periods, service
 from scheduler.reports.cutoffs import Cutoffs
 from scheduler.reports.render import pdf, xlsx
-from scheduler.reports.schemas import ActivityReport
-from scheduler.streams.models import Stream
+from scheduler.reports.schemas import LIVE_SOURCE, ActivityReport
+from scheduler.streams.models import Stream, StreamKind
 from tests.scheduler.report_scenario import (
     FIRST,
     LAST,
@@ -99,3 +99,32 @@ def test_relays_count_on_air_by_stream(db: Database, clock: Clock, tmp_path: Pat
     text = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert "3. Tiếp âm theo nguồn" in text and "VOV1 Thời sự" in text
+
+
+def test_live_sessions_count_on_air_under_one_source(db: Database, clock: Clock) -> None:
+    """Each live session has a stream of its own, named by its start time; the report counts
+    them all as one source, "Phát trực tiếp", beside the relayed programmes."""
+    city = build(db, clock)
+    s1, s3 = city.station_ids["s1"], city.station_ids["s3"]
+    with db.session() as session:
+        vov = Stream(name="VOV1 Thời sự", name_key="vov1 thời sự", url="http://127.0.0.1/x",
+                     state="ok", created_at=clock.now, updated_at=clock.now)
+        spoken = [Stream(name=f"Phát trực tiếp 0{hour}:15 02/06/2026",
+                         name_key=f"live {hour}", url=f"http://127.0.0.1/live-{hour}.ogg",
+                         kind=StreamKind.LIVE.value, state="ok", created_at=clock.now,
+                         updated_at=clock.now) for hour in (6, 7)]
+        session.add_all([vov, *spoken])
+        session.flush()
+        _relay(session, clock, vov, s1, FIRST, 1800)
+        _relay(session, clock, spoken[0], s1, FIRST + timedelta(days=1), 95)
+        _relay(session, clock, spoken[0], s3, FIRST + timedelta(days=1), 90)
+        _relay(session, clock, spoken[1], s1, FIRST + timedelta(days=2), 40,
+               EventType.INTERRUPTED)
+        session.commit()
+    clock.at(REPORTED_AT)
+    report = _activity(db)
+    matches(db, report)
+    assert report.totals.by_stream == {"VOV1 Thời sự": 1800.0, LIVE_SOURCE: 225.0}
+    station = {s.station_id: s for s in report.stations}
+    assert station[s1].by_stream == {"VOV1 Thời sự": 1800.0, LIVE_SOURCE: 135.0}
+    assert station[s3].by_stream == {LIVE_SOURCE: 90.0}
