@@ -57,7 +57,9 @@ BITRATE = "48k"
 
 def pusher_command(source_url: str) -> list[str]:
     """ffmpeg: PCM on stdin → Opus (voice, 20 ms frames) in Ogg pages of 20 ms → the mount."""
+    # no probing of the PCM (ffmpeg would read a second of it before it connects)
     return ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error",
+            "-probesize", "32", "-analyzeduration", "0", "-fflags", "nobuffer",
             "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-i", "pipe:0",
             "-c:a", "libopus", "-b:a", BITRATE, "-application", "voip",
             "-frame_duration", "20", "-page_duration", "20000", "-flush_packets", "1",
