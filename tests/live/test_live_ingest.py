@@ -44,6 +44,7 @@ class Made:
         self.recording = folder / "live" / "rec.wav"
         self.stops: list[StopReason] = []
         self.stopped = threading.Event()
+        self.began = 0.0  # when the transcoder was started (monotonic)
         self.transcoder = Transcoder(session_id=7, source_url=str(self.mount),
                                      recording=self.recording, timers=timers,
                                      on_stop=self._stop)
@@ -56,6 +57,7 @@ class Made:
 @pytest.fixture
 def made(tmp_path: Path) -> Iterator[Made]:
     made = Made(tmp_path, LONG)
+    made.began = time.monotonic()  # the mount's silence runs from here
     made.transcoder.start()
     yield made
     made.transcoder.close()
@@ -81,7 +83,7 @@ def send_paced(feed: Feed, data: bytes, seconds: float) -> None:
 
 def test_the_mount_is_fed_without_gaps_and_only_speech_is_recorded(
         made: Made, speech: Path, speech_ogg: Path) -> None:
-    began = time.monotonic()
+    began = made.began
     wait_for(lambda: made.mount.is_file() and made.mount.stat().st_size > 2000, timeout=10,
              what="silence on the mount before any source")
     speech_s = wav_duration_ms(speech) / 1000
