@@ -196,10 +196,28 @@ def line_level(line: str) -> int:
     return logging.ERROR if "error" in lowered or "fatal" in lowered else logging.WARNING
 
 
+# As root, Icecast switches to `nobody` itself, and a process that changes its user loses the
+# signal it was to get when its parent dies (prctl PR_SET_PDEATHSIG): killed with SIGKILL,
+# the scheduler would leave it running (holding its port, refusing everyone). So as root a
+# shell that stays root is its parent: it gets that signal and stops Icecast, and otherwise
+# ends as Icecast ends (the supervisor then starts both again).
+GUARD = ('trap \'stopping=1; kill -TERM "$child"\' TERM INT HUP; "$@" & child=$!; '
+         'wait "$child"; code=$?; '
+         'if [ -n "$stopping" ]; then wait "$child"; code=$?; fi; exit "$code"')
+
+
+def command(setup: IcecastSetup, binary: Path) -> list[str]:
+    """How to start it: itself, or under the guard above when it is to change its user."""
+    argv = [str(binary), "-c", str(setup.config)]
+    if setup.run_as is None:
+        return argv
+    return [shutil.which("sh") or "/bin/sh", "-c", GUARD, "icecast-guard", *argv]
+
+
 def start_icecast(setup: IcecastSetup, binary: Path) -> Supervised:
     """Write its configuration, start it, and return it once it listens."""
     setup.write()
-    icecast = Supervised([str(binary), "-c", str(setup.config)], name="icecast",
+    icecast = Supervised(command(setup, binary), name="icecast",
                          ready=[(reachable(setup.host), setup.port)],
                          output=OUTPUT, levels=line_level)
     icecast.start(timeout=START_TIMEOUT_S)
