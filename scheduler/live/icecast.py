@@ -177,13 +177,15 @@ def run_as() -> tuple[str, str] | None:
 
 _ACCESS_LINE = re.compile(r"^\S+ - \S+ \[")  # 127.0.0.1 - 12 [08/Dec/2026:01:02:25 +0000] "GET
 _LEVELS = {"EROR": logging.ERROR, "WARN": logging.WARNING, "INFO": logging.INFO}
-NO_FILES = "serving of static files has been disabled"  # a warning, at every start: on purpose
+# Warnings that need nobody: files are not served on purpose (said at every start), and so a
+# listener early for a mount not yet on air (an agent before the speaker) finds no file.
+QUIET = ("serving of static files has been disabled", "fserve/fserve_client_create req for file")
 
 
 def line_level(line: str) -> int:
     """The level of a line Icecast wrote: its error log's own, DEBUG for its access log."""
     if line.startswith("["):  # [2026-12-08  01:02:24] WARN source/get_next_buffer ...
-        if NO_FILES in line:
+        if any(words in line for words in QUIET):
             return logging.INFO
         return _LEVELS.get(line.partition("] ")[2][:4], logging.DEBUG)
     if _ACCESS_LINE.match(line):
@@ -194,10 +196,28 @@ def line_level(line: str) -> int:
     return logging.ERROR if "error" in lowered or "fatal" in lowered else logging.WARNING
 
 
+# As root, Icecast switches to `nobody` itself, and a process that changes its user loses the
+# signal it was to get when its parent dies (prctl PR_SET_PDEATHSIG): killed with SIGKILL,
+# the scheduler would leave it running (holding its port, refusing everyone). So as root a
+# shell that stays root is its parent: it gets that signal and stops Icecast, and otherwise
+# ends as Icecast ends (the supervisor then starts both again).
+GUARD = ('trap \'stopping=1; kill -TERM "$child"\' TERM INT HUP; "$@" & child=$!; '
+         'wait "$child"; code=$?; '
+         'if [ -n "$stopping" ]; then wait "$child"; code=$?; fi; exit "$code"')
+
+
+def command(setup: IcecastSetup, binary: Path) -> list[str]:
+    """How to start it: itself, or under the guard above when it is to change its user."""
+    argv = [str(binary), "-c", str(setup.config)]
+    if setup.run_as is None:
+        return argv
+    return [shutil.which("sh") or "/bin/sh", "-c", GUARD, "icecast-guard", *argv]
+
+
 def start_icecast(setup: IcecastSetup, binary: Path) -> Supervised:
     """Write its configuration, start it, and return it once it listens."""
     setup.write()
-    icecast = Supervised([str(binary), "-c", str(setup.config)], name="icecast",
+    icecast = Supervised(command(setup, binary), name="icecast",
                          ready=[(reachable(setup.host), setup.port)],
                          output=OUTPUT, levels=line_level)
     icecast.start(timeout=START_TIMEOUT_S)

@@ -25,7 +25,8 @@ from scheduler.live import service
 from scheduler.live.icecast import LiveServer
 from scheduler.runtime import Runtime
 from tests.live.conftest import new_station
-from tests.support.procs import Proc, children, free_port, port_open, wait_for
+from tests.support.procs import Proc, free_port, port_open, wait_for
+from tests.support.server import Server
 
 MOUNT = "live-1-test.ogg"
 
@@ -47,12 +48,22 @@ def served(settings: Settings) -> Iterator[Runtime]:
     finally:
         server.should_exit = True
         thread.join(30)
-    assert icecasts() == [], "Icecast outlived the app"
+    assert icecasts(settings.data_dir) == [], "Icecast outlived the app"
 
 
-def icecasts() -> list[int]:
-    """The Icecast processes this test process started (the app runs in it)."""
-    return children(os.getpid(), "icecast2")
+def icecasts(data_dir: Path) -> list[int]:
+    """The Icecast processes running on this data dir's configuration."""
+    config = str(data_dir / "icecast" / "icecast.xml").encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry / "comm").read_text().strip() != "icecast2":
+                continue
+            if config in (entry / "cmdline").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except (OSError, ValueError):  # not a process, or one that just ended
+            continue
+    return found
 
 
 def status(url: str, login: tuple[str, str] | None) -> int:
@@ -113,11 +124,12 @@ def test_icecast_runs_as_nobody_when_started_as_root_and_comes_back_after_kill_9
         served: Runtime) -> None:
     live = served.live
     assert live is not None, "no streaming server: is icecast2 installed?"
-    [first] = icecasts()
+    [first] = icecasts(served.settings.data_dir)
     expected = pwd.getpwnam("nobody").pw_uid if os.getuid() == 0 else os.getuid()
     assert _uid(first) == expected
     os.kill(first, signal.SIGKILL)
-    wait_for(lambda: [p for p in icecasts() if p != first] != [] and port_open(
+    wait_for(lambda: [p for p in icecasts(served.settings.data_dir) if p != first] != []
+             and port_open(
         live.source_port), timeout=30, what="Icecast to be started again")
     # the new one asks wardcast with the same key: the scheduler passes (no source: 404)
     url = live.listen_url("nothing-on-air.ogg")
@@ -132,3 +144,22 @@ def _uid(pid: int) -> int:
         if line.startswith("Uid:"):
             return int(line.split()[1])
     raise AssertionError(f"no Uid line for {pid}")
+
+
+def test_icecast_goes_with_a_scheduler_killed_by_sigkill(tmp_path: Path) -> None:
+    """`wardcast serve` killed outright leaves no Icecast behind (as root too, where Icecast
+    changes its user, which would clear the signal it gets when its parent dies)."""
+    server = Server(tmp_path / "server").setup(live_host="127.0.0.1").start()
+    data_dir = Path(server.env["WARDCAST_DATA_DIR"])
+    wait_for(lambda: len(icecasts(data_dir)) == 1, timeout=30, what="Icecast to run")
+    port = int(server.env["WARDCAST_LIVE_PORT"])
+    assert port_open(port)
+    assert server.proc is not None
+    server.proc.stop(sig=signal.SIGKILL)
+    try:
+        wait_for(lambda: icecasts(data_dir) == [], timeout=15,
+                 what="Icecast to end with wardcast")
+        wait_for(lambda: not port_open(port), timeout=10, what="its port to be free")
+    finally:
+        for pid in icecasts(data_dir):  # left behind: the test failed, leak nothing
+            os.kill(pid, signal.SIGKILL)

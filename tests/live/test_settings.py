@@ -84,6 +84,8 @@ def test_icecast_lines_keep_their_own_level_and_its_access_log_is_debug() -> Non
     assert line_level("ERROR: You should not run icecast2 as root") == logging.ERROR
     assert line_level("[2026-12-08  01:08:01] WARN CONFIG/_parse_root Warning, serving of "
                       "static files has been disabled in the config") == logging.INFO
+    assert line_level('[2026-12-08  02:56:58] WARN fserve/fserve_client_create req for file '
+                      '"/data/icecast/web/live-1-x.ogg" No such file or directory') == logging.INFO
 
 
 def test_without_a_binary_or_when_off_there_is_no_live_and_no_process(
